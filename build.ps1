@@ -1,0 +1,166 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, demonstrates and benchmarks PilotBench.
+
+.DESCRIPTION
+    Tasks:
+      Build  Compiles the solution and lays out output/PilotBench/<version>/ exactly as an installed
+             module (manifest, format file, help, cmdlet assembly; the engine and its packages in bin/).
+      Test   Build, then the xunit suite, then the Pester suite in a separate pwsh process against the
+             built module. Ends with one line "N passed, N failed" counting every test.
+      Demo   Build, then the main job: concurrent writers, status, consolidation, statistics.
+      Bench  Build, then the benchmark against DuckDB (-Smoke for the small CI run).
+
+    Fails with a non-zero exit code on any failure.
+
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Demo: where the demonstration store is created (default: ./demo_store).
+    [string] $StorePath,
+
+    # Bench: run the small smoke configuration (what CI runs; asserts nothing about timings).
+    [switch] $Smoke
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$RepoRoot = $PSScriptRoot
+$OutputRoot = Join-Path $RepoRoot 'output'
+$ModuleName = 'PilotBench'
+$Manifest = Import-PowerShellDataFile (Join-Path $RepoRoot "$ModuleName.psd1")
+$ModuleVersion = $Manifest.ModuleVersion
+$ModuleOut = Join-Path $OutputRoot $ModuleName $ModuleVersion
+
+function Invoke-Native {
+    # Runs a native command and throws when it fails, so that no failure is ever swallowed.
+    param([Parameter(Mandatory)][string] $FilePath, [string[]] $ArgumentList = @())
+    Write-Host "> $FilePath $($ArgumentList -join ' ')" -ForegroundColor DarkGray
+    & $FilePath @ArgumentList
+    if ($LASTEXITCODE -ne 0) { throw "'$FilePath $($ArgumentList -join ' ')' failed with exit code $LASTEXITCODE." }
+}
+
+function Get-NuGetPackageRoot {
+    if ($env:NUGET_PACKAGES) { return $env:NUGET_PACKAGES }
+    $line = (& dotnet nuget locals global-packages --list) | Select-Object -First 1
+    if ($LASTEXITCODE -ne 0 -or $line -notmatch '^global-packages:\s*(.+)$') { throw "Cannot locate the NuGet global packages folder: $line" }
+    return $Matches[1].Trim()
+}
+
+function Invoke-Build {
+    Invoke-Native dotnet @('restore', (Join-Path $RepoRoot 'PilotBench.sln'), '--nologo', '-v', 'q')
+    Invoke-Native dotnet @('build', (Join-Path $RepoRoot 'PilotBench.sln'), '-c', $Configuration, '--no-restore', '--nologo', '-v', 'q', '-clp:NoSummary')
+
+    $staging = Join-Path $OutputRoot 'staging'
+    if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
+    Invoke-Native dotnet @('publish', (Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.csproj"), '-c', $Configuration, '--no-restore', '--no-build', '-o', $staging, '--nologo', '-v', 'q')
+
+    if (Test-Path $ModuleOut) { Remove-Item $ModuleOut -Recurse -Force }
+    $bin = Join-Path $ModuleOut 'bin'
+    New-Item -ItemType Directory -Path $bin -Force | Out-Null
+
+    # The cmdlet assembly sits at the module root (PowerShell loads it into the default context);
+    # every other assembly goes to bin/, which only PilotBenchLoadContext reads.
+    foreach ($file in Get-ChildItem $staging -File) {
+        if ($file.Extension -notin '.dll', '.pdb', '.xml') { continue }
+        if ($file.BaseName -eq 'System.Management.Automation') { continue }
+        $target = if ($file.BaseName -eq $ModuleName) { $ModuleOut } else { $bin }
+        Copy-Item $file.FullName -Destination $target
+    }
+    Copy-Item (Join-Path $RepoRoot "$ModuleName.psd1") -Destination $ModuleOut
+    Copy-Item (Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.Format.ps1xml") -Destination $ModuleOut
+
+    $helpBuilder = Join-Path $RepoRoot 'tools' 'Build-Help.ps1'
+    if (Test-Path $helpBuilder) {
+        & $helpBuilder -DocsPath (Join-Path $RepoRoot 'docs' 'en-US') -OutputPath (Join-Path $ModuleOut 'en-US') -ModuleName $ModuleName
+    }
+    Remove-Item $staging -Recurse -Force
+    Write-Host "Built $ModuleName $ModuleVersion -> $ModuleOut" -ForegroundColor Green
+}
+
+function Get-TrxCounts([string] $TrxPath) {
+    [xml] $trx = Get-Content -LiteralPath $TrxPath -Raw
+    $counters = $trx.TestRun.ResultSummary.Counters
+    [pscustomobject]@{
+        Passed = [int] $counters.passed
+        Failed = [int] $counters.failed + [int] $counters.error + [int] $counters.timeout + [int] $counters.aborted
+        Skipped = [int] $counters.notExecuted
+    }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $results = Join-Path $OutputRoot 'testresults'
+    if (Test-Path $results) { Remove-Item $results -Recurse -Force }
+    New-Item -ItemType Directory -Path $results -Force | Out-Null
+
+    # xunit
+    $unitProject = Join-Path $RepoRoot 'tests' 'units' 'PilotBench.Tests.csproj'
+    & dotnet test $unitProject -c $Configuration --no-build --nologo `
+        --logger 'trx;LogFileName=units.trx' --logger 'console;verbosity=normal' --results-directory $results
+    $unitExit = $LASTEXITCODE
+    $trxPath = Join-Path $results 'units.trx'
+    $units = if (Test-Path $trxPath) { Get-TrxCounts $trxPath } else { [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
+    if ($unitExit -ne 0 -and $units.Failed -eq 0) { $units.Failed = 1 }  # the runner itself failed
+
+    # Pester, in a separate pwsh so this session never holds the module's DLLs.
+    $pesterPath = Join-Path (Get-NuGetPackageRoot) 'pester' '5.7.1' 'tools' 'Pester.psd1'
+    if (-not (Test-Path $pesterPath)) { throw "Pester 5.7.1 not found at $pesterPath (it is fetched by 'dotnet restore' of tests/units)." }
+    $pesterJson = Join-Path $results 'pester.json'
+    Push-Location $RepoRoot
+    try {
+        & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'tests' 'Invoke-PesterSuite.ps1') `
+            -PesterPath $pesterPath -ModuleRoot $OutputRoot -ResultPath $pesterJson -NuGetPackageRoot (Get-NuGetPackageRoot)
+        $pesterExit = $LASTEXITCODE
+    }
+    finally { Pop-Location }
+    $pester = if (Test-Path $pesterJson) { Get-Content $pesterJson -Raw | ConvertFrom-Json } else { [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
+    if ($pesterExit -ne 0 -and $pester.Failed -eq 0) { $pester.Failed = 1 }
+
+    $passed = $units.Passed + $pester.Passed
+    $failed = $units.Failed + $pester.Failed
+    $skipped = $units.Skipped + $pester.Skipped
+    Write-Host ''
+    Write-Host "xunit:  $($units.Passed) passed, $($units.Failed) failed, $($units.Skipped) skipped"
+    Write-Host "Pester: $($pester.Passed) passed, $($pester.Failed) failed, $($pester.Skipped) skipped"
+    if ($skipped -gt 0) { Write-Output "$passed passed, $failed failed, $skipped skipped" } else { Write-Output "$passed passed, $failed failed" }
+    if ($failed -gt 0 -or ($passed -eq 0)) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $demo = Join-Path $RepoRoot 'tools' 'Demo.ps1'
+    $store = if ($StorePath) { $StorePath } else { Join-Path $RepoRoot 'demo_store' }
+    Push-Location $RepoRoot
+    try {
+        & dotnet pwsh -NoProfile -File $demo -ModuleRoot $OutputRoot -StorePath $store
+        if ($LASTEXITCODE -ne 0) { throw "The demo failed with exit code $LASTEXITCODE." }
+    }
+    finally { Pop-Location }
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    $benchProject = Join-Path $RepoRoot 'tests' 'bench' 'PilotBench.Bench.csproj'
+    if (-not (Test-Path $benchProject)) { throw 'The benchmark harness (tests/bench) is not built yet; see the performance issue.' }
+    $benchArgs = @('run', '--project', $benchProject, '-c', 'Release', '--', '--module-root', $OutputRoot)
+    if ($Smoke) { $benchArgs += '--smoke' }
+    Invoke-Native dotnet $benchArgs
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test' { Invoke-Test }
+    'Demo' { Invoke-Demo }
+    'Bench' { Invoke-Bench }
+}
