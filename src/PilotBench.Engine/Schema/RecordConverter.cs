@@ -1,0 +1,340 @@
+using System.Collections;
+using System.Globalization;
+using System.Text.Json;
+
+namespace PilotBench.Engine.Schema;
+
+/// <summary>One reason a record breaks SPEC section 2, naming the field.</summary>
+public sealed record RecordError(string Field, string Reason)
+{
+    public override string ToString() => $"{Field}: {Reason}";
+}
+
+/// <summary>Thrown when a record breaks SPEC section 2; carries every reason found.</summary>
+public sealed class RecordValidationException : Exception
+{
+    public RecordValidationException(IReadOnlyList<RecordError> errors)
+        : base("Invalid record: " + string.Join("; ", errors))
+    {
+        Errors = errors;
+    }
+
+    public IReadOnlyList<RecordError> Errors { get; }
+}
+
+/// <summary>
+/// Turns loosely typed input (property name -> value, from objects, hashtables, CSV or JSON) into a
+/// validated <see cref="TestRecord"/>. Names are accepted in snake_case or PascalCase, any case.
+/// Strings convert ("True", "0.8", "12"); anything that does not convert, or breaks a rule of
+/// SPEC section 2, is reported with the field and the reason. The documented conversions are in
+/// docs/records.md.
+/// </summary>
+public static class RecordConverter
+{
+    /// <summary>Longest accepted string value (characters). Longer values are refused, not truncated.</summary>
+    public const int MaxStringLength = 1 << 20;
+
+    public static TestRecord Convert(IEnumerable<KeyValuePair<string, object?>> input)
+    {
+        var errors = new List<RecordError>();
+        var record = TryConvert(input, errors);
+        if (record is null) throw new RecordValidationException(errors);
+        return record;
+    }
+
+    /// <summary>Returns the record, or null with the reasons added to <paramref name="errors"/>.</summary>
+    public static TestRecord? TryConvert(IEnumerable<KeyValuePair<string, object?>> input, List<RecordError> errors)
+    {
+        int errorsBefore = errors.Count;
+        var standard = new Dictionary<string, (string GivenName, object? Value)>(StringComparer.Ordinal);
+        var extras = new List<KeyValuePair<string, object?>>();
+        var extraNames = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+        foreach (var (givenName, value) in input)
+        {
+            if (string.IsNullOrWhiteSpace(givenName))
+            {
+                errors.Add(new RecordError("(property name)", "a property name is empty"));
+                continue;
+            }
+            var column = RecordSchema.Find(givenName);
+            if (column is not null)
+            {
+                if (standard.TryGetValue(column.Name, out var earlier))
+                {
+                    errors.Add(new RecordError(column.Name, $"given more than once (as '{earlier.GivenName}' and '{givenName}')"));
+                    continue;
+                }
+                standard[column.Name] = (givenName, value);
+                continue;
+            }
+            string storageName = ColumnNames.ToSnakeCase(givenName.Trim());
+            if (extraNames.TryGetValue(storageName, out var earlierExtra))
+            {
+                errors.Add(new RecordError(storageName, $"given more than once (as '{earlierExtra}' and '{givenName}'); column names differing only in case or spelling are one column"));
+                continue;
+            }
+            extraNames[storageName] = givenName;
+            if (!TryConvertExtra(value, out var extraValue, out var reason))
+            {
+                errors.Add(new RecordError(storageName, reason));
+                continue;
+            }
+            extras.Add(new(storageName, extraValue));
+        }
+
+        var record = new TestRecord();
+        object? Get(string name) => standard.TryGetValue(name, out var given) ? given.Value : null;
+
+        record.TestId = ReadString(RecordSchema.TestId, Get(RecordSchema.TestId), required: false, errors) is { Length: > 0 } id
+            ? id
+            : Guid.NewGuid().ToString("D");
+        record.Timestamp = ReadTimestamp(RecordSchema.Timestamp, Get(RecordSchema.Timestamp), errors) ?? DateTime.UtcNow;
+        record.Model = ReadString(RecordSchema.Model, Get(RecordSchema.Model), required: true, errors) ?? "";
+        record.TaskType = ReadString(RecordSchema.TaskType, Get(RecordSchema.TaskType), required: true, errors) ?? "";
+        record.PromptType = ReadString(RecordSchema.PromptType, Get(RecordSchema.PromptType), required: true, errors) ?? "";
+        record.Difficulty = ReadString(RecordSchema.Difficulty, Get(RecordSchema.Difficulty), required: false, errors) is { Length: > 0 } difficulty
+            ? difficulty
+            : RecordSchema.DefaultDifficulty;
+        record.ToolSuccessRate = ReadDouble(RecordSchema.ToolSuccessRate, Get(RecordSchema.ToolSuccessRate), errors, unitInterval: true) ?? RecordSchema.DefaultToolSuccessRate;
+
+        int errorsBeforeSuccess = errors.Count;
+        var success = ReadBoolean(RecordSchema.Success, Get(RecordSchema.Success), errors);
+        if (success is null && errors.Count == errorsBeforeSuccess)
+        {
+            errors.Add(new RecordError(RecordSchema.Success, "is required"));
+        }
+        record.Success = success ?? false;
+        record.PartialSuccess = ReadBoolean(RecordSchema.PartialSuccess, Get(RecordSchema.PartialSuccess), errors) ?? false;
+        record.ExecutionTime = ReadDouble(RecordSchema.ExecutionTime, Get(RecordSchema.ExecutionTime), errors, nonNegative: true);
+        record.Turns = ReadInt32(RecordSchema.Turns, Get(RecordSchema.Turns), errors, countLists: false);
+        record.ToolCalls = ReadInt32(RecordSchema.ToolCalls, Get(RecordSchema.ToolCalls), errors, countLists: true);
+        record.ToolCoverageRate = ReadDouble(RecordSchema.ToolCoverageRate, Get(RecordSchema.ToolCoverageRate), errors, unitInterval: true);
+        record.WorkflowScore = ReadDouble(RecordSchema.WorkflowScore, Get(RecordSchema.WorkflowScore), errors);
+        record.Phase2Score = ReadDouble(RecordSchema.Phase2Score, Get(RecordSchema.Phase2Score), errors);
+        record.QualityScore = ReadDouble(RecordSchema.QualityScore, Get(RecordSchema.QualityScore), errors);
+        record.FinalScore = ReadDouble(RecordSchema.FinalScore, Get(RecordSchema.FinalScore), errors);
+        record.ErrorType = ReadString(RecordSchema.ErrorType, Get(RecordSchema.ErrorType), required: false, errors);
+        record.ErrorMessage = ReadString(RecordSchema.ErrorMessage, Get(RecordSchema.ErrorMessage), required: false, errors);
+        record.Assisted = ReadBoolean(RecordSchema.Assisted, Get(RecordSchema.Assisted), errors) ?? false;
+        record.AssistedTurns = ReadInt32(RecordSchema.AssistedTurns, Get(RecordSchema.AssistedTurns), errors, countLists: false) ?? 0;
+        // error_category, written_at and writer are the writer's to set; input values are ignored
+        // (error_category is derived from error_type/error_message, SPEC 4.2).
+        record.Extras = extras.Count > 0 ? extras : null;
+
+        return errors.Count == errorsBefore ? record : null;
+    }
+
+    private static string? ReadString(string field, object? value, bool required, List<RecordError> errors)
+    {
+        string? text = value switch
+        {
+            null => null,
+            string s => s,
+            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+            _ => value.ToString(),
+        };
+        if (text is not null && text.Length > MaxStringLength)
+        {
+            errors.Add(new RecordError(field, $"is {text.Length:N0} characters long; at most {MaxStringLength:N0} are accepted"));
+            return null;
+        }
+        if (required && string.IsNullOrWhiteSpace(text))
+        {
+            errors.Add(new RecordError(field, text is null ? "is required" : "must not be empty"));
+            return null;
+        }
+        return text;
+    }
+
+    private static bool? ReadBoolean(string field, object? value, List<RecordError> errors)
+    {
+        switch (value)
+        {
+            case null: return null;
+            case bool b: return b;
+            case string s when string.IsNullOrWhiteSpace(s): return null;
+            case string s:
+                switch (s.Trim().ToLowerInvariant())
+                {
+                    case "true" or "1" or "yes" or "y" or "t" or "$true": return true;
+                    case "false" or "0" or "no" or "n" or "f" or "$false": return false;
+                }
+                errors.Add(new RecordError(field, $"'{Shorten(s)}' is not a boolean (use true/false, 1/0 or yes/no)"));
+                return null;
+            case sbyte or byte or short or ushort or int or uint or long or ulong:
+                long n = System.Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                if (n is 0 or 1) return n == 1;
+                errors.Add(new RecordError(field, $"{n} is not a boolean (only 0 and 1 convert)"));
+                return null;
+            default:
+                errors.Add(new RecordError(field, $"a value of type {value.GetType().Name} is not a boolean"));
+                return null;
+        }
+    }
+
+    private static double? ReadDouble(string field, object? value, List<RecordError> errors, bool unitInterval = false, bool nonNegative = false)
+    {
+        double d;
+        switch (value)
+        {
+            case null: return null;
+            case string s when string.IsNullOrWhiteSpace(s): return null;
+            case string s:
+                if (!double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out d))
+                {
+                    errors.Add(new RecordError(field, $"'{Shorten(s)}' is not a number"));
+                    return null;
+                }
+                break;
+            case bool:
+                errors.Add(new RecordError(field, "a boolean is not a number"));
+                return null;
+            case IConvertible c when IsNumeric(value):
+                d = c.ToDouble(CultureInfo.InvariantCulture);
+                break;
+            default:
+                errors.Add(new RecordError(field, $"a value of type {value.GetType().Name} is not a number"));
+                return null;
+        }
+        if (!double.IsFinite(d))
+        {
+            errors.Add(new RecordError(field, $"must be a finite number, not {d.ToString(CultureInfo.InvariantCulture)}"));
+            return null;
+        }
+        if (unitInterval && (d < 0 || d > 1))
+        {
+            errors.Add(new RecordError(field, $"must be within [0, 1], not {d.ToString(CultureInfo.InvariantCulture)}"));
+            return null;
+        }
+        if (nonNegative && d < 0)
+        {
+            errors.Add(new RecordError(field, $"must be >= 0, not {d.ToString(CultureInfo.InvariantCulture)}"));
+            return null;
+        }
+        return d;
+    }
+
+    private static int? ReadInt32(string field, object? value, List<RecordError> errors, bool countLists)
+    {
+        double d;
+        switch (value)
+        {
+            case null: return null;
+            case string s when string.IsNullOrWhiteSpace(s): return null;
+            case string s:
+                if (!double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out d))
+                {
+                    errors.Add(new RecordError(field, $"'{Shorten(s)}' is not a whole number"));
+                    return null;
+                }
+                break;
+            case bool:
+                errors.Add(new RecordError(field, "a boolean is not a whole number"));
+                return null;
+            case IConvertible c when IsNumeric(value):
+                d = c.ToDouble(CultureInfo.InvariantCulture);
+                break;
+            case IEnumerable list when countLists:
+                int count = 0;
+                foreach (var _ in list) count++;
+                return count;
+            default:
+                errors.Add(new RecordError(field, $"a value of type {value.GetType().Name} is not a whole number"));
+                return null;
+        }
+        if (!double.IsFinite(d) || d != Math.Floor(d) || d > int.MaxValue || d < int.MinValue)
+        {
+            errors.Add(new RecordError(field, $"must be a whole number within the 32-bit range, not {d.ToString(CultureInfo.InvariantCulture)}"));
+            return null;
+        }
+        if (d < 0)
+        {
+            errors.Add(new RecordError(field, $"must be >= 0, not {d.ToString(CultureInfo.InvariantCulture)}"));
+            return null;
+        }
+        return (int)d;
+    }
+
+    private static DateTime? ReadTimestamp(string field, object? value, List<RecordError> errors)
+    {
+        switch (value)
+        {
+            case null: return null;
+            case string s when string.IsNullOrWhiteSpace(s): return null;
+            case DateTimeOffset dto: return Timestamps.Normalize(dto.UtcDateTime);
+            case DateTime dt: return Timestamps.Normalize(Timestamps.ToUtc(dt));
+            case string s:
+                if (Timestamps.TryParse(s, out var parsed)) return parsed;
+                errors.Add(new RecordError(field, $"'{Shorten(s)}' is not a date and time (use ISO 8601, e.g. 2025-08-16T20:38:56Z)"));
+                return null;
+            default:
+                errors.Add(new RecordError(field, $"a value of type {value.GetType().Name} is not a date and time"));
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// Extra columns keep their type when it is one of string, int64, double, boolean or timestamp;
+    /// other scalars become strings; lists and dictionaries become JSON text (nothing is dropped).
+    /// </summary>
+    private static bool TryConvertExtra(object? value, out object? converted, out string reason)
+    {
+        reason = "";
+        switch (value)
+        {
+            case null: converted = null; return true;
+            case string s:
+                if (s.Length > MaxStringLength)
+                {
+                    converted = null;
+                    reason = $"is {s.Length:N0} characters long; at most {MaxStringLength:N0} are accepted";
+                    return false;
+                }
+                converted = s;
+                return true;
+            case bool b: converted = b; return true;
+            case sbyte or byte or short or ushort or int or uint or long:
+                converted = System.Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                return true;
+            case ulong ul:
+                converted = ul <= long.MaxValue ? (long)ul : (double)ul;
+                return true;
+            case float or double or decimal:
+                converted = System.Convert.ToDouble(value, CultureInfo.InvariantCulture);
+                return true;
+            case DateTimeOffset dto: converted = Timestamps.Normalize(dto.UtcDateTime); return true;
+            case DateTime dt: converted = Timestamps.Normalize(Timestamps.ToUtc(dt)); return true;
+            case Guid or TimeSpan or Enum or char:
+                converted = System.Convert.ToString(value, CultureInfo.InvariantCulture);
+                return true;
+            case IDictionary or IEnumerable:
+                try
+                {
+                    string json = JsonSerializer.Serialize(value);
+                    if (json.Length > MaxStringLength)
+                    {
+                        converted = null;
+                        reason = $"serialises to {json.Length:N0} characters of JSON; at most {MaxStringLength:N0} are accepted";
+                        return false;
+                    }
+                    converted = json;
+                    return true;
+                }
+                catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException)
+                {
+                    converted = null;
+                    reason = $"a value of type {value.GetType().Name} cannot be stored: {ex.Message}";
+                    return false;
+                }
+            default:
+                converted = value.ToString();
+                return true;
+        }
+    }
+
+    private static bool IsNumeric(object value) =>
+        value is sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal;
+
+    private static string Shorten(string s) => s.Length <= 40 ? s : s.Substring(0, 37) + "...";
+}

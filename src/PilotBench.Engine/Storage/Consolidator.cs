@@ -1,0 +1,282 @@
+using System.Diagnostics;
+using Parquet;
+using PilotBench.Engine.Schema;
+using PilotBench.Engine.Statistics;
+
+namespace PilotBench.Engine.Storage;
+
+/// <summary>The durable steps of a consolidation, in order (the fault seam names them).</summary>
+public enum ConsolidationStep
+{
+    TempWritten,
+    BackupMade,
+    MainReplaced,
+    StatsWritten,
+    MetadataWritten,
+    IncrementDeleted,
+}
+
+public sealed record ConsolidationProgress(string Activity, string Status, int PercentComplete);
+
+public sealed class ConsolidationOptions
+{
+    /// <summary>How long to wait for another consolidation's lock before giving up.</summary>
+    public TimeSpan LockWait { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Plan only: report what would be merged, change nothing.</summary>
+    public bool WhatIf { get; set; }
+
+    /// <summary>
+    /// An unreadable increment younger than this is left alone (it may belong to a legacy writer
+    /// still writing it in place); older ones are moved to incremental/quarantine/.
+    /// </summary>
+    public TimeSpan QuarantineGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Temporary files older than this whose writer cannot be proven alive are removed.</summary>
+    public TimeSpan StaleTemporaryAge { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Test seam: called after each durable step (with the file concerned); throwing simulates a crash there.</summary>
+    public Action<ConsolidationStep, string?>? AfterStep { get; set; }
+}
+
+/// <summary>What a consolidation did (or, with WhatIf, would do).</summary>
+public sealed record ConsolidationResult
+{
+    public required string StorePath { get; init; }
+    public required bool WhatIf { get; init; }
+    public required int FilesMerged { get; init; }
+    public required long RecordsBefore { get; init; }
+    public required long RecordsAdded { get; init; }
+    public required long RecordsAfter { get; init; }
+    public required long DuplicatesRemoved { get; init; }
+    public required IReadOnlyList<string> MergedFiles { get; init; }
+    public required IReadOnlyList<UnreadableIncrement> QuarantinedFiles { get; init; }
+    public required IReadOnlyList<UnreadableIncrement> SkippedFiles { get; init; }
+    public required IReadOnlyList<string> RemovedTemporaryFiles { get; init; }
+    public string? BackupPath { get; init; }
+    public string? ConsolidationId { get; init; }
+    public required TimeSpan Duration { get; init; }
+}
+
+/// <summary>
+/// Consolidation (SPEC 3.2), in this order, each step durable before the next:
+///  1. take the store lock (exclusive, released by the OS when its holder dies);
+///  2. list the increments present now (later ones are left for the next run);
+///  3. merge main + increments (keep-last by test_id, <see cref="MergedView"/>) into a temporary
+///     file, computing the statistics on the way, flushed to disk;
+///  4. keep the old main as test_results.parquet.backup (hard link, else copy);
+///  5. rename the new main into place (atomic);
+///  6. rewrite model_stats.parquet, then metadata.json (each atomically);
+///  7. only then delete the merged increments.
+/// A crash anywhere leaves either the old main with all increments, or the new main with some
+/// increments it already holds; the next run de-duplicates them (increment rows win ties, and they
+/// are the same rows), so it converges: nothing lost, nothing doubled.
+/// </summary>
+public sealed class Consolidator
+{
+    private readonly StoreLayout _layout;
+    private readonly ConsolidationOptions _options;
+
+    public Consolidator(StoreLayout layout, ConsolidationOptions? options = null)
+    {
+        _layout = layout;
+        _options = options ?? new ConsolidationOptions();
+    }
+
+    public async Task<ConsolidationResult> RunAsync(IProgress<ConsolidationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        StoreChecks.EnsureStoreFolder(_layout, create: !_options.WhatIf);
+        progress?.Report(new ConsolidationProgress("Consolidating", "Waiting for the store lock", 0));
+        using var storeLock = _options.WhatIf ? null : await StoreLock.AcquireAsync(_layout, _options.LockWait, cancellationToken).ConfigureAwait(false);
+
+        var removedTemporaries = _options.WhatIf ? new List<string>() : TemporaryFiles.RemoveStale(_layout, _options.StaleTemporaryAge);
+        var increments = _layout.ListIncrements();
+        progress?.Report(new ConsolidationProgress("Consolidating", $"Reading {increments.Count} increment file(s)", 2));
+        var readProgress = progress is null ? null : new Progress<(int Done, int Total)>(p =>
+            progress.Report(new ConsolidationProgress("Consolidating", $"Reading increment {p.Done} of {p.Total}", 2 + 18 * p.Done / Math.Max(1, p.Total))));
+
+        await using var view = await MergedView.OpenAsync(_layout, increments, null, readProgress, cancellationToken).ConfigureAwait(false);
+        var (quarantine, skipped) = SplitUnreadable(view.UnreadableIncrements);
+        long recordsBefore = view.MainRowCount;
+
+        bool metadataUsable = StoreMetadata.TryRead(_layout) is { } existing && existing.ConsolidationId is not null &&
+                              view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId) && mainId == existing.ConsolidationId &&
+                              File.Exists(_layout.StatsFile);
+        bool nothingToMerge = view.MergedIncrements.Count == 0 && quarantine.Count == 0;
+
+        if (_options.WhatIf || (nothingToMerge && (metadataUsable || !view.HasMain)))
+        {
+            long added = view.IncrementRowCount - view.DuplicatesRemoved;
+            return new ConsolidationResult
+            {
+                StorePath = _layout.Root,
+                WhatIf = _options.WhatIf,
+                FilesMerged = view.MergedIncrements.Count,
+                RecordsBefore = recordsBefore,
+                // WhatIf counts duplicates within the increments only; those against the main file are
+                // found while merging, which WhatIf does not do.
+                RecordsAdded = _options.WhatIf ? added : 0,
+                RecordsAfter = _options.WhatIf ? recordsBefore + added : recordsBefore,
+                DuplicatesRemoved = _options.WhatIf ? view.DuplicatesRemoved : 0,
+                MergedFiles = view.MergedIncrements.Select(f => f.Path).ToList(),
+                QuarantinedFiles = quarantine,
+                SkippedFiles = skipped,
+                RemovedTemporaryFiles = removedTemporaries,
+                Duration = clock.Elapsed,
+            };
+        }
+
+        // 3. The new main, under a temporary name, with the statistics computed on the way.
+        string consolidationId = Guid.NewGuid().ToString("D");
+        var accumulator = new StatsAccumulator();
+        long recordsAfter = 0;
+        string temp = DurableFile.NewTemporaryPath(_layout.Root, "main");
+        bool hadMain = view.HasMain;
+        try
+        {
+            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
+            {
+                var schema = view.Schema;
+                var parquetSchema = ParquetCodec.ParquetSchemaFor(schema);
+                await using (var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, ParquetCodec.WriteOptions(schema), cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    writer.CustomMetadata = ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId });
+                    var mergeProgress = progress is null ? null : new Progress<(long Rows, long Total)>(p =>
+                        progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
+                    await foreach (var chunk in view.ReadAsync(mergeProgress, cancellationToken).ConfigureAwait(false))
+                    {
+                        if (chunk.RowCount == 0) continue;
+                        await ParquetCodec.WriteRowGroupAsync(writer, parquetSchema, chunk, cancellationToken).ConfigureAwait(false);
+                        StatsFeed.Add(accumulator, chunk);
+                        recordsAfter += chunk.RowCount;
+                    }
+                }
+                stream.Flush(flushToDisk: true);
+            }
+            _options.AfterStep?.Invoke(ConsolidationStep.TempWritten, temp);
+
+            // 4. + 5. Backup, then the atomic replace. From here on the work is not cancelled:
+            //    stopping half way is safe, but finishing is quicker than converging later.
+            progress?.Report(new ConsolidationProgress("Consolidating", "Replacing the main file", 92));
+            if (hadMain)
+            {
+                DurableFile.LinkOrCopy(_layout.MainFile, _layout.BackupFile);
+                _options.AfterStep?.Invoke(ConsolidationStep.BackupMade, _layout.BackupFile);
+            }
+            DurableFile.Rename(temp, _layout.MainFile);
+            _options.AfterStep?.Invoke(ConsolidationStep.MainReplaced, _layout.MainFile);
+        }
+        catch
+        {
+            DurableFile.TryDelete(temp);
+            throw;
+        }
+
+        // 6. Statistics and metadata.
+        var now = Timestamps.Normalize(DateTime.UtcNow);
+        progress?.Report(new ConsolidationProgress("Consolidating", "Writing model statistics", 94));
+        await ModelStatsFile.WriteAsync(_layout, accumulator, consolidationId, now, CancellationToken.None).ConfigureAwait(false);
+        _options.AfterStep?.Invoke(ConsolidationStep.StatsWritten, _layout.StatsFile);
+
+        var quarantined = Quarantine(quarantine);
+        var metadata = BuildMetadata(accumulator, consolidationId, now, recordsAfter, view.MergedIncrements.Select(f => f.Name).ToList(), quarantined.Select(q => Path.GetFileName(q.Path)).ToList());
+        StoreMetadata.Write(_layout, metadata);
+        _options.AfterStep?.Invoke(ConsolidationStep.MetadataWritten, _layout.MetadataFile);
+
+        // 7. Only now the merged increments go.
+        for (int i = 0; i < view.MergedIncrements.Count; i++)
+        {
+            var file = view.MergedIncrements[i];
+            progress?.Report(new ConsolidationProgress("Consolidating", $"Removing merged increment {i + 1} of {view.MergedIncrements.Count}", 96 + 4 * i / Math.Max(1, view.MergedIncrements.Count)));
+            try
+            {
+                DurableFile.Delete(file.Path);
+            }
+            catch (FileNotFoundException)
+            {
+            }
+            _options.AfterStep?.Invoke(ConsolidationStep.IncrementDeleted, file.Path);
+        }
+
+        return new ConsolidationResult
+        {
+            StorePath = _layout.Root,
+            WhatIf = false,
+            FilesMerged = view.MergedIncrements.Count,
+            RecordsBefore = recordsBefore,
+            RecordsAdded = recordsAfter - recordsBefore,
+            RecordsAfter = recordsAfter,
+            DuplicatesRemoved = view.DuplicatesRemoved,
+            MergedFiles = view.MergedIncrements.Select(f => f.Path).ToList(),
+            QuarantinedFiles = quarantined,
+            SkippedFiles = skipped,
+            RemovedTemporaryFiles = removedTemporaries,
+            BackupPath = hadMain ? _layout.BackupFile : null,
+            ConsolidationId = consolidationId,
+            Duration = clock.Elapsed,
+        };
+    }
+
+    internal static StoreMetadata BuildMetadata(StatsAccumulator accumulator, string consolidationId, DateTime now, long records,
+        List<string> merged, List<string> quarantined)
+    {
+        var keys = accumulator.Groups.Keys.ToList();
+        DateTime? latest = null;
+        foreach (var stats in accumulator.Groups.Values)
+        {
+            if (stats.LatestTimestamp is DateTime t && t != DateTime.MinValue && (latest is null || t > latest)) latest = t;
+        }
+        static List<string> Distinct(IEnumerable<string?> values) =>
+            values.Where(v => v is not null).Select(v => v!).Distinct(StringComparer.Ordinal).OrderBy(v => v, StringComparer.Ordinal).ToList();
+        return new StoreMetadata
+        {
+            ConsolidationId = consolidationId,
+            LastConsolidation = now,
+            RecordCount = records,
+            LatestTimestamp = latest,
+            MergedIncrements = merged,
+            QuarantinedIncrements = quarantined,
+            Models = Distinct(keys.Select(k => k.Model)),
+            PromptTypes = Distinct(keys.Select(k => k.PromptType)),
+            Difficulties = Distinct(keys.Select(k => k.Difficulty)),
+            TaskTypes = Distinct(keys.Select(k => k.TaskType)),
+            Writer = IncrementWriter.WriterName,
+        };
+    }
+
+    private (List<UnreadableIncrement> Quarantine, List<UnreadableIncrement> Skipped) SplitUnreadable(IReadOnlyList<UnreadableIncrement> unreadable)
+    {
+        var quarantine = new List<UnreadableIncrement>();
+        var skipped = new List<UnreadableIncrement>();
+        foreach (var file in unreadable)
+        {
+            if (DateTime.UtcNow - file.LastWriteTimeUtc >= _options.QuarantineGrace) quarantine.Add(file);
+            else skipped.Add(file);
+        }
+        return (quarantine, skipped);
+    }
+
+    /// <summary>Moves unreadable increments aside (never deletes them) and reports where they went.</summary>
+    private List<UnreadableIncrement> Quarantine(List<UnreadableIncrement> files)
+    {
+        var moved = new List<UnreadableIncrement>();
+        if (files.Count == 0) return moved;
+        Directory.CreateDirectory(_layout.QuarantineFolder);
+        foreach (var file in files)
+        {
+            string target = Path.Combine(_layout.QuarantineFolder, Path.GetFileName(file.Path));
+            if (File.Exists(target)) target = Path.Combine(_layout.QuarantineFolder, $"{Path.GetFileNameWithoutExtension(file.Path)}_{Guid.NewGuid():N}.parquet");
+            try
+            {
+                DurableFile.RetryOnSharingViolation(() => File.Move(file.Path, target, overwrite: false));
+                DurableFile.FlushFolder(_layout.QuarantineFolder);
+                moved.Add(file with { Path = target });
+            }
+            catch (FileNotFoundException)
+            {
+            }
+        }
+        return moved;
+    }
+}

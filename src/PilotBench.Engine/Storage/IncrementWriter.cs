@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using PilotBench.Engine.Schema;
+using PilotBench.Engine.Statistics;
+
+namespace PilotBench.Engine.Storage;
+
+public sealed class IncrementWriterOptions
+{
+    /// <summary>Flush when this many records are buffered.</summary>
+    public int FlushRecordCount { get; set; } = 10_000;
+
+    /// <summary>Flush when the oldest buffered record has waited this long (also while the pipeline is idle).</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>What one flush made durable.</summary>
+public sealed record IncrementFlush(string Path, int RecordCount, long Bytes, DateTime WrittenAtUtc);
+
+/// <summary>
+/// A writer's own increment files (SPEC 3.1). Records are buffered and each flush writes them to a
+/// new file, increment_{pid}_{yyyyMMdd_HHmmss}_{unique}.parquet, through <see cref="DurableFile"/>:
+/// temporary name, fsync, rename, folder fsync. Writers share no file and take no lock, so they
+/// never wait for each other or for a consolidation. Thread-safe: a timer flushes an idle buffer.
+/// </summary>
+public sealed class IncrementWriter : IAsyncDisposable
+{
+    private static int _sequence;
+
+    private readonly StoreLayout _layout;
+    private readonly IncrementWriterOptions _options;
+    private readonly object _gate = new();
+    private readonly SemaphoreSlim _flushGate = new(1, 1);
+    private readonly Timer _timer;
+    private readonly List<IncrementFlush> _flushes = new();
+    private List<TestRecord> _buffer = new();
+    private long _oldestBufferedTicks;
+    private Exception? _backgroundFailure;
+    private bool _disposed;
+
+    public IncrementWriter(StoreLayout layout, IncrementWriterOptions? options = null)
+    {
+        _layout = layout;
+        _options = options ?? new IncrementWriterOptions();
+        if (_options.FlushRecordCount < 1) throw new ArgumentOutOfRangeException(nameof(options), "FlushRecordCount must be at least 1.");
+        if (_options.FlushInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "FlushInterval must be positive.");
+        Directory.CreateDirectory(_layout.IncrementalFolder);
+        var period = _options.FlushInterval < TimeSpan.FromSeconds(1) ? _options.FlushInterval : TimeSpan.FromSeconds(1);
+        _timer = new Timer(OnTimer, null, period, period);
+    }
+
+    /// <summary>Who writes: host name and process id (the writer column).</summary>
+    public static string WriterName { get; } = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    public IReadOnlyList<IncrementFlush> Flushes { get { lock (_gate) return _flushes.ToList(); } }
+
+    public int BufferedCount { get { lock (_gate) return _buffer.Count; } }
+
+    /// <summary>Raised after each flush (on the flushing thread).</summary>
+    public event Action<IncrementFlush>? Flushed;
+
+    /// <summary>Accepts a validated record; flushes when the record count is reached.</summary>
+    public async Task AddAsync(TestRecord record, CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailed();
+        bool flushNow;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            record.ErrorCategory = SuccessLevels.IsFullSuccess(record.Success, record.PartialSuccess)
+                ? null
+                : ErrorCategories.Classify(record.ErrorType, record.ErrorMessage);
+            if (_buffer.Count == 0) _oldestBufferedTicks = Stopwatch.GetTimestamp();
+            _buffer.Add(record);
+            flushNow = _buffer.Count >= _options.FlushRecordCount;
+        }
+        if (flushNow) await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Makes every buffered record durable. Returns the file written, or null when nothing was buffered.</summary>
+    public async Task<IncrementFlush?> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        await _flushGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            List<TestRecord> batch;
+            lock (_gate)
+            {
+                if (_buffer.Count == 0) return null;
+                batch = _buffer;
+                _buffer = new List<TestRecord>();
+            }
+            IncrementFlush flush;
+            try
+            {
+                // Not cancellable once started: what was accepted is written, not dropped (SPEC 3.1).
+                flush = await WriteFileAsync(batch).ConfigureAwait(false);
+            }
+            catch
+            {
+                lock (_gate) _buffer.InsertRange(0, batch);
+                throw;
+            }
+            lock (_gate) _flushes.Add(flush);
+            Flushed?.Invoke(flush);
+            return flush;
+        }
+        finally
+        {
+            _flushGate.Release();
+        }
+    }
+
+    private async Task<IncrementFlush> WriteFileAsync(List<TestRecord> batch)
+    {
+        var writtenAt = Timestamps.Normalize(DateTime.UtcNow);
+        foreach (var record in batch)
+        {
+            record.WrittenAt = writtenAt;
+            record.Writer = WriterName;
+        }
+        var table = RecordTables.FromRecords(batch);
+        string unique = $"{writtenAt.Ticks % TimeSpan.TicksPerSecond:D7}{Interlocked.Increment(ref _sequence) % 10000:D4}-{Guid.NewGuid().ToString("N").Substring(0, 8)}";
+        string path = Path.Combine(_layout.IncrementalFolder, StoreLayout.NewIncrementFileName(Environment.ProcessId, writtenAt, unique));
+        long bytes = 0;
+        await DurableFile.WriteAsync(path, async stream =>
+        {
+            await ParquetCodec.WriteTableAsync(stream, table, null, CancellationToken.None).ConfigureAwait(false);
+            bytes = stream.Length;
+        }, "increment").ConfigureAwait(false);
+        return new IncrementFlush(path, batch.Count, bytes, writtenAt);
+    }
+
+    private void OnTimer(object? state)
+    {
+        bool due;
+        lock (_gate)
+        {
+            due = !_disposed && _buffer.Count > 0 &&
+                  Stopwatch.GetElapsedTime(_oldestBufferedTicks) >= _options.FlushInterval;
+        }
+        if (!due || !_flushGate.Wait(0)) return;
+        _flushGate.Release();
+        try
+        {
+            FlushAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            lock (_gate) _backgroundFailure ??= ex;
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        Exception? failure;
+        lock (_gate)
+        {
+            failure = _backgroundFailure;
+            _backgroundFailure = null;
+        }
+        if (failure is not null) throw new IOException($"A timed flush of buffered records failed: {failure.Message}", failure);
+    }
+
+    /// <summary>Flushes what is buffered, then stops the timer.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        await _timer.DisposeAsync().ConfigureAwait(false);
+        await FlushAsync().ConfigureAwait(false);
+        ThrowIfFailed();
+    }
+}

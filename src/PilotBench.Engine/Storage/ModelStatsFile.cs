@@ -1,0 +1,43 @@
+using PilotBench.Engine.Schema;
+using PilotBench.Engine.Statistics;
+
+namespace PilotBench.Engine.Storage;
+
+/// <summary>
+/// model_stats.parquet: one row per group of the five key columns (SPEC 4.1), written atomically
+/// after each consolidation and tagged with the consolidation id of the main file it describes, so
+/// a reader can tell whether it is current (a crash between the two renames leaves it stale).
+/// </summary>
+public static class ModelStatsFile
+{
+    public static async Task WriteAsync(StoreLayout layout, StatsAccumulator accumulator, string consolidationId, DateTime lastUpdatedUtc, CancellationToken cancellationToken)
+    {
+        var columns = ModelStatsTable.ToColumns(accumulator.SortedGroups(), lastUpdatedUtc);
+        var table = new RecordTable(accumulator.GroupCount, columns.Select(c => new Column(c.Name, c.Type, c.Values)).ToList());
+        var metadata = new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId };
+        await DurableFile.WriteAsync(layout.StatsFile, stream => ParquetCodec.WriteTableAsync(stream, table, metadata, cancellationToken), "stats").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The statistics stored for the main file with <paramref name="consolidationId"/>, or null when
+    /// the file is missing, unreadable, from another tool, or describes another main file.
+    /// </summary>
+    public static async Task<StatsAccumulator?> TryReadAsync(StoreLayout layout, string? consolidationId, CancellationToken cancellationToken)
+    {
+        if (consolidationId is null || !File.Exists(layout.StatsFile)) return null;
+        try
+        {
+            await using var file = await ParquetFile.OpenAsync(layout.StatsFile, cancellationToken).ConfigureAwait(false);
+            if (!file.CustomMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id) || id != consolidationId) return null;
+            var table = await file.ReadAllAsync(null, cancellationToken).ConfigureAwait(false);
+            var groups = ModelStatsTable.FromColumns(name => table.Find(name)?.Values, table.RowCount);
+            var accumulator = new StatsAccumulator();
+            foreach (var (key, stats) in groups) accumulator.Add(key, stats);
+            return accumulator;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or Parquet.ParquetException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+}

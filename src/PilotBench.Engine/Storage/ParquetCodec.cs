@@ -1,0 +1,184 @@
+using System.IO.Compression;
+using Parquet;
+using Parquet.Schema;
+using PilotBench.Engine.Schema;
+
+namespace PilotBench.Engine.Storage;
+
+/// <summary>
+/// The only place that talks to Parquet.Net: maps <see cref="RecordTable"/>s to Parquet and back.
+/// Pitfalls handled here:
+/// - every field is written nullable (OPTIONAL): Parquet.Net fails to read files whose REQUIRED-ness
+///   differs from the field it is given, and other tools write OPTIONAL columns;
+/// - timestamps are TIMESTAMP(MILLIS, UTC): with MICROS, Parquet.Net 6.1.0 writes min/max
+///   statistics in milliseconds (aloneguid/parquet-dotnet#769) and DuckDB skips row groups wrongly;
+/// - dictionary encoding is only used when asked for (ColumnEncodingHints), so low-cardinality
+///   strings ask for it;
+/// - Zstd at its fastest level: the default level is very slow.
+/// </summary>
+internal static class ParquetCodec
+{
+    public const string ConsolidationIdKey = "pilotbench.consolidation_id";
+    public const string FormatVersionKey = "pilotbench.format_version";
+    public const string FormatVersion = "1";
+
+    public static ParquetOptions WriteOptions(TableSchema schema)
+    {
+        var options = new ParquetOptions
+        {
+            CompressionMethod = CompressionMethod.Zstd,
+            CompressionLevel = CompressionLevel.Fastest,
+        };
+        foreach (var column in schema.Columns)
+        {
+            bool low = RecordSchema.Find(column.Name) is { LowCardinality: true } && column.Type == ColumnType.String;
+            if (low) options.ColumnEncodingHints[column.Name] = EncodingHint.Dictionary;
+        }
+        return options;
+    }
+
+    public static ParquetOptions ReadOptions() => new() { TreatByteArrayAsString = true };
+
+    public static DataField FieldFor(ColumnSpec spec) => spec.Type switch
+    {
+        ColumnType.String => new DataField<string>(spec.Name, nullable: true),
+        ColumnType.Boolean => new DataField<bool?>(spec.Name),
+        ColumnType.Int32 => new DataField<int?>(spec.Name),
+        ColumnType.Int64 => new DataField<long?>(spec.Name),
+        ColumnType.Double => new DataField<double?>(spec.Name),
+        ColumnType.Timestamp => new DateTimeDataField(spec.Name, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis, isNullable: true),
+        _ => throw new ArgumentOutOfRangeException(nameof(spec)),
+    };
+
+    public static ParquetSchema ParquetSchemaFor(TableSchema schema) =>
+        new(schema.Columns.Select(FieldFor).Cast<Field>().ToArray());
+
+    /// <summary>Writes one row group; the table must already conform to the writer's schema.</summary>
+    public static async Task WriteRowGroupAsync(ParquetWriter writer, ParquetSchema parquetSchema, RecordTable table, CancellationToken cancellationToken)
+    {
+        using var group = writer.CreateRowGroup();
+        var fields = parquetSchema.DataFields;
+        for (int c = 0; c < fields.Length; c++)
+        {
+            var field = fields[c];
+            var column = table.Columns[c];
+            switch (column.Values)
+            {
+                case string?[] s: await group.WriteAsync(field, s).ConfigureAwait(false); break;
+                case bool?[] b: await group.WriteAsync<bool>(field, b, cancellationToken: cancellationToken).ConfigureAwait(false); break;
+                case int?[] i: await group.WriteAsync<int>(field, i, cancellationToken: cancellationToken).ConfigureAwait(false); break;
+                case long?[] l: await group.WriteAsync<long>(field, l, cancellationToken: cancellationToken).ConfigureAwait(false); break;
+                case double?[] d: await group.WriteAsync<double>(field, d, cancellationToken: cancellationToken).ConfigureAwait(false); break;
+                case DateTime?[] t: await group.WriteAsync<DateTime>(field, t, cancellationToken: cancellationToken).ConfigureAwait(false); break;
+            }
+        }
+        group.CompleteValidate();
+    }
+
+    /// <summary>Writes a whole file (row groups of at most <paramref name="rowGroupSize"/> rows) to a stream.</summary>
+    public static async Task WriteTableAsync(Stream stream, RecordTable table, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, int rowGroupSize = 1 << 20)
+    {
+        var schema = table.Schema;
+        var parquetSchema = ParquetSchemaFor(schema);
+        await using var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, WriteOptions(schema), cancellationToken: cancellationToken).ConfigureAwait(false);
+        writer.CustomMetadata = WithFormatVersion(metadata);
+        if (table.RowCount <= rowGroupSize)
+        {
+            await WriteRowGroupAsync(writer, parquetSchema, table, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        for (int start = 0; start < table.RowCount; start += rowGroupSize)
+        {
+            int count = Math.Min(rowGroupSize, table.RowCount - start);
+            var indices = Enumerable.Range(start, count).ToArray();
+            await WriteRowGroupAsync(writer, parquetSchema, table.Take(indices), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public static Dictionary<string, string> WithFormatVersion(IReadOnlyDictionary<string, string>? metadata)
+    {
+        var result = metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata);
+        result[FormatVersionKey] = FormatVersion;
+        return result;
+    }
+
+    /// <summary>
+    /// Maps a Parquet field of any file (ours, pandas/pyarrow, DuckDB, the Python tool) to the type
+    /// it is read as. Null: a nested or binary field this engine does not read (see docs/architecture.md).
+    /// </summary>
+    public static ColumnType? ReadTypeOf(DataField field)
+    {
+        if (field.IsArray || field.MaxRepetitionLevel > 0) return null;
+        var type = Nullable.GetUnderlyingType(field.ClrType) ?? field.ClrType;
+        if (type == typeof(string)) return ColumnType.String;
+        if (type == typeof(bool)) return ColumnType.Boolean;
+        if (type == typeof(int) || type == typeof(short) || type == typeof(sbyte) || type == typeof(byte) || type == typeof(ushort)) return ColumnType.Int32;
+        if (type == typeof(long) || type == typeof(uint) || type == typeof(ulong)) return ColumnType.Int64;
+        if (type == typeof(double) || type == typeof(float) || type == typeof(decimal)) return ColumnType.Double;
+        if (type == typeof(DateTime) || type == typeof(DateTimeOffset) || type == typeof(DateOnly)) return ColumnType.Timestamp;
+        if (type == typeof(Guid)) return ColumnType.String;
+        return null;
+    }
+
+    /// <summary>Reads one column of one row group into the nullable array of its <see cref="ReadTypeOf"/> type.</summary>
+    public static async Task<Column> ReadColumnAsync(ParquetRowGroupReader group, DataField field, string name, CancellationToken cancellationToken)
+    {
+        int n = checked((int)group.RowCount);
+        var type = Nullable.GetUnderlyingType(field.ClrType) ?? field.ClrType;
+        if (type == typeof(string))
+        {
+            var values = new string?[n];
+            await group.ReadAsync(field, values.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new Column(name, ColumnType.String, values);
+        }
+        if (type == typeof(bool)) return new Column(name, ColumnType.Boolean, await ReadAsync<bool>(group, field, n, cancellationToken).ConfigureAwait(false));
+        if (type == typeof(int)) return new Column(name, ColumnType.Int32, await ReadAsync<int>(group, field, n, cancellationToken).ConfigureAwait(false));
+        if (type == typeof(long)) return new Column(name, ColumnType.Int64, await ReadAsync<long>(group, field, n, cancellationToken).ConfigureAwait(false));
+        if (type == typeof(double)) return new Column(name, ColumnType.Double, await ReadAsync<double>(group, field, n, cancellationToken).ConfigureAwait(false));
+        if (type == typeof(DateTime))
+        {
+            var values = await ReadAsync<DateTime>(group, field, n, cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < n; i++)
+            {
+                if (values[i] is DateTime dt) values[i] = Timestamps.ToUtc(dt);
+            }
+            return new Column(name, ColumnType.Timestamp, values);
+        }
+        if (type == typeof(short)) return new Column(name, ColumnType.Int32, Map(await ReadAsync<short>(group, field, n, cancellationToken).ConfigureAwait(false), v => (int)v));
+        if (type == typeof(sbyte)) return new Column(name, ColumnType.Int32, Map(await ReadAsync<sbyte>(group, field, n, cancellationToken).ConfigureAwait(false), v => (int)v));
+        if (type == typeof(byte)) return new Column(name, ColumnType.Int32, Map(await ReadAsync<byte>(group, field, n, cancellationToken).ConfigureAwait(false), v => (int)v));
+        if (type == typeof(ushort)) return new Column(name, ColumnType.Int32, Map(await ReadAsync<ushort>(group, field, n, cancellationToken).ConfigureAwait(false), v => (int)v));
+        if (type == typeof(uint)) return new Column(name, ColumnType.Int64, Map(await ReadAsync<uint>(group, field, n, cancellationToken).ConfigureAwait(false), v => (long)v));
+        if (type == typeof(ulong)) return new Column(name, ColumnType.Int64, Map(await ReadAsync<ulong>(group, field, n, cancellationToken).ConfigureAwait(false), v => unchecked((long)v)));
+        if (type == typeof(float)) return new Column(name, ColumnType.Double, Map(await ReadAsync<float>(group, field, n, cancellationToken).ConfigureAwait(false), v => (double)v));
+        if (type == typeof(decimal)) return new Column(name, ColumnType.Double, Map(await ReadAsync<decimal>(group, field, n, cancellationToken).ConfigureAwait(false), v => (double)v));
+        if (type == typeof(DateTimeOffset)) return new Column(name, ColumnType.Timestamp, Map(await ReadAsync<DateTimeOffset>(group, field, n, cancellationToken).ConfigureAwait(false), v => v.UtcDateTime));
+        if (type == typeof(DateOnly)) return new Column(name, ColumnType.Timestamp, Map(await ReadAsync<DateOnly>(group, field, n, cancellationToken).ConfigureAwait(false), v => v.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc)));
+        if (type == typeof(Guid)) return new Column(name, ColumnType.String, MapToString(await ReadAsync<Guid>(group, field, n, cancellationToken).ConfigureAwait(false)));
+        throw new NotSupportedException($"Column '{field.Name}' has type {field.ClrType.Name}, which PilotBench does not read.");
+    }
+
+    private static async Task<T?[]> ReadAsync<T>(ParquetRowGroupReader group, DataField field, int n, CancellationToken cancellationToken) where T : struct
+    {
+        var values = new T?[n];
+        await group.ReadAsync<T>(field, values.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return values;
+    }
+
+    private static TOut?[] Map<TIn, TOut>(TIn?[] source, Func<TIn, TOut> map) where TIn : struct where TOut : struct
+    {
+        var result = new TOut?[source.Length];
+        for (int i = 0; i < source.Length; i++)
+        {
+            if (source[i] is TIn v) result[i] = map(v);
+        }
+        return result;
+    }
+
+    private static string?[] MapToString<TIn>(TIn?[] source) where TIn : struct
+    {
+        var result = new string?[source.Length];
+        for (int i = 0; i < source.Length; i++) result[i] = source[i]?.ToString();
+        return result;
+    }
+}

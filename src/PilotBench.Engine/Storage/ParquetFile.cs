@@ -1,0 +1,130 @@
+using Parquet;
+using Parquet.Schema;
+using PilotBench.Engine.Schema;
+
+namespace PilotBench.Engine.Storage;
+
+/// <summary>
+/// An open Parquet file of a store (ours or another tool's), read row group by row group.
+/// Opened with sharing that allows delete and replace, so that on Windows a reader never stops a
+/// consolidation (SPEC 3.5). On Unix the open handle keeps the file's content even after a
+/// consolidation renames over it or deletes it: that is what makes snapshots consistent.
+/// </summary>
+public sealed class ParquetFile : IAsyncDisposable
+{
+    private readonly FileStream _stream;
+    private readonly ParquetReader _reader;
+    private readonly List<(DataField Field, string Name, ColumnType Type)> _columns;
+
+    private ParquetFile(string path, FileStream stream, ParquetReader reader)
+    {
+        Path = path;
+        _stream = stream;
+        _reader = reader;
+        _columns = new();
+        var skipped = new List<string>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var field in reader.Schema.GetDataFields())
+        {
+            var type = ParquetCodec.ReadTypeOf(field);
+            string name = RecordSchema.Find(field.Name)?.Name ?? field.Name;
+            if (type is null || field.Path.Length > 1 || !seen.Add(name))
+            {
+                skipped.Add(field.Path.ToString());
+                continue;
+            }
+            _columns.Add((field, name, type.Value));
+        }
+        SkippedColumns = skipped;
+    }
+
+    public string Path { get; }
+    public int RowGroupCount => _reader.RowGroupCount;
+    public long RowCount => _reader.RowGroups.Sum(g => g.RowCount);
+    public IReadOnlyDictionary<string, string> CustomMetadata => _reader.CustomMetadata;
+
+    /// <summary>Nested or binary columns this engine does not read (reported, never silently lost on rewrite: see docs).</summary>
+    public IReadOnlyList<string> SkippedColumns { get; }
+
+    /// <summary>The columns as they are read (before coercion to the standard types).</summary>
+    public TableSchema FileSchema => new(_columns.Select(c => new ColumnSpec(c.Name, c.Type)).ToList());
+
+    public long GetRowGroupRowCount(int index) => _reader.RowGroups[index].RowCount;
+
+    public static async Task<ParquetFile> OpenAsync(string path, CancellationToken cancellationToken)
+    {
+        var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Open,
+            Access = FileAccess.Read,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 1 << 16,
+            Options = FileOptions.RandomAccess,
+        });
+        try
+        {
+            if (stream.Length < 12) throw new InvalidDataException($"'{path}' is {stream.Length} bytes long: too short to be a Parquet file.");
+            var reader = await ParquetReader.CreateAsync(stream, ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
+            return new ParquetFile(path, stream, reader);
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads one row group, only the named columns when <paramref name="columns"/> is given (all
+    /// otherwise). Standard columns are converted to their standard type where that loses nothing
+    /// (pandas int64 turns, float32 times, ISO-string timestamps); otherwise they keep the type read
+    /// and reconciliation widens them.
+    /// </summary>
+    public async Task<RecordTable> ReadRowGroupAsync(int index, IReadOnlyCollection<string>? columns, CancellationToken cancellationToken)
+    {
+        var group = _reader.RowGroups[index];
+        int n = checked((int)group.RowCount);
+        var result = new List<Column>(_columns.Count);
+        foreach (var (field, name, _) in _columns)
+        {
+            if (columns is not null && !columns.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
+            var column = await ParquetCodec.ReadColumnAsync(group, field, name, cancellationToken).ConfigureAwait(false);
+            if (RecordSchema.Find(name) is { } standard && column.Type != standard.Type &&
+                ColumnConversion.TryCoerceLossless(column, standard.Type, out var coerced))
+            {
+                column = coerced;
+            }
+            result.Add(column);
+        }
+        return new RecordTable(n, result);
+    }
+
+    /// <summary>Min/max statistics of a column in a row group, when the file has them.</summary>
+    public (object? Min, object? Max)? GetStatistics(int index, string column)
+    {
+        foreach (var (field, name, _) in _columns)
+        {
+            if (!string.Equals(name, column, StringComparison.OrdinalIgnoreCase)) continue;
+            var stats = _reader.RowGroups[index].GetStatistics(field);
+            if (stats is null) return null;
+            return (stats.MinValue, stats.MaxValue);
+        }
+        return null;
+    }
+
+    public async Task<RecordTable> ReadAllAsync(IReadOnlyCollection<string>? columns, CancellationToken cancellationToken)
+    {
+        var tables = new List<RecordTable>(RowGroupCount);
+        for (int g = 0; g < RowGroupCount; g++) tables.Add(await ReadRowGroupAsync(g, columns, cancellationToken).ConfigureAwait(false));
+        if (tables.Count == 1) return tables[0];
+        var schema = TableSchema.Reconcile(tables.Select(t => t.Schema));
+        if (columns is not null) schema = new TableSchema(schema.Columns.Where(c => tables.Any(t => t.Find(c.Name) is not null)).ToList());
+        return RecordTable.Concat(schema, tables);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        await _stream.DisposeAsync().ConfigureAwait(false);
+    }
+}

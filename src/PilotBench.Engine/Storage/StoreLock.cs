@@ -1,0 +1,82 @@
+using System.Text;
+
+namespace PilotBench.Engine.Storage;
+
+/// <summary>Another consolidation holds the store's lock.</summary>
+public sealed class StoreLockedException : IOException
+{
+    public StoreLockedException(string lockFile, string? holder)
+        : base($"Another consolidation is running on this store (lock '{lockFile}'{(string.IsNullOrEmpty(holder) ? "" : ", held by " + holder)}). It is released when that process ends; nothing needs deleting by hand.")
+    {
+        LockFile = lockFile;
+        Holder = holder;
+    }
+
+    public string LockFile { get; }
+    public string? Holder { get; }
+}
+
+/// <summary>
+/// The consolidation lock (SPEC 3.2): an exclusive lock on a file that is never deleted. On Unix
+/// .NET takes it with flock(LOCK_EX|LOCK_NB) for FileShare.None, on Windows with the share mode;
+/// either way the operating system releases it when the holder dies, so no stale lock ever needs
+/// deleting by hand. Where the file system ignores locks (some network shares) two consolidations
+/// could overlap: docs/architecture.md says so.
+/// </summary>
+public sealed class StoreLock : IDisposable
+{
+    private readonly FileStream _stream;
+
+    private StoreLock(FileStream stream) => _stream = stream;
+
+    /// <summary>Takes the lock, waiting up to <paramref name="wait"/>; throws <see cref="StoreLockedException"/> if still held.</summary>
+    public static async Task<StoreLock> AcquireAsync(StoreLayout layout, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                var stream = new FileStream(layout.LockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+                try
+                {
+                    // Who holds it, for the message another process shows; informational only.
+                    stream.SetLength(0);
+                    var holder = Encoding.UTF8.GetBytes($"{Environment.MachineName}:{Environment.ProcessId} since {DateTime.UtcNow:O}");
+                    stream.Write(holder);
+                    stream.Flush();
+                }
+                catch (IOException)
+                {
+                }
+                return new StoreLock(stream);
+            }
+            catch (IOException) when (File.Exists(layout.LockFile))
+            {
+                if (DateTime.UtcNow >= deadline) throw new StoreLockedException(layout.LockFile, ReadHolder(layout.LockFile));
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static string? ReadHolder(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            return reader.ReadToEnd().Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public void Dispose() => _stream.Dispose();
+}

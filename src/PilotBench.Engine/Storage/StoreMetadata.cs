@@ -1,0 +1,50 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PilotBench.Engine.Storage;
+
+/// <summary>
+/// metadata.json (SPEC 3.4). Written atomically at each consolidation; a missing or corrupt file is
+/// rebuilt from the data, never fatal.
+/// </summary>
+public sealed class StoreMetadata
+{
+    public const int CurrentFormatVersion = 1;
+
+    [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = CurrentFormatVersion;
+    [JsonPropertyName("consolidation_id")] public string? ConsolidationId { get; set; }
+    [JsonPropertyName("last_consolidation")] public DateTime? LastConsolidation { get; set; }
+    [JsonPropertyName("record_count")] public long RecordCount { get; set; }
+    [JsonPropertyName("main_file_bytes")] public long MainFileBytes { get; set; }
+    [JsonPropertyName("latest_timestamp")] public DateTime? LatestTimestamp { get; set; }
+    [JsonPropertyName("merged_increments")] public List<string> MergedIncrements { get; set; } = new();
+    [JsonPropertyName("quarantined_increments")] public List<string> QuarantinedIncrements { get; set; } = new();
+    [JsonPropertyName("models")] public List<string> Models { get; set; } = new();
+    [JsonPropertyName("prompt_types")] public List<string> PromptTypes { get; set; } = new();
+    [JsonPropertyName("difficulties")] public List<string> Difficulties { get; set; } = new();
+    [JsonPropertyName("task_types")] public List<string> TaskTypes { get; set; } = new();
+    [JsonPropertyName("writer")] public string? Writer { get; set; }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+
+    public static void Write(StoreLayout layout, StoreMetadata metadata)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(metadata, JsonOptions);
+        DurableFile.Write(layout.MetadataFile, stream => stream.Write(bytes), "metadata");
+    }
+
+    /// <summary>The metadata, or null when it is missing or unreadable (the caller rebuilds it).</summary>
+    public static StoreMetadata? TryRead(StoreLayout layout)
+    {
+        try
+        {
+            using var stream = new FileStream(layout.MetadataFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var metadata = JsonSerializer.Deserialize<StoreMetadata>(stream, JsonOptions);
+            return metadata is { FormatVersion: > 0 } ? metadata : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+}
