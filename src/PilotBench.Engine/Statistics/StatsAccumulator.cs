@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+
+namespace PilotBench.Engine.Statistics;
+
+/// <summary>
+/// Groups observations by their five key columns and keeps each group's <see cref="GroupStats"/>.
+/// Not thread-safe: give each reading thread its own accumulator and <see cref="Merge"/> them.
+/// </summary>
+public sealed class StatsAccumulator
+{
+    private readonly Dictionary<StatsGroupKey, GroupStats> groups = new();
+
+    // The group of the previous observation. Rows arrive clustered and share string instances
+    // (dictionary-encoded columns), so most observations skip hashing four strings.
+    private StatsGroupKey lastKey;
+    private GroupStats? lastGroup;
+
+    public int GroupCount => groups.Count;
+
+    public IReadOnlyDictionary<StatsGroupKey, GroupStats> Groups => groups;
+
+    public void Add(in StatsObservation observation)
+    {
+        var key = observation.Key;
+        if (lastGroup is null || !key.IsSameInstanceAs(lastKey))
+        {
+            lastGroup = GetOrAdd(key);
+            lastKey = key;
+        }
+        lastGroup.Add(observation);
+    }
+
+    /// <summary>Adds a whole group's sums and counts (for instance one read back from model_stats.parquet).</summary>
+    public void Add(StatsGroupKey key, GroupStats stats) => GetOrAdd(key).Merge(stats);
+
+    /// <summary>Adds every group of <paramref name="other"/> to this one; <paramref name="other"/> is unchanged.</summary>
+    public void Merge(StatsAccumulator other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (ReferenceEquals(other, this)) throw new ArgumentException("An accumulator cannot be merged into itself.", nameof(other));
+        foreach (var (key, stats) in other.groups) GetOrAdd(key).Merge(stats);
+    }
+
+    /// <summary>
+    /// A new accumulator grouped by <paramref name="keyColumns"/> only (the others null). Exact:
+    /// groups that fall together add their sums and counts.
+    /// </summary>
+    /// <param name="keyColumns">Any subset of the five key columns, by either spelling; empty: one overall group.</param>
+    public StatsAccumulator RollUp(IReadOnlyCollection<string> keyColumns) => RollUp(StatsKeyColumnNames.Parse(keyColumns));
+
+    public StatsAccumulator RollUp(StatsKeyColumns keyColumns)
+    {
+        var rolled = new StatsAccumulator();
+        foreach (var (key, stats) in groups) rolled.GetOrAdd(key.RollUp(keyColumns)).Merge(stats);
+        return rolled;
+    }
+
+    /// <summary>The groups in key order (<see cref="StatsGroupKey.CompareTo"/>), for stable output.</summary>
+    public IReadOnlyList<KeyValuePair<StatsGroupKey, GroupStats>> SortedGroups()
+    {
+        var list = groups.ToList();
+        list.Sort((a, b) => a.Key.CompareTo(b.Key));
+        return list;
+    }
+
+    /// <summary>The computed figures of every group, in key order.</summary>
+    public IReadOnlyList<ModelStatsRow> ToRows(DateTime lastUpdatedUtc) =>
+        SortedGroups().Select(g => new ModelStatsRow(g.Key, g.Value, lastUpdatedUtc)).ToList();
+
+    private GroupStats GetOrAdd(StatsGroupKey key)
+    {
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(groups, key, out _);
+        return slot ??= new GroupStats();
+    }
+}
