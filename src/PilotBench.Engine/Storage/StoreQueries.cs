@@ -1,0 +1,160 @@
+using System.Text.RegularExpressions;
+using PilotBench.Engine.Schema;
+using PilotBench.Engine.Statistics;
+
+namespace PilotBench.Engine.Storage;
+
+/// <summary>
+/// Filters on the five key columns (SPEC section 5): strings match any of their patterns
+/// (wildcards * ? [..], case-insensitive); tool_success_rate matches any of its values. An empty
+/// list does not filter.
+/// </summary>
+public sealed class RecordFilter
+{
+    public IReadOnlyList<string> Model { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> PromptType { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> TaskType { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Difficulty { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<double> ToolSuccessRate { get; init; } = Array.Empty<double>();
+
+    public bool IsEmpty => Model.Count == 0 && PromptType.Count == 0 && TaskType.Count == 0 && Difficulty.Count == 0 && ToolSuccessRate.Count == 0;
+
+    private Matcher? _model, _promptType, _taskType, _difficulty;
+
+    public bool Matches(string? model, string? promptType, double? toolSuccessRate, string? difficulty, string? taskType)
+    {
+        _model ??= new Matcher(Model);
+        _promptType ??= new Matcher(PromptType);
+        _taskType ??= new Matcher(TaskType);
+        _difficulty ??= new Matcher(Difficulty);
+        return _model.Matches(model) && _promptType.Matches(promptType) && _taskType.Matches(taskType) && _difficulty.Matches(difficulty) &&
+               (ToolSuccessRate.Count == 0 || (toolSuccessRate is double r && ToolSuccessRate.Any(v => Math.Abs(v - r) < 1e-9)));
+    }
+
+    public bool Matches(StatsGroupKey key) => Matches(key.Model, key.PromptType, key.ToolSuccessRate, key.Difficulty, key.TaskType);
+
+    public bool Matches(RecordTable table, int row) => Matches(
+        (table.Find(RecordSchema.Model)?.Values as string?[])?[row],
+        (table.Find(RecordSchema.PromptType)?.Values as string?[])?[row],
+        table.Find(RecordSchema.ToolSuccessRate)?.GetDouble(row),
+        (table.Find(RecordSchema.Difficulty)?.Values as string?[])?[row],
+        (table.Find(RecordSchema.TaskType)?.Values as string?[])?[row]);
+
+    /// <summary>Patterns compiled once; results cached per distinct value (key columns have few values).</summary>
+    private sealed class Matcher
+    {
+        private readonly Regex[] _patterns;
+        private readonly Dictionary<string, bool> _cache = new(StringComparer.Ordinal);
+
+        public Matcher(IReadOnlyList<string> patterns) => _patterns = patterns.Select(Wildcards.ToRegex).ToArray();
+
+        public bool Matches(string? value)
+        {
+            if (_patterns.Length == 0) return true;
+            if (value is null) return false;
+            if (_cache.TryGetValue(value, out bool known)) return known;
+            bool result = _patterns.Any(p => p.IsMatch(value));
+            if (_cache.Count < 10_000) _cache[value] = result;
+            return result;
+        }
+    }
+}
+
+/// <summary>PowerShell-style wildcards (* ? [abc] [a-z], ` escapes), case-insensitive.</summary>
+public static class Wildcards
+{
+    public static Regex ToRegex(string pattern)
+    {
+        var builder = new System.Text.StringBuilder("^");
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            char c = pattern[i];
+            switch (c)
+            {
+                case '`' when i + 1 < pattern.Length: builder.Append(Regex.Escape(pattern[++i].ToString())); break;
+                case '*': builder.Append(".*"); break;
+                case '?': builder.Append('.'); break;
+                case '[':
+                    int close = pattern.IndexOf(']', i + 1);
+                    if (close > i + 1)
+                    {
+                        builder.Append('[').Append(pattern.Substring(i + 1, close - i - 1).Replace("\\", "\\\\")).Append(']');
+                        i = close;
+                    }
+                    else builder.Append("\\[");
+                    break;
+                default: builder.Append(Regex.Escape(c.ToString())); break;
+            }
+        }
+        builder.Append('$');
+        return new Regex(builder.ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline);
+    }
+
+    public static bool HasWildcards(string pattern) => pattern.IndexOfAny(new[] { '*', '?', '[' }) >= 0;
+}
+
+/// <summary>Where an answer came from: the pre-aggregated file, or a scan of the merged records.</summary>
+public enum StatsSource
+{
+    ModelStatsFile,
+    MergedRecords,
+}
+
+public sealed record StatsAnswer(StatsAccumulator Groups, StatsSource Source, long RecordCount, int PendingIncrementFiles, IReadOnlyList<UnreadableIncrement> UnreadableIncrements);
+
+/// <summary>Read-only questions to a store: statistics and records from one consistent snapshot (SPEC 3.3).</summary>
+public static class StoreQueries
+{
+    /// <summary>
+    /// Statistics of the merged view, filtered on the key columns. When no increment is pending and
+    /// model_stats.parquet describes the current main file, it answers from that file (no scan);
+    /// otherwise it scans only the columns statistics need.
+    /// </summary>
+    public static async Task<StatsAnswer> GetStatsAsync(StoreLayout layout, RecordFilter filter, IProgress<(long Rows, long Total)>? progress, CancellationToken cancellationToken)
+    {
+        await using var view = await MergedView.OpenAsync(layout, null, StatsFeed.Columns, null, cancellationToken).ConfigureAwait(false);
+        if (view.MergedIncrements.Count == 0 && view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id))
+        {
+            var stored = await ModelStatsFile.TryReadAsync(layout, id, cancellationToken).ConfigureAwait(false);
+            if (stored is not null)
+            {
+                var filtered = new StatsAccumulator();
+                foreach (var (key, stats) in stored.Groups)
+                {
+                    if (filter.Matches(key)) filtered.Add(key, stats);
+                }
+                return new StatsAnswer(filtered, StatsSource.ModelStatsFile, view.MainRowCount, 0, view.UnreadableIncrements);
+            }
+        }
+        var accumulator = new StatsAccumulator();
+        long records = 0;
+        Func<RecordTable, int, bool>? rowFilter = filter.IsEmpty ? null : filter.Matches;
+        await foreach (var chunk in view.ReadAsync(progress, cancellationToken).ConfigureAwait(false))
+        {
+            StatsFeed.Add(accumulator, chunk, rowFilter);
+            records += chunk.RowCount;
+        }
+        return new StatsAnswer(accumulator, StatsSource.MergedRecords, records, view.MergedIncrements.Count, view.UnreadableIncrements);
+    }
+
+    /// <summary>The merged records matching <paramref name="filter"/>, chunk by chunk.</summary>
+    public static async IAsyncEnumerable<RecordTable> ReadRecordsAsync(StoreLayout layout, RecordFilter filter, IProgress<(long Rows, long Total)>? progress,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var view = await MergedView.OpenAsync(layout, null, null, null, cancellationToken).ConfigureAwait(false);
+        await foreach (var chunk in view.ReadAsync(progress, cancellationToken).ConfigureAwait(false))
+        {
+            if (filter.IsEmpty)
+            {
+                yield return chunk;
+                continue;
+            }
+            var rows = new List<int>();
+            for (int i = 0; i < chunk.RowCount; i++)
+            {
+                if (filter.Matches(chunk, i)) rows.Add(i);
+            }
+            if (rows.Count > 0) yield return rows.Count == chunk.RowCount ? chunk : chunk.Take(rows.ToArray());
+        }
+    }
+}
