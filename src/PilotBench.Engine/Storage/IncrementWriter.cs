@@ -13,8 +13,8 @@ public sealed class IncrementWriterOptions
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>What one flush made durable.</summary>
-public sealed record IncrementFlush(string Path, int RecordCount, long Bytes, DateTime WrittenAtUtc);
+/// <summary>What one flush made durable (Records: only in the <see cref="IncrementWriter.Flushed"/> event).</summary>
+public sealed record IncrementFlush(string Path, int RecordCount, long Bytes, DateTime WrittenAtUtc, IReadOnlyList<TestRecord> Records);
 
 /// <summary>
 /// A writer's own increment files (SPEC 3.1). Records are buffered and each flush writes them to a
@@ -100,7 +100,8 @@ public sealed class IncrementWriter : IAsyncDisposable
                 lock (_gate) _buffer.InsertRange(0, batch);
                 throw;
             }
-            lock (_gate) _flushes.Add(flush);
+            // The history keeps no records: a long pipeline must not hold everything it wrote.
+            lock (_gate) _flushes.Add(flush with { Records = Array.Empty<TestRecord>() });
             Flushed?.Invoke(flush);
             return flush;
         }
@@ -127,7 +128,7 @@ public sealed class IncrementWriter : IAsyncDisposable
             await ParquetCodec.WriteTableAsync(stream, table, null, CancellationToken.None).ConfigureAwait(false);
             bytes = stream.Length;
         }, "increment").ConfigureAwait(false);
-        return new IncrementFlush(path, batch.Count, bytes, writtenAt);
+        return new IncrementFlush(path, batch.Count, bytes, writtenAt, batch);
     }
 
     private void OnTimer(object? state)

@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using PilotBench.Engine.Storage;
+
+namespace PilotBench.Commands;
+
+/// <summary>
+/// What every PilotBench cmdlet shares: the store parameters (-Path, -LiteralPath) resolved through
+/// PowerShell's provider against $PWD (not the process's current directory), and running the
+/// engine's asynchronous work while the pipeline thread writes its objects, progress and errors
+/// (PowerShell's Write* methods may only be called from that thread). StopProcessing (Ctrl+C)
+/// cancels the engine.
+/// </summary>
+public abstract class PilotCmdletBase : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _cancellation = new();
+    private BlockingCollection<Action>? _pipe;
+
+    /// <summary>
+    /// The store folder. Default: $env:PILOTBENCH_STORE, else ./pilot_bench_parquet_data in the
+    /// current location. Wildcards are resolved when they match an existing folder.
+    /// </summary>
+    public abstract string? Path { get; set; }
+
+    /// <summary>The store folder, used exactly as typed (no wildcards).</summary>
+    public abstract string? LiteralPath { get; set; }
+
+    /// <summary>Resolves the store folder named by -Path / -LiteralPath / the default.</summary>
+    protected StoreLayout ResolveStore()
+    {
+        string? literal = LiteralPath;
+        string? path = Path;
+        if (literal is not null && path is not null)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException("Give the store with -Path or with -LiteralPath, not both."),
+                "PathAndLiteralPath", ErrorCategory.InvalidArgument, path));
+        }
+        if (literal is null && path is null)
+        {
+            string? fromEnvironment = Environment.GetEnvironmentVariable(StoreLayout.StoreEnvironmentVariable);
+            if (string.IsNullOrWhiteSpace(fromEnvironment)) literal = StoreLayout.DefaultStoreFolderName;
+            else literal = fromEnvironment;
+        }
+
+        string resolved;
+        ProviderInfo provider;
+        if (literal is null && path is not null && WildcardPattern.ContainsWildcardCharacters(path))
+        {
+            var matches = GetResolvedProviderPathFromPSPath(path, out provider);
+            if (matches.Count != 1)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException($"The path '{path}' matches {matches.Count} items; a store is one folder."),
+                    "PathNotUnique", ErrorCategory.InvalidArgument, path));
+            }
+            resolved = matches[0];
+        }
+        else
+        {
+            resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(literal ?? path!, out provider, out _);
+        }
+        if (!string.Equals(provider.Name, "FileSystem", StringComparison.OrdinalIgnoreCase))
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException($"The store must be a folder of the FileSystem provider; '{literal ?? path}' is in the {provider.Name} provider."),
+                "PathNotFileSystem", ErrorCategory.InvalidArgument, literal ?? path));
+        }
+        return new StoreLayout(resolved);
+    }
+
+    /// <summary>
+    /// Runs engine work off the pipeline thread; whatever it sends through <see cref="Post"/>
+    /// (objects, progress, errors) is written on the pipeline thread as it arrives.
+    /// </summary>
+    protected T RunEngine<T>(Func<CancellationToken, Task<T>> work)
+    {
+        using var pipe = new BlockingCollection<Action>();
+        _pipe = pipe;
+        var task = Task.Run(async () =>
+        {
+            try { return await work(_cancellation.Token).ConfigureAwait(false); }
+            finally { pipe.CompleteAdding(); }
+        });
+        try
+        {
+            foreach (var action in pipe.GetConsumingEnumerable()) action();
+        }
+        finally
+        {
+            _pipe = null;
+        }
+        return task.GetAwaiter().GetResult();
+    }
+
+    protected void RunEngine(Func<CancellationToken, Task> work) =>
+        RunEngine<bool>(async token => { await work(token).ConfigureAwait(false); return true; });
+
+    /// <summary>Queues a pipeline-thread action from engine work (runs it directly when not inside <see cref="RunEngine{T}"/>).</summary>
+    protected void Post(Action action)
+    {
+        var pipe = _pipe;
+        if (pipe is null || pipe.IsAddingCompleted)
+        {
+            action();
+            return;
+        }
+        try { pipe.Add(action); }
+        catch (InvalidOperationException) { }
+    }
+
+    protected void ThrowStoreError(Exception exception, object? target)
+    {
+        var (id, category) = exception switch
+        {
+            StoreLockedException => ("ConsolidationInProgress", ErrorCategory.ResourceBusy),
+            StoreCorruptException => ("MainFileUnreadable", ErrorCategory.InvalidData),
+            StorePathException => ("StorePathInvalid", ErrorCategory.InvalidArgument),
+            UnauthorizedAccessException => ("StoreAccessDenied", ErrorCategory.PermissionDenied),
+            OperationCanceledException => ("Stopped", ErrorCategory.OperationStopped),
+            IOException => ("StoreIOError", ErrorCategory.WriteError),
+            _ => ("StoreError", ErrorCategory.NotSpecified),
+        };
+        ThrowTerminatingError(new ErrorRecord(exception, id, category, target));
+    }
+
+    protected override void StopProcessing()
+    {
+        _cancellation.Cancel();
+        base.StopProcessing();
+    }
+
+    public virtual void Dispose()
+    {
+        _cancellation.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>
+/// A cmdlet that works on a whole store: -Path and -LiteralPath also bind from the pipeline by
+/// property name, so `Get-PilotIncrementStatus | Invoke-PilotConsolidation` works.
+/// </summary>
+public abstract class PilotStoreCmdlet : PilotCmdletBase
+{
+    /// <summary>The store folder (wildcards allowed).</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public override string? Path { get; set; }
+
+    /// <summary>The store folder, taken literally.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public override string? LiteralPath { get; set; }
+}

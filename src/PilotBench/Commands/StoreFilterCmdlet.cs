@@ -1,0 +1,57 @@
+using System.Management.Automation;
+using PilotBench.Engine.Storage;
+
+namespace PilotBench.Commands;
+
+/// <summary>The key-column filters shared by Get-PilotModelStats and Get-PilotResult.</summary>
+public abstract class StoreFilterCmdlet : PilotStoreCmdlet
+{
+    /// <summary>Models to include (wildcards allowed).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(StoreValueCompleter))]
+    public string[]? Model { get; set; }
+
+    /// <summary>Prompt types to include (wildcards allowed).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(StoreValueCompleter))]
+    public string[]? PromptType { get; set; }
+
+    /// <summary>Task types to include (wildcards allowed).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(StoreValueCompleter))]
+    public string[]? TaskType { get; set; }
+
+    /// <summary>Difficulties to include (wildcards allowed).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(StoreValueCompleter))]
+    public string[]? Difficulty { get; set; }
+
+    /// <summary>Tool success rates to include.</summary>
+    [Parameter]
+    public double[]? ToolSuccessRate { get; set; }
+
+    protected RecordFilter BuildFilter() => new()
+    {
+        Model = Model ?? Array.Empty<string>(),
+        PromptType = PromptType ?? Array.Empty<string>(),
+        TaskType = TaskType ?? Array.Empty<string>(),
+        Difficulty = Difficulty ?? Array.Empty<string>(),
+        ToolSuccessRate = ToolSuccessRate ?? Array.Empty<double>(),
+    };
+
+    protected IProgress<(long Rows, long Total)> ReadProgress(string activity)
+    {
+        var record = new ProgressRecord(2, activity, "Reading");
+        return new ImmediateProgress<(long Rows, long Total)>(p => Post(() =>
+        {
+            record.StatusDescription = $"{p.Rows:N0} of {p.Total:N0} records";
+            record.PercentComplete = p.Total == 0 ? 100 : (int)Math.Clamp(100 * p.Rows / p.Total, 0, 100);
+            record.RecordType = p.Rows >= p.Total ? ProgressRecordType.Completed : ProgressRecordType.Processing;
+            WriteProgress(record);
+        }));
+    }
+}

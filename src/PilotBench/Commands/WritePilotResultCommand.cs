@@ -1,0 +1,345 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using PilotBench.Engine.Schema;
+using PilotBench.Engine.Storage;
+
+namespace PilotBench.Commands;
+
+/// <summary>
+/// Write-PilotResult: records from the pipeline (objects, hashtables, Import-Csv and ConvertFrom-Json
+/// output) or from parameters into this writer's own increment files (SPEC 3.1). A record that
+/// breaks the schema gets a non-terminating error (ErrorId InvalidRecord) and the others are
+/// written. When the cmdlet returns, everything it accepted is durable; Ctrl+C flushes too.
+/// </summary>
+/// <remarks>
+/// -Path does not bind from the pipeline here: a record's own "Path" property is data (an extra
+/// column), and letting it choose the store would scatter records (docs/decisions.md).
+/// </remarks>
+[Cmdlet(VerbsCommunications.Write, "PilotResult", DefaultParameterSetName = ObjectSet, SupportsShouldProcess = false)]
+[OutputType(typeof(PilotResult))]
+public sealed class WritePilotResultCommand : PilotCmdletBase
+{
+    private const string ObjectSet = "InputObject";
+    private const string FieldsSet = "Fields";
+    private const int MaxNestingDepth = 8;
+
+    private IncrementWriter? _writer;
+    private readonly ConcurrentQueue<IncrementFlush> _flushed = new();
+    private readonly Dictionary<string, object?> _fields = new(StringComparer.OrdinalIgnoreCase);
+    private long _accepted;
+    private long _rejected;
+
+    /// <summary>The store folder.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public override string? Path { get; set; }
+
+    /// <summary>The store folder, taken literally.</summary>
+    [Parameter]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public override string? LiteralPath { get; set; }
+
+    /// <summary>A record: an object or a hashtable whose property names are the columns (snake_case or PascalCase).</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ObjectSet, Position = 0)]
+    [AllowNull]
+    public PSObject? InputObject { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = FieldsSet)]
+    [ArgumentCompleter(typeof(StoreValueCompleter))]
+    public string? Model { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = FieldsSet)]
+    [ArgumentCompleter(typeof(StoreValueCompleter))]
+    public string? TaskType { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = FieldsSet)]
+    [ArgumentCompleter(typeof(StoreValueCompleter))]
+    public string? PromptType { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = FieldsSet)]
+    public bool Success { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public SwitchParameter PartialSuccess { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    [ArgumentCompleter(typeof(StoreValueCompleter))]
+    public string? Difficulty { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public double ToolSuccessRate { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public string? TestId { get; set; }
+
+    /// <summary>When the test ran: a DateTime, DateTimeOffset or ISO 8601 text (no offset means UTC).</summary>
+    [Parameter(ParameterSetName = FieldsSet)]
+    public object? Timestamp { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public double ExecutionTime { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public int Turns { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public int ToolCalls { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public double ToolCoverageRate { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public double WorkflowScore { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public double Phase2Score { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public double QualityScore { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public double FinalScore { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public string? ErrorType { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public string? ErrorMessage { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public SwitchParameter Assisted { get; set; }
+
+    [Parameter(ParameterSetName = FieldsSet)]
+    public int AssistedTurns { get; set; }
+
+    /// <summary>Extra columns for a record given by parameters.</summary>
+    [Parameter(ParameterSetName = FieldsSet)]
+    public Hashtable? Property { get; set; }
+
+    /// <summary>Flush to a new increment file after this many records (default 10000).</summary>
+    [Parameter]
+    [ValidateRange(1, 10_000_000)]
+    public int FlushRecordCount { get; set; } = 10_000;
+
+    /// <summary>Flush buffered records after this many seconds, even while the pipeline is idle (default 30).</summary>
+    [Parameter]
+    [ValidateRange(0.01, 86_400)]
+    public double FlushIntervalSeconds { get; set; } = 30;
+
+    /// <summary>Emit each record once it is durable (with its TestId).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        var layout = ResolveStore();
+        try
+        {
+            if (File.Exists(layout.Root)) throw new StorePathException($"The store path '{layout.Root}' is a file, not a folder.");
+            _writer = new IncrementWriter(layout, new IncrementWriterOptions
+            {
+                FlushRecordCount = FlushRecordCount,
+                FlushInterval = TimeSpan.FromSeconds(FlushIntervalSeconds),
+            });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ThrowStoreError(ex is UnauthorizedAccessException ? ex : new StorePathException($"Cannot write to the store '{layout.Root}': {ex.Message}", ex), layout.Root);
+        }
+        _writer!.Flushed += flush => _flushed.Enqueue(flush);
+        WriteVerbose($"Writing to store '{layout.Root}'.");
+    }
+
+    protected override void ProcessRecord()
+    {
+        IEnumerable<KeyValuePair<string, object?>>? input;
+        object? target;
+        if (ParameterSetName == FieldsSet)
+        {
+            input = FieldsFromParameters();
+            target = input;
+        }
+        else
+        {
+            target = InputObject;
+            if (InputObject is null || InputObject.BaseObject is null)
+            {
+                _rejected++;
+                WriteError(new ErrorRecord(new ArgumentNullException(nameof(InputObject), "A $null pipeline item is not a record; it was skipped."),
+                    "NullRecord", ErrorCategory.InvalidArgument, null));
+                return;
+            }
+            input = Properties(InputObject);
+            if (input is null)
+            {
+                _rejected++;
+                WriteError(new ErrorRecord(new ArgumentException($"A {InputObject.BaseObject.GetType().Name} is not a record: give an object or a hashtable with properties such as model, task_type, prompt_type and success."),
+                    "NotARecord", ErrorCategory.InvalidType, InputObject));
+                return;
+            }
+        }
+
+        var errors = new List<RecordError>();
+        var record = RecordConverter.TryConvert(input, errors);
+        if (record is null)
+        {
+            _rejected++;
+            string message = "Record not written: " + string.Join("; ", errors.Select(e => $"'{e.Field}' {e.Reason}"));
+            var error = new ErrorRecord(new RecordValidationException(errors), "InvalidRecord", ErrorCategory.InvalidData, target)
+            {
+                ErrorDetails = new ErrorDetails(message),
+            };
+            WriteError(error);
+            return;
+        }
+        try
+        {
+            RunEngine(token => _writer!.AddAsync(record, token));
+            _accepted++;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ThrowStoreError(ex, record.TestId);
+        }
+        EmitFlushed();
+    }
+
+    protected override void EndProcessing()
+    {
+        try
+        {
+            RunEngine(token => _writer!.FlushAsync(CancellationToken.None));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ThrowStoreError(ex, null);
+        }
+        EmitFlushed();
+        WriteVerbose($"{_accepted} record(s) written in {_writer!.Flushes.Count} increment file(s); {_rejected} rejected.");
+    }
+
+    protected override void StopProcessing()
+    {
+        // Ctrl+C: what was accepted is flushed, not dropped (SPEC 3.1).
+        base.StopProcessing();
+        try
+        {
+            _writer?.FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public override void Dispose()
+    {
+        if (_writer is not null)
+        {
+            try
+            {
+                _writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            catch (IOException)
+            {
+                // Reported by EndProcessing or StopProcessing already.
+            }
+            _writer = null;
+        }
+        base.Dispose();
+    }
+
+    private void EmitFlushed()
+    {
+        while (_flushed.TryDequeue(out var flush))
+        {
+            WriteVerbose($"Flushed {flush.RecordCount} record(s) to '{flush.Path}' ({flush.Bytes:N0} bytes).");
+            if (!PassThru) continue;
+            foreach (var record in flush.Records) WriteObject(PilotResult.FromRecord(record));
+        }
+    }
+
+    private IEnumerable<KeyValuePair<string, object?>> FieldsFromParameters()
+    {
+        var fields = new List<KeyValuePair<string, object?>>();
+        foreach (var (name, value) in MyInvocation.BoundParameters)
+        {
+            if (RecordSchema.Find(name) is null) continue;
+            object? plain = value is SwitchParameter s ? s.IsPresent : value;
+            fields.Add(new(name, plain));
+        }
+        if (Property is not null)
+        {
+            foreach (DictionaryEntry entry in Property) fields.Add(new(entry.Key.ToString() ?? "", Plain(entry.Value, 0)));
+        }
+        return fields;
+    }
+
+    /// <summary>The properties of a pipeline object, or null when it is not a record-like object.</summary>
+    private static List<KeyValuePair<string, object?>>? Properties(PSObject input)
+    {
+        var result = new List<KeyValuePair<string, object?>>();
+        if (input.BaseObject is IDictionary dictionary)
+        {
+            foreach (DictionaryEntry entry in dictionary) result.Add(new(entry.Key?.ToString() ?? "", Plain(entry.Value, 0)));
+            return result;
+        }
+        var baseObject = input.BaseObject;
+        if (baseObject is string || baseObject.GetType().IsPrimitive || baseObject is IEnumerable) return null;
+        foreach (var property in input.Properties)
+        {
+            if (!property.IsGettable) continue;
+            object? value;
+            try { value = property.Value; }
+            catch (GetValueException) { continue; }
+            result.Add(new(property.Name, Plain(value, 0)));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Unwraps PowerShell values into plain .NET ones the engine understands: PSObject to its base
+    /// object, nested custom objects to dictionaries, collections to lists (stored as JSON text).
+    /// </summary>
+    private static object? Plain(object? value, int depth)
+    {
+        if (value is null) return null;
+        if (value is PSObject ps)
+        {
+            if (ps.BaseObject is PSCustomObject)
+            {
+                if (depth >= MaxNestingDepth) return ps.ToString();
+                var nested = new Dictionary<string, object?>();
+                foreach (var property in ps.Properties) nested[property.Name] = Plain(SafeValue(property), depth + 1);
+                return nested;
+            }
+            value = ps.BaseObject;
+        }
+        switch (value)
+        {
+            case string or ValueType: return value;
+            case IDictionary dictionary:
+            {
+                if (depth >= MaxNestingDepth) return dictionary.ToString();
+                var nested = new Dictionary<string, object?>();
+                foreach (DictionaryEntry entry in dictionary) nested[entry.Key?.ToString() ?? ""] = Plain(entry.Value, depth + 1);
+                return nested;
+            }
+            case IEnumerable list:
+            {
+                if (depth >= MaxNestingDepth) return list.ToString();
+                var items = new List<object?>();
+                foreach (var item in list) items.Add(Plain(item, depth + 1));
+                return items;
+            }
+            default: return value.ToString();
+        }
+    }
+
+    private static object? SafeValue(PSPropertyInfo property)
+    {
+        try { return property.Value; }
+        catch (GetValueException) { return null; }
+    }
+}
