@@ -181,6 +181,7 @@ public sealed class Consolidator
 
         var quarantined = Quarantine(quarantine);
         var metadata = BuildMetadata(accumulator, consolidationId, now, recordsAfter, view.MergedIncrements.Select(f => f.Name).ToList(), quarantined.Select(q => Path.GetFileName(q.Path)).ToList());
+        metadata.MainFileBytes = new FileInfo(_layout.MainFile).Length;
         StoreMetadata.Write(_layout, metadata);
         _options.AfterStep?.Invoke(ConsolidationStep.MetadataWritten, _layout.MetadataFile);
 

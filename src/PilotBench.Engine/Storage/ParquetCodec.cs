@@ -110,7 +110,8 @@ internal static class ParquetCodec
     {
         if (field.IsArray || field.MaxRepetitionLevel > 0) return null;
         var type = Nullable.GetUnderlyingType(field.ClrType) ?? field.ClrType;
-        if (type == typeof(string)) return ColumnType.String;
+        // Parquet.Net 6 reports string columns of a file's schema as ReadOnlyMemory<char>.
+        if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>)) return ColumnType.String;
         if (type == typeof(bool)) return ColumnType.Boolean;
         if (type == typeof(int) || type == typeof(short) || type == typeof(sbyte) || type == typeof(byte) || type == typeof(ushort)) return ColumnType.Int32;
         if (type == typeof(long) || type == typeof(uint) || type == typeof(ulong)) return ColumnType.Int64;
@@ -125,7 +126,7 @@ internal static class ParquetCodec
     {
         int n = checked((int)group.RowCount);
         var type = Nullable.GetUnderlyingType(field.ClrType) ?? field.ClrType;
-        if (type == typeof(string))
+        if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
         {
             var values = new string?[n];
             await group.ReadAsync(field, values.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -140,7 +141,10 @@ internal static class ParquetCodec
             var values = await ReadAsync<DateTime>(group, field, n, cancellationToken).ConfigureAwait(false);
             for (int i = 0; i < n; i++)
             {
-                if (values[i] is DateTime dt) values[i] = Timestamps.ToUtc(dt);
+                // Parquet.Net returns TIMESTAMP without isAdjustedToUTC (DuckDB's TIMESTAMP, pandas'
+                // naive datetimes) as Kind=Local wall-clock values: SPEC 2 takes those as UTC, so
+                // the kind is set, never converted.
+                if (values[i] is DateTime dt && dt.Kind != DateTimeKind.Utc) values[i] = DateTime.SpecifyKind(dt, DateTimeKind.Utc);
             }
             return new Column(name, ColumnType.Timestamp, values);
         }
