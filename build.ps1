@@ -124,7 +124,12 @@ function Invoke-Test {
         $pesterExit = $LASTEXITCODE
     }
     finally { Pop-Location }
-    $pester = if (Test-Path $pesterJson) { Get-Content $pesterJson -Raw | ConvertFrom-Json } else { [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
+    $pester = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
+    if (Test-Path $pesterJson) {
+        $counts = Get-Content $pesterJson -Raw | ConvertFrom-Json
+        $pester = [pscustomobject]@{ Passed = [int] $counts.Passed; Failed = [int] $counts.Failed; Skipped = [int] $counts.Skipped }
+    }
+    # A runner that failed without counting a failure (it crashed, found no tests) still fails the run.
     if ($pesterExit -ne 0 -and $pester.Failed -eq 0) { $pester.Failed = 1 }
 
     $passed = $units.Passed + $pester.Passed

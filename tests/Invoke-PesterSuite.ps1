@@ -26,6 +26,10 @@ $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = [IO.Path]::ChangeExtension($ResultPath, '.xml')
 $result = Invoke-Pester -Configuration $config
+if ($null -eq $result) {
+    Write-Error 'Pester returned no result.'
+    exit 1
+}
 
 [pscustomobject]@{
     Passed  = $result.PassedCount
