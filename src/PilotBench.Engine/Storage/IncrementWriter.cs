@@ -61,8 +61,17 @@ public sealed class IncrementWriter : IAsyncDisposable
     /// <summary>Accepts a validated record; flushes when the record count is reached.</summary>
     public async Task AddAsync(TestRecord record, CancellationToken cancellationToken = default)
     {
+        if (Add(record)) await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Accepts a validated record without I/O. Returns true when the record count is reached: the
+    /// caller then calls <see cref="FlushAsync"/> (the synchronous path keeps a pipeline of
+    /// hundreds of thousands of objects cheap).
+    /// </summary>
+    public bool Add(TestRecord record)
+    {
         ThrowIfFailed();
-        bool flushNow;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -71,9 +80,8 @@ public sealed class IncrementWriter : IAsyncDisposable
                 : ErrorCategories.Classify(record.ErrorType, record.ErrorMessage);
             if (_buffer.Count == 0) _oldestBufferedTicks = Stopwatch.GetTimestamp();
             _buffer.Add(record);
-            flushNow = _buffer.Count >= _options.FlushRecordCount;
+            return _buffer.Count >= _options.FlushRecordCount;
         }
-        if (flushNow) await FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Makes every buffered record durable. Returns the file written, or null when nothing was buffered.</summary>

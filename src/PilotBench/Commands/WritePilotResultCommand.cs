@@ -196,7 +196,7 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
         }
         try
         {
-            RunEngine(token => _writer!.AddAsync(record, token));
+            if (_writer!.Add(record)) RunEngine(token => _writer.FlushAsync(token));
             _accepted++;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
