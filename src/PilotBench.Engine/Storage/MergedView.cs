@@ -62,6 +62,9 @@ public sealed class MergedView : IAsyncDisposable
     /// <summary>Rows dropped as superseded so far (within the increments at open; main rows as they are read).</summary>
     public long DuplicatesRemoved { get; private set; }
 
+    /// <summary>Main row groups not read because their statistics exclude the filter.</summary>
+    public int SkippedRowGroups { get; private set; }
+
     /// <summary>The schema of what <see cref="ReadAsync"/> yields.</summary>
     public TableSchema Schema { get; }
 
@@ -167,8 +170,15 @@ public sealed class MergedView : IAsyncDisposable
     /// The merged rows: main rows that are not superseded (chunk by chunk, in file order), then the
     /// winning increment rows. Each chunk is laid out as <see cref="Schema"/>.
     /// </summary>
+    /// <param name="progress">Rows read so far, of the total.</param>
+    /// <param name="cancellationToken">Stops between row groups.</param>
+    /// <param name="rowGroupMayMatch">
+    /// For filtered queries: given a main row group's column statistics, whether it can hold a
+    /// matching row; row groups that cannot are not read. Null: read all.
+    /// </param>
     public async IAsyncEnumerable<RecordTable> ReadAsync(IProgress<(long Rows, long Total)>? progress,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default,
+        Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch = null)
     {
         long total = MainRowCount + _increments.RowCount;
         long done = 0;
@@ -183,6 +193,13 @@ public sealed class MergedView : IAsyncDisposable
             for (int g = 0; g < _main.RowGroupCount; g++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                if (rowGroupMayMatch is not null && !rowGroupMayMatch(column => _main.GetStatistics(g, column)))
+                {
+                    // Its rows cannot match; any increment row superseding one of them is judged on its own values.
+                    SkippedRowGroups++;
+                    done += _main.GetRowGroupRowCount(g);
+                    continue;
+                }
                 RecordTable chunk;
                 if (_winnerById.Count == 0)
                 {

@@ -40,6 +40,54 @@ public sealed class RecordFilter
         (table.Find(RecordSchema.Difficulty)?.Values as string?[])?[row],
         (table.Find(RecordSchema.TaskType)?.Values as string?[])?[row]);
 
+    /// <summary>
+    /// Whether a row group whose key columns have the given min/max statistics can hold a matching
+    /// row. Exact for any pattern when a column holds one value (min = max): the common case for a
+    /// main file written by a consolidation of per-model test runs. Otherwise the row group is read.
+    /// </summary>
+    public bool MayMatch(Func<string, (object? Min, object? Max)?> statistics)
+    {
+        if (IsEmpty) return true;
+        return Single(RecordSchema.Model, Model) && Single(RecordSchema.PromptType, PromptType) &&
+               Single(RecordSchema.TaskType, TaskType) && Single(RecordSchema.Difficulty, Difficulty);
+
+        bool Single(string column, IReadOnlyList<string> patterns)
+        {
+            if (patterns.Count == 0) return true;
+            if (statistics(column) is not { } range) return true;
+            string? min = AsString(range.Min), max = AsString(range.Max);
+            if (min is null || max is null || !string.Equals(min, max, StringComparison.Ordinal)) return true;
+            return Matches(
+                column == RecordSchema.Model ? min : null, column == RecordSchema.PromptType ? min : null, null,
+                column == RecordSchema.Difficulty ? min : null, column == RecordSchema.TaskType ? min : null,
+                only: column);
+        }
+    }
+
+    private bool Matches(string? model, string? promptType, double? toolSuccessRate, string? difficulty, string? taskType, string only)
+    {
+        _model ??= new Matcher(Model);
+        _promptType ??= new Matcher(PromptType);
+        _taskType ??= new Matcher(TaskType);
+        _difficulty ??= new Matcher(Difficulty);
+        return only switch
+        {
+            RecordSchema.Model => _model.Matches(model),
+            RecordSchema.PromptType => _promptType.Matches(promptType),
+            RecordSchema.TaskType => _taskType.Matches(taskType),
+            RecordSchema.Difficulty => _difficulty.Matches(difficulty),
+            _ => true,
+        };
+    }
+
+    private static string? AsString(object? value) => value switch
+    {
+        string s => s,
+        byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
+        ReadOnlyMemory<char> chars => chars.ToString(),
+        _ => null,
+    };
+
     /// <summary>Patterns compiled once; results cached per distinct value (key columns have few values).</summary>
     private sealed class Matcher
     {
@@ -129,7 +177,7 @@ public static class StoreQueries
         var accumulator = new StatsAccumulator();
         long records = 0;
         Func<RecordTable, int, bool>? rowFilter = filter.IsEmpty ? null : filter.Matches;
-        await foreach (var chunk in view.ReadAsync(progress, cancellationToken).ConfigureAwait(false))
+        await foreach (var chunk in view.ReadAsync(progress, cancellationToken, filter.IsEmpty ? null : filter.MayMatch).ConfigureAwait(false))
         {
             StatsFeed.Add(accumulator, chunk, rowFilter);
             records += chunk.RowCount;
@@ -142,7 +190,7 @@ public static class StoreQueries
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var view = await MergedView.OpenAsync(layout, null, null, null, cancellationToken).ConfigureAwait(false);
-        await foreach (var chunk in view.ReadAsync(progress, cancellationToken).ConfigureAwait(false))
+        await foreach (var chunk in view.ReadAsync(progress, cancellationToken, filter.IsEmpty ? null : filter.MayMatch).ConfigureAwait(false))
         {
             if (filter.IsEmpty)
             {
