@@ -127,6 +127,38 @@ public sealed class Consolidator
             };
         }
 
+        // Nothing new, but model_stats.parquet or metadata.json is missing, corrupt or stale:
+        // rebuild them from the main file without rewriting it (SPEC 3.4: never fatal).
+        if (nothingToMerge && view.HasMain && view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var currentId))
+        {
+            progress?.Report(new ConsolidationProgress("Consolidating", "Rebuilding statistics and metadata", 50));
+            var rebuilt = new StatsAccumulator();
+            await foreach (var chunk in view.ReadAsync(null, cancellationToken).ConfigureAwait(false)) StatsFeed.Add(rebuilt, chunk);
+            var rebuiltAt = Timestamps.Normalize(DateTime.UtcNow);
+            await ModelStatsFile.WriteAsync(_layout, rebuilt, currentId, rebuiltAt, CancellationToken.None).ConfigureAwait(false);
+            var previous = StoreMetadata.TryRead(_layout);
+            var rebuiltMetadata = BuildMetadata(rebuilt, currentId, previous?.LastConsolidation ?? rebuiltAt, recordsBefore,
+                previous?.MergedIncrements ?? new List<string>(), previous?.QuarantinedIncrements ?? new List<string>());
+            rebuiltMetadata.MainFileBytes = new FileInfo(_layout.MainFile).Length;
+            StoreMetadata.Write(_layout, rebuiltMetadata);
+            return new ConsolidationResult
+            {
+                StorePath = _layout.Root,
+                WhatIf = false,
+                FilesMerged = 0,
+                RecordsBefore = recordsBefore,
+                RecordsAdded = 0,
+                RecordsAfter = recordsBefore,
+                DuplicatesRemoved = 0,
+                MergedFiles = Array.Empty<string>(),
+                QuarantinedFiles = Array.Empty<UnreadableIncrement>(),
+                SkippedFiles = skipped,
+                RemovedTemporaryFiles = removedTemporaries,
+                ConsolidationId = currentId,
+                Duration = clock.Elapsed,
+            };
+        }
+
         // 3. The new main, under a temporary name, with the statistics computed on the way.
         string consolidationId = Guid.NewGuid().ToString("D");
         var accumulator = new StatsAccumulator();
