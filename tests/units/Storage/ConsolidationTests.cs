@@ -291,6 +291,23 @@ public sealed class ConsolidationTests : IDisposable
     }
 
     [Fact]
+    public async Task Model_stats_file_reads_back_when_every_count_is_zero_or_one()
+    {
+        // Count columns named like record columns (success, partial_success) holding only 0 and 1
+        // must stay counts, not be read as booleans.
+        await _store.WriteAsync(Records.Make("1", model: "m1", success: true), Records.Make("2", model: "m2", success: false));
+
+        var result = await _store.ConsolidateAsync();
+
+        var stats = await ModelStatsFile.TryReadAsync(_store.Layout, result.ConsolidationId, CancellationToken.None);
+        Assert.NotNull(stats);
+        var byModel = stats.Groups.ToDictionary(g => g.Key.Model!, g => g.Value);
+        Assert.Equal(1, byModel["m1"].FullSuccess);
+        Assert.Equal(0, byModel["m2"].FullSuccess);
+        Assert.Equal(1, byModel["m2"].Failed);
+    }
+
+    [Fact]
     public async Task Unreadable_increments_are_quarantined_not_deleted()
     {
         var good = await _store.WriteAsync(Records.Many("good", 3));
