@@ -90,6 +90,10 @@ public static class DurableFile
                 stream.Flush(flushToDisk: true);
             }
             Rename(temp, destination);
+            // rename(2) does nothing when both names are hard links to one file (destination
+            // already links to source, e.g. after a consolidation crashed between backup and
+            // replace): the destination is then right, but the temporary link is left behind.
+            if (File.Exists(temp)) Delete(temp);
         }
         catch
         {

@@ -27,7 +27,7 @@ public static class ModelStatsFile
         if (consolidationId is null || !File.Exists(layout.StatsFile)) return null;
         try
         {
-            await using var file = await ParquetFile.OpenAsync(layout.StatsFile, cancellationToken).ConfigureAwait(false);
+            await using var file = await ParquetFile.OpenAsync(layout.StatsFile, cancellationToken, records: false).ConfigureAwait(false);
             if (!file.CustomMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id) || id != consolidationId) return null;
             var table = await file.ReadAllAsync(null, cancellationToken).ConfigureAwait(false);
             var groups = ModelStatsTable.FromColumns(name => table.Find(name)?.Values, table.RowCount);

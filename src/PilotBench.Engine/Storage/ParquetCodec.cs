@@ -110,8 +110,7 @@ internal static class ParquetCodec
     {
         if (field.IsArray || field.MaxRepetitionLevel > 0) return null;
         var type = Nullable.GetUnderlyingType(field.ClrType) ?? field.ClrType;
-        // Parquet.Net 6 reports string columns of a file's schema as ReadOnlyMemory<char>.
-        if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>)) return ColumnType.String;
+        if (IsText(type)) return ColumnType.String;
         if (type == typeof(bool)) return ColumnType.Boolean;
         if (type == typeof(int) || type == typeof(short) || type == typeof(sbyte) || type == typeof(byte) || type == typeof(ushort)) return ColumnType.Int32;
         if (type == typeof(long) || type == typeof(uint) || type == typeof(ulong)) return ColumnType.Int64;
@@ -126,7 +125,7 @@ internal static class ParquetCodec
     {
         int n = checked((int)group.RowCount);
         var type = Nullable.GetUnderlyingType(field.ClrType) ?? field.ClrType;
-        if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
+        if (IsText(type))
         {
             var values = new string?[n];
             await group.ReadAsync(field, values.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -161,6 +160,14 @@ internal static class ParquetCodec
         if (type == typeof(Guid)) return new Column(name, ColumnType.String, MapToString(await ReadAsync<Guid>(group, field, n, cancellationToken).ConfigureAwait(false)));
         throw new NotSupportedException($"Column '{field.Name}' has type {field.ClrType.Name}, which PilotBench does not read.");
     }
+
+    /// <summary>
+    /// Parquet.Net 6 gives string columns (and, with TreatByteArrayAsString, plain byte arrays) the
+    /// CLR type ReadOnlyMemory&lt;char&gt;, not string; without this every text column, test_id
+    /// included, would be skipped on read and lost on rewrite. They read as strings through the
+    /// Memory&lt;string&gt; overload.
+    /// </summary>
+    private static bool IsText(Type type) => type == typeof(string) || type == typeof(ReadOnlyMemory<char>);
 
     private static async Task<T?[]> ReadAsync<T>(ParquetRowGroupReader group, DataField field, int n, CancellationToken cancellationToken) where T : struct
     {

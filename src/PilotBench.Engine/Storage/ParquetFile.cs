@@ -15,19 +15,21 @@ public sealed class ParquetFile : IAsyncDisposable
     private readonly FileStream _stream;
     private readonly ParquetReader _reader;
     private readonly List<(DataField Field, string Name, ColumnType Type)> _columns;
+    private readonly bool _records;
 
-    private ParquetFile(string path, FileStream stream, ParquetReader reader)
+    private ParquetFile(string path, FileStream stream, ParquetReader reader, bool records)
     {
         Path = path;
         _stream = stream;
         _reader = reader;
+        _records = records;
         _columns = new();
         var skipped = new List<string>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var field in reader.Schema.GetDataFields())
         {
             var type = ParquetCodec.ReadTypeOf(field);
-            string name = RecordSchema.Find(field.Name)?.Name ?? field.Name;
+            string name = (records ? RecordSchema.Find(field.Name)?.Name : null) ?? field.Name;
             if (type is null || field.Path.Length > 1 || !seen.Add(name))
             {
                 skipped.Add(field.Path.ToString());
@@ -51,7 +53,16 @@ public sealed class ParquetFile : IAsyncDisposable
 
     public long GetRowGroupRowCount(int index) => _reader.RowGroups[index].RowCount;
 
-    public static async Task<ParquetFile> OpenAsync(string path, CancellationToken cancellationToken)
+    /// <summary>Opens a Parquet file for reading (sharing delete and replace).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="cancellationToken">Cancels the open.</param>
+    /// <param name="records">
+    /// True for files of records (main, increments): their standard columns are coerced to the
+    /// record types. False for other tables: model_stats.parquet has columns named like record
+    /// columns (success, partial_success) that are counts, and a count column whose values are all
+    /// 0 or 1 would otherwise be "losslessly" coerced to boolean and fail to read back.
+    /// </param>
+    public static async Task<ParquetFile> OpenAsync(string path, CancellationToken cancellationToken, bool records = true)
     {
         var stream = new FileStream(path, new FileStreamOptions
         {
@@ -65,7 +76,7 @@ public sealed class ParquetFile : IAsyncDisposable
         {
             if (stream.Length < 12) throw new InvalidDataException($"'{path}' is {stream.Length} bytes long: too short to be a Parquet file.");
             var reader = await ParquetReader.CreateAsync(stream, ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
-            return new ParquetFile(path, stream, reader);
+            return new ParquetFile(path, stream, reader, records);
         }
         catch
         {
@@ -89,7 +100,7 @@ public sealed class ParquetFile : IAsyncDisposable
         {
             if (columns is not null && !columns.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
             var column = await ParquetCodec.ReadColumnAsync(group, field, name, cancellationToken).ConfigureAwait(false);
-            if (RecordSchema.Find(name) is { } standard && column.Type != standard.Type &&
+            if (_records && RecordSchema.Find(name) is { } standard && column.Type != standard.Type &&
                 ColumnConversion.TryCoerceLossless(column, standard.Type, out var coerced))
             {
                 column = coerced;
