@@ -13,9 +13,6 @@ public static class DurableFile
 {
     private static readonly string HostTag = SanitizeForFileName(Environment.MachineName);
 
-    /// <summary>Hook for fault-injection tests: called with a step name at each durable step.</summary>
-    internal static Action<string>? StepObserver;
-
     /// <summary>A temporary file name in <paramref name="folder"/> that names the writing host and process.</summary>
     public static string NewTemporaryPath(string folder, string purpose) =>
         Path.Combine(folder, $"{StoreLayout.TemporaryPrefix}{HostTag}_{Environment.ProcessId}_{purpose}_{Guid.NewGuid():N}{StoreLayout.TemporarySuffix}");
