@@ -145,6 +145,7 @@ public abstract class PilotStoreCmdlet : PilotCmdletBase
 {
     /// <summary>The store folder (wildcards allowed).</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public override string? Path { get; set; }
 
