@@ -194,7 +194,7 @@ try {
         @{ n = 'ToolSelect'; e = 'ToolSelectionErrors' }, @{ n = 'Other'; e = 'OtherErrors' },
         @{ n = 'Unclassified'; e = 'UnclassifiedErrors' } | Show-Output
 
-    Write-Host 
+    Write-Host ''
     Write-Host ("Done: {0:N0} records from {1} writers in {2} files, {3:N1} s." -f $written, $writers.Count, $files, $clock.Elapsed.TotalSeconds) -ForegroundColor Green
     exit 0
 }
