@@ -42,34 +42,43 @@ Set-StrictMode -Version Latest
 $env:PSModulePath = $ModuleRoot + [IO.Path]::PathSeparator + $env:PSModulePath
 Import-Module PilotBench
 
+# What the generated results look like: each factor shifts the odds of success.
+$Models = @{ 'gpt-4o' = 0.74; 'claude-sonnet-4' = 0.80; 'llama-3.1-70b' = 0.58; 'qwen2.5-72b' = 0.63 }
+$Prompts = @{ baseline = 0.0; cot = 0.06; optimal = 0.10; flawed = -0.18 }
+$Difficulties = @{ easy = 0.12; medium = 0.0; hard = -0.17 }
+$Tasks = @{ simple_task = 0.08; basic_task = 0.04; data_pipeline = -0.03; api_integration = -0.06; multi_stage_pipeline = -0.12 }
+$Keys = @{
+    Models = @($Models.Keys | Sort-Object); Prompts = @($Prompts.Keys | Sort-Object)
+    Difficulties = @($Difficulties.Keys | Sort-Object); Tasks = @($Tasks.Keys | Sort-Object)
+}
+# Errors of several kinds, classified from error_type when given, else from the message (SPEC 4.2).
+$Failures = @(
+    @{ error_type = $null; error_message = 'Timeout after 120 seconds waiting for tool response' }
+    @{ error_type = 'tool_call_format'; error_message = 'Invalid JSON in tool call arguments' }
+    @{ error_type = $null; error_message = 'Malformed tool call: parse error at position 14' }
+    @{ error_type = 'parameter'; error_message = 'Missing required argument: dataset_id' }
+    @{ error_type = $null; error_message = 'Max turns reached (10) without completing the task' }
+    @{ error_type = $null; error_message = 'Dependency not satisfied: prerequisite step extract_data did not run' }
+    @{ error_type = 'sequence'; error_message = 'Tools called out of order: load before transform' }
+    @{ error_type = $null; error_message = 'Wrong tool selected for the validation step' }
+    @{ error_type = $null; error_message = 'Model stopped responding mid-answer' }
+    @{ error_type = $null; error_message = $null }
+)
+$NoFailure = @{ error_type = $null; error_message = $null }
+
 function New-DemoRecord {
     # One plausible test result. Outcome odds follow model, prompt, difficulty and tool reliability.
     param([Parameter(Mandatory)][Random] $Random)
-    $models = @{ 'gpt-4o' = 0.74; 'claude-sonnet-4' = 0.80; 'llama-3.1-70b' = 0.58; 'qwen2.5-72b' = 0.63 }
-    $prompts = @{ baseline = 0.0; cot = 0.06; optimal = 0.10; flawed = -0.18 }
-    $difficulties = @{ easy = 0.12; medium = 0.0; hard = -0.17 }
-    $tasks = @{ simple_task = 0.08; basic_task = 0.04; data_pipeline = -0.03; api_integration = -0.06; multi_stage_pipeline = -0.12 }
-    $failures = @(
-        @{ error_type = $null; error_message = 'Timeout after 120 seconds waiting for tool response' }
-        @{ error_type = 'tool_call_format'; error_message = 'Invalid JSON in tool call arguments' }
-        @{ error_type = $null; error_message = 'Malformed tool call: parse error at position 14' }
-        @{ error_type = 'parameter'; error_message = 'Missing required argument: dataset_id' }
-        @{ error_type = $null; error_message = 'Max turns reached (10) without completing the task' }
-        @{ error_type = $null; error_message = 'Dependency not satisfied: prerequisite step extract_data did not run' }
-        @{ error_type = 'sequence'; error_message = 'Tools called out of order: load before transform' }
-        @{ error_type = $null; error_message = 'Wrong tool selected for the validation step' }
-        @{ error_type = $null; error_message = 'Model stopped responding mid-answer' }
-        @{ error_type = $null; error_message = $null }
-    )
-    function Pick([hashtable] $Table) { @($Table.Keys | Sort-Object)[$Random.Next($Table.Count)] }
-
-    $model = Pick $models; $prompt = Pick $prompts; $difficulty = Pick $difficulties; $task = Pick $tasks
+    $model = $Keys.Models[$Random.Next($Keys.Models.Count)]
+    $prompt = $Keys.Prompts[$Random.Next($Keys.Prompts.Count)]
+    $difficulty = $Keys.Difficulties[$Random.Next($Keys.Difficulties.Count)]
+    $task = $Keys.Tasks[$Random.Next($Keys.Tasks.Count)]
     $toolRate = (0.6, 0.8, 1.0)[$Random.Next(3)]
-    $chance = $models[$model] + $prompts[$prompt] + $difficulties[$difficulty] + $tasks[$task] + ($toolRate - 0.8) / 2
+    $chance = $Models[$model] + $Prompts[$prompt] + $Difficulties[$difficulty] + $Tasks[$task] + ($toolRate - 0.8) / 2
     $roll = $Random.NextDouble()
     $full = $roll -lt $chance * 0.85
     $partial = -not $full -and $roll -lt $chance
-    $failure = if (-not $full) { $failures[$Random.Next($failures.Count)] } else { @{ error_type = $null; error_message = $null } }
+    $failure = if ($full) { $NoFailure } else { $Failures[$Random.Next($Failures.Count)] }
     $assisted = $Random.NextDouble() -lt 0.15
     $turns = 1 + $Random.Next($(if ($full) { 6 } else { 10 }))
     $score = [math]::Round([math]::Clamp([double]($chance + ($Random.NextDouble() - 0.5) / 2), 0.0, 1.0), 3)
