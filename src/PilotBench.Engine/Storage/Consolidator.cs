@@ -93,7 +93,7 @@ public sealed class Consolidator
         var removedTemporaries = _options.WhatIf ? new List<string>() : TemporaryFiles.RemoveStale(_layout, _options.StaleTemporaryAge);
         var increments = _layout.ListIncrements();
         progress?.Report(new ConsolidationProgress("Consolidating", $"Reading {increments.Count} increment file(s)", 2));
-        var readProgress = progress is null ? null : new Progress<(int Done, int Total)>(p =>
+        var readProgress = progress is null ? null : new InlineProgress<(int Done, int Total)>(p =>
             progress.Report(new ConsolidationProgress("Consolidating", $"Reading increment {p.Done} of {p.Total}", 2 + 18 * p.Done / Math.Max(1, p.Total))));
 
         await using var view = await MergedView.OpenAsync(_layout, increments, null, readProgress, cancellationToken).ConfigureAwait(false);
@@ -174,7 +174,7 @@ public sealed class Consolidator
                 await using (var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, ParquetCodec.WriteOptions(schema), cancellationToken: cancellationToken).ConfigureAwait(false))
                 {
                     writer.CustomMetadata = ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId });
-                    var mergeProgress = progress is null ? null : new Progress<(long Rows, long Total)>(p =>
+                    var mergeProgress = progress is null ? null : new InlineProgress<(long Rows, long Total)>(p =>
                         progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
                     await foreach (var chunk in view.ReadAsync(mergeProgress, cancellationToken).ConfigureAwait(false))
                     {
@@ -312,4 +312,18 @@ public sealed class Consolidator
         }
         return moved;
     }
+}
+
+/// <summary>
+/// Reports on the reporting thread, in order. Progress&lt;T&gt; would post each report to the thread
+/// pool, where it can arrive out of order and after RunAsync has returned, when the caller (a
+/// cmdlet) can no longer write progress.
+/// </summary>
+internal sealed class InlineProgress<T> : IProgress<T>
+{
+    private readonly Action<T> _report;
+
+    public InlineProgress(Action<T> report) => _report = report;
+
+    public void Report(T value) => _report(value);
 }

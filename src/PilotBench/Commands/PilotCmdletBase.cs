@@ -15,6 +15,7 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _cancellation = new();
     private BlockingCollection<Action>? _pipe;
+    private int _pipelineThreadId = -1;
 
     /// <summary>
     /// The store folder. Default: $env:PILOTBENCH_STORE, else ./pilot_bench_parquet_data in the
@@ -76,6 +77,7 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
     protected T RunEngine<T>(Func<CancellationToken, Task<T>> work)
     {
         using var pipe = new BlockingCollection<Action>();
+        _pipelineThreadId = Environment.CurrentManagedThreadId;
         _pipe = pipe;
         var task = Task.Run(async () =>
         {
@@ -96,13 +98,17 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
     protected void RunEngine(Func<CancellationToken, Task> work) =>
         RunEngine<bool>(async token => { await work(token).ConfigureAwait(false); return true; });
 
-    /// <summary>Queues a pipeline-thread action from engine work (runs it directly when not inside <see cref="RunEngine{T}"/>).</summary>
+    /// <summary>
+    /// Queues a pipeline-thread action from engine work. Outside <see cref="RunEngine{T}"/> it runs
+    /// directly on the pipeline thread; from any other thread it is dropped, because a Write* call
+    /// off the pipeline thread throws on a thread-pool thread and ends the whole process.
+    /// </summary>
     protected void Post(Action action)
     {
         var pipe = _pipe;
         if (pipe is null || pipe.IsAddingCompleted)
         {
-            action();
+            if (Environment.CurrentManagedThreadId == _pipelineThreadId) action();
             return;
         }
         try { pipe.Add(action); }

@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Management.Automation;
 using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
@@ -7,7 +8,7 @@ namespace PilotBench;
 
 // The objects the cmdlets emit. They live in the cmdlet assembly (PowerShell's default load
 // context) so that [PilotBench.ModelStats] and friends resolve in scripts; they hold plain values
-// only (strings, numbers, booleans, DateTime, string arrays), so ConvertTo-Json and Export-Csv
+// only (strings, numbers, booleans, DateTime, FileList), so ConvertTo-Json and Export-Csv
 // give plain output. Type names are documented in docs/en-US/about_PilotBench.help.txt.
 
 /// <summary>Statistics of one group (Get-PilotModelStats); a rolled-up key column is null.</summary>
@@ -90,6 +91,22 @@ public sealed class ModelStats
     };
 }
 
+/// <summary>
+/// A list of files on an output object. A list to scripts and ConvertTo-Json (an array); one line,
+/// the items joined by "; ", where PowerShell calls ToString: Export-Csv would write a string[]
+/// as "System.String[]".
+/// </summary>
+public sealed class FileList : ReadOnlyCollection<string>
+{
+    public static new FileList Empty { get; } = new(Array.Empty<string>());
+
+    public FileList(IEnumerable<string> items) : base(items.ToList())
+    {
+    }
+
+    public override string ToString() => string.Join("; ", this);
+}
+
 /// <summary>What Invoke-PilotConsolidation did.</summary>
 public sealed class ConsolidationResult
 {
@@ -99,8 +116,8 @@ public sealed class ConsolidationResult
     public long RecordsAdded { get; init; }
     public long RecordsAfter { get; init; }
     public long DuplicatesRemoved { get; init; }
-    public string[] QuarantinedFiles { get; init; } = Array.Empty<string>();
-    public string[] SkippedFiles { get; init; } = Array.Empty<string>();
+    public FileList QuarantinedFiles { get; init; } = FileList.Empty;
+    public FileList SkippedFiles { get; init; } = FileList.Empty;
     public int TemporaryFilesRemoved { get; init; }
     public string? BackupPath { get; init; }
     public string? ConsolidationId { get; init; }
@@ -114,8 +131,8 @@ public sealed class ConsolidationResult
         RecordsAdded = r.RecordsAdded,
         RecordsAfter = r.RecordsAfter,
         DuplicatesRemoved = r.DuplicatesRemoved,
-        QuarantinedFiles = r.QuarantinedFiles.Select(q => q.Path).ToArray(),
-        SkippedFiles = r.SkippedFiles.Select(q => q.Path).ToArray(),
+        QuarantinedFiles = new FileList(r.QuarantinedFiles.Select(q => q.Path)),
+        SkippedFiles = new FileList(r.SkippedFiles.Select(q => q.Path)),
         TemporaryFilesRemoved = r.RemovedTemporaryFiles.Count,
         BackupPath = r.BackupPath,
         ConsolidationId = r.ConsolidationId,
@@ -138,8 +155,8 @@ public sealed class IncrementStatus
     public DateTime? MainLastWrite { get; init; }
     public string? MainFileProblem { get; init; }
     public DateTime? LastConsolidation { get; init; }
-    public string[] QuarantinedFiles { get; init; } = Array.Empty<string>();
-    public string[] UnreadableIncrements { get; init; } = Array.Empty<string>();
+    public FileList QuarantinedFiles { get; init; } = FileList.Empty;
+    public FileList UnreadableIncrements { get; init; } = FileList.Empty;
     public int Threshold { get; init; }
     public bool ConsolidationRecommended { get; init; }
 
@@ -157,8 +174,8 @@ public sealed class IncrementStatus
         MainLastWrite = s.MainLastWriteUtc,
         MainFileProblem = s.MainFileProblem,
         LastConsolidation = s.LastConsolidationUtc,
-        QuarantinedFiles = s.QuarantinedFiles.ToArray(),
-        UnreadableIncrements = s.UnreadableIncrements.Select(u => $"{u.Path}: {u.Reason}").ToArray(),
+        QuarantinedFiles = new FileList(s.QuarantinedFiles),
+        UnreadableIncrements = new FileList(s.UnreadableIncrements.Select(u => $"{u.Path}: {u.Reason}")),
         Threshold = s.Threshold,
         ConsolidationRecommended = s.ConsolidationRecommended,
     };
