@@ -19,6 +19,10 @@ public sealed class GetPilotIncrementStatusCommand : PilotStoreCmdlet
     protected override void ProcessRecord()
     {
         var layout = ResolveStore();
+        if (!Directory.Exists(layout.Root) && !File.Exists(layout.Root))
+        {
+            WriteWarning($"No store at '{layout.Root}' yet: nothing is pending.");
+        }
         try
         {
             var status = RunEngine(token => Engine.Storage.IncrementStatus.ReadAsync(layout, Threshold, token));

@@ -29,6 +29,10 @@ public sealed class InvokePilotConsolidationCommand : PilotStoreCmdlet
         {
             ThrowStoreError(new StorePathException($"The store path '{layout.Root}' is a file, not a folder."), layout.Root);
         }
+        if (!Directory.Exists(layout.Root))
+        {
+            ThrowStoreError(new StorePathException($"No store at '{layout.Root}': nothing to consolidate."), layout.Root);
+        }
         int pending = layout.ListIncrements().Count;
         string action = $"Merge {pending} pending increment file(s) into {StoreLayout.MainFileName}, keep a backup, rewrite statistics and metadata";
         if (!ShouldProcess(layout.Root, action)) return;

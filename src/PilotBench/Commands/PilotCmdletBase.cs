@@ -52,7 +52,9 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
             if (matches.Count != 1)
             {
                 ThrowTerminatingError(new ErrorRecord(
-                    new ArgumentException($"The path '{path}' matches {matches.Count} items; a store is one folder."),
+                    new ArgumentException(matches.Count == 0
+                        ? $"The path '{path}' matches no folder."
+                        : $"The path '{path}' matches {matches.Count} items; a store is one folder."),
                     "PathNotUnique", ErrorCategory.InvalidArgument, path));
             }
             resolved = matches[0];

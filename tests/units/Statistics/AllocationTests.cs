@@ -19,12 +19,16 @@ public class AllocationTests
         var accumulator = new StatsAccumulator();
         foreach (var record in records) accumulator.Add(record); // creates the groups
 
+        for (int i = 0; i < 100_000; i++) accumulator.Add(records[i % records.Length]); // warm up (tiered JIT)
+
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 100_000; i++) accumulator.Add(records[i % records.Length]);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        Assert.Equal(0, allocated);
-        Assert.Equal(100_003, accumulator.Groups.Values.Sum(g => g.Total));
+        // A per-record allocation would cost at least 100,000 x 24 bytes; the runtime itself may
+        // allocate a few hundred bytes once (on-stack replacement, tiering), which is not ours.
+        Assert.True(allocated < 4096, $"{allocated:N0} bytes allocated for 100,000 observations");
+        Assert.Equal(200_003, accumulator.Groups.Values.Sum(g => g.Total));
     }
 
     [Fact]
@@ -32,6 +36,12 @@ public class AllocationTests
     {
         ErrorCategories.Classify("Tool Call Format Errors", null); // warm up static tables
         ErrorCategories.Classify(null, "Request timed out");
+
+        for (int i = 0; i < 10_000; i++)
+        {
+            ErrorCategories.Classify("Tool Call Format Errors", null);
+            ErrorCategories.Classify(null, "Steps were executed in the wrong order");
+        }
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 10_000; i++)
@@ -41,6 +51,7 @@ public class AllocationTests
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        Assert.Equal(0, allocated);
+        // Per-call allocation would be at least 20,000 x 24 bytes; see above for the runtime's own.
+        Assert.True(allocated < 4096, $"{allocated:N0} bytes allocated for 20,000 classifications");
     }
 }
