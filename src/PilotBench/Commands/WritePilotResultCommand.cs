@@ -287,6 +287,7 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
         }
         var baseObject = input.BaseObject;
         if (baseObject is string || baseObject.GetType().IsPrimitive || baseObject is IEnumerable) return null;
+        if (baseObject is PSCustomObject && NoteProperties.TryRead(input, result)) return result;
         foreach (var property in input.Properties)
         {
             if (!property.IsGettable) continue;
@@ -334,6 +335,48 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
                 return items;
             }
             default: return value.ToString();
+        }
+    }
+
+    /// <summary>
+    /// The note properties of a plain [pscustomobject] (also what Import-Csv and ConvertFrom-Json
+    /// emit), read from the object's own member list. Enumerating PSObject.Properties instead
+    /// consults the type table and adapters for every object: measured at about 50 us per fresh
+    /// 9-property object in pwsh 7.6, against about 5 us this way, which decides whether a 100k
+    /// pipeline keeps up with Export-Csv. InstanceMembers is not public, so this is looked up once
+    /// and the public path is used whenever it is unavailable or the object carries a custom type
+    /// name (whose type data could add properties).
+    /// </summary>
+    private static class NoteProperties
+    {
+        private static readonly Func<PSObject, IEnumerable?>? InstanceMembers = Create();
+
+        private static Func<PSObject, IEnumerable?>? Create()
+        {
+            try
+            {
+                var property = typeof(PSObject).GetProperty("InstanceMembers", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
+                if (property?.GetMethod is null || !typeof(IEnumerable).IsAssignableFrom(property.PropertyType)) return null;
+                return (Func<PSObject, IEnumerable?>)Delegate.CreateDelegate(typeof(Func<PSObject, IEnumerable?>), property.GetMethod, throwOnBindFailure: false)!
+                    ?? (o => property.GetValue(o) as IEnumerable);
+            }
+            catch (Exception ex) when (ex is ArgumentException or MemberAccessException or System.Reflection.AmbiguousMatchException)
+            {
+                return null;
+            }
+        }
+
+        public static bool TryRead(PSObject input, List<KeyValuePair<string, object?>> result)
+        {
+            if (InstanceMembers is null) return false;
+            var typeNames = input.TypeNames;
+            if (typeNames.Count != 2 || typeNames[0] != "System.Management.Automation.PSCustomObject") return false;
+            if (InstanceMembers(input) is not { } members) return false;
+            foreach (var member in members)
+            {
+                if (member is PSNoteProperty note) result.Add(new(note.Name, Plain(note.Value, 0)));
+            }
+            return true;
         }
     }
 
