@@ -74,4 +74,21 @@ Describe 'The module manifest' {
         $info.Name | Should -Be 'PilotBench'
         $info.ExportedCmdlets.Keys | Sort-Object | Should -Be @($Manifest.CmdletsToExport | Sort-Object)
     }
+
+    It 'keeps the types PowerShell sees resolvable by name, and the engine in its own load context' {
+        Import-Module PilotBench -Force
+        foreach ($name in 'PilotBench.ModelStats', 'PilotBench.ConsolidationResult', 'PilotBench.IncrementStatus', 'PilotBench.PilotResult') {
+            $type = $name -as [type]
+            $type | Should -Not -BeNullOrEmpty -Because "[$name] must resolve in scripts"
+            [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($type.Assembly).Name | Should -Be 'Default'
+        }
+        $engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PilotBench.Engine' }
+        # The engine loads on first use; a status query is enough.
+        if (-not $engine) {
+            $null = Get-PilotIncrementStatus -Path (Join-Path $TestDrive 'none') -WarningAction Ignore
+            $engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PilotBench.Engine' }
+        }
+        [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($engine).Name | Should -Be 'PilotBench'
+        (Get-Command Get-PilotModelStats).OutputType.Name | Should -Be 'PilotBench.ModelStats'
+    }
 }
