@@ -173,30 +173,33 @@ public static class RecordConverter
         }
     }
 
-    private static double? ReadDouble(string field, object? value, List<RecordError> errors, bool unitInterval = false, bool nonNegative = false)
+    /// <summary>The number in <paramref name="value"/>: false with no error when it is absent, false with an error when it is not a number.</summary>
+    private static bool TryReadNumber(string field, object? value, string noun, List<RecordError> errors, out double number)
     {
-        double d;
+        number = 0;
         switch (value)
         {
-            case null: return null;
-            case string s when string.IsNullOrWhiteSpace(s): return null;
+            case null: return false;
+            case string s when string.IsNullOrWhiteSpace(s): return false;
             case string s:
-                if (!double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out d))
-                {
-                    errors.Add(new RecordError(field, $"'{Shorten(s)}' is not a number"));
-                    return null;
-                }
-                break;
+                if (double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out number)) return true;
+                errors.Add(new RecordError(field, $"'{Shorten(s)}' is not {noun}"));
+                return false;
             case bool:
-                errors.Add(new RecordError(field, "a boolean is not a number"));
-                return null;
+                errors.Add(new RecordError(field, $"a boolean is not {noun}"));
+                return false;
             case IConvertible c when IsNumeric(value):
-                d = c.ToDouble(CultureInfo.InvariantCulture);
-                break;
+                number = c.ToDouble(CultureInfo.InvariantCulture);
+                return true;
             default:
-                errors.Add(new RecordError(field, $"a value of type {value.GetType().Name} is not a number"));
-                return null;
+                errors.Add(new RecordError(field, $"a value of type {value.GetType().Name} is not {noun}"));
+                return false;
         }
+    }
+
+    private static double? ReadDouble(string field, object? value, List<RecordError> errors, bool unitInterval = false, bool nonNegative = false)
+    {
+        if (!TryReadNumber(field, value, "a number", errors, out double d)) return null;
         if (!double.IsFinite(d))
         {
             errors.Add(new RecordError(field, $"must be a finite number, not {d.ToString(CultureInfo.InvariantCulture)}"));
@@ -217,32 +220,13 @@ public static class RecordConverter
 
     private static int? ReadInt32(string field, object? value, List<RecordError> errors, bool countLists)
     {
-        double d;
-        switch (value)
+        if (countLists && value is IEnumerable list and not string)
         {
-            case null: return null;
-            case string s when string.IsNullOrWhiteSpace(s): return null;
-            case string s:
-                if (!double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out d))
-                {
-                    errors.Add(new RecordError(field, $"'{Shorten(s)}' is not a whole number"));
-                    return null;
-                }
-                break;
-            case bool:
-                errors.Add(new RecordError(field, "a boolean is not a whole number"));
-                return null;
-            case IConvertible c when IsNumeric(value):
-                d = c.ToDouble(CultureInfo.InvariantCulture);
-                break;
-            case IEnumerable list when countLists:
-                int count = 0;
-                foreach (var _ in list) count++;
-                return count;
-            default:
-                errors.Add(new RecordError(field, $"a value of type {value.GetType().Name} is not a whole number"));
-                return null;
+            int count = 0;
+            foreach (var _ in list) count++;
+            return count;
         }
+        if (!TryReadNumber(field, value, "a whole number", errors, out double d)) return null;
         if (!double.IsFinite(d) || d != Math.Floor(d) || d > int.MaxValue || d < int.MinValue)
         {
             errors.Add(new RecordError(field, $"must be a whole number within the 32-bit range, not {d.ToString(CultureInfo.InvariantCulture)}"));
