@@ -109,12 +109,14 @@ public static class Program
             try
             {
                 var result = await new Consolidator(layout, options).RunAsync();
-                Console.WriteLine($"merged {result.FilesMerged} files, {result.RecordsAfter} records");
+                if (result.FilesMerged > 0) Console.WriteLine($"merged {result.FilesMerged} files, {result.RecordsAfter} records");
             }
             catch (StoreLockedException)
             {
-                await Task.Delay(20); // the other consolidator runs: tolerated
+                // The other consolidator runs: tolerated.
             }
+            // A scheduled job's pace, not a busy loop that starves the writers of a small machine.
+            if (i + 1 < loops) await Task.Delay(50);
         }
         return 0;
     }
@@ -149,6 +151,7 @@ public static class Program
             long missing = acked.Count(a => !seen.Contains(a));
             await output.WriteLineAsync($"records {rows} {duplicates} {missing}");
             await output.FlushAsync();
+            if (i + 1 < loops) await Task.Delay(25);
         }
         return 0;
     }
