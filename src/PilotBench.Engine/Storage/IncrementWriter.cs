@@ -131,6 +131,9 @@ public sealed class IncrementWriter : IAsyncDisposable
         string unique = $"{writtenAt.Ticks % TimeSpan.TicksPerSecond:D7}{Interlocked.Increment(ref _sequence) % 10000:D4}-{Guid.NewGuid().ToString("N").Substring(0, 8)}";
         string path = Path.Combine(_layout.IncrementalFolder, StoreLayout.NewIncrementFileName(Environment.ProcessId, writtenAt, unique));
         long bytes = 0;
+        // The folder may have been removed since the writer started (a user cleaning up the store):
+        // recreate it rather than fail the flush, so accepted records are not refused.
+        Directory.CreateDirectory(_layout.IncrementalFolder);
         await DurableFile.WriteAsync(path, async stream =>
         {
             await ParquetCodec.WriteTableAsync(stream, table, null, CancellationToken.None).ConfigureAwait(false);

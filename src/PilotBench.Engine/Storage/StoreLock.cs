@@ -52,12 +52,25 @@ public sealed class StoreLock : IDisposable
                 }
                 return new StoreLock(stream);
             }
-            catch (IOException) when (File.Exists(layout.LockFile))
+            // Only contention means "another consolidation runs". Any other failure (a read-only file
+            // system, EIO) used to be reported as a held lock, naming a stale holder; now it surfaces as itself.
+            catch (IOException ex) when (IsContention(ex) && File.Exists(layout.LockFile))
             {
                 if (DateTime.UtcNow >= deadline) throw new StoreLockedException(layout.LockFile, ReadHolder(layout.LockFile));
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Whether opening the lock file failed because another process holds it: a sharing or lock
+    /// violation on Windows; flock(2) failing with EWOULDBLOCK on Unix (.NET keeps the errno as
+    /// HResult: 11 on Linux, 35 on macOS and the BSDs).
+    /// </summary>
+    private static bool IsContention(IOException ex)
+    {
+        if (OperatingSystem.IsWindows()) return (ex.HResult & 0xFFFF) is 32 or 33;
+        return ex.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
     }
 
     private static string? ReadHolder(string path)

@@ -1,0 +1,175 @@
+using System.Text;
+using PilotBench.Engine.Schema;
+using PilotBench.Engine.Storage;
+
+namespace PilotBench.Torture;
+
+/// <summary>
+/// Real processes for the reliability tests (docs/reliability.md):
+///   write &lt;store&gt; &lt;writerId&gt; &lt;count&gt; &lt;flushEvery&gt;
+///   consolidate &lt;store&gt; [loops]
+///   query &lt;store&gt; &lt;loops&gt; &lt;outfile&gt;
+/// Environment:
+///   PILOTBENCH_TORTURE_ACKDIR     where writers append the test_ids a returned flush made durable
+///                                 ({writerId}.ack, fsynced); default &lt;store&gt;.acks
+///   PILOTBENCH_TORTURE_PAUSE_AT   &lt;ConsolidationStep&gt;[:occurrence]: the consolidator writes
+///                                 PILOTBENCH_TORTURE_MARKER (default &lt;store&gt;.paused) there and
+///                                 sleeps, so a driver can kill it exactly at that step
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        try
+        {
+            return args.FirstOrDefault() switch
+            {
+                "write" when args.Length == 5 => await WriteAsync(args[1], args[2], int.Parse(args[3]), int.Parse(args[4])),
+                "consolidate" when args.Length is 2 or 3 => await ConsolidateAsync(args[1], args.Length == 3 ? int.Parse(args[2]) : 1),
+                "query" when args.Length == 4 => await QueryAsync(args[1], int.Parse(args[2]), args[3]),
+                _ => Usage(),
+            };
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine(ex);
+            return 1;
+        }
+    }
+
+    private static int Usage()
+    {
+        Console.Error.WriteLine("usage: write <store> <writerId> <count> <flushEvery> | consolidate <store> [loops] | query <store> <loops> <outfile>");
+        return 2;
+    }
+
+    public static string AckFolder(string store) =>
+        Environment.GetEnvironmentVariable("PILOTBENCH_TORTURE_ACKDIR") is { Length: > 0 } dir ? dir : Path.GetFullPath(store) + ".acks";
+
+    private static async Task<int> WriteAsync(string store, string writerId, int count, int flushEvery)
+    {
+        var layout = new StoreLayout(store);
+        string ackFolder = AckFolder(store);
+        Directory.CreateDirectory(ackFolder);
+        // Flushes only where the driver asks (every flushEvery records), never on the timer.
+        var options = new IncrementWriterOptions { FlushRecordCount = int.MaxValue, FlushInterval = TimeSpan.FromHours(1) };
+        await using var ack = new FileStream(Path.Combine(ackFolder, writerId + ".ack"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+        await using var writer = new IncrementWriter(layout, options);
+        var pending = new List<string>(flushEvery);
+        for (int n = 0; n < count; n++)
+        {
+            string id = $"{writerId}-{n}";
+            writer.Add(new TestRecord
+            {
+                TestId = id,
+                Timestamp = DateTime.UtcNow,
+                Model = $"model-{n % 3}",
+                TaskType = "torture",
+                PromptType = writerId,
+                Success = n % 4 != 0,
+                PartialSuccess = n % 4 == 1,
+                ExecutionTime = n / 100.0,
+                Turns = n % 7,
+                ErrorMessage = n % 4 == 0 ? "timeout after 30s" : null,
+            });
+            pending.Add(id);
+            if (pending.Count >= flushEvery || n == count - 1)
+            {
+                await writer.FlushAsync();
+                // Only now did the write "return": the driver may rely on exactly these ids.
+                var text = Encoding.UTF8.GetBytes(string.Concat(pending.Select(p => p + "\n")));
+                ack.Write(text);
+                ack.Flush(flushToDisk: true);
+                pending.Clear();
+            }
+        }
+        return 0;
+    }
+
+    private static async Task<int> ConsolidateAsync(string store, int loops)
+    {
+        var layout = new StoreLayout(store);
+        var options = new ConsolidationOptions();
+        if (Environment.GetEnvironmentVariable("PILOTBENCH_TORTURE_PAUSE_AT") is { Length: > 0 } pauseAt)
+        {
+            var parts = pauseAt.Split(':');
+            var step = Enum.Parse<ConsolidationStep>(parts[0]);
+            int occurrence = parts.Length > 1 ? int.Parse(parts[1]) : 1;
+            string marker = Environment.GetEnvironmentVariable("PILOTBENCH_TORTURE_MARKER") is { Length: > 0 } m ? m : Path.GetFullPath(store) + ".paused";
+            int seen = 0;
+            options.AfterStep = (done, file) =>
+            {
+                if (done != step || ++seen != occurrence) return;
+                File.WriteAllText(marker, $"{done} {file}");
+                Thread.Sleep(Timeout.Infinite); // the driver kills us here
+            };
+        }
+        for (int i = 0; i < loops; i++)
+        {
+            try
+            {
+                var result = await new Consolidator(layout, options).RunAsync();
+                if (result.FilesMerged > 0) Console.WriteLine($"merged {result.FilesMerged} files, {result.RecordsAfter} records");
+            }
+            catch (StoreLockedException)
+            {
+                // The other consolidator runs: tolerated.
+            }
+            // A scheduled job's pace, not a busy loop that starves the writers of a small machine.
+            if (i + 1 < loops) await Task.Delay(50);
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Per query, one line: "stats &lt;total&gt;" or "records &lt;total&gt; &lt;duplicates&gt; &lt;missingAcked&gt;",
+    /// where missingAcked counts test_ids acknowledged before the query started but not in its answer.
+    /// </summary>
+    private static async Task<int> QueryAsync(string store, int loops, string outFile)
+    {
+        var layout = new StoreLayout(store);
+        string ackFolder = AckFolder(store);
+        await using var output = new StreamWriter(new FileStream(outFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite));
+        for (int i = 0; i < loops; i++)
+        {
+            var stats = await StoreQueries.GetStatsAsync(layout, new RecordFilter(), null, CancellationToken.None);
+            long total = stats.Groups.Groups.Values.Sum(g => g.Total);
+            await output.WriteLineAsync($"stats {total}");
+
+            var acked = ReadAcks(ackFolder);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            long rows = 0, duplicates = 0;
+            await foreach (var chunk in StoreQueries.ReadRecordsAsync(layout, new RecordFilter(), null))
+            {
+                var ids = (string?[])chunk.Find(RecordSchema.TestId)!.Values;
+                foreach (var id in ids)
+                {
+                    rows++;
+                    if (id is null || !seen.Add(id)) duplicates++;
+                }
+            }
+            long missing = acked.Count(a => !seen.Contains(a));
+            await output.WriteLineAsync($"records {rows} {duplicates} {missing}");
+            await output.FlushAsync();
+            if (i + 1 < loops) await Task.Delay(25);
+        }
+        return 0;
+    }
+
+    /// <summary>Complete lines of every writer's ack file.</summary>
+    public static List<string> ReadAcks(string ackFolder)
+    {
+        var ids = new List<string>();
+        if (!Directory.Exists(ackFolder)) return ids;
+        foreach (var file in Directory.EnumerateFiles(ackFolder, "*.ack"))
+        {
+            string text;
+            using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            using (var reader = new StreamReader(stream)) text = reader.ReadToEnd();
+            int end = text.LastIndexOf('\n');
+            if (end < 0) continue;
+            ids.AddRange(text.Substring(0, end).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        return ids;
+    }
+}
