@@ -25,6 +25,7 @@ internal static class Cases
             case "duck-stats": DuckStats(args, result); break;
             case "writer": await Writer(args, result); break;
             case "sizes": Sizes(args, result); break;
+            case "writer-parts": await WriterParts(args, result); break;
             default: Console.Error.WriteLine($"Unknown case '{name}'."); return 2;
         }
         result["peak_mb"] = PeakBytes() / 1048576.0;
@@ -136,6 +137,24 @@ internal static class Cases
         }
         result["seconds"] = clock.Elapsed.TotalSeconds;
         result["rows_per_second"] = rows / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Where the writer's time goes: classification, table building, Parquet encoding (no file).</summary>
+    private static async Task WriterParts(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
+        var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        var clock = Stopwatch.StartNew();
+        foreach (var r in records) r.ErrorCategory = SuccessLevels.IsFullSuccess(r.Success, r.PartialSuccess) ? null : ErrorCategories.Classify(r.ErrorType, r.ErrorMessage);
+        result["classify_seconds"] = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var table = PilotBench.Engine.Schema.RecordTables.FromRecords(records);
+        result["table_seconds"] = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        using var memory = new MemoryStream();
+        await ParquetCodec.WriteTableAsync(memory, table, null, CancellationToken.None, 100_000);
+        result["encode_seconds"] = clock.Elapsed.TotalSeconds;
+        result["seconds"] = 0;
     }
 
     /// <summary>The consolidated main file against DuckDB's Parquet (default and Zstd) and JSON lines of the same rows.</summary>
