@@ -55,6 +55,13 @@ public sealed record ConsolidationResult
     public required IReadOnlyList<string> RemovedTemporaryFiles { get; init; }
     public string? BackupPath { get; init; }
     public string? ConsolidationId { get; init; }
+
+    /// <summary>
+    /// True when the new main file is the old one with the new records appended (no main row was
+    /// superseded); false when it was rewritten.
+    /// </summary>
+    public bool AppendedToMain { get; init; }
+
     public required TimeSpan Duration { get; init; }
 }
 
@@ -161,30 +168,36 @@ public sealed class Consolidator
 
         // 3. The new main, under a temporary name, with the statistics computed on the way.
         string consolidationId = Guid.NewGuid().ToString("D");
-        var accumulator = new StatsAccumulator();
+        StatsAccumulator accumulator;
         long recordsAfter = 0;
         string temp = DurableFile.NewTemporaryPath(_layout.Root, "main");
         bool hadMain = view.HasMain;
+        bool appended = false;
         try
         {
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
+            var stored = await AppendableStatsAsync(view, cancellationToken).ConfigureAwait(false);
+            if (stored is not null)
             {
-                var schema = view.Schema;
-                var parquetSchema = ParquetCodec.ParquetSchemaFor(schema);
-                await using (var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, ParquetCodec.WriteOptions(schema), cancellationToken: cancellationToken).ConfigureAwait(false))
+                progress?.Report(new ConsolidationProgress("Consolidating", "Appending the new records to a copy of the main file", 20));
+                long? appendedRows = await TryAppendAsync(view, temp, consolidationId, stored, cancellationToken).ConfigureAwait(false);
+                if (appendedRows is long rows)
                 {
-                    writer.CustomMetadata = ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId });
-                    var mergeProgress = progress is null ? null : new InlineProgress<(long Rows, long Total)>(p =>
-                        progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
-                    await foreach (var chunk in view.ReadAsync(mergeProgress, cancellationToken).ConfigureAwait(false))
-                    {
-                        if (chunk.RowCount == 0) continue;
-                        await ParquetCodec.WriteRowGroupAsync(writer, parquetSchema, chunk, cancellationToken).ConfigureAwait(false);
-                        StatsFeed.Add(accumulator, chunk);
-                        recordsAfter += chunk.RowCount;
-                    }
+                    accumulator = stored;
+                    recordsAfter = recordsBefore + rows;
+                    appended = true;
                 }
-                stream.Flush(flushToDisk: true);
+                else
+                {
+                    accumulator = new StatsAccumulator();
+                }
+            }
+            else
+            {
+                accumulator = new StatsAccumulator();
+            }
+            if (!appended)
+            {
+                recordsAfter = await RewriteAsync(view, temp, consolidationId, accumulator, progress, cancellationToken).ConfigureAwait(false);
             }
             _options.AfterStep?.Invoke(ConsolidationStep.TempWritten, temp);
 
@@ -247,8 +260,113 @@ public sealed class Consolidator
             RemovedTemporaryFiles = removedTemporaries,
             BackupPath = hadMain ? _layout.BackupFile : null,
             ConsolidationId = consolidationId,
+            AppendedToMain = appended,
             Duration = clock.Elapsed,
         };
+    }
+
+    /// <summary>
+    /// The full rewrite: main rows not superseded, then the winning increment rows, re-encoded into
+    /// <paramref name="temp"/> (flushed to disk), with the statistics computed on the way.
+    /// </summary>
+    private static async Task<long> RewriteAsync(MergedView view, string temp, string consolidationId, StatsAccumulator accumulator,
+        IProgress<ConsolidationProgress>? progress, CancellationToken cancellationToken)
+    {
+        long recordsAfter = 0;
+        await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
+        {
+            var schema = view.Schema;
+            var parquetSchema = ParquetCodec.ParquetSchemaFor(schema);
+            await using (var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, ParquetCodec.WriteOptions(schema), cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                writer.CustomMetadata = ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId });
+                var mergeProgress = progress is null ? null : new InlineProgress<(long Rows, long Total)>(p =>
+                    progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
+                await foreach (var chunk in view.ReadAsync(mergeProgress, cancellationToken).ConfigureAwait(false))
+                {
+                    if (chunk.RowCount == 0) continue;
+                    await ParquetCodec.WriteRowGroupAsync(writer, parquetSchema, chunk, cancellationToken).ConfigureAwait(false);
+                    StatsFeed.Add(accumulator, chunk);
+                    recordsAfter += chunk.RowCount;
+                }
+            }
+            stream.Flush(flushToDisk: true);
+        }
+        return recordsAfter;
+    }
+
+    /// <summary>Appending leaves this many small row groups at most before a rewrite coalesces them again.</summary>
+    internal const int MaxSmallRowGroups = 64;
+
+    /// <summary>
+    /// When the new main can be the old main plus the new rows (consolidation cost follows the new
+    /// data, not the history), the stored statistics of the old main to add the new rows to;
+    /// otherwise null. Conditions: the main file is ours and current (its consolidation id is that
+    /// of model_stats.parquet, which is readable); the increments bring no new column and no wider
+    /// type; no main row shares a test_id with an increment row (reading only the test_id column),
+    /// so nothing in the main file is superseded; and appends have not fragmented it into many
+    /// small row groups.
+    /// </summary>
+    private async Task<StatsAccumulator?> AppendableStatsAsync(MergedView view, CancellationToken cancellationToken)
+    {
+        if (!view.HasMain || view.MainSchema is not { } mainSchema || !view.Schema.SameAs(mainSchema)) return null;
+        if (view.SkippedColumns.Count > 0) return null; // a rewrite drops them (documented); an append would keep them
+        if (!view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId)) return null;
+        if (view.MainRowGroupRowCounts.Count(rows => rows < MergedView.ChunkRows / 2) > MaxSmallRowGroups) return null;
+        var stored = await ModelStatsFile.TryReadAsync(_layout, mainId, cancellationToken).ConfigureAwait(false);
+        if (stored is null) return null;
+        if (await view.MainSharesIdsWithIncrementsAsync(cancellationToken).ConfigureAwait(false)) return null;
+        return stored;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="temp"/> as a byte copy of the main file followed by the winning
+    /// increment rows in Parquet.Net's append mode (the old row groups are not decoded), tagged with
+    /// the new consolidation id, flushed to disk; adds the new rows to <paramref name="stats"/>.
+    /// Returns the rows appended, or null when Parquet.Net refuses to append to this file (its
+    /// schema differs from the one we would write): the caller then rewrites.
+    /// </summary>
+    private static async Task<long?> TryAppendAsync(MergedView view, string temp, string consolidationId, StatsAccumulator stats, CancellationToken cancellationToken)
+    {
+        // The main cannot change under us: only a consolidation replaces it, and we hold the lock.
+        File.Copy(view.Layout.MainFile, temp, overwrite: false);
+        long appended = 0;
+        var added = new StatsAccumulator();
+        await using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 20))
+        {
+            var parquetSchema = ParquetCodec.ParquetSchemaFor(view.Schema);
+            ParquetWriter writer;
+            try
+            {
+                writer = await ParquetWriter.CreateAsync(parquetSchema, stream, ParquetCodec.WriteOptions(view.Schema), append: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ParquetException)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+                DurableFile.TryDelete(temp);
+                return null;
+            }
+            await using (writer.ConfigureAwait(false))
+            {
+                // Append mode keeps the old footer's key-value metadata unless replaced: the new
+                // main must carry the NEW consolidation id (model_stats.parquet and metadata.json
+                // are matched to it).
+                writer.CustomMetadata = ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId });
+                foreach (var chunk in view.ReadIncrementWinners())
+                {
+                    if (chunk.RowCount == 0) continue;
+                    await ParquetCodec.WriteRowGroupAsync(writer, parquetSchema, chunk, cancellationToken).ConfigureAwait(false);
+                    StatsFeed.Add(added, chunk);
+                    appended += chunk.RowCount;
+                }
+            }
+            // The new row groups and footer start where the old footer did and are longer than it,
+            // so nothing of the old footer remains; truncating makes that explicit.
+            stream.SetLength(stream.Position);
+            stream.Flush(flushToDisk: true);
+        }
+        stats.Merge(added);
+        return appended;
     }
 
     internal static StoreMetadata BuildMetadata(StatsAccumulator accumulator, string consolidationId, DateTime now, long records,

@@ -279,6 +279,43 @@ public sealed class MergedView : IAsyncDisposable
         progress?.Report((total, total));
     }
 
+    /// <summary>
+    /// Whether a main row has the test_id of an increment row: only then can a main row be
+    /// superseded (or win over a stale increment row), which an append cannot express. Reads only
+    /// the main file's test_id column.
+    /// </summary>
+    public async Task<bool> MainSharesIdsWithIncrementsAsync(CancellationToken cancellationToken)
+    {
+        if (_main is null || _winnerById.Count == 0) return false;
+        return await _main.AnyValueInAsync(RecordSchema.TestId, new HashSet<string>(_winnerById.Keys, StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The main file's row counts per row group.</summary>
+    internal IEnumerable<long> MainRowGroupRowCounts => _main?.RowGroupRowCounts ?? Array.Empty<long>();
+
+    /// <summary>
+    /// The winning increment rows alone, laid out as <see cref="Schema"/>, in chunks of at most
+    /// <see cref="ChunkRows"/>: what an append adds when no main row is superseded.
+    /// </summary>
+    public IEnumerable<RecordTable> ReadIncrementWinners()
+    {
+        var winners = new List<int>(_increments.RowCount);
+        for (int row = 0; row < _incrementWinner.Length; row++)
+        {
+            if (_incrementWinner[row]) winners.Add(row);
+        }
+        var fresh = _increments.Take(winners.ToArray());
+        for (int start = 0; start < fresh.RowCount; start += ChunkRows)
+        {
+            int count = Math.Min(ChunkRows, fresh.RowCount - start);
+            var part = count == fresh.RowCount ? fresh : fresh.Take(Enumerable.Range(start, count).ToArray());
+            yield return Combine(new List<RecordTable> { part });
+        }
+    }
+
+    /// <summary>The schema of the main file as read (before reconciliation with the increments).</summary>
+    internal TableSchema? MainSchema => _main?.FileSchema;
+
     private RecordTable Combine(List<RecordTable> parts) =>
         parts.Count == 1 && parts[0].Schema.SameAs(Schema) ? parts[0] : RecordTable.Concat(Schema, parts);
 

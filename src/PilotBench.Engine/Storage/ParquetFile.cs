@@ -123,6 +123,56 @@ public sealed class ParquetFile : IAsyncDisposable
         return null;
     }
 
+    /// <summary>
+    /// Whether any value of the string column <paramref name="column"/> is one of
+    /// <paramref name="values"/>. Reads only that column, one row group at a time, as raw chars
+    /// (ReadRawAsync: no string per value; a string is made only when a hash matches), so checking
+    /// 10M test ids costs a column read, not a row decode. A column that is not text answers true
+    /// (the caller then takes the safe path); a missing column answers false.
+    /// </summary>
+    public async Task<bool> AnyValueInAsync(string column, IReadOnlySet<string> values, CancellationToken cancellationToken)
+    {
+        if (values.Count == 0) return false;
+        var match = _columns.FirstOrDefault(c => string.Equals(c.Name, column, StringComparison.OrdinalIgnoreCase));
+        if (match.Field is null) return false;
+        if (match.Type != ColumnType.String || (Nullable.GetUnderlyingType(match.Field.ClrType) ?? match.Field.ClrType) != typeof(ReadOnlyMemory<char>)) return true;
+        var field = match.Field;
+        // string.GetHashCode(ReadOnlySpan<char>) equals string.GetHashCode() for the same chars.
+        var hashes = new HashSet<int>(values.Select(v => v.GetHashCode()));
+        ReadOnlyMemory<char>[] raw = Array.Empty<ReadOnlyMemory<char>>();
+        int[] definitions = Array.Empty<int>();
+        for (int g = 0; g < RowGroupCount; g++)
+        {
+            var group = _reader.RowGroups[g];
+            int n = checked((int)group.RowCount);
+            if (raw.Length < n)
+            {
+                raw = new ReadOnlyMemory<char>[n];
+                definitions = new int[n];
+            }
+            bool optional = field.MaxDefinitionLevel > 0;
+            // A null int[] passed as Memory<int>? becomes an empty Memory, not null: cast explicitly.
+            Memory<int>? definitionMemory = optional ? definitions.AsMemory(0, n) : (Memory<int>?)null;
+            await group.ReadRawAsync<ReadOnlyMemory<char>>(field, raw.AsMemory(0, n), definitionMemory, null, cancellationToken).ConfigureAwait(false);
+            int present = n;
+            if (optional)
+            {
+                present = 0;
+                for (int i = 0; i < n; i++) if (definitions[i] == field.MaxDefinitionLevel) present++;
+            }
+            // Non-null values are packed at the start.
+            for (int i = 0; i < present; i++)
+            {
+                var chars = raw[i].Span;
+                if (hashes.Contains(string.GetHashCode(chars)) && values.Contains(chars.ToString())) return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Row counts of the row groups (from the footer).</summary>
+    public IEnumerable<long> RowGroupRowCounts => _reader.RowGroups.Select(g => g.RowCount);
+
     public async Task<RecordTable> ReadAllAsync(IReadOnlyCollection<string>? columns, CancellationToken cancellationToken)
     {
         var tables = new List<RecordTable>(RowGroupCount);

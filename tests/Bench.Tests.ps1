@@ -1,0 +1,17 @@
+#Requires -Version 7.4
+# The benchmark harness in its smoke configuration (tiny sizes): proves that build.ps1 Bench works
+# (data generation, every case, DuckDB, the pwsh cases against the built module) and that PilotBench
+# and DuckDB agree on the record counts. It asserts nothing about timings.
+
+Describe 'Benchmark harness (smoke)' {
+    It 'runs every case end to end and exits 0' {
+        $repo = Split-Path $PSScriptRoot -Parent
+        $project = Join-Path $repo 'tests' 'bench' 'PilotBench.Bench.csproj'
+        $output = & dotnet run --project $project -c Release -- --module-root $env:PILOTBENCH_TEST_MODULE_ROOT --smoke 2>&1
+        $exit = $LASTEXITCODE
+        $text = $output -join "`n"
+        $exit | Should -Be 0 -Because $text
+        $text | Should -Match '\(1\) full consolidation'
+        $text | Should -Match '\(5\) pwsh'
+    }
+}

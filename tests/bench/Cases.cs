@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DuckDB.NET.Data;
+using PilotBench.Engine.Statistics;
+using PilotBench.Engine.Storage;
+
+namespace PilotBench.Bench;
+
+/// <summary>
+/// One measured case, run in its own process (<c>--case name key=value ...</c>). It prints one line
+/// <c>RESULT {json}</c> with its figures and its peak memory (VmHWM: the peak resident set, native
+/// memory included, so DuckDB's allocations count as much as the CLR heap).
+/// </summary>
+internal static class Cases
+{
+    public static async Task<int> RunAsync(string name, Dictionary<string, string> args)
+    {
+        var result = new Dictionary<string, double>();
+        switch (name)
+        {
+            case "consolidate": await Consolidate(args, result); break;
+            case "duck-consolidate": DuckConsolidate(args, result); break;
+            case "stats": await Stats(args, result); break;
+            case "duck-stats": DuckStats(args, result); break;
+            case "writer": await Writer(args, result); break;
+            case "sizes": Sizes(args, result); break;
+            case "writer-parts": await WriterParts(args, result); break;
+            default: Console.Error.WriteLine($"Unknown case '{name}'."); return 2;
+        }
+        result["peak_mb"] = PeakBytes() / 1048576.0;
+        Console.WriteLine("RESULT " + JsonSerializer.Serialize(result));
+        return 0;
+    }
+
+    /// <summary>Invoke-PilotConsolidation on a prepared store (its increments are already in place).</summary>
+    private static async Task Consolidate(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        var layout = new StoreLayout(args["store"]);
+        var clock = Stopwatch.StartNew();
+        var outcome = await new Consolidator(layout).RunAsync();
+        result["seconds"] = clock.Elapsed.TotalSeconds;
+        result["records_after"] = outcome.RecordsAfter;
+        result["main_bytes"] = new FileInfo(layout.MainFile).Length;
+    }
+
+    /// <summary>The same consolidation in DuckDB: keep-last by test_id over the increments, then the statistics.</summary>
+    private static void DuckConsolidate(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        string store = args["store"];
+        string output = args["out"];
+        Directory.CreateDirectory(output);
+        using var duck = Open(int.Parse(args["threads"], CultureInfo.InvariantCulture));
+        var clock = Stopwatch.StartNew();
+        string main = Path.Combine(output, "test_results.parquet");
+        Execute(duck, $"""
+            COPY (
+              SELECT * EXCLUDE (filename, file_row_number)
+              FROM read_parquet({Quote(Path.Combine(store, "incremental", "increment_*.parquet"))}, union_by_name = true, filename = true, file_row_number = true)
+              QUALIFY row_number() OVER (PARTITION BY test_id ORDER BY written_at DESC NULLS LAST, filename DESC, file_row_number DESC) = 1
+            ) TO {Quote(main)} (FORMAT parquet, COMPRESSION zstd)
+            """);
+        Execute(duck, $"COPY ({StatsSelect(Quote(main), "model, prompt_type, tool_success_rate, difficulty, task_type")}) TO {Quote(Path.Combine(output, "model_stats.parquet"))} (FORMAT parquet)");
+        result["seconds"] = clock.Elapsed.TotalSeconds;
+        result["records_after"] = Scalar(duck, $"SELECT count(*) FROM read_parquet({Quote(main)})");
+    }
+
+    /// <summary>The statistics the engine computes, as DuckDB SQL grouped by <paramref name="keys"/>.</summary>
+    private static string StatsSelect(string source, string keys) => $"""
+        SELECT {keys}, count(*) AS total,
+          count(*) FILTER (success AND NOT partial_success) AS full_success,
+          count(*) FILTER (partial_success) AS partial_success,
+          count(*) FILTER (NOT success AND NOT partial_success) AS failed,
+          avg(execution_time) AS avg_execution_time, avg(turns) AS avg_turns, avg(tool_calls) AS avg_tool_calls,
+          avg(tool_coverage_rate) AS tool_coverage_rate, avg(workflow_score) AS avg_workflow_score,
+          avg(phase2_score) AS avg_phase2_score, avg(quality_score) AS avg_quality_score, avg(final_score) AS avg_final_score,
+          count(*) FILTER (NOT (success AND NOT partial_success)) AS total_errors,
+          count(*) FILTER (error_category = 'timeout') AS timeout_errors,
+          count(*) FILTER (error_category = 'tool_call_format') AS tool_call_format_errors,
+          count(*) FILTER (error_category = 'dependency') AS dependency_errors,
+          count(*) FILTER (error_category = 'parameter_config') AS parameter_config_errors,
+          count(*) FILTER (error_category = 'max_turns') AS max_turns_errors,
+          count(*) FILTER (assisted) AS tests_with_assistance, sum(assisted_turns) AS total_assisted_turns,
+          max(timestamp) AS latest_timestamp
+        FROM read_parquet({source}) GROUP BY {keys}
+        """;
+
+    /// <summary>What Get-PilotModelStats does: consolidate first (nothing to merge here), then statistics per model.</summary>
+    private static async Task Stats(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        var layout = new StoreLayout(args["store"]);
+        for (int round = 0; round < 2; round++)
+        {
+            var clock = Stopwatch.StartNew();
+            await new Consolidator(layout).RunAsync();
+            var answer = await StoreQueries.GetStatsAsync(layout, new RecordFilter(), null, CancellationToken.None);
+            var rows = answer.Groups.RollUp(new[] { "model" }).ToRows(DateTime.UtcNow);
+            // Round 0 is the first call of a fresh process (JIT included); round 1 a second call, as in a session.
+            result[round == 0 ? "seconds" : "warm_seconds"] = clock.Elapsed.TotalSeconds;
+            result["groups"] = rows.Count;
+            result["source_file"] = answer.Source == StatsSource.ModelStatsFile ? 1 : 0;
+        }
+    }
+
+    private static void DuckStats(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        using var duck = Open(int.Parse(args["threads"], CultureInfo.InvariantCulture));
+        string main = Quote(new StoreLayout(args["store"]).MainFile);
+        for (int round = 0; round < 2; round++)
+        {
+            var clock = Stopwatch.StartNew();
+            int rows = 0;
+            using (var command = duck.CreateCommand())
+            {
+                command.CommandText = StatsSelect(main, "model");
+                using var reader = command.ExecuteReader();
+                while (reader.Read()) rows++;
+            }
+            result[round == 0 ? "seconds" : "warm_seconds"] = clock.Elapsed.TotalSeconds;
+            result["groups"] = rows;
+        }
+    }
+
+    /// <summary>The engine writer alone: generated records (not timed) through IncrementWriter.</summary>
+    private static async Task Writer(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
+        var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        var layout = new StoreLayout(args["store"]);
+        var clock = Stopwatch.StartNew();
+        await using (var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = 100_000 }))
+        {
+            foreach (var record in records)
+            {
+                if (writer.Add(record)) await writer.FlushAsync();
+            }
+        }
+        result["seconds"] = clock.Elapsed.TotalSeconds;
+        result["rows_per_second"] = rows / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Where the writer's time goes: classification, table building, Parquet encoding (no file).</summary>
+    private static async Task WriterParts(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
+        var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        var clock = Stopwatch.StartNew();
+        foreach (var r in records) r.ErrorCategory = SuccessLevels.IsFullSuccess(r.Success, r.PartialSuccess) ? null : ErrorCategories.Classify(r.ErrorType, r.ErrorMessage);
+        result["classify_seconds"] = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var table = PilotBench.Engine.Schema.RecordTables.FromRecords(records);
+        result["table_seconds"] = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        using var memory = new MemoryStream();
+        await ParquetCodec.WriteTableAsync(memory, table, null, CancellationToken.None, 100_000);
+        result["encode_seconds"] = clock.Elapsed.TotalSeconds;
+        result["seconds"] = 0;
+    }
+
+    /// <summary>The consolidated main file against DuckDB's Parquet (default and Zstd) and JSON lines of the same rows.</summary>
+    private static void Sizes(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        string main = args["main"];
+        string output = args["out"];
+        Directory.CreateDirectory(output);
+        using var duck = Open(int.Parse(args["threads"], CultureInfo.InvariantCulture));
+        string source = $"SELECT * FROM read_parquet({Quote(main)})";
+        string duckDefault = Path.Combine(output, "duckdb_default.parquet");
+        string duckZstd = Path.Combine(output, "duckdb_zstd.parquet");
+        string json = Path.Combine(output, "rows.jsonl");
+        Execute(duck, $"COPY ({source}) TO {Quote(duckDefault)} (FORMAT parquet)");
+        Execute(duck, $"COPY ({source}) TO {Quote(duckZstd)} (FORMAT parquet, COMPRESSION zstd)");
+        Execute(duck, $"COPY ({source}) TO {Quote(json)} (FORMAT json)");
+        result["ours_bytes"] = new FileInfo(main).Length;
+        result["duckdb_default_bytes"] = new FileInfo(duckDefault).Length;
+        result["duckdb_zstd_bytes"] = new FileInfo(duckZstd).Length;
+        result["json_bytes"] = new FileInfo(json).Length;
+        result["seconds"] = 0;
+    }
+
+    public static DuckDBConnection Open(int threads)
+    {
+        var duck = new DuckDBConnection("DataSource=:memory:");
+        duck.Open();
+        Execute(duck, "SET TimeZone = 'UTC'");
+        Execute(duck, $"SET threads = {threads}");
+        return duck;
+    }
+
+    public static void Execute(DuckDBConnection duck, string sql)
+    {
+        using var command = duck.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public static double Scalar(DuckDBConnection duck, string sql)
+    {
+        using var command = duck.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToDouble(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    public static string Quote(string path) => "'" + path.Replace("'", "''") + "'";
+
+    /// <summary>Peak resident set of this process: VmHWM on Linux, else the peak working set.</summary>
+    private static long PeakBytes()
+    {
+        if (File.Exists("/proc/self/status"))
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+            {
+                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
+                var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        return Process.GetCurrentProcess().PeakWorkingSet64;
+    }
+}

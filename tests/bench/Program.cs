@@ -1,0 +1,376 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using PilotBench.Bench;
+using PilotBench.Engine.Storage;
+
+// build.ps1 Bench: dotnet run --project tests/bench -c Release -- --module-root <output> [--smoke] [--repeat N]
+// A case in a child process:       PilotBench.Bench.dll --case <name> key=value ...
+if (args.Length >= 2 && args[0] == "--case")
+{
+    var caseArgs = args.Skip(2).Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+    return await Cases.RunAsync(args[1], caseArgs);
+}
+
+string? moduleRoot = null;
+bool smoke = false;
+int? repeatArg = null;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--module-root": moduleRoot = Path.GetFullPath(args[++i]); break;
+        case "--smoke": smoke = true; break;
+        case "--repeat": repeatArg = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        default: Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --module-root <output> [--smoke] [--repeat N]"); return 2;
+    }
+}
+if (moduleRoot is null) { Console.Error.WriteLine("--module-root <output folder of build.ps1> is required."); return 2; }
+
+var bench = new Harness(moduleRoot, smoke, repeatArg ?? (smoke ? 1 : 3));
+return await bench.RunAsync();
+
+namespace PilotBench.Bench
+{
+    internal sealed record Size(int Full, int Files, int Main1, int Main10, int New, int PwshObjects, int WriterRows, int StartupRuns);
+
+    internal sealed class Harness
+    {
+        private static readonly DateTime BaseTime = new(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        private const int MainSeed1 = 2, MainSeed10 = 3, NewSeed = 4, IncrementSeed = 1;
+
+        private readonly string _moduleRoot;
+        private readonly bool _smoke;
+        private readonly int _repeat;
+        private readonly Size _size;
+        private readonly string _data;
+        private readonly string _work;
+        private readonly int _threads = Environment.ProcessorCount;
+        private readonly List<string[]> _rows = new();
+        private readonly List<string> _failures = new();
+
+        public Harness(string moduleRoot, bool smoke, int repeat)
+        {
+            _moduleRoot = moduleRoot;
+            _smoke = smoke;
+            _repeat = Math.Max(1, repeat);
+            _size = smoke
+                ? new Size(Full: 20_000, Files: 10, Main1: 20_000, Main10: 60_000, New: 500, PwshObjects: 1_000, WriterRows: 20_000, StartupRuns: 1)
+                : new Size(Full: 1_000_000, Files: 100, Main1: 1_000_000, Main10: 10_000_000, New: 10_000, PwshObjects: 100_000, WriterRows: 1_000_000, StartupRuns: 5);
+            // Generated data is cached here and reused by later runs (10M rows take a minute to make).
+            _data = Path.Combine(moduleRoot, "bench-data", smoke ? "smoke" : "full");
+            _work = Path.Combine(moduleRoot, "bench-work");
+        }
+
+        public async Task<int> RunAsync()
+        {
+            var total = Stopwatch.StartNew();
+            Console.WriteLine($"PilotBench benchmark ({(_smoke ? "smoke" : "full")}, best of {_repeat}) on {Environment.ProcessorCount} cores, " +
+                              $"{Environment.OSVersion}, .NET {Environment.Version}; DuckDB threads = {_threads}.");
+            await PrepareDataAsync();
+            if (Directory.Exists(_work)) Directory.Delete(_work, recursive: true);
+
+            FullConsolidation();
+            IncrementalConsolidation();
+            ModelStats();
+            Writer();
+            PwshWrite();
+            PwshStartup();
+
+            Console.WriteLine();
+            var table = RenderTable();
+            Console.WriteLine(table);
+            File.WriteAllText(Path.Combine(_moduleRoot, _smoke ? "bench-smoke.md" : "bench-results.md"), table);
+            if (Directory.Exists(_work)) Directory.Delete(_work, recursive: true);
+            Console.WriteLine($"Total {total.Elapsed.TotalMinutes:F1} min.");
+            foreach (var failure in _failures) Console.Error.WriteLine("FAILED: " + failure);
+            return _failures.Count == 0 ? 0 : 1;
+        }
+
+        // ---------- data ----------
+
+        private string IncrementStore => Path.Combine(_data, $"increments-{_size.Full}x{_size.Files}");
+        private string MainStore(int rows) => Path.Combine(_data, $"main-{rows}");
+
+        private async Task PrepareDataAsync()
+        {
+            await Cached(IncrementStore, () => DataSet.WriteIncrementsAsync(IncrementStore, IncrementSeed, _size.Full, _size.Files, 0.05, BaseTime));
+            await Cached(MainStore(_size.Main1), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main1), MainSeed1, _size.Main1, BaseTime));
+            await Cached(MainStore(_size.Main10), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main10), MainSeed10, _size.Main10, BaseTime));
+        }
+
+        private static async Task Cached(string folder, Func<Task> make)
+        {
+            string done = Path.Combine(folder, ".bench-complete");
+            if (File.Exists(done)) return;
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            var clock = Stopwatch.StartNew();
+            Console.Write($"Generating {folder} ... ");
+            await make();
+            File.WriteAllText(done, DateTime.UtcNow.ToString("O"));
+            Console.WriteLine($"{clock.Elapsed.TotalSeconds:F0} s");
+        }
+
+        /// <summary>A fresh copy of a cached store in the work folder (the cases change their store).</summary>
+        private string CopyStore(string source, string name)
+        {
+            string target = Path.Combine(_work, name);
+            if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+            foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            {
+                if (Path.GetFileName(file) == ".bench-complete") continue;
+                string to = Path.Combine(target, Path.GetRelativePath(source, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Copy(file, to);
+            }
+            Directory.CreateDirectory(target);
+            return target;
+        }
+
+        // ---------- cases ----------
+
+        private void FullConsolidation()
+        {
+            var ours = Best(() => RunCase("consolidate", $"store={CopyStore(IncrementStore, "full")}"));
+            var duck = Best(() => RunCase("duck-consolidate", $"store={IncrementStore}", $"out={Path.Combine(_work, "duck-full")}", $"threads={_threads}"));
+            Check(ours["records_after"] == duck["records_after"], $"full consolidation: PilotBench kept {ours["records_after"]} records, DuckDB {duck["records_after"]}");
+            string label = $"(1) full consolidation, {_size.Full:N0} records in {_size.Files} files";
+            AddTime(label + ": wall time", ours["seconds"], duck["seconds"], "DuckDB", "<= 1.0x", ours["seconds"] <= duck["seconds"]);
+            AddMemory(label + ": peak memory", ours["peak_mb"], duck["peak_mb"], "<= 0.5x", ours["peak_mb"] <= 0.5 * duck["peak_mb"]);
+
+            // (6) sizes of what the full consolidation wrote.
+            string main = new StoreLayout(Path.Combine(_work, "full")).MainFile;
+            var sizes = RunCase("sizes", $"main={main}", $"out={Path.Combine(_work, "sizes")}", $"threads={_threads}");
+            double oursBytes = sizes["ours_bytes"];
+            _rows.Add(new[] { "(6) test_results.parquet vs DuckDB Parquet (default Snappy)", Mb(oursBytes), Mb(sizes["duckdb_default_bytes"]), Ratio(oursBytes, sizes["duckdb_default_bytes"]), "<= 1.0x", Met(oursBytes <= sizes["duckdb_default_bytes"]) });
+            _rows.Add(new[] { "(6) test_results.parquet vs DuckDB Parquet (Zstd)", Mb(oursBytes), Mb(sizes["duckdb_zstd_bytes"]), Ratio(oursBytes, sizes["duckdb_zstd_bytes"]), "(info)", "" });
+            _rows.Add(new[] { "(6) test_results.parquet vs JSON lines", Mb(oursBytes), Mb(sizes["json_bytes"]), Ratio(oursBytes, sizes["json_bytes"]), "<= 0.2x", Met(oursBytes <= sizes["json_bytes"] / 5) });
+        }
+
+        private void IncrementalConsolidation()
+        {
+            var results = new Dictionary<(int Main, bool Supersede), Dictionary<string, double>>();
+            foreach (int mainRows in new[] { _size.Main1, _size.Main10 })
+            {
+                int seed = mainRows == _size.Main1 ? MainSeed1 : MainSeed10;
+                foreach (bool supersede in new[] { false, true })
+                {
+                    results[(mainRows, supersede)] = Best(() =>
+                    {
+                        string store = CopyStore(MainStore(mainRows), $"incr-{mainRows}-{supersede}");
+                        var records = DataSet.Records(NewSeed, 0, _size.New, BaseTime.AddDays(30), "run-new");
+                        // One new row re-uses a main row's id: that main row is superseded, which forces a full rewrite.
+                        if (supersede) records[_size.New / 2].TestId = DataSet.TestId(seed, mainRows / 3);
+                        WriteIncrement(store, records);
+                        var r = RunCase("consolidate", $"store={store}");
+                        Check(r["records_after"] == mainRows + _size.New - (supersede ? 1 : 0), $"incremental consolidation ({mainRows}, supersede={supersede}) kept {r["records_after"]} records");
+                        return r;
+                    });
+                }
+            }
+            var fast10 = results[(_size.Main10, false)];
+            var full10 = results[(_size.Main10, true)];
+            string label = $"(2) +{_size.New:N0} records into {_size.Main10:N0}";
+            AddTime(label + ": nothing superseded vs one row superseded (full rewrite)", fast10["seconds"], full10["seconds"], "full rewrite", "<= 0.10x", fast10["seconds"] <= 0.10 * full10["seconds"]);
+            foreach (bool supersede in new[] { false, true })
+            {
+                var at1 = results[(_size.Main1, supersede)];
+                var at10 = results[(_size.Main10, supersede)];
+                string path = supersede ? "one row superseded" : "nothing superseded";
+                _rows.Add(new[] { $"(2) consolidation peak memory, {path}: main {_size.Main10:N0} vs {_size.Main1:N0}", $"{at10["peak_mb"]:F0} MB", $"{at1["peak_mb"]:F0} MB", Ratio(at10["peak_mb"], at1["peak_mb"]), "flat (~1.0x)", Met(at10["peak_mb"] <= 1.25 * at1["peak_mb"]) });
+                _rows.Add(new[] { $"(2) consolidation time, {path}: main {_size.Main10:N0} vs {_size.Main1:N0}", Sec(at10["seconds"]), Sec(at1["seconds"]), Ratio(at10["seconds"], at1["seconds"]), "(info)", "" });
+            }
+        }
+
+        private void WriteIncrement(string store, List<Engine.Schema.TestRecord> records)
+        {
+            Task.Run(async () =>
+            {
+                await using var writer = new IncrementWriter(new StoreLayout(store), new IncrementWriterOptions { FlushRecordCount = records.Count + 1 });
+                foreach (var record in records) writer.Add(record);
+            }).GetAwaiter().GetResult();
+        }
+
+        private void ModelStats()
+        {
+            string store = MainStore(_size.Main10);
+            var ours = Best(() => RunCase("stats", $"store={store}"));
+            var duck = Best(() => RunCase("duck-stats", $"store={store}", $"threads={_threads}"));
+            Check(ours["groups"] == duck["groups"], $"statistics per model: PilotBench {ours["groups"]} groups, DuckDB {duck["groups"]}");
+            Check(ours["source_file"] == 1, "Get-PilotModelStats did not answer from model_stats.parquet");
+            string label = $"(3) statistics per model, {_size.Main10:N0}-record store";
+            AddTime(label + " (first call in a new process)", ours["seconds"], duck["seconds"], "DuckDB GROUP BY", "<= 100 ms, >= 3x faster", ours["seconds"] <= 0.1 && ours["seconds"] * 3 <= duck["seconds"]);
+            AddTime(label + " (second call)", ours["warm_seconds"], duck["warm_seconds"], "DuckDB GROUP BY", "<= 100 ms, >= 3x faster", ours["warm_seconds"] <= 0.1 && ours["warm_seconds"] * 3 <= duck["warm_seconds"]);
+        }
+
+        private void Writer()
+        {
+            var ours = Best(() => RunCase("writer", $"store={Path.Combine(_work, "writer-" + Guid.NewGuid().ToString("N"))}", $"rows={_size.WriterRows}"));
+            double rate = ours["rows_per_second"];
+            _rows.Add(new[] { $"(4) engine IncrementWriter, {_size.WriterRows:N0} generated records", $"{rate / 1e6:F2} M rows/s", "1.00 M rows/s", Ratio(rate, 1e6), ">= 1.0x", Met(rate >= 1e6) });
+        }
+
+        private void PwshWrite()
+        {
+            string script = Path.Combine(_work, "pwsh-write.ps1");
+            Directory.CreateDirectory(_work);
+            File.WriteAllText(script, PwshWriteScript);
+            var ours = Best(() =>
+            {
+                string dir = Path.Combine(_work, "pwsh-" + Guid.NewGuid().ToString("N"));
+                var r = RunPwsh(new[] { "-NoProfile", "-NonInteractive", "-File", script, "-Store", Path.Combine(dir, "store"), "-Csv", Path.Combine(dir, "objects.csv"), "-Count", _size.PwshObjects.ToString(CultureInfo.InvariantCulture) });
+                Directory.Delete(dir, recursive: true);
+                return r;
+            }, "write_seconds");
+            Check(ours["written"] == _size.PwshObjects, $"Write-PilotResult wrote {ours["written"]} of {_size.PwshObjects} records");
+            double ourRate = _size.PwshObjects / ours["write_seconds"], csvRate = _size.PwshObjects / ours["csv_seconds"];
+            _rows.Add(new[] { $"(4) Write-PilotResult, {_size.PwshObjects:N0} objects in one pipeline vs Export-Csv", $"{ourRate / 1e3:F1} k obj/s ({Sec(ours["write_seconds"])})", $"{csvRate / 1e3:F1} k obj/s ({Sec(ours["csv_seconds"])})", Ratio(ourRate, csvRate), ">= 1.0x", Met(ourRate >= csvRate) });
+        }
+
+        private void PwshStartup()
+        {
+            double bare = double.MaxValue, import = double.MaxValue;
+            for (int i = 0; i < _size.StartupRuns; i++)
+            {
+                bare = Math.Min(bare, TimeProcess(new[] { "-NoProfile", "-c", "0" }));
+                import = Math.Min(import, TimeProcess(new[] { "-NoProfile", "-c", "Import-Module PilotBench -ErrorAction Stop" }));
+            }
+            double added = import - bare;
+            _rows.Add(new[] { $"(5) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0 (best of {_size.StartupRuns})", Sec(import), Sec(bare), $"+{added * 1000:F0} ms", "<= +150 ms", Met(added <= 0.150) });
+        }
+
+        private const string PwshWriteScript = """
+            param([string] $Store, [string] $Csv, [int] $Count)
+            $ErrorActionPreference = 'Stop'
+            Import-Module PilotBench
+            $models = 'gpt-4o', 'claude-3-5-sonnet', 'llama-3.1-70b', 'qwen2.5-72b'
+            $tasks = 'simple_task', 'data_pipeline', 'api_integration', 'multi_stage_pipeline'
+            $objects = [System.Collections.Generic.List[object]]::new($Count)
+            $random = [System.Random]::new(5)
+            for ($i = 0; $i -lt $Count; $i++) {
+                $ok = $random.NextDouble() -lt 0.65
+                $objects.Add([pscustomobject]@{
+                    TestId = [guid]::NewGuid().ToString(); Model = $models[$i % 4]; TaskType = $tasks[($i -shr 3) % 4]
+                    PromptType = 'cot'; Difficulty = 'medium'; ToolSuccessRate = 0.8; Success = $ok; PartialSuccess = $false
+                    ExecutionTime = [math]::Round($random.NextDouble() * 60, 3); Turns = $random.Next(1, 10); ToolCalls = $random.Next(0, 20)
+                    WorkflowScore = $random.NextDouble(); FinalScore = $random.NextDouble()
+                    ErrorType = if ($ok) { $null } else { 'timeout' }; ErrorMessage = if ($ok) { $null } else { 'Timeout after 60 seconds' }
+                    RunId = 'run-42'; Temperature = 0.7
+                })
+            }
+            $write = [System.Diagnostics.Stopwatch]::StartNew()
+            $objects | Write-PilotResult -Path $Store
+            $write.Stop()
+            $csvClock = [System.Diagnostics.Stopwatch]::StartNew()
+            $objects | Export-Csv -LiteralPath $Csv -NoTypeInformation
+            $csvClock.Stop()
+            $written = (Get-PilotIncrementStatus -Path $Store).PendingRecords
+            'RESULT ' + (@{ write_seconds = $write.Elapsed.TotalSeconds; csv_seconds = $csvClock.Elapsed.TotalSeconds; written = $written } | ConvertTo-Json -Compress)
+            """;
+
+        // ---------- processes ----------
+
+        private Dictionary<string, double> Best(Func<Dictionary<string, double>> run, string key = "seconds")
+        {
+            Dictionary<string, double>? best = null;
+            double peak = 0;
+            for (int i = 0; i < _repeat; i++)
+            {
+                var r = run();
+                if (r.TryGetValue("peak_mb", out var p)) peak = Math.Max(peak, p);
+                if (best is null || r[key] < best[key]) best = r;
+            }
+            // Time: the best run. Memory: the highest peak of all runs (the conservative figure).
+            if (peak > 0) best!["peak_mb"] = peak;
+            return best!;
+        }
+
+        private Dictionary<string, double> RunCase(string name, params string[] caseArgs)
+        {
+            // Started through the apphost (dotnet run) or through dotnet with the dll: start the child the same way.
+            var arguments = new List<string>();
+            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") arguments.Add(typeof(Harness).Assembly.Location);
+            arguments.AddRange(new[] { "--case", name });
+            arguments.AddRange(caseArgs);
+            var r = Run(Environment.ProcessPath!, arguments, null);
+            Console.WriteLine($"  {name,-18} {Sec(r["seconds"]),10} {r["peak_mb"],8:F0} MB  {string.Join(' ', caseArgs.Where(a => !a.StartsWith("store=") && !a.StartsWith("out=")))}");
+            return r;
+        }
+
+        private Dictionary<string, double> RunPwsh(IEnumerable<string> pwshArgs)
+        {
+            var r = Run("dotnet", new[] { "pwsh" }.Concat(pwshArgs), RepoRoot());
+            Console.WriteLine($"  pwsh-write         write {Sec(r["write_seconds"])}  Export-Csv {Sec(r["csv_seconds"])}");
+            return r;
+        }
+
+        private double TimeProcess(IEnumerable<string> pwshArgs)
+        {
+            var clock = Stopwatch.StartNew();
+            Run("dotnet", new[] { "pwsh" }.Concat(pwshArgs), RepoRoot(), expectResult: false);
+            return clock.Elapsed.TotalSeconds;
+        }
+
+        private Dictionary<string, double> Run(string file, IEnumerable<string> arguments, string? workingDirectory, bool expectResult = true)
+        {
+            var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in arguments) info.ArgumentList.Add(a);
+            if (workingDirectory is not null) info.WorkingDirectory = workingDirectory;
+            info.Environment["PSModulePath"] = _moduleRoot + Path.PathSeparator + Environment.GetEnvironmentVariable("PSModulePath");
+            using var process = Process.Start(info)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            string stdout = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"'{file} {string.Join(' ', info.ArgumentList)}' failed ({process.ExitCode}):\n{stdout}\n{stderr.Result}");
+            }
+            if (!expectResult) return new Dictionary<string, double>();
+            string? line = stdout.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
+            if (line is null) throw new InvalidOperationException($"No RESULT line from '{file} {string.Join(' ', info.ArgumentList)}':\n{stdout}\n{stderr.Result}");
+            return JsonSerializer.Deserialize<Dictionary<string, double>>(line.Substring(7))!;
+        }
+
+        /// <summary>The repository (where `dotnet pwsh` finds its tool manifest): above the module root.</summary>
+        private string RepoRoot()
+        {
+            for (var dir = new DirectoryInfo(_moduleRoot); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, ".config", "dotnet-tools.json"))) return dir.FullName;
+            }
+            return Directory.GetCurrentDirectory();
+        }
+
+        // ---------- output ----------
+
+        private void Check(bool condition, string message)
+        {
+            if (!condition) _failures.Add(message);
+        }
+
+        private void AddTime(string label, double ours, double other, string otherName, string target, bool met) =>
+            _rows.Add(new[] { label, Sec(ours), $"{Sec(other)} ({otherName})", Ratio(ours, other), target, Met(met) });
+
+        private void AddMemory(string label, double ours, double other, string target, bool met) =>
+            _rows.Add(new[] { label, $"{ours:F0} MB", $"{other:F0} MB", Ratio(ours, other), target, Met(met) });
+
+        private string Met(bool met) => _smoke ? "(smoke)" : met ? "met" : "NOT met";
+        private static string Sec(double s) => s < 1 ? $"{s * 1000:F0} ms" : $"{s:F2} s";
+        private static string Mb(double bytes) => $"{bytes / 1048576.0:F1} MB";
+        private static string Ratio(double a, double b) => b == 0 ? "-" : $"{a / b:F2}x";
+
+        private string RenderTable()
+        {
+            var header = new[] { "case", "PilotBench", "baseline", "ratio", "target", "result" };
+            var all = new List<string[]> { header }.Concat(_rows).ToList();
+            var widths = Enumerable.Range(0, header.Length).Select(c => all.Max(r => r[c].Length)).ToArray();
+            var sb = new StringBuilder();
+            void Line(string[] cells) => sb.AppendLine("| " + string.Join(" | ", cells.Select((c, i) => c.PadRight(widths[i]))) + " |");
+            Line(header);
+            sb.AppendLine("|" + string.Join("|", widths.Select(w => new string('-', w + 2))) + "|");
+            foreach (var row in _rows) Line(row);
+            return sb.ToString();
+        }
+    }
+}
