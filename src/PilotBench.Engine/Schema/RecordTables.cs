@@ -39,12 +39,25 @@ public static class RecordTables
         columns.Add(Instants(RecordSchema.WrittenAt, records, r => r.WrittenAt));
         columns.Add(Strings(RecordSchema.Writer, records, r => r.Writer));
 
+        var extras = new List<KeyValuePair<string, object?>>?[n];
+        for (int i = 0; i < n; i++) extras[i] = records[i].Extras;
+        AddExtraColumns(columns, extras, n);
+        return new RecordTable(n, columns);
+    }
+
+    /// <summary>
+    /// Adds the extra columns of <paramref name="n"/> rows (each row's extras as the converter gave
+    /// them, or null) in order of first appearance, each extra's type inferred from its values
+    /// (mixed types widen; all-null is string).
+    /// </summary>
+    internal static void AddExtraColumns(List<Column> columns, IReadOnlyList<List<KeyValuePair<string, object?>>?> extrasByRow, int n)
+    {
         var extraTypes = new Dictionary<string, ColumnType?>(StringComparer.OrdinalIgnoreCase);
         var extraOrder = new List<string>();
-        foreach (var record in records)
+        for (int row = 0; row < n; row++)
         {
-            if (record.Extras is null) continue;
-            foreach (var (name, value) in record.Extras)
+            if (extrasByRow[row] is not { } rowExtras) continue;
+            foreach (var (name, value) in rowExtras)
             {
                 if (!extraTypes.TryGetValue(name, out var known))
                 {
@@ -65,7 +78,7 @@ public static class RecordTables
             Array values = Column.NewArray(type, n);
             for (int i = 0; i < n; i++)
             {
-                var extras = records[i].Extras;
+                var extras = extrasByRow[i];
                 if (extras is null) continue;
                 object? value;
                 if (e < extras.Count && string.Equals(extras[e].Key, name, StringComparison.OrdinalIgnoreCase)) value = extras[e].Value;
@@ -83,7 +96,6 @@ public static class RecordTables
             }
             columns.Add(new Column(name, type, values));
         }
-        return new RecordTable(n, columns);
     }
 
     private static bool TryFind(List<KeyValuePair<string, object?>> extras, string name, out object? value)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using PilotBench.Engine.Schema;
-using PilotBench.Engine.Statistics;
 
 namespace PilotBench.Engine.Storage;
 
@@ -32,7 +31,8 @@ public sealed class IncrementWriter : IAsyncDisposable
     private readonly SemaphoreSlim _flushGate = new(1, 1);
     private readonly Timer _timer;
     private readonly List<IncrementFlush> _flushes = new();
-    private List<TestRecord> _buffer = new();
+    private readonly ErrorCategoryCache _categories = new();
+    private RecordBuffer _buffer;
     private long _oldestBufferedTicks;
     private Exception? _backgroundFailure;
     private bool _disposed;
@@ -43,6 +43,7 @@ public sealed class IncrementWriter : IAsyncDisposable
         _options = options ?? new IncrementWriterOptions();
         if (_options.FlushRecordCount < 1) throw new ArgumentOutOfRangeException(nameof(options), "FlushRecordCount must be at least 1.");
         if (_options.FlushInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "FlushInterval must be positive.");
+        _buffer = new RecordBuffer(_options.FlushRecordCount, _categories);
         Directory.CreateDirectory(_layout.IncrementalFolder);
         var period = _options.FlushInterval < TimeSpan.FromSeconds(1) ? _options.FlushInterval : TimeSpan.FromSeconds(1);
         _timer = new Timer(OnTimer, null, period, period);
@@ -67,7 +68,9 @@ public sealed class IncrementWriter : IAsyncDisposable
     /// <summary>
     /// Accepts a validated record without I/O. Returns true when the record count is reached: the
     /// caller then calls <see cref="FlushAsync"/> (the synchronous path keeps a pipeline of
-    /// hundreds of thousands of objects cheap).
+    /// hundreds of thousands of objects cheap). The record's values are copied into the writer's
+    /// buffer (the record itself is not kept or changed); the <see cref="Flushed"/> event gives
+    /// them back as records, with error_category, written_at and writer set.
     /// </summary>
     public bool Add(TestRecord record)
     {
@@ -75,9 +78,6 @@ public sealed class IncrementWriter : IAsyncDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            record.ErrorCategory = SuccessLevels.IsFullSuccess(record.Success, record.PartialSuccess)
-                ? null
-                : ErrorCategories.Classify(record.ErrorType, record.ErrorMessage);
             if (_buffer.Count == 0) _oldestBufferedTicks = Stopwatch.GetTimestamp();
             _buffer.Add(record);
             return _buffer.Count >= _options.FlushRecordCount;
@@ -90,12 +90,12 @@ public sealed class IncrementWriter : IAsyncDisposable
         await _flushGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            List<TestRecord> batch;
+            RecordBuffer batch;
             lock (_gate)
             {
                 if (_buffer.Count == 0) return null;
                 batch = _buffer;
-                _buffer = new List<TestRecord>();
+                _buffer = new RecordBuffer(_options.FlushRecordCount, _categories);
             }
             IncrementFlush flush;
             try
@@ -105,7 +105,13 @@ public sealed class IncrementWriter : IAsyncDisposable
             }
             catch
             {
-                lock (_gate) _buffer.InsertRange(0, batch);
+                lock (_gate)
+                {
+                    var retained = new RecordBuffer(_options.FlushRecordCount, _categories);
+                    retained.AddRange(batch);
+                    retained.AddRange(_buffer);
+                    _buffer = retained;
+                }
                 throw;
             }
             // The history keeps no records: a long pipeline must not hold everything it wrote.
@@ -119,15 +125,10 @@ public sealed class IncrementWriter : IAsyncDisposable
         }
     }
 
-    private async Task<IncrementFlush> WriteFileAsync(List<TestRecord> batch)
+    private async Task<IncrementFlush> WriteFileAsync(RecordBuffer batch)
     {
         var writtenAt = Timestamps.Normalize(DateTime.UtcNow);
-        foreach (var record in batch)
-        {
-            record.WrittenAt = writtenAt;
-            record.Writer = WriterName;
-        }
-        var table = RecordTables.FromRecords(batch);
+        var table = batch.ToTable(writtenAt, WriterName);
         string unique = $"{writtenAt.Ticks % TimeSpan.TicksPerSecond:D7}{Interlocked.Increment(ref _sequence) % 10000:D4}-{Guid.NewGuid().ToString("N").Substring(0, 8)}";
         string path = Path.Combine(_layout.IncrementalFolder, StoreLayout.NewIncrementFileName(Environment.ProcessId, writtenAt, unique));
         long bytes = 0;
@@ -139,7 +140,7 @@ public sealed class IncrementWriter : IAsyncDisposable
             await ParquetCodec.WriteTableAsync(stream, table, null, CancellationToken.None).ConfigureAwait(false);
             bytes = stream.Length;
         }, "increment").ConfigureAwait(false);
-        return new IncrementFlush(path, batch.Count, bytes, writtenAt, batch);
+        return new IncrementFlush(path, batch.Count, bytes, writtenAt, new FlushedRecords(batch, writtenAt, WriterName));
     }
 
     private void OnTimer(object? state)

@@ -1,0 +1,234 @@
+using PilotBench.Engine.Schema;
+using PilotBench.Engine.Statistics;
+
+namespace PilotBench.Engine.Storage;
+
+/// <summary>
+/// The records an <see cref="IncrementWriter"/> has accepted and not yet flushed, held column by
+/// column: <see cref="Add"/> copies a record's fields into typed arrays, so no record object has
+/// to survive until the flush. Keeping a List&lt;TestRecord&gt; instead made the flush build every
+/// column from 100k scattered objects (and write written_at/writer into each of them, old objects
+/// by then, which every later collection has to rescan): about 3 s per 1M rows, most of the
+/// writer's time besides the Parquet encoding. Not thread-safe: the writer's lock guards it.
+/// </summary>
+internal sealed class RecordBuffer
+{
+    private const int InitialCapacity = 1 << 16;
+
+    private readonly int _maxCapacity;
+    private string?[] _testId, _model, _taskType, _promptType, _difficulty, _errorType, _errorMessage, _errorCategory;
+    private DateTime?[] _timestamp;
+    private double?[] _toolSuccessRate, _executionTime, _toolCoverageRate, _workflowScore, _phase2Score, _qualityScore, _finalScore;
+    private bool?[] _success, _partialSuccess, _assisted;
+    private int?[] _turns, _toolCalls, _assistedTurns;
+    private List<KeyValuePair<string, object?>>?[] _extras;
+
+    private readonly ErrorCategoryCache _categories;
+
+    public RecordBuffer(int flushRecordCount, ErrorCategoryCache categories)
+    {
+        _categories = categories;
+        _maxCapacity = Math.Max(1, flushRecordCount);
+        int capacity = Math.Min(_maxCapacity, InitialCapacity);
+        _testId = new string?[capacity]; _model = new string?[capacity]; _taskType = new string?[capacity];
+        _promptType = new string?[capacity]; _difficulty = new string?[capacity]; _errorType = new string?[capacity];
+        _errorMessage = new string?[capacity]; _errorCategory = new string?[capacity];
+        _timestamp = new DateTime?[capacity];
+        _toolSuccessRate = new double?[capacity]; _executionTime = new double?[capacity]; _toolCoverageRate = new double?[capacity];
+        _workflowScore = new double?[capacity]; _phase2Score = new double?[capacity]; _qualityScore = new double?[capacity];
+        _finalScore = new double?[capacity];
+        _success = new bool?[capacity]; _partialSuccess = new bool?[capacity]; _assisted = new bool?[capacity];
+        _turns = new int?[capacity]; _toolCalls = new int?[capacity]; _assistedTurns = new int?[capacity];
+        _extras = new List<KeyValuePair<string, object?>>?[capacity];
+    }
+
+    public int Count { get; private set; }
+
+    /// <summary>Appends a validated record; its error_category is derived here (SPEC 4.2).</summary>
+    public void Add(TestRecord record)
+    {
+        if (Count == _testId.Length) Grow();
+        int i = Count;
+        _testId[i] = record.TestId;
+        _timestamp[i] = record.Timestamp;
+        _model[i] = record.Model;
+        _taskType[i] = record.TaskType;
+        _promptType[i] = record.PromptType;
+        _difficulty[i] = record.Difficulty;
+        _toolSuccessRate[i] = record.ToolSuccessRate;
+        _success[i] = record.Success;
+        _partialSuccess[i] = record.PartialSuccess;
+        _executionTime[i] = record.ExecutionTime;
+        _turns[i] = record.Turns;
+        _toolCalls[i] = record.ToolCalls;
+        _toolCoverageRate[i] = record.ToolCoverageRate;
+        _workflowScore[i] = record.WorkflowScore;
+        _phase2Score[i] = record.Phase2Score;
+        _qualityScore[i] = record.QualityScore;
+        _finalScore[i] = record.FinalScore;
+        _errorType[i] = record.ErrorType;
+        _errorMessage[i] = record.ErrorMessage;
+        _errorCategory[i] = SuccessLevels.IsFullSuccess(record.Success, record.PartialSuccess)
+            ? null
+            : _categories.Classify(record.ErrorType, record.ErrorMessage);
+        _assisted[i] = record.Assisted;
+        _assistedTurns[i] = record.AssistedTurns;
+        _extras[i] = record.Extras;
+        Count = i + 1;
+    }
+
+    /// <summary>Appends every row of <paramref name="other"/> (a failed flush's rows go back in front of newer ones).</summary>
+    public void AddRange(RecordBuffer other)
+    {
+        for (int i = 0; i < other.Count; i++) Add(other.RecordAt(i, null, null));
+    }
+
+    private void Grow()
+    {
+        int capacity = (int)Math.Min(_maxCapacity, Math.Max(InitialCapacity, 2L * _testId.Length));
+        if (capacity <= _testId.Length) capacity = (int)Math.Min(int.MaxValue - 64, 2L * _testId.Length);
+        Resize(capacity);
+    }
+
+    private void Resize(int capacity)
+    {
+        Array.Resize(ref _testId, capacity); Array.Resize(ref _model, capacity); Array.Resize(ref _taskType, capacity);
+        Array.Resize(ref _promptType, capacity); Array.Resize(ref _difficulty, capacity); Array.Resize(ref _errorType, capacity);
+        Array.Resize(ref _errorMessage, capacity); Array.Resize(ref _errorCategory, capacity);
+        Array.Resize(ref _timestamp, capacity);
+        Array.Resize(ref _toolSuccessRate, capacity); Array.Resize(ref _executionTime, capacity); Array.Resize(ref _toolCoverageRate, capacity);
+        Array.Resize(ref _workflowScore, capacity); Array.Resize(ref _phase2Score, capacity); Array.Resize(ref _qualityScore, capacity);
+        Array.Resize(ref _finalScore, capacity);
+        Array.Resize(ref _success, capacity); Array.Resize(ref _partialSuccess, capacity); Array.Resize(ref _assisted, capacity);
+        Array.Resize(ref _turns, capacity); Array.Resize(ref _toolCalls, capacity); Array.Resize(ref _assistedTurns, capacity);
+        Array.Resize(ref _extras, capacity);
+    }
+
+    /// <summary>
+    /// The rows as a table with written_at and writer set (the layout of <see cref="RecordTables.FromRecords"/>).
+    /// The buffer's arrays become the table's: the buffer must not be added to afterwards.
+    /// </summary>
+    public RecordTable ToTable(DateTime writtenAt, string writer)
+    {
+        if (_testId.Length != Count) Resize(Count);
+        int n = Count;
+        var writtenAtValues = new DateTime?[n];
+        Array.Fill(writtenAtValues, writtenAt);
+        var writers = new string?[n];
+        Array.Fill(writers, writer);
+        var columns = new List<Column>(RecordSchema.Columns.Count + 4)
+        {
+            new(RecordSchema.TestId, ColumnType.String, _testId),
+            new(RecordSchema.Timestamp, ColumnType.Timestamp, _timestamp),
+            new(RecordSchema.Model, ColumnType.String, _model),
+            new(RecordSchema.TaskType, ColumnType.String, _taskType),
+            new(RecordSchema.PromptType, ColumnType.String, _promptType),
+            new(RecordSchema.Difficulty, ColumnType.String, _difficulty),
+            new(RecordSchema.ToolSuccessRate, ColumnType.Double, _toolSuccessRate),
+            new(RecordSchema.Success, ColumnType.Boolean, _success),
+            new(RecordSchema.PartialSuccess, ColumnType.Boolean, _partialSuccess),
+            new(RecordSchema.ExecutionTime, ColumnType.Double, _executionTime),
+            new(RecordSchema.Turns, ColumnType.Int32, _turns),
+            new(RecordSchema.ToolCalls, ColumnType.Int32, _toolCalls),
+            new(RecordSchema.ToolCoverageRate, ColumnType.Double, _toolCoverageRate),
+            new(RecordSchema.WorkflowScore, ColumnType.Double, _workflowScore),
+            new(RecordSchema.Phase2Score, ColumnType.Double, _phase2Score),
+            new(RecordSchema.QualityScore, ColumnType.Double, _qualityScore),
+            new(RecordSchema.FinalScore, ColumnType.Double, _finalScore),
+            new(RecordSchema.ErrorType, ColumnType.String, _errorType),
+            new(RecordSchema.ErrorMessage, ColumnType.String, _errorMessage),
+            new(RecordSchema.ErrorCategory, ColumnType.String, _errorCategory),
+            new(RecordSchema.Assisted, ColumnType.Boolean, _assisted),
+            new(RecordSchema.AssistedTurns, ColumnType.Int32, _assistedTurns),
+            new(RecordSchema.WrittenAt, ColumnType.Timestamp, writtenAtValues),
+            new(RecordSchema.Writer, ColumnType.String, writers),
+        };
+        RecordTables.AddExtraColumns(columns, _extras, n);
+        return new RecordTable(n, columns);
+    }
+
+    /// <summary>Row <paramref name="i"/> as a record, as the writer accepted it plus what the flush set.</summary>
+    public TestRecord RecordAt(int i, DateTime? writtenAt, string? writer) => new()
+    {
+        TestId = _testId[i]!,
+        Timestamp = _timestamp[i]!.Value,
+        Model = _model[i]!,
+        TaskType = _taskType[i]!,
+        PromptType = _promptType[i]!,
+        Difficulty = _difficulty[i]!,
+        ToolSuccessRate = _toolSuccessRate[i]!.Value,
+        Success = _success[i]!.Value,
+        PartialSuccess = _partialSuccess[i]!.Value,
+        ExecutionTime = _executionTime[i],
+        Turns = _turns[i],
+        ToolCalls = _toolCalls[i],
+        ToolCoverageRate = _toolCoverageRate[i],
+        WorkflowScore = _workflowScore[i],
+        Phase2Score = _phase2Score[i],
+        QualityScore = _qualityScore[i],
+        FinalScore = _finalScore[i],
+        ErrorType = _errorType[i],
+        ErrorMessage = _errorMessage[i],
+        ErrorCategory = _errorCategory[i],
+        Assisted = _assisted[i]!.Value,
+        AssistedTurns = _assistedTurns[i]!.Value,
+        WrittenAt = writtenAt,
+        Writer = writer,
+        Extras = _extras[i],
+    };
+}
+
+/// <summary>
+/// <see cref="ErrorCategories.Classify"/> remembered per (error_type, error_message). Most error
+/// messages repeat (a failing tool fails the same way) and classifying one scans it for every
+/// rule's keywords: the writer spent about 0.6 s per 1M rows on it. Not thread-safe.
+/// </summary>
+internal sealed class ErrorCategoryCache
+{
+    // Bounded so that a pipeline of unique messages (ids or timings in the text) cannot grow it without end.
+    private const int Limit = 4096;
+    private readonly Dictionary<(string? Type, string? Message), string?> _categories = new();
+
+    public string? Classify(string? errorType, string? errorMessage)
+    {
+        if (_categories.TryGetValue((errorType, errorMessage), out var category)) return category;
+        category = ErrorCategories.Classify(errorType, errorMessage);
+        if (_categories.Count < Limit) _categories[(errorType, errorMessage)] = category;
+        return category;
+    }
+}
+
+/// <summary>
+/// The records of one flush for the <see cref="IncrementWriter.Flushed"/> event (-PassThru), made
+/// from the flushed buffer only when someone reads them: most flushes are never looked at.
+/// </summary>
+internal sealed class FlushedRecords : IReadOnlyList<TestRecord>
+{
+    private readonly RecordBuffer _buffer;
+    private readonly DateTime _writtenAt;
+    private readonly string _writer;
+    private TestRecord[]? _records;
+
+    public FlushedRecords(RecordBuffer buffer, DateTime writtenAt, string writer)
+    {
+        _buffer = buffer;
+        _writtenAt = writtenAt;
+        _writer = writer;
+    }
+
+    private TestRecord[] Records
+    {
+        get
+        {
+            if (_records is not null) return _records;
+            var records = new TestRecord[_buffer.Count];
+            for (int i = 0; i < records.Length; i++) records[i] = _buffer.RecordAt(i, _writtenAt, _writer);
+            return _records = records;
+        }
+    }
+
+    public int Count => _buffer.Count;
+    public TestRecord this[int index] => Records[index];
+    public IEnumerator<TestRecord> GetEnumerator() => ((IEnumerable<TestRecord>)Records).GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => Records.GetEnumerator();
+}
