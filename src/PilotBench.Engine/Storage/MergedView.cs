@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using PilotBench.Engine.Schema;
 
 namespace PilotBench.Engine.Storage;
@@ -238,47 +239,61 @@ public sealed class MergedView : IAsyncDisposable
             steps.Add(() => ReadIncrementWinnersAsync(_sources[file], winners[file], cancellationToken));
         }
 
-        var pending = new List<RecordTable>();
-        int pendingRows = 0;
-        // Steps run one after another (never two at once: they share readers and the winner bits);
-        // the next one runs while the caller consumes what the previous one produced.
-        Task<Step>? ahead = steps.Count > 0 ? Task.Run(steps[0], cancellationToken) : null;
-        try
+        // One producer runs the steps one after another (never two at once: they share readers and
+        // the winner bits) and builds the next chunk while the caller writes the current one; the
+        // channel holds one finished chunk, so memory stays at about three chunks.
+        var channel = Channel.CreateBounded<RecordTable>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(async () =>
         {
-            for (int s = 0; s < steps.Count; s++)
+            try
             {
-                var step = await ahead!.ConfigureAwait(false);
-                ahead = s + 1 < steps.Count ? Task.Run(steps[s + 1], cancellationToken) : null;
-                done += step.RowsRead;
-                progress?.Report((done, total));
-                foreach (var whole in step.Parts)
+                var pending = new List<RecordTable>();
+                int pendingRows = 0;
+                foreach (var run in steps)
                 {
-                    // A large increment (or another tool's large row group) is cut to ChunkRows, so
-                    // the new main has row groups readers can skip by their statistics.
-                    for (int start = 0; start < whole.RowCount; start += ChunkRows)
+                    var step = await run().ConfigureAwait(false);
+                    done += step.RowsRead;
+                    progress?.Report((done, total));
+                    foreach (var whole in step.Parts)
                     {
-                        int count = Math.Min(ChunkRows, whole.RowCount - start);
-                        pending.Add(count == whole.RowCount ? whole : whole.Take(Enumerable.Range(start, count).ToArray()));
-                        pendingRows += count;
-                        if (pendingRows >= ChunkRows)
+                        // A large increment (or another tool's large row group) is cut to ChunkRows, so
+                        // the new main has row groups readers can skip by their statistics.
+                        for (int start = 0; start < whole.RowCount; start += ChunkRows)
                         {
-                            yield return Combine(pending);
-                            pending.Clear();
-                            pendingRows = 0;
+                            int count = Math.Min(ChunkRows, whole.RowCount - start);
+                            pending.Add(count == whole.RowCount ? whole : whole.Take(Enumerable.Range(start, count).ToArray()));
+                            pendingRows += count;
+                            if (pendingRows >= ChunkRows)
+                            {
+                                await channel.Writer.WriteAsync(Combine(pending), stop.Token).ConfigureAwait(false);
+                                pending.Clear();
+                                pendingRows = 0;
+                            }
                         }
                     }
                 }
+                if (pendingRows > 0) await channel.Writer.WriteAsync(Combine(pending), stop.Token).ConfigureAwait(false);
+                channel.Writer.Complete();
+            }
+            catch (Exception ex)
+            {
+                channel.Writer.Complete(ex);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out var chunk)) yield return chunk;
             }
         }
         finally
         {
-            if (ahead is not null)
-            {
-                // The caller stopped early: let the read in flight finish before the readers are disposed.
-                try { await ahead.ConfigureAwait(false); } catch (Exception) { }
-            }
+            // The caller stopped early (or failed): stop the producer before the readers are disposed.
+            stop.Cancel();
+            await producer.ConfigureAwait(false);
         }
-        if (pendingRows > 0) yield return Combine(pending);
         progress?.Report((total, total));
     }
 
