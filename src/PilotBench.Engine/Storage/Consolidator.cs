@@ -98,13 +98,37 @@ public sealed class Consolidator
         using var storeLock = _options.WhatIf ? null : await StoreLock.AcquireAsync(_layout, _options.LockWait, cancellationToken).ConfigureAwait(false);
 
         var removedTemporaries = _options.WhatIf ? new List<string>() : TemporaryFiles.RemoveStale(_layout, _options.StaleTemporaryAge);
-        var increments = _layout.ListIncrements();
+        var listed = _layout.ListIncrements();
+
+        // An increment whose test ids read but whose other columns do not fails while the new main
+        // is written (before anything is replaced): it is set aside as unreadable and the merge
+        // starts over without it, as if it had failed to open.
+        var failed = new List<UnreadableIncrement>();
+        while (true)
+        {
+            var increments = failed.Count == 0 ? listed : listed.Where(f => !failed.Any(u => u.Path == f.Path)).ToList();
+            try
+            {
+                return await RunLockedAsync(clock, removedTemporaries, increments, failed, progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IncrementReadException ex)
+            {
+                var info = new FileInfo(ex.File.Path);
+                failed.Add(new UnreadableIncrement(ex.File.Path, ex.InnerException?.Message ?? ex.Message,
+                    info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue, info.Exists ? info.Length : 0));
+            }
+        }
+    }
+
+    private async Task<ConsolidationResult> RunLockedAsync(Stopwatch clock, List<string> removedTemporaries, IReadOnlyList<IncrementFile> increments,
+        IReadOnlyList<UnreadableIncrement> failed, IProgress<ConsolidationProgress>? progress, CancellationToken cancellationToken)
+    {
         progress?.Report(new ConsolidationProgress("Consolidating", $"Reading {increments.Count} increment file(s)", 2));
         var readProgress = progress is null ? null : new InlineProgress<(int Done, int Total)>(p =>
             progress.Report(new ConsolidationProgress("Consolidating", $"Reading increment {p.Done} of {p.Total}", 2 + 18 * p.Done / Math.Max(1, p.Total))));
 
         await using var view = await MergedView.OpenAsync(_layout, increments, null, readProgress, cancellationToken).ConfigureAwait(false);
-        var (quarantine, skipped) = SplitUnreadable(view.UnreadableIncrements);
+        var (quarantine, skipped) = SplitUnreadable(view.UnreadableIncrements.Concat(failed).ToList());
         long recordsBefore = view.MainRowCount;
 
         bool metadataUsable = StoreMetadata.TryRead(_layout) is { } existing && existing.ConsolidationId is not null &&
@@ -352,7 +376,7 @@ public sealed class Consolidator
                 // main must carry the NEW consolidation id (model_stats.parquet and metadata.json
                 // are matched to it).
                 writer.CustomMetadata = ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId });
-                foreach (var chunk in view.ReadIncrementWinners())
+                await foreach (var chunk in view.ReadIncrementWinnersAsync(cancellationToken).ConfigureAwait(false))
                 {
                     if (chunk.RowCount == 0) continue;
                     await ParquetCodec.WriteRowGroupAsync(writer, parquetSchema, chunk, cancellationToken).ConfigureAwait(false);

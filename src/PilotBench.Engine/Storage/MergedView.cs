@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using PilotBench.Engine.Schema;
 
 namespace PilotBench.Engine.Storage;
@@ -6,41 +7,61 @@ namespace PilotBench.Engine.Storage;
 public sealed record UnreadableIncrement(string Path, string Reason, DateTime LastWriteTimeUtc, long Bytes);
 
 /// <summary>
+/// An increment that was readable when the view opened (its test_id and written_at) but failed
+/// while its rows were read. The consolidator quarantines it and starts over without it.
+/// </summary>
+public sealed class IncrementReadException : IOException
+{
+    public IncrementReadException(IncrementFile file, Exception inner)
+        : base($"The increment '{file.Path}' could not be read ({inner.Message}).", inner) => File = file;
+
+    public IncrementFile File { get; }
+}
+
+/// <summary>
 /// Main file + increments as one de-duplicated view (SPEC 3.2 and 3.3): the one definition of
 /// "the record written last wins". Used by the consolidator (all columns, written to a new main)
 /// and by queries (only the columns they need).
 ///
-/// Consistency: the increments are opened and read BEFORE the main file is opened. An increment
-/// that has vanished by then was deleted by a consolidation, which deletes only after renaming the
-/// new main (that contains it) into place, so the main we open afterwards has its records. An
-/// increment we did read may also be in the main we open: de-duplication makes that harmless.
-/// Either way no durable record is missed and none is counted twice.
+/// Two passes, so that memory follows one row group, not all the new data: opening reads only
+/// test_id and written_at of every increment and keeps, per test_id, where its winning row is
+/// (<see cref="TestIdIndex"/>) and, per increment, which of its rows win; <see cref="ReadAsync"/>
+/// then streams the main file and the increments one row group at a time and yields the winners.
+/// The increments stay open between the passes, so an increment deleted in between (by a
+/// consolidation that has already put its rows in the main file) still reads: on Unix the open
+/// handle keeps the content, on Windows the handle shares delete (<see cref="ParquetFile"/>).
+///
+/// Consistency: the increments are opened BEFORE the main file. An increment that has vanished by
+/// then was deleted by a consolidation, which deletes only after renaming the new main (that
+/// contains it) into place, so the main we open afterwards has its records. An increment we did
+/// open may also be in the main we open: de-duplication makes that harmless. Either way no durable
+/// record is missed and none is counted twice.
 /// </summary>
 public sealed class MergedView : IAsyncDisposable
 {
-    /// <summary>Rows per output chunk when coalescing small main row groups.</summary>
+    /// <summary>Rows per output chunk when coalescing small main row groups and increments.</summary>
     internal const int ChunkRows = 1 << 18;
 
+    private static readonly string[] IdAndTime = { RecordSchema.TestId, RecordSchema.WrittenAt };
+
     private readonly ParquetFile? _main;
-    private readonly RecordTable _increments;
-    private readonly bool[] _incrementWinner;
-    private readonly Dictionary<string, int> _winnerById;
+    private readonly IReadOnlyList<IncrementSource> _sources;
+    private readonly TestIdIndex _winnerById;
     private readonly IReadOnlyCollection<string>? _columns;
 
-    private MergedView(StoreLayout layout, ParquetFile? main, RecordTable increments, bool[] incrementWinner,
-        Dictionary<string, int> winnerById, IReadOnlyList<IncrementFile> merged, IReadOnlyList<UnreadableIncrement> unreadable,
-        int incrementDuplicates, IReadOnlyCollection<string>? columns)
+    private MergedView(StoreLayout layout, ParquetFile? main, IReadOnlyList<IncrementSource> sources, TableSchema incrementSchema,
+        TestIdIndex winnerById, IReadOnlyList<UnreadableIncrement> unreadable, int incrementDuplicates, IReadOnlyCollection<string>? columns)
     {
         Layout = layout;
         _main = main;
-        _increments = increments;
-        _incrementWinner = incrementWinner;
+        _sources = sources;
         _winnerById = winnerById;
-        MergedIncrements = merged;
+        MergedIncrements = sources.Select(s => s.File).ToList();
         UnreadableIncrements = unreadable;
         DuplicatesRemoved = incrementDuplicates;
+        IncrementRowCount = sources.Sum(s => (long)s.Winner.Length);
         _columns = columns;
-        Schema = TableSchema.Reconcile(new[] { main?.FileSchema ?? new TableSchema(Array.Empty<ColumnSpec>()), increments.Schema });
+        Schema = TableSchema.Reconcile(new[] { main?.FileSchema ?? new TableSchema(Array.Empty<ColumnSpec>()), incrementSchema });
         if (columns is not null)
         {
             Schema = new TableSchema(Schema.Columns.Where(c => columns.Contains(c.Name, StringComparer.OrdinalIgnoreCase)).ToList());
@@ -53,7 +74,7 @@ public sealed class MergedView : IAsyncDisposable
     public bool HasMain => _main is not null;
 
     public long MainRowCount => _main?.RowCount ?? 0;
-    public int IncrementRowCount => _increments.RowCount;
+    public long IncrementRowCount { get; }
     public IReadOnlyList<IncrementFile> MergedIncrements { get; }
     public IReadOnlyList<UnreadableIncrement> UnreadableIncrements { get; }
     public IReadOnlyDictionary<string, string> MainMetadata => _main?.CustomMetadata ?? new Dictionary<string, string>();
@@ -82,93 +103,100 @@ public sealed class MergedView : IAsyncDisposable
             needed = new HashSet<string>(columns, StringComparer.OrdinalIgnoreCase) { RecordSchema.TestId, RecordSchema.WrittenAt };
         }
 
-        // 1. The increments, fully (they are the new data: memory follows them, not the history).
-        var tables = new List<RecordTable>(increments.Count);
-        var merged = new List<IncrementFile>(increments.Count);
+        // 1. Pass one over the increments: test_id and written_at only, two files at a time (each
+        //    file has its own reader), judged strictly in file order.
+        //    Keep-last: later written_at wins; ties and missing written_at go to the later file,
+        //    then the later row (files are listed oldest first).
+        var sources = new List<IncrementSource>(increments.Count);
+        var schemas = new List<TableSchema>(increments.Count);
         var unreadable = new List<UnreadableIncrement>();
-        for (int i = 0; i < increments.Count; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var file = increments[i];
-            try
-            {
-                await using var parquet = await ParquetFile.OpenAsync(file.Path, cancellationToken).ConfigureAwait(false);
-                var table = await parquet.ReadAllAsync(needed, cancellationToken).ConfigureAwait(false);
-                tables.Add(RecordDefaults.Apply(table, needed));
-                merged.Add(file);
-            }
-            catch (FileNotFoundException)
-            {
-                // Consolidated and deleted since it was listed: its records are in the main file we open next.
-            }
-            catch (DirectoryNotFoundException)
-            {
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
-            {
-                var info = new FileInfo(file.Path);
-                unreadable.Add(new UnreadableIncrement(file.Path, ex.Message, info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue, info.Exists ? info.Length : 0));
-            }
-            progress?.Report((i + 1, increments.Count));
-        }
-        var incrementSchema = TableSchema.Reconcile(tables.Select(t => t.Schema));
-        if (needed is not null)
-        {
-            incrementSchema = new TableSchema(incrementSchema.Columns.Where(c => needed.Contains(c.Name) && tables.Any(t => t.Find(c.Name) is not null)).ToList());
-        }
-        var all = tables.Count switch
-        {
-            0 => new RecordTable(0, incrementSchema.Columns.Select(c => Column.Nulls(c.Name, c.Type, 0)).ToList()),
-            _ => RecordTable.Concat(incrementSchema, tables),
-        };
-
-        // 2. Keep-last among the increments: later written_at wins; ties and missing written_at go
-        //    to the later file, then the later row (rows are in file order, files oldest first).
-        var ids = (string?[]?)all.Find(RecordSchema.TestId)?.Values ?? new string?[all.RowCount];
-        var writtenAt = (DateTime?[]?)all.Find(RecordSchema.WrittenAt)?.Values ?? new DateTime?[all.RowCount];
-        var winner = new bool[all.RowCount];
-        var winnerById = new Dictionary<string, int>(all.RowCount, StringComparer.Ordinal);
+        var winnerById = new TestIdIndex();
         int duplicates = 0;
-        for (int row = 0; row < all.RowCount; row++)
+        var inFlight = new Queue<Task<IncrementKeys>>();
+        int window = Math.Clamp(Environment.ProcessorCount, 1, 4);
+        int next = 0;
+        try
         {
-            string? id = ids[row];
-            if (id is null) { winner[row] = true; continue; }
-            if (winnerById.TryGetValue(id, out int earlier))
+            for (int i = 0; i < increments.Count; i++)
             {
-                duplicates++;
-                if (IsStrictlyLater(writtenAt[earlier], writtenAt[row])) continue; // the earlier row was written later
-                winner[earlier] = false;
+                while (next < increments.Count && inFlight.Count < window)
+                {
+                    var file = increments[next++];
+                    inFlight.Enqueue(Task.Run(() => IncrementKeys.ReadAsync(file, needed, cancellationToken), cancellationToken));
+                }
+                var keys = await inFlight.Dequeue().ConfigureAwait(false);
+                progress?.Report((i + 1, increments.Count));
+                if (keys.Parquet is null)
+                {
+                    if (keys.Unreadable is not null) unreadable.Add(keys.Unreadable);
+                    continue; // vanished: consolidated and deleted since it was listed; its records are in the main file we open next
+                }
+                int fileIndex = sources.Count;
+                var winner = new bool[keys.Ids.Length];
+                sources.Add(new IncrementSource(keys.File, keys.Parquet, winner));
+                schemas.Add(keys.Schema!);
+                for (int row = 0; row < keys.Ids.Length; row++)
+                {
+                    ref readonly var id = ref keys.Ids[row];
+                    if (id.IsNull) { winner[row] = true; continue; }
+                    ref var entry = ref winnerById.GetValueRefOrAddDefault(id, out bool exists);
+                    if (exists)
+                    {
+                        duplicates++;
+                        if (IsStrictlyLater(entry.WrittenAtTicks, keys.WrittenAtTicks[row])) continue; // the earlier row was written later
+                        sources[entry.File].Winner[entry.Row] = false;
+                    }
+                    winner[row] = true;
+                    entry = new TestIdIndex.Entry(fileIndex, row, keys.WrittenAtTicks[row]);
+                }
             }
-            winner[row] = true;
-            winnerById[id] = row;
         }
+        catch
+        {
+            while (inFlight.Count > 0)
+            {
+                try
+                {
+                    var keys = await inFlight.Dequeue().ConfigureAwait(false);
+                    if (keys.Parquet is not null) await keys.Parquet.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Already failing (cancelled): the first error is the one reported.
+                }
+            }
+            foreach (var source in sources) await source.Parquet.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        var incrementSchema = schemas.Count == 0 ? new TableSchema(Array.Empty<ColumnSpec>()) : TableSchema.Reconcile(schemas);
 
-        // 3. Only now the main file (see the class comment for why this order).
+        // 2. Only now the main file (see the class comment for why this order).
         ParquetFile? main = null;
-        if (File.Exists(layout.MainFile))
+        try
         {
-            try
-            {
-                main = await ParquetFile.OpenAsync(layout.MainFile, cancellationToken).ConfigureAwait(false);
-            }
-            catch (FileNotFoundException)
-            {
-                main = null;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
-            {
-                throw new StoreCorruptException(layout, ex);
-            }
+            if (File.Exists(layout.MainFile)) main = await ParquetFile.OpenAsync(layout.MainFile, cancellationToken).ConfigureAwait(false);
         }
-        return new MergedView(layout, main, all, winner, winnerById, merged, unreadable, duplicates, needed);
+        catch (FileNotFoundException)
+        {
+            main = null;
+        }
+        catch (Exception ex)
+        {
+            foreach (var source in sources) await source.Parquet.DisposeAsync().ConfigureAwait(false);
+            if (ex is OperationCanceledException or OutOfMemoryException) throw;
+            throw new StoreCorruptException(layout, ex);
+        }
+        return new MergedView(layout, main, sources, incrementSchema, winnerById, unreadable, duplicates, needed);
     }
 
-    /// <summary>True when <paramref name="a"/> is known to be later than <paramref name="b"/>.</summary>
-    private static bool IsStrictlyLater(DateTime? a, DateTime? b) => a is DateTime x && b is DateTime y && x > y;
+    /// <summary>True when <paramref name="a"/> is known to be later than <paramref name="b"/> (ticks; long.MinValue: unknown).</summary>
+    private static bool IsStrictlyLater(long a, long b) => a != TestIdIndex.NoTime && b != TestIdIndex.NoTime && a > b;
 
     /// <summary>
     /// The merged rows: main rows that are not superseded (chunk by chunk, in file order), then the
-    /// winning increment rows. Each chunk is laid out as <see cref="Schema"/>.
+    /// winning increment rows, coalesced into chunks of about <see cref="ChunkRows"/>. Each chunk is
+    /// laid out as <see cref="Schema"/>. The next row group is decoded (on another thread) while the
+    /// caller works on the current chunk.
     /// </summary>
     /// <param name="progress">Rows read so far, of the total.</param>
     /// <param name="cancellationToken">Stops between row groups.</param>
@@ -176,107 +204,192 @@ public sealed class MergedView : IAsyncDisposable
     /// For filtered queries: given a main row group's column statistics, whether it can hold a
     /// matching row; row groups that cannot are not read. Null: read all.
     /// </param>
-    public async IAsyncEnumerable<RecordTable> ReadAsync(IProgress<(long Rows, long Total)>? progress,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default,
-        Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch = null)
-    {
-        long total = MainRowCount + _increments.RowCount;
-        long done = 0;
-        var incrementWinner = (bool[])_incrementWinner.Clone();
-        var idAndTime = new[] { RecordSchema.TestId, RecordSchema.WrittenAt };
-        var incrementWrittenAt = (DateTime?[]?)_increments.Find(RecordSchema.WrittenAt)?.Values;
-        var pending = new List<RecordTable>();
-        int pendingRows = 0;
+    public IAsyncEnumerable<RecordTable> ReadAsync(IProgress<(long Rows, long Total)>? progress,
+        CancellationToken cancellationToken = default,
+        Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch = null) =>
+        ReadCoreAsync(includeMain: true, progress, rowGroupMayMatch, cancellationToken);
 
-        if (_main is not null)
+    /// <summary>
+    /// The winning increment rows alone, laid out as <see cref="Schema"/>, in chunks of about
+    /// <see cref="ChunkRows"/>: what an append adds when no main row is superseded.
+    /// </summary>
+    public IAsyncEnumerable<RecordTable> ReadIncrementWinnersAsync(CancellationToken cancellationToken) =>
+        ReadCoreAsync(includeMain: false, null, null, cancellationToken);
+
+    private async IAsyncEnumerable<RecordTable> ReadCoreAsync(bool includeMain, IProgress<(long Rows, long Total)>? progress,
+        Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        long total = (includeMain ? MainRowCount : 0) + IncrementRowCount;
+        long done = 0;
+        // Main rows turn off the increment rows they beat; a second read starts from the open state.
+        var winners = _sources.Select(s => (bool[])s.Winner.Clone()).ToArray();
+        var steps = new List<Func<Task<Step>>>();
+        if (includeMain && _main is not null)
         {
             for (int g = 0; g < _main.RowGroupCount; g++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (rowGroupMayMatch is not null && !rowGroupMayMatch(column => _main.GetStatistics(g, column)))
+                int group = g;
+                steps.Add(() => ReadMainGroupAsync(_main, group, winners, rowGroupMayMatch, cancellationToken));
+            }
+        }
+        for (int f = 0; f < _sources.Count; f++)
+        {
+            int file = f;
+            steps.Add(() => ReadIncrementWinnersAsync(_sources[file], winners[file], cancellationToken));
+        }
+
+        // One producer runs the steps one after another (never two at once: they share readers and
+        // the winner bits) and builds the next chunk while the caller writes the current one; the
+        // channel holds one finished chunk, so memory stays at about three chunks.
+        var channel = Channel.CreateBounded<RecordTable>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(async () =>
+        {
+            try
+            {
+                var pending = new List<RecordTable>();
+                int pendingRows = 0;
+                foreach (var run in steps)
                 {
-                    // Its rows cannot match; any increment row superseding one of them is judged on its own values.
-                    SkippedRowGroups++;
-                    done += _main.GetRowGroupRowCount(g);
-                    continue;
-                }
-                RecordTable chunk;
-                if (_winnerById.Count == 0)
-                {
-                    chunk = await _main.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    var keys = await _main.ReadRowGroupAsync(g, idAndTime, cancellationToken).ConfigureAwait(false);
-                    var ids = (string?[]?)keys.Find(RecordSchema.TestId)?.Values;
-                    var mainWrittenAt = (DateTime?[]?)keys.Find(RecordSchema.WrittenAt)?.Values;
-                    List<int>? kept = null;
-                    if (ids is not null)
+                    var step = await run().ConfigureAwait(false);
+                    done += step.RowsRead;
+                    progress?.Report((done, total));
+                    foreach (var whole in step.Parts)
                     {
-                        for (int row = 0; row < ids.Length; row++)
+                        // A large increment (or another tool's large row group) is cut to ChunkRows, so
+                        // the new main has row groups readers can skip by their statistics.
+                        for (int start = 0; start < whole.RowCount; start += ChunkRows)
                         {
-                            bool keep = true;
-                            if (ids[row] is string id && _winnerById.TryGetValue(id, out int incrementRow) && incrementWinner[incrementRow])
+                            int count = Math.Min(ChunkRows, whole.RowCount - start);
+                            pending.Add(count == whole.RowCount ? whole : whole.Take(Enumerable.Range(start, count).ToArray()));
+                            pendingRows += count;
+                            if (pendingRows >= ChunkRows)
                             {
-                                // Main rows of equal standing lose to increment rows (SPEC 3.2).
-                                if (IsStrictlyLater(mainWrittenAt?[row], incrementWrittenAt?[incrementRow]))
-                                {
-                                    incrementWinner[incrementRow] = false;
-                                }
-                                else
-                                {
-                                    keep = false;
-                                }
-                                DuplicatesRemoved++;
-                            }
-                            if (!keep && kept is null)
-                            {
-                                kept = new List<int>(ids.Length);
-                                for (int k = 0; k < row; k++) kept.Add(k);
-                            }
-                            else if (keep && kept is not null)
-                            {
-                                kept.Add(row);
+                                await channel.Writer.WriteAsync(Combine(pending), stop.Token).ConfigureAwait(false);
+                                pending.Clear();
+                                pendingRows = 0;
                             }
                         }
                     }
-                    chunk = await _main.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
-                    if (kept is not null) chunk = chunk.Take(kept.ToArray());
                 }
-                chunk = RecordDefaults.Apply(chunk, _columns);
-                done += _main.GetRowGroupRowCount(g);
-                progress?.Report((done, total));
-                pending.Add(chunk);
-                pendingRows += chunk.RowCount;
-                if (pendingRows >= ChunkRows)
-                {
-                    yield return Combine(pending);
-                    pending.Clear();
-                    pendingRows = 0;
-                }
+                if (pendingRows > 0) await channel.Writer.WriteAsync(Combine(pending), stop.Token).ConfigureAwait(false);
+                channel.Writer.Complete();
             }
-        }
-
-        var winners = new List<int>(_increments.RowCount);
-        for (int row = 0; row < incrementWinner.Length; row++)
-        {
-            if (incrementWinner[row]) winners.Add(row);
-        }
-        var fresh = _increments.Take(winners.ToArray());
-        for (int start = 0; start < fresh.RowCount; start += ChunkRows)
-        {
-            int count = Math.Min(ChunkRows, fresh.RowCount - start);
-            pending.Add(count == fresh.RowCount ? fresh : fresh.Take(Enumerable.Range(start, count).ToArray()));
-            pendingRows += count;
-            if (pendingRows >= ChunkRows)
+            catch (Exception ex)
             {
-                yield return Combine(pending);
-                pending.Clear();
-                pendingRows = 0;
+                channel.Writer.Complete(ex);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out var chunk)) yield return chunk;
             }
         }
-        if (pendingRows > 0) yield return Combine(pending);
+        finally
+        {
+            // The caller stopped early (or failed): stop the producer before the readers are disposed.
+            stop.Cancel();
+            await producer.ConfigureAwait(false);
+        }
         progress?.Report((total, total));
+    }
+
+    private readonly record struct Step(IReadOnlyList<RecordTable> Parts, long RowsRead);
+
+    private async Task<Step> ReadMainGroupAsync(ParquetFile main, int g, bool[][] winners,
+        Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        long rows = main.GetRowGroupRowCount(g);
+        if (rowGroupMayMatch is not null && !rowGroupMayMatch(column => main.GetStatistics(g, column)))
+        {
+            // Its rows cannot match; any increment row superseding one of them is judged on its own values.
+            SkippedRowGroups++;
+            return new Step(Array.Empty<RecordTable>(), rows);
+        }
+        RecordTable chunk;
+        if (_winnerById.Count == 0)
+        {
+            chunk = await main.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var keys = await main.ReadRowGroupAsync(g, IdAndTime, cancellationToken).ConfigureAwait(false);
+            var idColumn = keys.Find(RecordSchema.TestId);
+            if (idColumn is not null && idColumn.Type != ColumnType.String) idColumn = ColumnConversion.Convert(idColumn, ColumnType.String);
+            var ids = (string?[]?)idColumn?.Values;
+            var mainWrittenAt = keys.Find(RecordSchema.WrittenAt)?.Values as DateTime?[];
+            List<int>? kept = null;
+            if (ids is not null)
+            {
+                for (int row = 0; row < ids.Length; row++)
+                {
+                    bool keep = true;
+                    if (ids[row] is string id && _winnerById.TryGetValue(TestIdKey.From(id), out var entry) && winners[entry.File][entry.Row])
+                    {
+                        // Main rows of equal standing lose to increment rows (SPEC 3.2).
+                        if (IsStrictlyLater(TestIdIndex.Ticks(mainWrittenAt?[row]), entry.WrittenAtTicks))
+                        {
+                            winners[entry.File][entry.Row] = false;
+                        }
+                        else
+                        {
+                            keep = false;
+                        }
+                        DuplicatesRemoved++;
+                    }
+                    if (!keep && kept is null)
+                    {
+                        kept = new List<int>(ids.Length);
+                        for (int k = 0; k < row; k++) kept.Add(k);
+                    }
+                    else if (keep && kept is not null)
+                    {
+                        kept.Add(row);
+                    }
+                }
+            }
+            chunk = await main.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
+            if (kept is not null) chunk = chunk.Take(kept.ToArray());
+        }
+        return new Step(new[] { RecordDefaults.Apply(chunk, _columns) }, rows);
+    }
+
+    private async Task<Step> ReadIncrementWinnersAsync(IncrementSource source, bool[] winner, CancellationToken cancellationToken)
+    {
+        var parts = new List<RecordTable>();
+        int offset = 0;
+        try
+        {
+            for (int g = 0; g < source.Parquet.RowGroupCount; g++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int n = checked((int)source.Parquet.GetRowGroupRowCount(g));
+                int winning = 0;
+                for (int row = offset; row < offset + n; row++) if (winner[row]) winning++;
+                if (winning > 0)
+                {
+                    var table = await source.Parquet.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
+                    if (winning < n)
+                    {
+                        var rows = new int[winning];
+                        int k = 0;
+                        for (int row = 0; row < n; row++) if (winner[offset + row]) rows[k++] = row;
+                        table = table.Take(rows);
+                    }
+                    parts.Add(RecordDefaults.Apply(table, _columns));
+                }
+                offset += n;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            throw new IncrementReadException(source.File, ex);
+        }
+        return new Step(parts, offset);
     }
 
     /// <summary>
@@ -287,31 +400,11 @@ public sealed class MergedView : IAsyncDisposable
     public async Task<bool> MainSharesIdsWithIncrementsAsync(CancellationToken cancellationToken)
     {
         if (_main is null || _winnerById.Count == 0) return false;
-        return await _main.AnyValueInAsync(RecordSchema.TestId, new HashSet<string>(_winnerById.Keys, StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        return await _main.AnyValueInAsync(RecordSchema.TestId, new HashSet<string>(_winnerById.Ids, StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The main file's row counts per row group.</summary>
     internal IEnumerable<long> MainRowGroupRowCounts => _main?.RowGroupRowCounts ?? Array.Empty<long>();
-
-    /// <summary>
-    /// The winning increment rows alone, laid out as <see cref="Schema"/>, in chunks of at most
-    /// <see cref="ChunkRows"/>: what an append adds when no main row is superseded.
-    /// </summary>
-    public IEnumerable<RecordTable> ReadIncrementWinners()
-    {
-        var winners = new List<int>(_increments.RowCount);
-        for (int row = 0; row < _incrementWinner.Length; row++)
-        {
-            if (_incrementWinner[row]) winners.Add(row);
-        }
-        var fresh = _increments.Take(winners.ToArray());
-        for (int start = 0; start < fresh.RowCount; start += ChunkRows)
-        {
-            int count = Math.Min(ChunkRows, fresh.RowCount - start);
-            var part = count == fresh.RowCount ? fresh : fresh.Take(Enumerable.Range(start, count).ToArray());
-            yield return Combine(new List<RecordTable> { part });
-        }
-    }
 
     /// <summary>The schema of the main file as read (before reconciliation with the increments).</summary>
     internal TableSchema? MainSchema => _main?.FileSchema;
@@ -321,7 +414,54 @@ public sealed class MergedView : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var source in _sources) await source.Parquet.DisposeAsync().ConfigureAwait(false);
         if (_main is not null) await _main.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>A merged increment, kept open from pass one to pass two, and which of its rows win.</summary>
+    private sealed record IncrementSource(IncrementFile File, ParquetFile Parquet, bool[] Winner);
+
+    /// <summary>Pass one of one increment: its open reader, test ids and written_at, and its schema as read.</summary>
+    private sealed class IncrementKeys
+    {
+        public required IncrementFile File { get; init; }
+        public ParquetFile? Parquet { get; init; }
+        public TestIdKey[] Ids { get; init; } = Array.Empty<TestIdKey>();
+        public long[] WrittenAtTicks { get; init; } = Array.Empty<long>();
+        public TableSchema? Schema { get; init; }
+        public UnreadableIncrement? Unreadable { get; init; }
+
+        public static async Task<IncrementKeys> ReadAsync(IncrementFile file, IReadOnlyCollection<string>? needed, CancellationToken cancellationToken)
+        {
+            ParquetFile? parquet = null;
+            try
+            {
+                parquet = await ParquetFile.OpenAsync(file.Path, cancellationToken).ConfigureAwait(false);
+                var (ids, writtenAt) = await parquet.ReadKeysAsync(cancellationToken).ConfigureAwait(false);
+                var schema = await parquet.ReadSchemaAsync(needed, cancellationToken).ConfigureAwait(false);
+                return new IncrementKeys { File = file, Parquet = parquet, Ids = ids, WrittenAtTicks = writtenAt, Schema = schema };
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                if (parquet is not null) await parquet.DisposeAsync().ConfigureAwait(false);
+                return new IncrementKeys { File = file };
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                if (parquet is not null) await parquet.DisposeAsync().ConfigureAwait(false);
+                var info = new FileInfo(file.Path);
+                return new IncrementKeys
+                {
+                    File = file,
+                    Unreadable = new UnreadableIncrement(file.Path, ex.Message, info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue, info.Exists ? info.Length : 0),
+                };
+            }
+            catch
+            {
+                if (parquet is not null) await parquet.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
     }
 }
 

@@ -170,6 +170,94 @@ public sealed class ParquetFile : IAsyncDisposable
         return false;
     }
 
+    /// <summary>
+    /// test_id and written_at of every row, for a merge's first pass: test_id is read raw (no
+    /// string per value for GUID ids, see <see cref="TestIdKey"/>), written_at as ticks
+    /// (<see cref="TestIdIndex.NoTime"/> where missing or not a timestamp).
+    /// </summary>
+    internal async Task<(TestIdKey[] Ids, long[] WrittenAtTicks)> ReadKeysAsync(CancellationToken cancellationToken)
+    {
+        long total = RowCount;
+        var ids = new TestIdKey[total];
+        var ticks = new long[total];
+        Array.Fill(ticks, TestIdIndex.NoTime);
+        var idColumn = _columns.FirstOrDefault(c => c.Name == RecordSchema.TestId);
+        bool rawIds = idColumn.Field is not null && idColumn.Type == ColumnType.String &&
+                      (Nullable.GetUnderlyingType(idColumn.Field.ClrType) ?? idColumn.Field.ClrType) == typeof(ReadOnlyMemory<char>);
+        ReadOnlyMemory<char>[] raw = Array.Empty<ReadOnlyMemory<char>>();
+        int[] definitions = Array.Empty<int>();
+        int offset = 0;
+        for (int g = 0; g < RowGroupCount; g++)
+        {
+            var group = _reader.RowGroups[g];
+            int n = checked((int)group.RowCount);
+            if (idColumn.Field is null)
+            {
+                Array.Fill(ids, TestIdKey.Null, offset, n);
+            }
+            else if (rawIds)
+            {
+                var field = idColumn.Field;
+                if (raw.Length < n)
+                {
+                    raw = new ReadOnlyMemory<char>[n];
+                    definitions = new int[n];
+                }
+                bool optional = field.MaxDefinitionLevel > 0;
+                // A null int[] passed as Memory<int>? becomes an empty Memory, not null: cast explicitly.
+                Memory<int>? definitionMemory = optional ? definitions.AsMemory(0, n) : (Memory<int>?)null;
+                await group.ReadRawAsync<ReadOnlyMemory<char>>(field, raw.AsMemory(0, n), definitionMemory, null, cancellationToken).ConfigureAwait(false);
+                int next = 0; // non-null values are packed at the start
+                for (int row = 0; row < n; row++)
+                {
+                    ids[offset + row] = optional && definitions[row] != field.MaxDefinitionLevel ? TestIdKey.Null : TestIdKey.From(raw[next++].Span);
+                }
+            }
+            else
+            {
+                var column = (await ReadRowGroupAsync(g, new[] { RecordSchema.TestId }, cancellationToken).ConfigureAwait(false)).Columns[0];
+                if (column.Type != ColumnType.String) column = ColumnConversion.Convert(column, ColumnType.String);
+                var values = (string?[])column.Values;
+                for (int row = 0; row < n; row++) ids[offset + row] = TestIdKey.From(values[row]);
+            }
+            var writtenAt = (await ReadRowGroupAsync(g, new[] { RecordSchema.WrittenAt }, cancellationToken).ConfigureAwait(false)).Find(RecordSchema.WrittenAt);
+            if (writtenAt?.Values is DateTime?[] times)
+            {
+                for (int row = 0; row < n; row++) ticks[offset + row] = TestIdIndex.Ticks(times[row]);
+            }
+            offset += n;
+        }
+        return (ids, ticks);
+    }
+
+    /// <summary>
+    /// The schema of what <see cref="ReadRowGroupAsync"/> gives for <paramref name="columns"/>
+    /// (null: all), without reading our own files: only standard columns stored in another type
+    /// (other tools' files) are read, to learn whether every row group converts losslessly.
+    /// </summary>
+    internal async Task<TableSchema> ReadSchemaAsync(IReadOnlyCollection<string>? columns, CancellationToken cancellationToken)
+    {
+        var result = new List<ColumnSpec>(_columns.Count);
+        foreach (var (field, name, type) in _columns)
+        {
+            if (columns is not null && !columns.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
+            var effective = type;
+            if (_records && RecordSchema.Find(name) is { } standard && type != standard.Type && RowGroupCount > 0)
+            {
+                ColumnType? widened = null;
+                for (int g = 0; g < RowGroupCount; g++)
+                {
+                    var column = await ParquetCodec.ReadColumnAsync(_reader.RowGroups[g], field, name, cancellationToken).ConfigureAwait(false);
+                    var read = column.Type != standard.Type && ColumnConversion.TryCoerceLossless(column, standard.Type, out _) ? standard.Type : column.Type;
+                    widened = widened is null ? read : ColumnConversion.Widen(widened.Value, read);
+                }
+                effective = widened!.Value;
+            }
+            result.Add(new ColumnSpec(name, effective));
+        }
+        return new TableSchema(result);
+    }
+
     /// <summary>Row counts of the row groups (from the footer).</summary>
     public IEnumerable<long> RowGroupRowCounts => _reader.RowGroups.Select(g => g.RowCount);
 

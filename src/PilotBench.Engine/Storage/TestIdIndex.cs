@@ -1,0 +1,83 @@
+using System.Runtime.InteropServices;
+
+namespace PilotBench.Engine.Storage;
+
+/// <summary>
+/// A test_id as a dictionary key without keeping its string where that loses nothing: an id that
+/// is a GUID in its canonical form (lowercase "D", what the writers make) is held as its 16 bytes;
+/// any other id as its string. The mapping is one-to-one (a GUID is used only when formatting it
+/// gives back exactly the same characters), so two ids are equal exactly when their keys are.
+/// </summary>
+internal readonly struct TestIdKey
+{
+    private TestIdKey(Guid guid, string? text, bool isNull)
+    {
+        Guid = guid;
+        Text = text;
+        IsNull = isNull;
+    }
+
+    public Guid Guid { get; }
+
+    /// <summary>The id when it is not a canonical GUID; null when it is one (or the id is null).</summary>
+    public string? Text { get; }
+
+    public bool IsNull { get; }
+
+    public static TestIdKey Null => new(default, null, isNull: true);
+
+    public static TestIdKey From(ReadOnlySpan<char> id) =>
+        TryCanonicalGuid(id, out var guid) ? new TestIdKey(guid, null, false) : new TestIdKey(default, id.ToString(), false);
+
+    public static TestIdKey From(string? id) =>
+        id is null ? Null : TryCanonicalGuid(id, out var guid) ? new TestIdKey(guid, null, false) : new TestIdKey(default, id, false);
+
+    public override string ToString() => IsNull ? "" : Text ?? Guid.ToString("D");
+
+    private static bool TryCanonicalGuid(ReadOnlySpan<char> id, out Guid guid)
+    {
+        if (id.Length == 36 && Guid.TryParseExact(id, "D", out guid))
+        {
+            Span<char> canonical = stackalloc char[36];
+            if (guid.TryFormat(canonical, out int written, "D") && written == 36 && canonical.SequenceEqual(id)) return true;
+        }
+        guid = default;
+        return false;
+    }
+}
+
+/// <summary>
+/// test_id -> where its winning increment row is (file, row) and its written_at: the compact
+/// state of a merge's first pass (about 40 bytes per GUID id; no other column is kept).
+/// </summary>
+internal sealed class TestIdIndex
+{
+    /// <summary>written_at ticks of a row without written_at.</summary>
+    public const long NoTime = long.MinValue;
+
+    private readonly Dictionary<Guid, Entry> _guids = new();
+    private readonly Dictionary<string, Entry> _texts = new(StringComparer.Ordinal);
+
+    public readonly record struct Entry(int File, int Row, long WrittenAtTicks);
+
+    public int Count => _guids.Count + _texts.Count;
+
+    public IEnumerable<string> Ids => _guids.Keys.Select(g => g.ToString("D")).Concat(_texts.Keys);
+
+    public static long Ticks(DateTime? value) => value is DateTime t ? t.Ticks : NoTime;
+
+    public ref Entry GetValueRefOrAddDefault(in TestIdKey key, out bool exists) =>
+        ref key.Text is null
+            ? ref CollectionsMarshal.GetValueRefOrAddDefault(_guids, key.Guid, out exists)
+            : ref CollectionsMarshal.GetValueRefOrAddDefault(_texts, key.Text, out exists);
+
+    public bool TryGetValue(in TestIdKey key, out Entry entry)
+    {
+        if (key.IsNull)
+        {
+            entry = default;
+            return false;
+        }
+        return key.Text is null ? _guids.TryGetValue(key.Guid, out entry) : _texts.TryGetValue(key.Text, out entry);
+    }
+}
