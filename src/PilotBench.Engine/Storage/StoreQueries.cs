@@ -160,7 +160,30 @@ public static class StoreQueries
     /// </summary>
     public static async Task<StatsAnswer> GetStatsAsync(StoreLayout layout, RecordFilter filter, IProgress<(long Rows, long Total)>? progress, CancellationToken cancellationToken)
     {
-        await using var view = await MergedView.OpenAsync(layout, null, StatsFeed.Columns, null, cancellationToken).ConfigureAwait(false);
+        // An increment whose keys read but whose other columns do not fails mid-scan: the answer is
+        // computed again without it, and it is reported as unreadable (a consolidation quarantines it).
+        var failed = new List<UnreadableIncrement>();
+        while (true)
+        {
+            try
+            {
+                return await GetStatsOnceAsync(layout, filter, failed, progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IncrementReadException ex) when (!failed.Any(f => f.Path == ex.File.Path))
+            {
+                var info = new FileInfo(ex.File.Path);
+                failed.Add(new UnreadableIncrement(ex.File.Path, ex.InnerException?.Message ?? ex.Message,
+                    info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue, info.Exists ? info.Length : 0));
+            }
+        }
+    }
+
+    private static async Task<StatsAnswer> GetStatsOnceAsync(StoreLayout layout, RecordFilter filter, IReadOnlyList<UnreadableIncrement> failed,
+        IProgress<(long Rows, long Total)>? progress, CancellationToken cancellationToken)
+    {
+        var increments = layout.ListIncrements().Where(f => !failed.Any(u => u.Path == f.Path)).ToList();
+        await using var view = await MergedView.OpenAsync(layout, increments, StatsFeed.Columns, null, cancellationToken).ConfigureAwait(false);
+        var unreadable = view.UnreadableIncrements.Concat(failed).ToList();
         if (view.MergedIncrements.Count == 0 && view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id))
         {
             var stored = await ModelStatsFile.TryReadAsync(layout, id, cancellationToken).ConfigureAwait(false);
@@ -171,7 +194,7 @@ public static class StoreQueries
                 {
                     if (filter.Matches(key)) filtered.Add(key, stats);
                 }
-                return new StatsAnswer(filtered, StatsSource.ModelStatsFile, view.MainRowCount, 0, view.UnreadableIncrements);
+                return new StatsAnswer(filtered, StatsSource.ModelStatsFile, view.MainRowCount, 0, unreadable);
             }
         }
         var accumulator = new StatsAccumulator();
@@ -182,7 +205,7 @@ public static class StoreQueries
             StatsFeed.Add(accumulator, chunk, rowFilter);
             records += chunk.RowCount;
         }
-        return new StatsAnswer(accumulator, StatsSource.MergedRecords, records, view.MergedIncrements.Count, view.UnreadableIncrements);
+        return new StatsAnswer(accumulator, StatsSource.MergedRecords, records, view.MergedIncrements.Count, unreadable);
     }
 
     /// <summary>The merged records matching <paramref name="filter"/>, chunk by chunk.</summary>
