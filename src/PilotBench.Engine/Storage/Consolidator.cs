@@ -127,7 +127,9 @@ public sealed class Consolidator
         var readProgress = progress is null ? null : new InlineProgress<(int Done, int Total)>(p =>
             progress.Report(new ConsolidationProgress("Consolidating", $"Reading increment {p.Done} of {p.Total}", 2 + 18 * p.Done / Math.Max(1, p.Total))));
 
+        var tOpen = Stopwatch.StartNew();
         await using var view = await MergedView.OpenAsync(_layout, increments, null, readProgress, cancellationToken).ConfigureAwait(false);
+        Timing("open+pass1", tOpen);
         var (quarantine, skipped) = SplitUnreadable(view.UnreadableIncrements.Concat(failed).ToList());
         long recordsBefore = view.MainRowCount;
 
@@ -197,9 +199,12 @@ public sealed class Consolidator
         string temp = DurableFile.NewTemporaryPath(_layout.Root, "main");
         bool hadMain = view.HasMain;
         bool appended = false;
+        var tScan = Stopwatch.StartNew();
         try
         {
+            tScan.Restart();
             var stored = await AppendableStatsAsync(view, cancellationToken).ConfigureAwait(false);
+            Timing("appendable(scan)", tScan);
             if (stored is not null)
             {
                 progress?.Report(new ConsolidationProgress("Consolidating", "Appending the new records to a copy of the main file", 20));
@@ -235,6 +240,7 @@ public sealed class Consolidator
             }
             DurableFile.Rename(temp, _layout.MainFile);
             _options.AfterStep?.Invoke(ConsolidationStep.MainReplaced, _layout.MainFile);
+            Timing("backup+rename", tScan);
         }
         catch
         {
@@ -254,6 +260,7 @@ public sealed class Consolidator
         StoreMetadata.Write(_layout, metadata);
         _options.AfterStep?.Invoke(ConsolidationStep.MetadataWritten, _layout.MetadataFile);
 
+        Timing("stats+metadata", tScan);
         // 7. Only now the merged increments go.
         for (int i = 0; i < view.MergedIncrements.Count; i++)
         {
@@ -353,7 +360,9 @@ public sealed class Consolidator
     private static async Task<long?> TryAppendAsync(MergedView view, string temp, string consolidationId, StatsAccumulator stats, CancellationToken cancellationToken)
     {
         // The main cannot change under us: only a consolidation replaces it, and we hold the lock.
+        var t = Stopwatch.StartNew();
         File.Copy(view.Layout.MainFile, temp, overwrite: false);
+        Timing("copy", t);
         long appended = 0;
         var added = new StatsAccumulator();
         await using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 20))
@@ -386,11 +395,21 @@ public sealed class Consolidator
             }
             // The new row groups and footer start where the old footer did and are longer than it,
             // so nothing of the old footer remains; truncating makes that explicit.
+            Timing("append", t);
             stream.SetLength(stream.Position);
             stream.Flush(flushToDisk: true);
+            Timing("fsync", t);
         }
         stats.Merge(added);
         return appended;
+    }
+
+    private static readonly bool Timings = Environment.GetEnvironmentVariable("PILOTBENCH_TIMINGS") == "1";
+
+    private static void Timing(string what, Stopwatch clock)
+    {
+        if (Timings) Console.Error.WriteLine($"TIMING {what} {clock.Elapsed.TotalMilliseconds:F0} ms");
+        clock.Restart();
     }
 
     internal static StoreMetadata BuildMetadata(StatsAccumulator accumulator, string consolidationId, DateTime now, long records,
