@@ -204,16 +204,23 @@ public sealed class Consolidator
         {
             tScan.Restart();
             var stored = await AppendableStatsAsync(view, cancellationToken).ConfigureAwait(false);
-            Timing("appendable(scan)", tScan);
+            Timing("appendable(checks)", tScan);
             if (stored is not null)
             {
                 progress?.Report(new ConsolidationProgress("Consolidating", "Appending the new records to a copy of the main file", 20));
-                long? appendedRows = await TryAppendAsync(view, temp, consolidationId, stored, cancellationToken).ConfigureAwait(false);
-                if (appendedRows is long rows)
+                if (await CopyMainWhileScanningAsync(view, temp, cancellationToken).ConfigureAwait(false))
                 {
-                    accumulator = stored;
-                    recordsAfter = recordsBefore + rows;
-                    appended = true;
+                    long? appendedRows = await TryAppendAsync(view, temp, consolidationId, stored, cancellationToken).ConfigureAwait(false);
+                    if (appendedRows is long rows)
+                    {
+                        accumulator = stored;
+                        recordsAfter = recordsBefore + rows;
+                        appended = true;
+                    }
+                    else
+                    {
+                        accumulator = new StatsAccumulator();
+                    }
                 }
                 else
                 {
@@ -344,25 +351,73 @@ public sealed class Consolidator
         if (view.SkippedColumns.Count > 0) return null; // a rewrite drops them (documented); an append would keep them
         if (!view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId)) return null;
         if (view.MainRowGroupRowCounts.Count(rows => rows < MergedView.ChunkRows / 2) > MaxSmallRowGroups) return null;
-        var stored = await ModelStatsFile.TryReadAsync(_layout, mainId, cancellationToken).ConfigureAwait(false);
-        if (stored is null) return null;
-        if (await view.MainSharesIdsWithIncrementsAsync(cancellationToken).ConfigureAwait(false)) return null;
-        return stored;
+        return await ModelStatsFile.TryReadAsync(_layout, mainId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Writes <paramref name="temp"/> as a byte copy of the main file followed by the winning
-    /// increment rows in Parquet.Net's append mode (the old row groups are not decoded), tagged with
+    /// The last condition of an append (no main row shares a test_id with an increment row: see
+    /// <see cref="MergedView.MainSharesIdsWithIncrementsAsync"/>), checked while the main file is
+    /// byte-copied to <paramref name="temp"/> (File.Copy: copy_file_range on Linux) and the copy
+    /// flushed to disk, the start of the appended file: the scan reads the main, the copy writes the
+    /// temp, and neither waits for the other. (The append still fsyncs the whole temp before the
+    /// rename.) True when the append can
+    /// go ahead (temp holds the whole copy); false when a main row is superseded (temp is deleted,
+    /// the caller rewrites). The copy is always finished before this returns or throws, so the
+    /// caller's clean-up never races it. The main file is only read.
+    /// </summary>
+    private static async Task<bool> CopyMainWhileScanningAsync(MergedView view, string temp, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        // The main cannot change under us: only a consolidation replaces it, and we hold the lock.
+        var copy = Task.Run(() =>
+        {
+            var copyClock = Stopwatch.StartNew();
+            File.Copy(view.Layout.MainFile, temp, overwrite: false);
+            Timing("copy (concurrent)", copyClock);
+            // Write the copied bytes back now, beside the scan: the fsync after the append then
+            // has only the new row groups and footer left to write.
+            using (var copied = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+            {
+                copied.Flush(flushToDisk: true);
+            }
+            Timing("copy fsync (concurrent)", copyClock);
+        }, CancellationToken.None);
+        bool shares;
+        try
+        {
+            shares = await view.MainSharesIdsWithIncrementsAsync(cancellationToken).ConfigureAwait(false);
+            TimingAt("test_id scan (concurrent)", clock.Elapsed);
+        }
+        catch
+        {
+            try
+            {
+                await copy.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The scan's failure is the one reported.
+            }
+            throw;
+        }
+        await copy.ConfigureAwait(false);
+        Timing("copy+scan", clock);
+        if (!shares) return true;
+        DurableFile.TryDelete(temp);
+        return false;
+    }
+
+    /// <summary>
+    /// Completes <paramref name="temp"/>, a byte copy of the main file
+    /// (<see cref="CopyMainWhileScanningAsync"/>), with the winning increment rows in Parquet.Net's
+    /// append mode (the old row groups are not decoded), tagged with
     /// the new consolidation id, flushed to disk; adds the new rows to <paramref name="stats"/>.
     /// Returns the rows appended, or null when Parquet.Net refuses to append to this file (its
     /// schema differs from the one we would write): the caller then rewrites.
     /// </summary>
     private static async Task<long?> TryAppendAsync(MergedView view, string temp, string consolidationId, StatsAccumulator stats, CancellationToken cancellationToken)
     {
-        // The main cannot change under us: only a consolidation replaces it, and we hold the lock.
         var t = Stopwatch.StartNew();
-        File.Copy(view.Layout.MainFile, temp, overwrite: false);
-        Timing("copy", t);
         long appended = 0;
         var added = new StatsAccumulator();
         await using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 20))
@@ -410,6 +465,11 @@ public sealed class Consolidator
     {
         if (Timings) Console.Error.WriteLine($"TIMING {what} {clock.Elapsed.TotalMilliseconds:F0} ms");
         clock.Restart();
+    }
+
+    private static void TimingAt(string what, TimeSpan elapsed)
+    {
+        if (Timings) Console.Error.WriteLine($"TIMING {what} {elapsed.TotalMilliseconds:F0} ms");
     }
 
     internal static StoreMetadata BuildMetadata(StatsAccumulator accumulator, string consolidationId, DateTime now, long records,
