@@ -94,6 +94,29 @@ public sealed class AppendConsolidationTests : IDisposable
         var rows = (await TempStore.ReadFileAsync(_appended.Layout.MainFile)).ById();
         Assert.Equal(15, rows.Count);
         Assert.Equal(99.0, rows["a0003"].ExecutionTime);
+        // The byte copy made beside the test_id scan was discarded: no temporary file is left.
+        Assert.Empty(Directory.GetFiles(_appended.Root, StoreLayout.TemporaryPrefix + "*"));
+    }
+
+    [Fact]
+    public async Task A_cancelled_append_check_leaves_the_main_and_no_temporary_file()
+    {
+        await _appended.WriteAsync(Mixed("a", 10));
+        await _appended.ConsolidateAsync();
+        byte[] before = await File.ReadAllBytesAsync(_appended.Layout.MainFile);
+        await _appended.WriteAsync(Mixed("b", 5));
+        using var cancel = new CancellationTokenSource();
+        var progress = new InlineProgress<ConsolidationProgress>(p =>
+        {
+            // Cancels when the copy and the scan start (the append path's first report).
+            if (p.Status.StartsWith("Appending", StringComparison.Ordinal)) cancel.Cancel();
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new Consolidator(_appended.Layout).RunAsync(progress, cancel.Token));
+
+        Assert.Equal(before, await File.ReadAllBytesAsync(_appended.Layout.MainFile));
+        Assert.Empty(Directory.GetFiles(_appended.Root, StoreLayout.TemporaryPrefix + "*"));
+        Assert.Single(_appended.Layout.ListIncrements());
     }
 
     [Fact]
