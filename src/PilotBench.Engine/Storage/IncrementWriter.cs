@@ -88,15 +88,56 @@ public sealed class IncrementWriter : IAsyncDisposable
     public async Task<IncrementFlush?> FlushAsync(CancellationToken cancellationToken = default)
     {
         await _flushGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await WriteDetachedAsync(Detach()).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts a flush of what is buffered now and returns while it is written on the thread pool,
+    /// so the caller can go on adding records (they go to a fresh buffer) while this batch is
+    /// encoded. Waits first for a flush still running, so at most one batch is being written and
+    /// files are written in order; a later <see cref="FlushAsync"/> or <see cref="DisposeAsync"/>
+    /// waits for this one. The task faults as <see cref="FlushAsync"/> would throw (the batch's
+    /// records are then kept in the buffer, in front of newer ones).
+    /// </summary>
+    public Task<IncrementFlush?> StartFlush(CancellationToken cancellationToken = default)
+    {
+        _flushGate.Wait(cancellationToken);
+        RecordBuffer? batch;
         try
         {
-            RecordBuffer batch;
-            lock (_gate)
-            {
-                if (_buffer.Count == 0) return null;
-                batch = _buffer;
-                _buffer = new RecordBuffer(_options.FlushRecordCount, _categories);
-            }
+            batch = Detach();
+        }
+        catch
+        {
+            _flushGate.Release();
+            throw;
+        }
+        if (batch is null)
+        {
+            _flushGate.Release();
+            return Task.FromResult<IncrementFlush?>(null);
+        }
+        return Task.Run(() => WriteDetachedAsync(batch));
+    }
+
+    /// <summary>Takes the buffer (the flush gate is held); null when it is empty.</summary>
+    private RecordBuffer? Detach()
+    {
+        lock (_gate)
+        {
+            if (_buffer.Count == 0) return null;
+            var batch = _buffer;
+            _buffer = new RecordBuffer(_options.FlushRecordCount, _categories);
+            return batch;
+        }
+    }
+
+    /// <summary>Writes a detached batch and releases the flush gate (held by the caller).</summary>
+    private async Task<IncrementFlush?> WriteDetachedAsync(RecordBuffer? batch)
+    {
+        try
+        {
+            if (batch is null) return null;
             IncrementFlush flush;
             try
             {
