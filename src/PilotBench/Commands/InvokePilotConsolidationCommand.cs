@@ -43,7 +43,7 @@ public sealed class InvokePilotConsolidationCommand : PilotStoreCmdlet
             QuarantineGrace = TimeSpan.FromSeconds(QuarantineGraceSeconds),
         };
         var progressRecord = new ProgressRecord(1, "Consolidating " + layout.Root, "Starting");
-        var progress = new ImmediateProgress<ConsolidationProgress>(p => Post(() =>
+        var progress = new InlineProgress<ConsolidationProgress>(p => Post(() =>
         {
             progressRecord.StatusDescription = p.Status;
             progressRecord.PercentComplete = Math.Clamp(p.PercentComplete, 0, 100);
@@ -76,14 +76,4 @@ public sealed class InvokePilotConsolidationCommand : PilotStoreCmdlet
     }
 
     private static string Reason(string reason) => reason.Length > 300 ? reason.Substring(0, 300) + "..." : reason;
-}
-
-/// <summary>IProgress that calls back on the reporting thread (Progress&lt;T&gt; would post to the thread pool, out of order).</summary>
-internal sealed class ImmediateProgress<T> : IProgress<T>
-{
-    private readonly Action<T> _report;
-
-    public ImmediateProgress(Action<T> report) => _report = report;
-
-    public void Report(T value) => _report(value);
 }

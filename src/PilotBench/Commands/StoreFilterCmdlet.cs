@@ -46,7 +46,7 @@ public abstract class StoreFilterCmdlet : PilotStoreCmdlet
     protected IProgress<(long Rows, long Total)> ReadProgress(string activity)
     {
         var record = new ProgressRecord(2, activity, "Reading");
-        return new ImmediateProgress<(long Rows, long Total)>(p => Post(() =>
+        return new InlineProgress<(long Rows, long Total)>(p => Post(() =>
         {
             record.StatusDescription = $"{p.Rows:N0} of {p.Total:N0} records";
             record.PercentComplete = p.Total == 0 ? 100 : (int)Math.Clamp(100 * p.Rows / p.Total, 0, 100);
