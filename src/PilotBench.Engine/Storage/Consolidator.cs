@@ -113,9 +113,7 @@ public sealed class Consolidator
             }
             catch (IncrementReadException ex)
             {
-                var info = new FileInfo(ex.File.Path);
-                failed.Add(new UnreadableIncrement(ex.File.Path, ex.InnerException?.Message ?? ex.Message,
-                    info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue, info.Exists ? info.Length : 0));
+                failed.Add(UnreadableIncrement.Of(ex.File.Path, ex));
             }
         }
     }

@@ -48,7 +48,7 @@ public sealed record IncrementStatus
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not FileNotFoundException)
             {
-                unreadable.Add(new UnreadableIncrement(file.Path, ex.Message, info.LastWriteTimeUtc, info.Length));
+                unreadable.Add(UnreadableIncrement.Of(file.Path, ex));
             }
         }
 

@@ -4,7 +4,18 @@ using PilotBench.Engine.Schema;
 namespace PilotBench.Engine.Storage;
 
 /// <summary>An increment that could not be read, with the reason.</summary>
-public sealed record UnreadableIncrement(string Path, string Reason, DateTime LastWriteTimeUtc, long Bytes);
+public sealed record UnreadableIncrement(string Path, string Reason, DateTime LastWriteTimeUtc, long Bytes)
+{
+    /// <summary>The increment at <paramref name="path"/> as it is on disk now, unreadable for <paramref name="failure"/>.</summary>
+    public static UnreadableIncrement Of(string path, Exception failure)
+    {
+        var reason = failure is IncrementReadException { InnerException: { } inner } ? inner.Message : failure.Message;
+        var info = new FileInfo(path);
+        return info.Exists
+            ? new UnreadableIncrement(path, reason, info.LastWriteTimeUtc, info.Length)
+            : new UnreadableIncrement(path, reason, DateTime.MinValue, 0);
+    }
+}
 
 /// <summary>
 /// An increment that was readable when the view opened (its test_id and written_at) but failed
@@ -449,11 +460,10 @@ public sealed class MergedView : IAsyncDisposable
             catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
             {
                 if (parquet is not null) await parquet.DisposeAsync().ConfigureAwait(false);
-                var info = new FileInfo(file.Path);
                 return new IncrementKeys
                 {
                     File = file,
-                    Unreadable = new UnreadableIncrement(file.Path, ex.Message, info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue, info.Exists ? info.Length : 0),
+                    Unreadable = UnreadableIncrement.Of(file.Path, ex),
                 };
             }
             catch

@@ -137,8 +137,6 @@ public static class Wildcards
         builder.Append('$');
         return new Regex(builder.ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline);
     }
-
-    public static bool HasWildcards(string pattern) => pattern.IndexOfAny(new[] { '*', '?', '[' }) >= 0;
 }
 
 /// <summary>Where an answer came from: the pre-aggregated file, or a scan of the merged records.</summary>
@@ -171,9 +169,7 @@ public static class StoreQueries
             }
             catch (IncrementReadException ex) when (!failed.Any(f => f.Path == ex.File.Path))
             {
-                var info = new FileInfo(ex.File.Path);
-                failed.Add(new UnreadableIncrement(ex.File.Path, ex.InnerException?.Message ?? ex.Message,
-                    info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue, info.Exists ? info.Length : 0));
+                failed.Add(UnreadableIncrement.Of(ex.File.Path, ex));
             }
         }
     }
