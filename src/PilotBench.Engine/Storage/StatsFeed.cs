@@ -16,7 +16,7 @@ public static class StatsFeed
         RecordSchema.ErrorType, RecordSchema.ErrorMessage, RecordSchema.ErrorCategory, RecordSchema.Assisted, RecordSchema.AssistedTurns,
     };
 
-    public static void Add(StatsAccumulator accumulator, RecordTable table, Func<RecordTable, int, bool>? filter = null)
+    public static void Add(StatsAccumulator accumulator, RecordTable table, Func<int, bool>? filter = null)
     {
         int n = table.RowCount;
         var model = Strings(table, RecordSchema.Model);
@@ -43,7 +43,7 @@ public static class StatsFeed
 
         for (int i = 0; i < n; i++)
         {
-            if (filter is not null && !filter(table, i)) continue;
+            if (filter is not null && !filter(i)) continue;
             bool s = success?[i] ?? false;
             bool p = partial?[i] ?? false;
             string? errorCategory = category?[i];

@@ -33,12 +33,18 @@ public sealed class RecordFilter
 
     public bool Matches(StatsGroupKey key) => Matches(key.Model, key.PromptType, key.ToolSuccessRate, key.Difficulty, key.TaskType);
 
-    public bool Matches(RecordTable table, int row) => Matches(
-        (table.Find(RecordSchema.Model)?.Values as string?[])?[row],
-        (table.Find(RecordSchema.PromptType)?.Values as string?[])?[row],
-        table.Find(RecordSchema.ToolSuccessRate)?.GetDouble(row),
-        (table.Find(RecordSchema.Difficulty)?.Values as string?[])?[row],
-        (table.Find(RecordSchema.TaskType)?.Values as string?[])?[row]);
+    public bool Matches(RecordTable table, int row) => For(table)(row);
+
+    /// <summary>The filter bound to one chunk's key columns (looked up once, not per row).</summary>
+    public Func<int, bool> For(RecordTable table)
+    {
+        var model = table.Find(RecordSchema.Model)?.Values as string?[];
+        var promptType = table.Find(RecordSchema.PromptType)?.Values as string?[];
+        var rate = table.Find(RecordSchema.ToolSuccessRate);
+        var difficulty = table.Find(RecordSchema.Difficulty)?.Values as string?[];
+        var taskType = table.Find(RecordSchema.TaskType)?.Values as string?[];
+        return row => Matches(model?[row], promptType?[row], rate?.GetDouble(row), difficulty?[row], taskType?[row]);
+    }
 
     /// <summary>
     /// Whether a row group whose key columns have the given min/max statistics can hold a matching
@@ -195,10 +201,9 @@ public static class StoreQueries
         }
         var accumulator = new StatsAccumulator();
         long records = 0;
-        Func<RecordTable, int, bool>? rowFilter = filter.IsEmpty ? null : filter.Matches;
         await foreach (var chunk in view.ReadAsync(progress, cancellationToken, filter.IsEmpty ? null : filter.MayMatch).ConfigureAwait(false))
         {
-            StatsFeed.Add(accumulator, chunk, rowFilter);
+            StatsFeed.Add(accumulator, chunk, filter.IsEmpty ? null : filter.For(chunk));
             records += chunk.RowCount;
         }
         return new StatsAnswer(accumulator, StatsSource.MergedRecords, records, view.MergedIncrements.Count, unreadable);
@@ -217,9 +222,10 @@ public static class StoreQueries
                 continue;
             }
             var rows = new List<int>();
+            var matches = filter.For(chunk);
             for (int i = 0; i < chunk.RowCount; i++)
             {
-                if (filter.Matches(chunk, i)) rows.Add(i);
+                if (matches(i)) rows.Add(i);
             }
             if (rows.Count > 0) yield return rows.Count == chunk.RowCount ? chunk : chunk.Take(rows.ToArray());
         }

@@ -33,10 +33,11 @@ public sealed class GetPilotResultCommand : StoreFilterCmdlet
                 await foreach (var chunk in StoreQueries.ReadRecordsAsync(layout, filter, progress, token).ConfigureAwait(false))
                 {
                     var testIds = chunk.Find(Engine.Schema.RecordSchema.TestId)?.Values as string?[];
+                    var read = PilotResult.Reader(chunk);
                     for (int row = 0; row < chunk.RowCount; row++)
                     {
                         if (ids is not null && (testIds?[row] is not string id || !ids.Any(r => r.IsMatch(id)))) continue;
-                        var output = PilotResult.FromRow(chunk, row);
+                        var output = read(row);
                         Post(() => WriteObject(output));
                     }
                 }

@@ -296,7 +296,8 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
         {
             WriteVerbose($"Flushed {flush.RecordCount} record(s) to '{flush.Path}' ({flush.Bytes:N0} bytes).");
             if (!PassThru) continue;
-            foreach (var record in flush.Records) WriteObject(PilotResult.FromRecord(record));
+            var read = PilotResult.Reader(RecordTables.FromRecords(flush.Records));
+            for (int row = 0; row < flush.Records.Count; row++) WriteObject(read(row));
         }
     }
 

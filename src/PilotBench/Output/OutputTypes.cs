@@ -214,49 +214,59 @@ public sealed class PilotResult
     public DateTime? WrittenAt { get; init; }
     public string? Writer { get; init; }
 
-    internal static PSObject FromRow(RecordTable table, int row)
+    /// <summary>
+    /// The rows of one chunk as output objects. Columns and the PascalCase names of extra columns
+    /// are looked up once per chunk, not per row (Get-PilotResult emits millions of rows).
+    /// </summary>
+    internal static Func<int, PSObject> Reader(RecordTable table)
     {
-        object? V(string name) => table.Find(name)?[row];
-        int? I(string name) => table.Find(name)?.GetDouble(row) is double d ? (int)d : null;
-        var result = new PilotResult
-        {
-            TestId = V(RecordSchema.TestId) as string ?? "",
-            Timestamp = V(RecordSchema.Timestamp) as DateTime?,
-            Model = V(RecordSchema.Model) as string,
-            TaskType = V(RecordSchema.TaskType) as string,
-            PromptType = V(RecordSchema.PromptType) as string,
-            Difficulty = V(RecordSchema.Difficulty) as string,
-            ToolSuccessRate = table.Find(RecordSchema.ToolSuccessRate)?.GetDouble(row),
-            Success = V(RecordSchema.Success) as bool?,
-            PartialSuccess = V(RecordSchema.PartialSuccess) as bool?,
-            ExecutionTime = table.Find(RecordSchema.ExecutionTime)?.GetDouble(row),
-            Turns = I(RecordSchema.Turns),
-            ToolCalls = I(RecordSchema.ToolCalls),
-            ToolCoverageRate = table.Find(RecordSchema.ToolCoverageRate)?.GetDouble(row),
-            WorkflowScore = table.Find(RecordSchema.WorkflowScore)?.GetDouble(row),
-            Phase2Score = table.Find(RecordSchema.Phase2Score)?.GetDouble(row),
-            QualityScore = table.Find(RecordSchema.QualityScore)?.GetDouble(row),
-            FinalScore = table.Find(RecordSchema.FinalScore)?.GetDouble(row),
-            ErrorType = V(RecordSchema.ErrorType) as string,
-            ErrorMessage = V(RecordSchema.ErrorMessage) as string,
-            ErrorCategory = V(RecordSchema.ErrorCategory) as string,
-            Assisted = V(RecordSchema.Assisted) as bool?,
-            AssistedTurns = I(RecordSchema.AssistedTurns),
-            WrittenAt = V(RecordSchema.WrittenAt) as DateTime?,
-            Writer = V(RecordSchema.Writer) as string,
-        };
-        var wrapped = new PSObject(result);
-        foreach (var column in table.Columns)
-        {
-            if (RecordSchema.IsStandard(column.Name)) continue;
-            wrapped.Properties.Add(new PSNoteProperty(ColumnNames.ToPascalCase(column.Name), column[row]));
-        }
-        return wrapped;
-    }
+        Column? C(string name) => table.Find(name);
+        var testId = C(RecordSchema.TestId); var timestamp = C(RecordSchema.Timestamp);
+        var model = C(RecordSchema.Model); var taskType = C(RecordSchema.TaskType); var promptType = C(RecordSchema.PromptType);
+        var difficulty = C(RecordSchema.Difficulty); var rate = C(RecordSchema.ToolSuccessRate);
+        var success = C(RecordSchema.Success); var partial = C(RecordSchema.PartialSuccess);
+        var executionTime = C(RecordSchema.ExecutionTime); var turns = C(RecordSchema.Turns); var toolCalls = C(RecordSchema.ToolCalls);
+        var coverage = C(RecordSchema.ToolCoverageRate); var workflow = C(RecordSchema.WorkflowScore); var phase2 = C(RecordSchema.Phase2Score);
+        var quality = C(RecordSchema.QualityScore); var final = C(RecordSchema.FinalScore);
+        var errorType = C(RecordSchema.ErrorType); var errorMessage = C(RecordSchema.ErrorMessage); var errorCategory = C(RecordSchema.ErrorCategory);
+        var assisted = C(RecordSchema.Assisted); var assistedTurns = C(RecordSchema.AssistedTurns);
+        var writtenAt = C(RecordSchema.WrittenAt); var writer = C(RecordSchema.Writer);
+        var extras = table.Columns.Where(c => !RecordSchema.IsStandard(c.Name))
+            .Select(c => (Name: ColumnNames.ToPascalCase(c.Name), Column: c)).ToArray();
 
-    internal static PSObject FromRecord(TestRecord record)
-    {
-        var table = RecordTables.FromRecords(new[] { record });
-        return FromRow(table, 0);
+        static int? Whole(Column? column, int row) => column?.GetDouble(row) is double d ? (int)d : null;
+        return row =>
+        {
+            var result = new PilotResult
+            {
+                TestId = testId?[row] as string ?? "",
+                Timestamp = timestamp?[row] as DateTime?,
+                Model = model?[row] as string,
+                TaskType = taskType?[row] as string,
+                PromptType = promptType?[row] as string,
+                Difficulty = difficulty?[row] as string,
+                ToolSuccessRate = rate?.GetDouble(row),
+                Success = success?[row] as bool?,
+                PartialSuccess = partial?[row] as bool?,
+                ExecutionTime = executionTime?.GetDouble(row),
+                Turns = Whole(turns, row),
+                ToolCalls = Whole(toolCalls, row),
+                ToolCoverageRate = coverage?.GetDouble(row),
+                WorkflowScore = workflow?.GetDouble(row),
+                Phase2Score = phase2?.GetDouble(row),
+                QualityScore = quality?.GetDouble(row),
+                FinalScore = final?.GetDouble(row),
+                ErrorType = errorType?[row] as string,
+                ErrorMessage = errorMessage?[row] as string,
+                ErrorCategory = errorCategory?[row] as string,
+                Assisted = assisted?[row] as bool?,
+                AssistedTurns = Whole(assistedTurns, row),
+                WrittenAt = writtenAt?[row] as DateTime?,
+                Writer = writer?[row] as string,
+            };
+            var wrapped = new PSObject(result);
+            foreach (var (name, column) in extras) wrapped.Properties.Add(new PSNoteProperty(name, column[row]));
+            return wrapped;
+        };
     }
 }
