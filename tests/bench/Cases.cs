@@ -26,6 +26,7 @@ internal static class Cases
             case "writer": await Writer(args, result); break;
             case "sizes": Sizes(args, result); break;
             case "writer-parts": await WriterParts(args, result); break;
+            case "encode-columns": EncodeColumns(args, result); break;
             default: Console.Error.WriteLine($"Unknown case '{name}'."); return 2;
         }
         result["peak_mb"] = PeakBytes() / 1048576.0;
@@ -155,6 +156,26 @@ internal static class Cases
         await ParquetCodec.WriteTableAsync(memory, table, null, CancellationToken.None, 100_000);
         result["encode_seconds"] = clock.Elapsed.TotalSeconds;
         result["seconds"] = 0;
+    }
+
+    /// <summary>Seconds spent encoding each column of 1M generated records, one thread (stderr), and in all.</summary>
+    private static void EncodeColumns(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
+        var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        foreach (var r in records) r.ErrorCategory = SuccessLevels.IsFullSuccess(r.Success, r.PartialSuccess) ? null : ErrorCategories.Classify(r.ErrorType, r.ErrorMessage);
+        var table = PilotBench.Engine.Schema.RecordTables.FromRecords(records);
+        for (int round = 0; round < 2; round++)
+        {
+            var total = Stopwatch.StartNew();
+            foreach (var column in table.Columns)
+            {
+                var clock = Stopwatch.StartNew();
+                using var chunk = PilotBench.Engine.Storage.Format.ParquetEncoder.Encode(column, 0, table.RowCount);
+                if (round == 1) Console.Error.WriteLine($"{column.Name,-22} {clock.Elapsed.TotalMilliseconds,8:F1} ms {chunk.Bytes.Length,12:N0} B dict={chunk.Dictionary}");
+            }
+            result[round == 0 ? "cold_seconds" : "seconds"] = total.Elapsed.TotalSeconds;
+        }
     }
 
     /// <summary>The consolidated main file against DuckDB's Parquet (default and Zstd) and JSON lines of the same rows.</summary>

@@ -312,20 +312,17 @@ public sealed class Consolidator
         await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
         {
             var schema = view.Schema;
-            var parquetSchema = ParquetCodec.ParquetSchemaFor(schema);
-            await using (var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, ParquetCodec.WriteOptions(schema), cancellationToken: cancellationToken).ConfigureAwait(false))
+            var writer = await Format.ParquetTableWriter.CreateAsync(stream, schema, cancellationToken).ConfigureAwait(false);
+            var mergeProgress = progress is null ? null : new InlineProgress<(long Rows, long Total)>(p =>
+                progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
+            await foreach (var chunk in view.ReadAsync(mergeProgress, cancellationToken).ConfigureAwait(false))
             {
-                writer.CustomMetadata = ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId });
-                var mergeProgress = progress is null ? null : new InlineProgress<(long Rows, long Total)>(p =>
-                    progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
-                await foreach (var chunk in view.ReadAsync(mergeProgress, cancellationToken).ConfigureAwait(false))
-                {
-                    if (chunk.RowCount == 0) continue;
-                    await ParquetCodec.WriteRowGroupAsync(writer, parquetSchema, chunk, cancellationToken).ConfigureAwait(false);
-                    StatsFeed.Add(accumulator, chunk);
-                    recordsAfter += chunk.RowCount;
-                }
+                if (chunk.RowCount == 0) continue;
+                await writer.WriteRowGroupAsync(chunk, cancellationToken).ConfigureAwait(false);
+                StatsFeed.Add(accumulator, chunk);
+                recordsAfter += chunk.RowCount;
             }
+            await writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId }), cancellationToken).ConfigureAwait(false);
             stream.Flush(flushToDisk: true);
         }
         return recordsAfter;

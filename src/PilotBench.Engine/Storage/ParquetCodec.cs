@@ -75,24 +75,27 @@ internal static class ParquetCodec
         group.CompleteValidate();
     }
 
-    /// <summary>Writes a whole file (row groups of at most <paramref name="rowGroupSize"/> rows) to a stream.</summary>
+    /// <summary>
+    /// Writes a whole file (row groups of at most <paramref name="rowGroupSize"/> rows) to a stream
+    /// with PilotBench's encoder (<see cref="Format.ParquetTableWriter"/>).
+    /// </summary>
     public static async Task WriteTableAsync(Stream stream, RecordTable table, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, int rowGroupSize = 1 << 20)
     {
-        var schema = table.Schema;
-        var parquetSchema = ParquetSchemaFor(schema);
-        await using var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, WriteOptions(schema), cancellationToken: cancellationToken).ConfigureAwait(false);
-        writer.CustomMetadata = WithFormatVersion(metadata);
+        var writer = await Format.ParquetTableWriter.CreateAsync(stream, table.Schema, cancellationToken).ConfigureAwait(false);
         if (table.RowCount <= rowGroupSize)
         {
-            await WriteRowGroupAsync(writer, parquetSchema, table, cancellationToken).ConfigureAwait(false);
-            return;
+            await writer.WriteRowGroupAsync(table, cancellationToken).ConfigureAwait(false);
         }
-        for (int start = 0; start < table.RowCount; start += rowGroupSize)
+        else
         {
-            int count = Math.Min(rowGroupSize, table.RowCount - start);
-            var indices = Enumerable.Range(start, count).ToArray();
-            await WriteRowGroupAsync(writer, parquetSchema, table.Take(indices), cancellationToken).ConfigureAwait(false);
+            for (int start = 0; start < table.RowCount; start += rowGroupSize)
+            {
+                int count = Math.Min(rowGroupSize, table.RowCount - start);
+                var indices = Enumerable.Range(start, count).ToArray();
+                await writer.WriteRowGroupAsync(table.Take(indices), cancellationToken).ConfigureAwait(false);
+            }
         }
+        await writer.FinishAsync(WithFormatVersion(metadata), cancellationToken).ConfigureAwait(false);
     }
 
     public static Dictionary<string, string> WithFormatVersion(IReadOnlyDictionary<string, string>? metadata)
