@@ -164,7 +164,11 @@ public sealed class Consolidator
         {
             progress?.Report(new ConsolidationProgress("Consolidating", "Rebuilding statistics and metadata", 50));
             var rebuilt = new StatsAccumulator();
-            await foreach (var chunk in view.ReadAsync(null, cancellationToken).ConfigureAwait(false)) StatsFeed.Add(rebuilt, chunk);
+            await foreach (var chunk in view.ReadAsync(null, cancellationToken).ConfigureAwait(false))
+            {
+                StatsFeed.Add(rebuilt, chunk);
+                view.Recycle(chunk);
+            }
             var rebuiltAt = Timestamps.Normalize(DateTime.UtcNow);
             await ModelStatsFile.WriteAsync(_layout, rebuilt, currentId, rebuiltAt, CancellationToken.None).ConfigureAwait(false);
             var previous = StoreMetadata.TryRead(_layout);
@@ -321,6 +325,7 @@ public sealed class Consolidator
                 await writer.WriteRowGroupAsync(chunk, cancellationToken).ConfigureAwait(false);
                 StatsFeed.Add(accumulator, chunk);
                 recordsAfter += chunk.RowCount;
+                view.Recycle(chunk);
             }
             await writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId }), cancellationToken).ConfigureAwait(false);
             stream.Flush(flushToDisk: true);
@@ -441,6 +446,7 @@ public sealed class Consolidator
                     await ParquetCodec.WriteRowGroupAsync(writer, parquetSchema, chunk, cancellationToken).ConfigureAwait(false);
                     StatsFeed.Add(added, chunk);
                     appended += chunk.RowCount;
+                    view.Recycle(chunk);
                 }
             }
             // The new row groups and footer start where the old footer did and are longer than it,
