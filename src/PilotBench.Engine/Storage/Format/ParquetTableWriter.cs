@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using PilotBench.Engine.Schema;
 
 namespace PilotBench.Engine.Storage.Format;
@@ -19,6 +20,9 @@ internal sealed class ParquetTableWriter
     private readonly List<RowGroupInfo> _rowGroups = new();
     private long _position;
     private bool _finished;
+    /// <summary>Append mode: the rows and the serialized row groups of the file appended to.</summary>
+    private long _previousRows;
+    private IReadOnlyList<byte[]> _previousRowGroups = Array.Empty<byte[]>();
 
     private ParquetTableWriter(Stream stream, TableSchema schema, long position)
     {
@@ -35,6 +39,49 @@ internal sealed class ParquetTableWriter
         long position = stream.CanSeek ? stream.Position : 0;
         await stream.WriteAsync(Magic, cancellationToken).ConfigureAwait(false);
         return new ParquetTableWriter(stream, schema, position + Magic.Length);
+    }
+
+    /// <summary>
+    /// Opens a complete file this writer wrote, with exactly <paramref name="schema"/>, to append
+    /// row groups: the new row groups start where the old footer did, and the new footer lists the
+    /// old row groups (their footer bytes copied as they are) and the new ones. The old data is
+    /// never rewritten or moved. Null when the file is not one this writer can append to (another
+    /// writer's footer, another schema, damage): the caller then rewrites the file.
+    /// </summary>
+    public static async Task<ParquetTableWriter?> OpenForAppendAsync(Stream stream, TableSchema schema, CancellationToken cancellationToken)
+    {
+        long length = stream.Length;
+        if (length < 12) return null;
+        var tail = new byte[8];
+        stream.Position = length - 8;
+        await stream.ReadExactlyAsync(tail, cancellationToken).ConfigureAwait(false);
+        if (!tail.AsSpan(4).SequenceEqual(Magic)) return null;
+        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(tail);
+        if (footerLength <= 0 || footerLength > length - 12) return null;
+        long footerStart = length - 8 - footerLength;
+        var footer = new byte[footerLength];
+        stream.Position = footerStart;
+        await stream.ReadExactlyAsync(footer, cancellationToken).ConfigureAwait(false);
+        FooterLayout layout;
+        try
+        {
+            layout = FooterLayout.Parse(footer);
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+        using (var expected = new ByteBuffer())
+        {
+            WriteSchemaList(new ThriftCompactWriter(expected), schema);
+            if (!footer.AsSpan(layout.Schema).SequenceEqual(expected.Span)) return null;
+        }
+        stream.Position = footerStart;
+        return new ParquetTableWriter(stream, schema, footerStart)
+        {
+            _previousRows = layout.RowCount,
+            _previousRowGroups = layout.RowGroups.Select(range => footer[range]).ToList(),
+        };
     }
 
     /// <summary>Writes one row group of every row of <paramref name="table"/>, which must have the writer's schema.</summary>
@@ -106,14 +153,11 @@ internal sealed class ParquetTableWriter
     {
         w.StructBegin();
         w.I32(1, 1); // version
-        w.ListField(2, ThriftCompactWriter.ElementStruct, _schema.Columns.Count + 1);
-        w.StructBegin(); // root
-        w.String(4, "schema");
-        w.I32(5, _schema.Columns.Count);
-        w.StructEnd();
-        foreach (var column in _schema.Columns) WriteSchemaElement(w, column);
-        w.I64(3, _rowGroups.Sum(g => (long)g.Rows));
-        w.ListField(4, ThriftCompactWriter.ElementStruct, _rowGroups.Count);
+        w.FieldHeader(2, ThriftCompactWriter.TypeList);
+        WriteSchemaList(w, _schema);
+        w.I64(3, _previousRows + _rowGroups.Sum(g => (long)g.Rows));
+        w.ListField(4, ThriftCompactWriter.ElementStruct, _previousRowGroups.Count + _rowGroups.Count);
+        foreach (var previous in _previousRowGroups) w.Raw(previous);
         foreach (var group in _rowGroups) WriteRowGroup(w, group);
         if (metadata is { Count: > 0 })
         {
@@ -137,6 +181,17 @@ internal sealed class ParquetTableWriter
             w.StructEnd();
         }
         w.StructEnd();
+    }
+
+    /// <summary>The schema list (header and elements, no field header): a root and one OPTIONAL leaf per column.</summary>
+    private static void WriteSchemaList(ThriftCompactWriter w, TableSchema schema)
+    {
+        w.ListHeader(ThriftCompactWriter.ElementStruct, schema.Columns.Count + 1);
+        w.StructBegin(); // root
+        w.String(4, "schema");
+        w.I32(5, schema.Columns.Count);
+        w.StructEnd();
+        foreach (var column in schema.Columns) WriteSchemaElement(w, column);
     }
 
     private static void WriteSchemaElement(ThriftCompactWriter w, ColumnSpec column)

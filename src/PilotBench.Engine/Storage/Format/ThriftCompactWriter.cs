@@ -71,6 +71,12 @@ internal sealed class ThriftCompactWriter
     public void ListField(short id, byte elementType, int count)
     {
         FieldHeader(id, TypeList);
+        ListHeader(elementType, count);
+    }
+
+    /// <summary>A list's header alone (its field header written already, or none: see FooterLayout).</summary>
+    public void ListHeader(byte elementType, int count)
+    {
         if (count < 15)
         {
             _output.WriteByte((byte)(count << 4 | elementType));
@@ -82,6 +88,9 @@ internal sealed class ThriftCompactWriter
         }
     }
 
+    /// <summary>Bytes that are already a complete serialized value (a struct copied from another footer).</summary>
+    public void Raw(ReadOnlySpan<byte> bytes) => _output.Write(bytes);
+
     public void I32Element(int value) => _output.WriteVarint(ZigZag(value));
 
     public void BinaryElement(ReadOnlySpan<byte> value)
@@ -92,7 +101,7 @@ internal sealed class ThriftCompactWriter
 
     public void StringElement(string value) => BinaryElement(Encoding.UTF8.GetBytes(value));
 
-    private void FieldHeader(short id, byte type)
+    public void FieldHeader(short id, byte type)
     {
         int delta = id - _lastField;
         if (delta is > 0 and <= 15)
