@@ -110,6 +110,7 @@ internal static class ParquetEncoder
 
     private interface IFixedValues<T> where T : unmanaged
     {
+        bool HasValue(int row);
         bool TryGet(int row, out T value);
         /// <summary>Whether the value takes part in min/max (NaN does not).</summary>
         bool Ordered(T value);
@@ -122,6 +123,7 @@ internal static class ParquetEncoder
     {
         private readonly int?[] _values;
         public Int32Values(int?[] values) => _values = values;
+        public bool HasValue(int row) => _values[row].HasValue;
         public bool TryGet(int row, out int value)
         {
             var v = _values[row];
@@ -143,6 +145,7 @@ internal static class ParquetEncoder
     {
         private readonly long?[] _values;
         public Int64Values(long?[] values) => _values = values;
+        public bool HasValue(int row) => _values[row].HasValue;
         public bool TryGet(int row, out long value)
         {
             var v = _values[row];
@@ -159,6 +162,7 @@ internal static class ParquetEncoder
     {
         private readonly DateTime?[] _values;
         public TimestampValues(DateTime?[] values) => _values = values;
+        public bool HasValue(int row) => _values[row].HasValue;
         public bool TryGet(int row, out long value)
         {
             var v = _values[row];
@@ -176,6 +180,7 @@ internal static class ParquetEncoder
     {
         private readonly double?[] _values;
         public DoubleValues(double?[] values) => _values = values;
+        public bool HasValue(int row) => _values[row].HasValue;
         public bool TryGet(int row, out long value)
         {
             var v = _values[row];
@@ -211,7 +216,7 @@ internal static class ParquetEncoder
             int nonNull = 0;
             for (int row = start; row < start + count; row++)
             {
-                if (values.TryGet(row, out _)) nonNull++;
+                if (values.HasValue(row)) nonNull++;
             }
             chunk.NullCount = count - nonNull;
 
@@ -219,15 +224,18 @@ internal static class ParquetEncoder
             int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
             var dictionary = cap > 0 ? new Dictionary<T, int>() : null;
             var entries = new List<T>();
-            int[] indices = scratch.Indices(nonNull);
-            int k = 0;
+            int[] indices = scratch.Indices(count);
             bool any = false;
             T min = default, max = default;
             T last = default;
             int lastIndex = -1;
             for (int row = start; row < start + count; row++)
             {
-                if (!values.TryGet(row, out T v)) continue;
+                if (!values.TryGet(row, out T v))
+                {
+                    indices[row - start] = -1;
+                    continue;
+                }
                 if (values.Ordered(v))
                 {
                     if (!any) { min = v; max = v; any = true; }
@@ -253,7 +261,7 @@ internal static class ParquetEncoder
                     }
                     last = v;
                 }
-                indices[k++] = lastIndex;
+                indices[row - start] = lastIndex;
             }
             if (any)
             {
@@ -267,7 +275,7 @@ internal static class ParquetEncoder
                 plain.Clear();
                 foreach (var entry in entries) values.WritePlain(entry, plain);
                 WriteDictionaryPage(chunk, scratch, entries.Count);
-                WriteIndexPages(chunk, scratch, start, count, row => values.TryGet(row, out _), indices, entries.Count);
+                WriteIndexPages(chunk, scratch, count, indices, entries.Count);
                 return chunk;
             }
 
@@ -367,15 +375,18 @@ internal static class ParquetEncoder
             int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
             var dictionary = cap > 0 ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
             var entries = new List<string>();
-            int[] indices = scratch.Indices(nonNull);
-            int k = 0;
+            int[] indices = scratch.Indices(count);
             long dictionaryChars = 0;
             string? last = null;
             int lastIndex = -1;
             for (int row = start; row < start + count && dictionary is not null; row++)
             {
                 var s = values[row];
-                if (s is null) continue;
+                if (s is null)
+                {
+                    indices[row - start] = -1;
+                    continue;
+                }
                 if (!ReferenceEquals(s, last))
                 {
                     if (!dictionary.TryGetValue(s, out lastIndex))
@@ -392,7 +403,7 @@ internal static class ParquetEncoder
                     }
                     last = s;
                 }
-                indices[k++] = lastIndex;
+                indices[row - start] = lastIndex;
             }
 
             var stats = new StringStatistics();
@@ -407,7 +418,7 @@ internal static class ParquetEncoder
                 }
                 (chunk.Min, chunk.Max) = stats.Result();
                 WriteDictionaryPage(chunk, scratch, entries.Count);
-                WriteIndexPages(chunk, scratch, start, count, row => values[row] is not null, indices, entries.Count);
+                WriteIndexPages(chunk, scratch, count, indices, entries.Count);
                 return chunk;
             }
 
@@ -476,27 +487,27 @@ internal static class ParquetEncoder
 
     // ---- pages ----
 
-    /// <summary>Data pages of dictionary indices for rows [start, start+count); indices are those of the non-null rows, in order.</summary>
-    private static void WriteIndexPages(EncodedChunk chunk, Scratch scratch, int start, int count, Func<int, bool> present, int[] indices, int entries)
+    /// <summary>Data pages of dictionary indices; <paramref name="rowIndices"/> holds one per row, -1 for null.</summary>
+    private static void WriteIndexPages(EncodedChunk chunk, Scratch scratch, int count, int[] rowIndices, int entries)
     {
         int bitWidth = RleHybridEncoder.BitWidth(entries - 1);
-        int k = 0;
-        for (int pageStart = start; pageStart < start + count; pageStart += PageRows)
+        for (int pageStart = 0; pageStart < count; pageStart += PageRows)
         {
-            int rows = Math.Min(PageRows, start + count - pageStart);
+            int rows = Math.Min(PageRows, count - pageStart);
             var defs = scratch.Definitions(rows);
-            bool anyNull = false;
-            int first = k;
+            var present = scratch.PageIndices(rows);
+            int k = 0;
             for (int i = 0; i < rows; i++)
             {
-                if (present(pageStart + i)) { defs[i] = 1; k++; }
-                else { defs[i] = 0; anyNull = true; }
+                int index = rowIndices[pageStart + i];
+                defs[i] = index >= 0 ? 1 : 0;
+                if (index >= 0) present[k++] = index;
             }
             var plain = scratch.Values;
             plain.Clear();
             plain.WriteByte((byte)bitWidth);
-            RleHybridEncoder.Encode(indices.AsSpan(first, k - first), bitWidth, plain);
-            WriteDataPage(chunk, scratch, rows, anyNull ? defs.AsSpan(0, rows) : default, ParquetEncodings.RleDictionary);
+            RleHybridEncoder.Encode(present.AsSpan(0, k), bitWidth, plain);
+            WriteDataPage(chunk, scratch, rows, k < rows ? defs.AsSpan(0, rows) : default, ParquetEncodings.RleDictionary);
         }
     }
 
@@ -564,12 +575,15 @@ internal static class ParquetEncoder
     {
         private int[] _definitions = new int[1024];
         private int[] _indices = new int[1024];
+        private int[] _pageIndices = new int[1024];
         public ByteBuffer Values { get; } = new(1 << 16);
         public ByteBuffer Page { get; } = new(1 << 16);
         public ByteBuffer Compressed { get; } = new(1 << 16);
         public Compressor Zstd { get; } = new(ZstdLevel);
 
         public int[] Definitions(int count) => _definitions.Length >= count ? _definitions : _definitions = new int[Math.Max(count, _definitions.Length * 2)];
+
+        public int[] PageIndices(int count) => _pageIndices.Length >= count ? _pageIndices : _pageIndices = new int[Math.Max(count, _pageIndices.Length * 2)];
 
         public int[] Indices(int count) => _indices.Length >= count ? _indices : _indices = new int[Math.Max(count, _indices.Length * 2)];
     }
