@@ -26,9 +26,19 @@ internal static class Cases
             case "writer": await Writer(args, result); break;
             case "sizes": Sizes(args, result); break;
             case "writer-parts": await WriterParts(args, result); break;
+            case "encode-columns": EncodeColumns(args, result); break;
+            case "generate-increments":
+                // The data set of case 1 on its own (what the harness caches), for runs of single cases.
+                await DataSet.WriteIncrementsAsync(args["store"], 1, int.Parse(args["rows"], CultureInfo.InvariantCulture), int.Parse(args["files"], CultureInfo.InvariantCulture), 0.05, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+                break;
+            case "generate-main":
+                await DataSet.WriteConsolidatedStoreAsync(args["store"], int.Parse(args["seed"], CultureInfo.InvariantCulture), int.Parse(args["rows"], CultureInfo.InvariantCulture), new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+                break;
             default: Console.Error.WriteLine($"Unknown case '{name}'."); return 2;
         }
         result["peak_mb"] = PeakBytes() / 1048576.0;
+        result["gc_pause_seconds"] = GC.GetTotalPauseDuration().TotalSeconds;
+        result["gen2_collections"] = GC.CollectionCount(2);
         Console.WriteLine("RESULT " + JsonSerializer.Serialize(result));
         return 0;
     }
@@ -37,9 +47,11 @@ internal static class Cases
     private static async Task Consolidate(Dictionary<string, string> args, Dictionary<string, double> result)
     {
         var layout = new StoreLayout(args["store"]);
+        var cpu = Cpu();
         var clock = Stopwatch.StartNew();
         var outcome = await new Consolidator(layout).RunAsync();
         result["seconds"] = clock.Elapsed.TotalSeconds;
+        result["cpu_seconds"] = Cpu() - cpu;
         result["records_after"] = outcome.RecordsAfter;
         result["main_bytes"] = new FileInfo(layout.MainFile).Length;
     }
@@ -51,6 +63,7 @@ internal static class Cases
         string output = args["out"];
         Directory.CreateDirectory(output);
         using var duck = Open(int.Parse(args["threads"], CultureInfo.InvariantCulture));
+        var cpu = Cpu();
         var clock = Stopwatch.StartNew();
         string main = Path.Combine(output, "test_results.parquet");
         Execute(duck, $"""
@@ -61,6 +74,7 @@ internal static class Cases
             ) TO {Quote(main)} (FORMAT parquet, COMPRESSION zstd)
             """);
         Execute(duck, $"COPY ({StatsSelect(Quote(main), "model, prompt_type, tool_success_rate, difficulty, task_type")}) TO {Quote(Path.Combine(output, "model_stats.parquet"))} (FORMAT parquet)");
+        result["cpu_seconds"] = Cpu() - cpu;
         result["seconds"] = clock.Elapsed.TotalSeconds;
         result["records_after"] = Scalar(duck, $"SELECT count(*) FROM read_parquet({Quote(main)})");
     }
@@ -121,21 +135,31 @@ internal static class Cases
         }
     }
 
-    /// <summary>The engine writer alone: generated records (not timed) through IncrementWriter.</summary>
+    /// <summary>
+    /// The engine writer alone: generated records (not timed) through IncrementWriter. At most
+    /// 100,000 distinct records are generated and fed round-robin (the writer does not de-duplicate),
+    /// so the measurement is the writer's work, not the garbage collector walking a million
+    /// pre-built records that a real test process would never hold at once.
+    /// </summary>
     private static async Task Writer(Dictionary<string, string> args, Dictionary<string, double> result)
     {
         int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
-        var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        var distinct = DataSet.Records(7, 0, Math.Min(rows, 100_000), new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        var records = Enumerable.Range(0, rows).Select(i => distinct[i % distinct.Count]);
         var layout = new StoreLayout(args["store"]);
+        var cpu = Cpu();
         var clock = Stopwatch.StartNew();
         await using (var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = 100_000 }))
         {
+            // As Write-PilotResult does: a full buffer is written in the background while records
+            // keep coming (one flush at a time); disposing waits for the last and flushes the rest.
             foreach (var record in records)
             {
-                if (writer.Add(record)) await writer.FlushAsync();
+                if (writer.Add(record)) _ = writer.StartFlush();
             }
         }
         result["seconds"] = clock.Elapsed.TotalSeconds;
+        result["cpu_seconds"] = Cpu() - cpu;
         result["rows_per_second"] = rows / clock.Elapsed.TotalSeconds;
     }
 
@@ -155,6 +179,26 @@ internal static class Cases
         await ParquetCodec.WriteTableAsync(memory, table, null, CancellationToken.None, 100_000);
         result["encode_seconds"] = clock.Elapsed.TotalSeconds;
         result["seconds"] = 0;
+    }
+
+    /// <summary>Seconds spent encoding each column of 1M generated records, one thread (stderr), and in all.</summary>
+    private static void EncodeColumns(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
+        var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        foreach (var r in records) r.ErrorCategory = SuccessLevels.IsFullSuccess(r.Success, r.PartialSuccess) ? null : ErrorCategories.Classify(r.ErrorType, r.ErrorMessage);
+        var table = PilotBench.Engine.Schema.RecordTables.FromRecords(records);
+        for (int round = 0; round < 2; round++)
+        {
+            var total = Stopwatch.StartNew();
+            foreach (var column in table.Columns)
+            {
+                var clock = Stopwatch.StartNew();
+                using var chunk = PilotBench.Engine.Storage.Format.ParquetEncoder.Encode(column, 0, table.RowCount);
+                if (round == 1) Console.Error.WriteLine($"{column.Name,-22} {clock.Elapsed.TotalMilliseconds,8:F1} ms {chunk.Bytes.Length,12:N0} B dict={chunk.Dictionary}");
+            }
+            result[round == 0 ? "cold_seconds" : "seconds"] = total.Elapsed.TotalSeconds;
+        }
     }
 
     /// <summary>The consolidated main file against DuckDB's Parquet (default and Zstd) and JSON lines of the same rows.</summary>
@@ -202,6 +246,9 @@ internal static class Cases
     }
 
     public static string Quote(string path) => "'" + path.Replace("'", "''") + "'";
+
+    /// <summary>CPU time of this process so far (user + system, all threads), in seconds: steadier than wall time on a shared machine.</summary>
+    private static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
     /// <summary>Peak resident set of this process: VmHWM on Linux, else the peak working set.</summary>
     private static long PeakBytes()

@@ -140,8 +140,7 @@ internal static class DataSet
         string temp = layout.MainFile + ".partial";
         await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite))
         {
-            ParquetWriter? writer = null;
-            Parquet.Schema.ParquetSchema? parquetSchema = null;
+            PilotBench.Engine.Storage.Format.ParquetTableWriter? writer = null;
             var writtenAt = baseTime.AddDays(1);
             for (long start = 0; start < total; start += MergedView.ChunkRows)
             {
@@ -155,15 +154,13 @@ internal static class DataSet
                         ? null : Engine.Statistics.ErrorCategories.Classify(r.ErrorType, r.ErrorMessage);
                 }
                 var table = RecordTables.FromRecords(records);
-                if (writer is null)
-                {
-                    parquetSchema = ParquetCodec.ParquetSchemaFor(table.Schema);
-                    writer = await ParquetWriter.CreateAsync(parquetSchema, stream, ParquetCodec.WriteOptions(table.Schema));
-                    writer.CustomMetadata = ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = Guid.NewGuid().ToString("D") });
-                }
-                await ParquetCodec.WriteRowGroupAsync(writer, parquetSchema!, table, CancellationToken.None);
+                writer ??= await PilotBench.Engine.Storage.Format.ParquetTableWriter.CreateAsync(stream, table.Schema, CancellationToken.None);
+                await writer.WriteRowGroupAsync(table, CancellationToken.None);
             }
-            if (writer is not null) await writer.DisposeAsync();
+            if (writer is not null)
+            {
+                await writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = Guid.NewGuid().ToString("D") }), CancellationToken.None);
+            }
         }
         File.Move(temp, layout.MainFile, overwrite: true);
         await new Consolidator(layout).RunAsync();

@@ -164,7 +164,11 @@ public sealed class Consolidator
         {
             progress?.Report(new ConsolidationProgress("Consolidating", "Rebuilding statistics and metadata", 50));
             var rebuilt = new StatsAccumulator();
-            await foreach (var chunk in view.ReadAsync(null, cancellationToken).ConfigureAwait(false)) StatsFeed.Add(rebuilt, chunk);
+            await foreach (var chunk in view.ReadAsync(null, cancellationToken).ConfigureAwait(false))
+            {
+                StatsFeed.Add(rebuilt, chunk);
+                view.Recycle(chunk);
+            }
             var rebuiltAt = Timestamps.Normalize(DateTime.UtcNow);
             await ModelStatsFile.WriteAsync(_layout, rebuilt, currentId, rebuiltAt, CancellationToken.None).ConfigureAwait(false);
             var previous = StoreMetadata.TryRead(_layout);
@@ -312,20 +316,18 @@ public sealed class Consolidator
         await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
         {
             var schema = view.Schema;
-            var parquetSchema = ParquetCodec.ParquetSchemaFor(schema);
-            await using (var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, ParquetCodec.WriteOptions(schema), cancellationToken: cancellationToken).ConfigureAwait(false))
+            var writer = await Format.ParquetTableWriter.CreateAsync(stream, schema, cancellationToken).ConfigureAwait(false);
+            var mergeProgress = progress is null ? null : new InlineProgress<(long Rows, long Total)>(p =>
+                progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
+            await foreach (var chunk in view.ReadAsync(mergeProgress, cancellationToken).ConfigureAwait(false))
             {
-                writer.CustomMetadata = ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId });
-                var mergeProgress = progress is null ? null : new InlineProgress<(long Rows, long Total)>(p =>
-                    progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
-                await foreach (var chunk in view.ReadAsync(mergeProgress, cancellationToken).ConfigureAwait(false))
-                {
-                    if (chunk.RowCount == 0) continue;
-                    await ParquetCodec.WriteRowGroupAsync(writer, parquetSchema, chunk, cancellationToken).ConfigureAwait(false);
-                    StatsFeed.Add(accumulator, chunk);
-                    recordsAfter += chunk.RowCount;
-                }
+                if (chunk.RowCount == 0) continue;
+                await writer.WriteRowGroupAsync(chunk, cancellationToken).ConfigureAwait(false);
+                StatsFeed.Add(accumulator, chunk);
+                recordsAfter += chunk.RowCount;
+                view.Recycle(chunk);
             }
+            await writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId }), cancellationToken).ConfigureAwait(false);
             stream.Flush(flushToDisk: true);
         }
         return recordsAfter;
@@ -407,11 +409,12 @@ public sealed class Consolidator
 
     /// <summary>
     /// Completes <paramref name="temp"/>, a byte copy of the main file
-    /// (<see cref="CopyMainWhileScanningAsync"/>), with the winning increment rows in Parquet.Net's
-    /// append mode (the old row groups are not decoded), tagged with
-    /// the new consolidation id, flushed to disk; adds the new rows to <paramref name="stats"/>.
-    /// Returns the rows appended, or null when Parquet.Net refuses to append to this file (its
-    /// schema differs from the one we would write): the caller then rewrites.
+    /// (<see cref="CopyMainWhileScanningAsync"/>), with the winning increment rows appended as new
+    /// row groups (<see cref="Format.ParquetTableWriter.OpenForAppendAsync"/>: the old row groups
+    /// are neither decoded nor moved; the new footer lists old and new), tagged with the new
+    /// consolidation id, flushed to disk; adds the new rows to <paramref name="stats"/>. Returns the
+    /// rows appended, or null when the file is not one the writer can append to (written by another
+    /// writer or an older PilotBench, or with another schema): the caller then rewrites, once.
     /// </summary>
     private static async Task<long?> TryAppendAsync(MergedView view, string temp, string consolidationId, StatsAccumulator stats, CancellationToken cancellationToken)
     {
@@ -420,32 +423,24 @@ public sealed class Consolidator
         var added = new StatsAccumulator();
         await using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 20))
         {
-            var parquetSchema = ParquetCodec.ParquetSchemaFor(view.Schema);
-            ParquetWriter writer;
-            try
-            {
-                writer = await ParquetWriter.CreateAsync(parquetSchema, stream, ParquetCodec.WriteOptions(view.Schema), append: true, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ParquetException)
+            var writer = await Format.ParquetTableWriter.OpenForAppendAsync(stream, view.Schema, cancellationToken).ConfigureAwait(false);
+            if (writer is null)
             {
                 await stream.DisposeAsync().ConfigureAwait(false);
                 DurableFile.TryDelete(temp);
                 return null;
             }
-            await using (writer.ConfigureAwait(false))
+            await foreach (var chunk in view.ReadIncrementWinnersAsync(cancellationToken).ConfigureAwait(false))
             {
-                // Append mode keeps the old footer's key-value metadata unless replaced: the new
-                // main must carry the NEW consolidation id (model_stats.parquet and metadata.json
-                // are matched to it).
-                writer.CustomMetadata = ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId });
-                await foreach (var chunk in view.ReadIncrementWinnersAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (chunk.RowCount == 0) continue;
-                    await ParquetCodec.WriteRowGroupAsync(writer, parquetSchema, chunk, cancellationToken).ConfigureAwait(false);
-                    StatsFeed.Add(added, chunk);
-                    appended += chunk.RowCount;
-                }
+                if (chunk.RowCount == 0) continue;
+                await writer.WriteRowGroupAsync(chunk, cancellationToken).ConfigureAwait(false);
+                StatsFeed.Add(added, chunk);
+                appended += chunk.RowCount;
+                view.Recycle(chunk);
             }
+            // The new main must carry the NEW consolidation id (model_stats.parquet and
+            // metadata.json are matched to it).
+            await writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId }), cancellationToken).ConfigureAwait(false);
             // The new row groups and footer start where the old footer did and are longer than it,
             // so nothing of the old footer remains; truncating makes that explicit.
             Timing("append", t);

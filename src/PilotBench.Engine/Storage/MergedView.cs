@@ -51,7 +51,7 @@ public sealed class IncrementReadException : IOException
 public sealed class MergedView : IAsyncDisposable
 {
     /// <summary>Rows per output chunk when coalescing small main row groups and increments.</summary>
-    internal const int ChunkRows = 1 << 18;
+    internal const int ChunkRows = 1 << 17;
 
     private static readonly string[] IdAndTime = { RecordSchema.TestId, RecordSchema.WrittenAt };
 
@@ -252,39 +252,34 @@ public sealed class MergedView : IAsyncDisposable
 
         // One producer runs the steps one after another (never two at once: they share readers and
         // the winner bits) and builds the next chunk while the caller writes the current one; the
-        // channel holds one finished chunk, so memory stays at about three chunks.
+        // channel holds one finished chunk, so memory stays at about three chunks (whose arrays
+        // come back through Recycle when the caller is a consolidation).
         var channel = Channel.CreateBounded<RecordTable>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var builder = _builder = new ChunkBuilder(Schema, ChunkRows);
         var producer = Task.Run(async () =>
         {
             try
             {
-                var pending = new List<RecordTable>();
-                int pendingRows = 0;
                 foreach (var run in steps)
                 {
                     var step = await run().ConfigureAwait(false);
                     done += step.RowsRead;
                     progress?.Report((done, total));
-                    foreach (var whole in step.Parts)
+                    foreach (var part in step.Parts)
                     {
-                        // A large increment (or another tool's large row group) is cut to ChunkRows, so
-                        // the new main has row groups readers can skip by their statistics.
-                        for (int start = 0; start < whole.RowCount; start += ChunkRows)
+                        var bound = builder.Bind(part.Table);
+                        int kept = part.Rows?.Length ?? part.Table.RowCount;
+                        for (int from = 0; from < kept;)
                         {
-                            int count = Math.Min(ChunkRows, whole.RowCount - start);
-                            pending.Add(count == whole.RowCount ? whole : whole.Take(Enumerable.Range(start, count).ToArray()));
-                            pendingRows += count;
-                            if (pendingRows >= ChunkRows)
-                            {
-                                await channel.Writer.WriteAsync(Combine(pending), stop.Token).ConfigureAwait(false);
-                                pending.Clear();
-                                pendingRows = 0;
-                            }
+                            from += builder.Append(bound, part.Table.RowCount, part.Rows, from);
+                            // A large increment (or another tool's large row group) is cut to ChunkRows, so
+                            // the new main has row groups readers can skip by their statistics.
+                            if (builder.IsFull) await channel.Writer.WriteAsync(builder.Take()!, stop.Token).ConfigureAwait(false);
                         }
                     }
                 }
-                if (pendingRows > 0) await channel.Writer.WriteAsync(Combine(pending), stop.Token).ConfigureAwait(false);
+                if (builder.Take() is { } last) await channel.Writer.WriteAsync(last, stop.Token).ConfigureAwait(false);
                 channel.Writer.Complete();
             }
             catch (Exception ex)
@@ -308,7 +303,19 @@ public sealed class MergedView : IAsyncDisposable
         progress?.Report((total, total));
     }
 
-    private readonly record struct Step(IReadOnlyList<RecordTable> Parts, long RowsRead);
+    /// <summary>Rows of one table that the merge keeps: all of them (Rows null) or those at the indices.</summary>
+    private readonly record struct Part(RecordTable Table, int[]? Rows);
+
+    private readonly record struct Step(IReadOnlyList<Part> Parts, long RowsRead);
+
+    private ChunkBuilder? _builder;
+
+    /// <summary>
+    /// Hands back the arrays of a chunk this view produced, for the next chunks of the same read.
+    /// Only for callers that keep no reference to the chunk's columns (a consolidation, after it
+    /// has encoded the chunk and added it to the statistics).
+    /// </summary>
+    public void Recycle(RecordTable chunk) => _builder?.Recycle(chunk);
 
     private async Task<Step> ReadMainGroupAsync(ParquetFile main, int g, bool[][] winners,
         Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch, CancellationToken cancellationToken)
@@ -319,7 +326,7 @@ public sealed class MergedView : IAsyncDisposable
         {
             // Its rows cannot match; any increment row superseding one of them is judged on its own values.
             SkippedRowGroups++;
-            return new Step(Array.Empty<RecordTable>(), rows);
+            return new Step(Array.Empty<Part>(), rows);
         }
         RecordTable chunk;
         if (_winnerById.Count == 0)
@@ -364,14 +371,14 @@ public sealed class MergedView : IAsyncDisposable
                 }
             }
             chunk = await main.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
-            if (kept is not null) chunk = chunk.Take(kept.ToArray());
+            if (kept is not null) return new Step(new[] { new Part(RecordDefaults.Apply(chunk, _columns), kept.ToArray()) }, rows);
         }
-        return new Step(new[] { RecordDefaults.Apply(chunk, _columns) }, rows);
+        return new Step(new[] { new Part(RecordDefaults.Apply(chunk, _columns), null) }, rows);
     }
 
     private async Task<Step> ReadIncrementWinnersAsync(IncrementSource source, bool[] winner, CancellationToken cancellationToken)
     {
-        var parts = new List<RecordTable>();
+        var parts = new List<Part>();
         int offset = 0;
         try
         {
@@ -384,14 +391,14 @@ public sealed class MergedView : IAsyncDisposable
                 if (winning > 0)
                 {
                     var table = await source.Parquet.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
+                    int[]? rows = null;
                     if (winning < n)
                     {
-                        var rows = new int[winning];
+                        rows = new int[winning];
                         int k = 0;
                         for (int row = 0; row < n; row++) if (winner[offset + row]) rows[k++] = row;
-                        table = table.Take(rows);
                     }
-                    parts.Add(RecordDefaults.Apply(table, _columns));
+                    parts.Add(new Part(RecordDefaults.Apply(table, _columns), rows));
                 }
                 offset += n;
             }
@@ -419,9 +426,6 @@ public sealed class MergedView : IAsyncDisposable
 
     /// <summary>The schema of the main file as read (before reconciliation with the increments).</summary>
     internal TableSchema? MainSchema => _main?.FileSchema;
-
-    private RecordTable Combine(List<RecordTable> parts) =>
-        parts.Count == 1 && parts[0].Schema.SameAs(Schema) ? parts[0] : RecordTable.Concat(Schema, parts);
 
     public async ValueTask DisposeAsync()
     {

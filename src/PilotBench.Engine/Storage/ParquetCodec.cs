@@ -6,15 +6,12 @@ using PilotBench.Engine.Schema;
 namespace PilotBench.Engine.Storage;
 
 /// <summary>
-/// The only place that talks to Parquet.Net: maps <see cref="RecordTable"/>s to Parquet and back.
-/// Pitfalls handled here:
-/// - every field is written nullable (OPTIONAL): Parquet.Net fails to read files whose REQUIRED-ness
-///   differs from the field it is given, and other tools write OPTIONAL columns;
-/// - timestamps are TIMESTAMP(MILLIS, UTC): with MICROS, Parquet.Net 6.1.0 writes min/max
-///   statistics in milliseconds (aloneguid/parquet-dotnet#769) and DuckDB skips row groups wrongly;
-/// - dictionary encoding is only used when asked for (ColumnEncodingHints), so low-cardinality
-///   strings ask for it;
-/// - Zstd at its fastest level: the default level is very slow.
+/// Maps <see cref="RecordTable"/>s to Parquet and back. Writing goes through PilotBench's own
+/// encoder (<see cref="Format.ParquetTableWriter"/>: every field OPTIONAL, TIMESTAMP(MILLIS, UTC),
+/// dictionary encoding where values repeat, Zstd level 1; docs/decisions.md says why it replaced
+/// Parquet.Net's writer). Reading uses Parquet.Net, which reads any tool's files. Pitfalls handled
+/// on the read side: Parquet.Net reports strings as ReadOnlyMemory&lt;char&gt;; TIMESTAMP without
+/// isAdjustedToUTC comes back as local wall-clock values.
 /// </summary>
 internal static class ParquetCodec
 {
@@ -22,77 +19,29 @@ internal static class ParquetCodec
     public const string FormatVersionKey = "pilotbench.format_version";
     public const string FormatVersion = "1";
 
-    public static ParquetOptions WriteOptions(TableSchema schema)
-    {
-        var options = new ParquetOptions
-        {
-            CompressionMethod = CompressionMethod.Zstd,
-            CompressionLevel = CompressionLevel.Fastest,
-        };
-        foreach (var column in schema.Columns)
-        {
-            bool low = RecordSchema.Find(column.Name) is { LowCardinality: true } && column.Type == ColumnType.String;
-            if (low) options.ColumnEncodingHints[column.Name] = EncodingHint.Dictionary;
-        }
-        return options;
-    }
-
     public static ParquetOptions ReadOptions() => new() { TreatByteArrayAsString = true };
 
-    public static DataField FieldFor(ColumnSpec spec) => spec.Type switch
-    {
-        ColumnType.String => new DataField<string>(spec.Name, nullable: true),
-        ColumnType.Boolean => new DataField<bool?>(spec.Name),
-        ColumnType.Int32 => new DataField<int?>(spec.Name),
-        ColumnType.Int64 => new DataField<long?>(spec.Name),
-        ColumnType.Double => new DataField<double?>(spec.Name),
-        ColumnType.Timestamp => new DateTimeDataField(spec.Name, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis, isNullable: true),
-        _ => throw new ArgumentOutOfRangeException(nameof(spec)),
-    };
-
-    public static ParquetSchema ParquetSchemaFor(TableSchema schema) =>
-        new(schema.Columns.Select(FieldFor).Cast<Field>().ToArray());
-
-    /// <summary>Writes one row group; the table must already conform to the writer's schema.</summary>
-    public static async Task WriteRowGroupAsync(ParquetWriter writer, ParquetSchema parquetSchema, RecordTable table, CancellationToken cancellationToken)
-    {
-        using var group = writer.CreateRowGroup();
-        var fields = parquetSchema.DataFields;
-        for (int c = 0; c < fields.Length; c++)
-        {
-            var field = fields[c];
-            var column = table.Columns[c];
-            switch (column.Values)
-            {
-                case string?[] s: await group.WriteAsync(field, s).ConfigureAwait(false); break;
-                case bool?[] b: await group.WriteAsync<bool>(field, b, cancellationToken: cancellationToken).ConfigureAwait(false); break;
-                case int?[] i: await group.WriteAsync<int>(field, i, cancellationToken: cancellationToken).ConfigureAwait(false); break;
-                case long?[] l: await group.WriteAsync<long>(field, l, cancellationToken: cancellationToken).ConfigureAwait(false); break;
-                case double?[] d: await group.WriteAsync<double>(field, d, cancellationToken: cancellationToken).ConfigureAwait(false); break;
-                case DateTime?[] t: await group.WriteAsync<DateTime>(field, t, cancellationToken: cancellationToken).ConfigureAwait(false); break;
-            }
-        }
-        group.CompleteValidate();
-    }
-
-    /// <summary>Writes a whole file (row groups of at most <paramref name="rowGroupSize"/> rows) to a stream.</summary>
+    /// <summary>
+    /// Writes a whole file (row groups of at most <paramref name="rowGroupSize"/> rows) to a stream
+    /// with PilotBench's encoder (<see cref="Format.ParquetTableWriter"/>).
+    /// </summary>
     public static async Task WriteTableAsync(Stream stream, RecordTable table, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, int rowGroupSize = 1 << 20)
     {
-        var schema = table.Schema;
-        var parquetSchema = ParquetSchemaFor(schema);
-        await using var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, WriteOptions(schema), cancellationToken: cancellationToken).ConfigureAwait(false);
-        writer.CustomMetadata = WithFormatVersion(metadata);
+        var writer = await Format.ParquetTableWriter.CreateAsync(stream, table.Schema, cancellationToken).ConfigureAwait(false);
         if (table.RowCount <= rowGroupSize)
         {
-            await WriteRowGroupAsync(writer, parquetSchema, table, cancellationToken).ConfigureAwait(false);
-            return;
+            await writer.WriteRowGroupAsync(table, cancellationToken).ConfigureAwait(false);
         }
-        for (int start = 0; start < table.RowCount; start += rowGroupSize)
+        else
         {
-            int count = Math.Min(rowGroupSize, table.RowCount - start);
-            var indices = Enumerable.Range(start, count).ToArray();
-            await WriteRowGroupAsync(writer, parquetSchema, table.Take(indices), cancellationToken).ConfigureAwait(false);
+            for (int start = 0; start < table.RowCount; start += rowGroupSize)
+            {
+                int count = Math.Min(rowGroupSize, table.RowCount - start);
+                var indices = Enumerable.Range(start, count).ToArray();
+                await writer.WriteRowGroupAsync(table.Take(indices), cancellationToken).ConfigureAwait(false);
+            }
         }
+        await writer.FinishAsync(WithFormatVersion(metadata), cancellationToken).ConfigureAwait(false);
     }
 
     public static Dictionary<string, string> WithFormatVersion(IReadOnlyDictionary<string, string>? metadata)

@@ -1,0 +1,590 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using PilotBench.Engine.Schema;
+using ZstdSharp;
+
+namespace PilotBench.Engine.Storage.Format;
+
+/// <summary>Parquet physical types the encoder writes.</summary>
+internal enum PhysicalType
+{
+    Boolean = 0,
+    Int32 = 1,
+    Int64 = 2,
+    Double = 5,
+    ByteArray = 6,
+}
+
+/// <summary>Parquet encodings the encoder writes (values are the format's enum).</summary>
+internal static class ParquetEncodings
+{
+    public const int Plain = 0;
+    public const int Rle = 3;
+    public const int RleDictionary = 8;
+}
+
+/// <summary>
+/// One encoded column chunk: its pages (header + Zstd-compressed body each, dictionary page
+/// first when there is one), ready to be written at any offset, and what the footer says of it.
+/// </summary>
+internal sealed class EncodedChunk : IDisposable
+{
+    public EncodedChunk(PhysicalType type, int rows)
+    {
+        Type = type;
+        Rows = rows;
+    }
+
+    public PhysicalType Type { get; }
+    public int Rows { get; }
+    public ByteBuffer Bytes { get; } = new(1 << 12);
+    /// <summary>Bytes of the dictionary page (header included) at the start of <see cref="Bytes"/>; 0 without one.</summary>
+    public int DictionaryPageLength { get; set; }
+    /// <summary>Page headers plus uncompressed page bodies, as the footer's total_uncompressed_size wants.</summary>
+    public long UncompressedSize { get; set; }
+    public long NullCount { get; set; }
+    /// <summary>PLAIN encoding of the smallest / largest value (no length prefix); null when unknown.</summary>
+    public byte[]? Min { get; set; }
+    public byte[]? Max { get; set; }
+    public bool Dictionary => DictionaryPageLength > 0;
+
+    public void Dispose() => Bytes.Dispose();
+}
+
+/// <summary>
+/// PilotBench's Parquet column encoder (docs/decisions.md: why not Parquet.Net's writer). Writes
+/// what every reader reads: data page v1; definition levels RLE/bit-packed (every column is
+/// OPTIONAL); values PLAIN or, when at most half of the values are distinct, a PLAIN dictionary
+/// page and RLE_DICTIONARY indices; Zstd level 1; chunk statistics (min_value/max_value in the
+/// format's order: UTF-8 bytes unsigned, NaN ignored, -0.0/+0.0 widened; null_count).
+/// Millisecond timestamps (see <see cref="Timestamps"/>). Thread-safe: one call encodes one chunk,
+/// so the columns of a row group are encoded in parallel.
+/// </summary>
+internal static class ParquetEncoder
+{
+    /// <summary>Rows per data page at most.</summary>
+    internal const int PageRows = 64 * 1024;
+    /// <summary>Bytes of plain values per data page, about (a page closes once it is reached).</summary>
+    internal const int PageBytes = 1 << 20;
+    /// <summary>Dictionary entries at most; more and the chunk is written PLAIN.</summary>
+    internal const int MaxDictionaryEntries = 1 << 16;
+    /// <summary>UTF-8 bytes of dictionary strings at most.</summary>
+    internal const int MaxDictionaryBytes = 2 << 20;
+    /// <summary>Min/max statistics longer than this are left out (their chunk is never skipped).</summary>
+    internal const int MaxStatisticsBytes = 512;
+    internal const int ZstdLevel = 1;
+
+    [ThreadStatic] private static Scratch? t_scratch;
+
+    public static PhysicalType PhysicalTypeOf(ColumnType type) => type switch
+    {
+        ColumnType.String => PhysicalType.ByteArray,
+        ColumnType.Boolean => PhysicalType.Boolean,
+        ColumnType.Int32 => PhysicalType.Int32,
+        ColumnType.Int64 or ColumnType.Timestamp => PhysicalType.Int64,
+        ColumnType.Double => PhysicalType.Double,
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
+    /// <summary>Encodes rows [<paramref name="start"/>, start + <paramref name="count"/>) of a column.</summary>
+    public static EncodedChunk Encode(Column column, int start, int count)
+    {
+        var scratch = t_scratch ??= new Scratch();
+        return column.Values switch
+        {
+            string?[] s => EncodeStrings(s, start, count, scratch),
+            bool?[] b => EncodeBooleans(b, start, count, scratch),
+            int?[] i => EncodeFixed<int, Int32Values>(new Int32Values(i), PhysicalType.Int32, start, count, scratch),
+            long?[] l => EncodeFixed<long, Int64Values>(new Int64Values(l), PhysicalType.Int64, start, count, scratch),
+            double?[] d => EncodeFixed<long, DoubleValues>(new DoubleValues(d), PhysicalType.Double, start, count, scratch),
+            DateTime?[] t => EncodeFixed<long, TimestampValues>(new TimestampValues(t), PhysicalType.Int64, start, count, scratch),
+            _ => throw new ArgumentException($"Column '{column.Name}' holds {column.Values.GetType().Name}, which has no Parquet encoding here."),
+        };
+    }
+
+    /// <summary>Milliseconds since the Unix epoch of a UTC instant (floored: instants before 1970 stay ordered).</summary>
+    public static long ToUnixMilliseconds(DateTime utc) => Math.DivRem(utc.Ticks - DateTime.UnixEpoch.Ticks, TimeSpan.TicksPerMillisecond) is var (q, r) && r < 0 ? q - 1 : q;
+
+    // ---- fixed-width values (int32, int64, double, timestamp) ----
+
+    private interface IFixedValues<T> where T : unmanaged
+    {
+        bool HasValue(int row);
+        bool TryGet(int row, out T value);
+        /// <summary>Whether the value takes part in min/max (NaN does not).</summary>
+        bool Ordered(T value);
+        bool Less(T a, T b);
+        void WritePlain(T value, ByteBuffer output);
+        byte[] StatisticsBytes(T value, bool isMin);
+    }
+
+    private readonly struct Int32Values : IFixedValues<int>
+    {
+        private readonly int?[] _values;
+        public Int32Values(int?[] values) => _values = values;
+        public bool HasValue(int row) => _values[row].HasValue;
+        public bool TryGet(int row, out int value)
+        {
+            var v = _values[row];
+            value = v.GetValueOrDefault();
+            return v.HasValue;
+        }
+        public bool Ordered(int value) => true;
+        public bool Less(int a, int b) => a < b;
+        public void WritePlain(int value, ByteBuffer output) => output.WriteInt32(value);
+        public byte[] StatisticsBytes(int value, bool isMin)
+        {
+            var bytes = new byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(bytes, value);
+            return bytes;
+        }
+    }
+
+    private readonly struct Int64Values : IFixedValues<long>
+    {
+        private readonly long?[] _values;
+        public Int64Values(long?[] values) => _values = values;
+        public bool HasValue(int row) => _values[row].HasValue;
+        public bool TryGet(int row, out long value)
+        {
+            var v = _values[row];
+            value = v.GetValueOrDefault();
+            return v.HasValue;
+        }
+        public bool Ordered(long value) => true;
+        public bool Less(long a, long b) => a < b;
+        public void WritePlain(long value, ByteBuffer output) => output.WriteInt64(value);
+        public byte[] StatisticsBytes(long value, bool isMin) => Int64Bytes(value);
+    }
+
+    private readonly struct TimestampValues : IFixedValues<long>
+    {
+        private readonly DateTime?[] _values;
+        public TimestampValues(DateTime?[] values) => _values = values;
+        public bool HasValue(int row) => _values[row].HasValue;
+        public bool TryGet(int row, out long value)
+        {
+            var v = _values[row];
+            value = v.HasValue ? ToUnixMilliseconds(v.GetValueOrDefault()) : 0;
+            return v.HasValue;
+        }
+        public bool Ordered(long value) => true;
+        public bool Less(long a, long b) => a < b;
+        public void WritePlain(long value, ByteBuffer output) => output.WriteInt64(value);
+        public byte[] StatisticsBytes(long value, bool isMin) => Int64Bytes(value);
+    }
+
+    /// <summary>Doubles as their bits (dictionary keys must tell -0.0 from 0.0 and keep NaN payloads).</summary>
+    private readonly struct DoubleValues : IFixedValues<long>
+    {
+        private readonly double?[] _values;
+        public DoubleValues(double?[] values) => _values = values;
+        public bool HasValue(int row) => _values[row].HasValue;
+        public bool TryGet(int row, out long value)
+        {
+            var v = _values[row];
+            value = BitConverter.DoubleToInt64Bits(v.GetValueOrDefault());
+            return v.HasValue;
+        }
+        public bool Ordered(long value) => !double.IsNaN(BitConverter.Int64BitsToDouble(value));
+        public bool Less(long a, long b) => BitConverter.Int64BitsToDouble(a) < BitConverter.Int64BitsToDouble(b);
+        public void WritePlain(long value, ByteBuffer output) => output.WriteInt64(value);
+        public byte[] StatisticsBytes(long value, bool isMin)
+        {
+            // The format's rule for zeros: a min of zero is written -0.0, a max of zero +0.0.
+            double d = BitConverter.Int64BitsToDouble(value);
+            if (d == 0) d = isMin ? -0.0 : 0.0;
+            return Int64Bytes(BitConverter.DoubleToInt64Bits(d));
+        }
+    }
+
+    private static byte[] Int64Bytes(long value)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
+        return bytes;
+    }
+
+    private static EncodedChunk EncodeFixed<T, TValues>(TValues values, PhysicalType type, int start, int count, Scratch scratch)
+        where T : unmanaged, IEquatable<T>
+        where TValues : struct, IFixedValues<T>
+    {
+        var chunk = new EncodedChunk(type, count);
+        try
+        {
+            int nonNull = 0;
+            for (int row = start; row < start + count; row++)
+            {
+                if (values.HasValue(row)) nonNull++;
+            }
+            chunk.NullCount = count - nonNull;
+
+            // One pass: statistics, and the dictionary while it stays worth having.
+            int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
+            var dictionary = cap > 0 ? new Dictionary<T, int>() : null;
+            var entries = new List<T>();
+            int[] indices = scratch.Indices(count);
+            bool any = false;
+            T min = default, max = default;
+            T last = default;
+            int lastIndex = -1;
+            for (int row = start; row < start + count; row++)
+            {
+                if (!values.TryGet(row, out T v))
+                {
+                    indices[row - start] = -1;
+                    continue;
+                }
+                if (values.Ordered(v))
+                {
+                    if (!any) { min = v; max = v; any = true; }
+                    else
+                    {
+                        if (values.Less(v, min)) min = v;
+                        if (values.Less(max, v)) max = v;
+                    }
+                }
+                if (dictionary is null) continue;
+                if (lastIndex < 0 || !v.Equals(last))
+                {
+                    if (!dictionary.TryGetValue(v, out lastIndex))
+                    {
+                        lastIndex = entries.Count;
+                        if (lastIndex >= cap)
+                        {
+                            dictionary = null;
+                            continue;
+                        }
+                        dictionary.Add(v, lastIndex);
+                        entries.Add(v);
+                    }
+                    last = v;
+                }
+                indices[row - start] = lastIndex;
+            }
+            if (any)
+            {
+                chunk.Min = values.StatisticsBytes(min, isMin: true);
+                chunk.Max = values.StatisticsBytes(max, isMin: false);
+            }
+
+            if (dictionary is not null)
+            {
+                var plain = scratch.Values;
+                plain.Clear();
+                foreach (var entry in entries) values.WritePlain(entry, plain);
+                WriteDictionaryPage(chunk, scratch, entries.Count);
+                WriteIndexPages(chunk, scratch, count, indices, entries.Count);
+                return chunk;
+            }
+
+            // PLAIN pages of at most PageRows rows.
+            for (int pageStart = start; pageStart < start + count; pageStart += PageRows)
+            {
+                int rows = Math.Min(PageRows, start + count - pageStart);
+                var defs = scratch.Definitions(rows);
+                var plain = scratch.Values;
+                plain.Clear();
+                bool anyNull = false;
+                for (int i = 0; i < rows; i++)
+                {
+                    if (values.TryGet(pageStart + i, out T v))
+                    {
+                        defs[i] = 1;
+                        values.WritePlain(v, plain);
+                    }
+                    else
+                    {
+                        defs[i] = 0;
+                        anyNull = true;
+                    }
+                }
+                WriteDataPage(chunk, scratch, rows, anyNull ? defs.AsSpan(0, rows) : default, ParquetEncodings.Plain);
+            }
+            return chunk;
+        }
+        catch
+        {
+            chunk.Dispose();
+            throw;
+        }
+    }
+
+    // ---- booleans ----
+
+    private static EncodedChunk EncodeBooleans(bool?[] values, int start, int count, Scratch scratch)
+    {
+        var chunk = new EncodedChunk(PhysicalType.Boolean, count);
+        bool anyFalse = false, anyTrue = false;
+        long nulls = 0;
+        for (int pageStart = start; pageStart < start + count; pageStart += PageRows)
+        {
+            int rows = Math.Min(PageRows, start + count - pageStart);
+            var defs = scratch.Definitions(rows);
+            var plain = scratch.Values;
+            plain.Clear();
+            bool anyNull = false;
+            int bits = 0, accumulator = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                var v = values[pageStart + i];
+                if (!v.HasValue)
+                {
+                    defs[i] = 0;
+                    anyNull = true;
+                    nulls++;
+                    continue;
+                }
+                defs[i] = 1;
+                if (v.GetValueOrDefault()) { accumulator |= 1 << bits; anyTrue = true; }
+                else anyFalse = true;
+                if (++bits == 8)
+                {
+                    plain.WriteByte((byte)accumulator);
+                    accumulator = 0;
+                    bits = 0;
+                }
+            }
+            if (bits > 0) plain.WriteByte((byte)accumulator);
+            WriteDataPage(chunk, scratch, rows, anyNull ? defs.AsSpan(0, rows) : default, ParquetEncodings.Plain);
+        }
+        chunk.NullCount = nulls;
+        if (anyFalse || anyTrue)
+        {
+            chunk.Min = new[] { (byte)(anyFalse ? 0 : 1) };
+            chunk.Max = new[] { (byte)(anyTrue ? 1 : 0) };
+        }
+        return chunk;
+    }
+
+    // ---- strings ----
+
+    private static EncodedChunk EncodeStrings(string?[] values, int start, int count, Scratch scratch)
+    {
+        var chunk = new EncodedChunk(PhysicalType.ByteArray, count);
+        try
+        {
+            int nonNull = 0;
+            for (int row = start; row < start + count; row++)
+            {
+                if (values[row] is not null) nonNull++;
+            }
+            chunk.NullCount = count - nonNull;
+
+            int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
+            var dictionary = cap > 0 ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
+            var entries = new List<string>();
+            int[] indices = scratch.Indices(count);
+            long dictionaryChars = 0;
+            string? last = null;
+            int lastIndex = -1;
+            for (int row = start; row < start + count && dictionary is not null; row++)
+            {
+                var s = values[row];
+                if (s is null)
+                {
+                    indices[row - start] = -1;
+                    continue;
+                }
+                if (!ReferenceEquals(s, last))
+                {
+                    if (!dictionary.TryGetValue(s, out lastIndex))
+                    {
+                        lastIndex = entries.Count;
+                        dictionaryChars += s.Length;
+                        if (lastIndex >= cap || dictionaryChars > MaxDictionaryBytes)
+                        {
+                            dictionary = null;
+                            break;
+                        }
+                        dictionary.Add(s, lastIndex);
+                        entries.Add(s);
+                    }
+                    last = s;
+                }
+                indices[row - start] = lastIndex;
+            }
+
+            var stats = new StringStatistics();
+            if (dictionary is not null)
+            {
+                var plain = scratch.Values;
+                plain.Clear();
+                foreach (var entry in entries)
+                {
+                    var bytes = WritePlainString(entry, plain);
+                    stats.Add(bytes);
+                }
+                (chunk.Min, chunk.Max) = stats.Result();
+                WriteDictionaryPage(chunk, scratch, entries.Count);
+                WriteIndexPages(chunk, scratch, count, indices, entries.Count);
+                return chunk;
+            }
+
+            int pageStart = start;
+            while (pageStart < start + count)
+            {
+                var defs = scratch.Definitions(Math.Min(PageRows, start + count - pageStart));
+                var plain = scratch.Values;
+                plain.Clear();
+                bool anyNull = false;
+                int rows = 0;
+                while (rows < PageRows && pageStart + rows < start + count && plain.Length < PageBytes)
+                {
+                    var s = values[pageStart + rows];
+                    if (s is null)
+                    {
+                        defs[rows++] = 0;
+                        anyNull = true;
+                        continue;
+                    }
+                    defs[rows++] = 1;
+                    stats.Add(WritePlainString(s, plain));
+                }
+                WriteDataPage(chunk, scratch, rows, anyNull ? defs.AsSpan(0, rows) : default, ParquetEncodings.Plain);
+                pageStart += rows;
+            }
+            (chunk.Min, chunk.Max) = stats.Result();
+            return chunk;
+        }
+        catch
+        {
+            chunk.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Writes a PLAIN byte array (length, UTF-8 bytes); returns the bytes just written (without the length).</summary>
+    private static ReadOnlySpan<byte> WritePlainString(string s, ByteBuffer output)
+    {
+        var span = output.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(s.Length));
+        int length = Encoding.UTF8.GetBytes(s, span[4..]);
+        BinaryPrimitives.WriteInt32LittleEndian(span, length);
+        output.Advance(4 + length);
+        return span.Slice(4, length);
+    }
+
+    /// <summary>Min and max of UTF-8 byte strings in unsigned byte order (the format's order for strings).</summary>
+    private sealed class StringStatistics
+    {
+        private byte[]? _min;
+        private byte[]? _max;
+        private bool _tooLong;
+
+        public void Add(ReadOnlySpan<byte> value)
+        {
+            if (_min is null || value.SequenceCompareTo(_min) < 0) _min = value.ToArray();
+            if (_max is null || value.SequenceCompareTo(_max) > 0) _max = value.ToArray();
+        }
+
+        public (byte[]? Min, byte[]? Max) Result()
+        {
+            _tooLong = _min is { Length: > MaxStatisticsBytes } || _max is { Length: > MaxStatisticsBytes };
+            return _tooLong ? (null, null) : (_min, _max);
+        }
+    }
+
+    // ---- pages ----
+
+    /// <summary>Data pages of dictionary indices; <paramref name="rowIndices"/> holds one per row, -1 for null.</summary>
+    private static void WriteIndexPages(EncodedChunk chunk, Scratch scratch, int count, int[] rowIndices, int entries)
+    {
+        int bitWidth = RleHybridEncoder.BitWidth(entries - 1);
+        for (int pageStart = 0; pageStart < count; pageStart += PageRows)
+        {
+            int rows = Math.Min(PageRows, count - pageStart);
+            var defs = scratch.Definitions(rows);
+            var present = scratch.PageIndices(rows);
+            int k = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                int index = rowIndices[pageStart + i];
+                defs[i] = index >= 0 ? 1 : 0;
+                if (index >= 0) present[k++] = index;
+            }
+            var plain = scratch.Values;
+            plain.Clear();
+            plain.WriteByte((byte)bitWidth);
+            RleHybridEncoder.Encode(present.AsSpan(0, k), bitWidth, plain);
+            WriteDataPage(chunk, scratch, rows, k < rows ? defs.AsSpan(0, rows) : default, ParquetEncodings.RleDictionary);
+        }
+    }
+
+    /// <summary>The dictionary page from the PLAIN entries in scratch.Values.</summary>
+    private static void WriteDictionaryPage(EncodedChunk chunk, Scratch scratch, int entries)
+    {
+        int before = chunk.Bytes.Length;
+        WritePage(chunk, scratch, scratch.Values.Span, (writer, _) =>
+        {
+            writer.StructField(7); // dictionary_page_header
+            writer.I32(1, entries);
+            writer.I32(2, ParquetEncodings.Plain);
+            writer.StructEnd();
+        }, pageType: 2);
+        chunk.DictionaryPageLength = chunk.Bytes.Length - before;
+    }
+
+    /// <summary>
+    /// A v1 data page of <paramref name="rows"/> rows: definition levels (empty span: all present)
+    /// with their 4-byte length, then the values already in scratch.Values.
+    /// </summary>
+    private static void WriteDataPage(EncodedChunk chunk, Scratch scratch, int rows, ReadOnlySpan<int> definitions, int encoding)
+    {
+        var page = scratch.Page;
+        page.Clear();
+        page.WriteInt32(0);
+        if (definitions.IsEmpty) RleHybridEncoder.WriteRle(1, rows, 1, page);
+        else RleHybridEncoder.Encode(definitions, 1, page);
+        page.PatchInt32(0, page.Length - 4);
+        page.Write(scratch.Values.Span);
+        WritePage(chunk, scratch, page.Span, (writer, _) =>
+        {
+            writer.StructField(5); // data_page_header
+            writer.I32(1, rows);
+            writer.I32(2, encoding);
+            writer.I32(3, ParquetEncodings.Rle);
+            writer.I32(4, ParquetEncodings.Rle);
+            writer.StructEnd();
+        }, pageType: 0);
+    }
+
+    private static void WritePage(EncodedChunk chunk, Scratch scratch, ReadOnlySpan<byte> body, Action<ThriftCompactWriter, int> typeHeader, int pageType)
+    {
+        var compressed = scratch.Compressed;
+        compressed.Clear();
+        var target = compressed.GetSpan(Compressor.GetCompressBound(body.Length));
+        int compressedLength = scratch.Zstd.Wrap(body, target);
+        compressed.Advance(compressedLength);
+
+        int headerStart = chunk.Bytes.Length;
+        var writer = new ThriftCompactWriter(chunk.Bytes);
+        writer.StructBegin();
+        writer.I32(1, pageType);
+        writer.I32(2, body.Length);
+        writer.I32(3, compressedLength);
+        typeHeader(writer, pageType);
+        writer.StructEnd();
+        int headerLength = chunk.Bytes.Length - headerStart;
+        chunk.Bytes.Write(compressed.Span);
+        chunk.UncompressedSize += headerLength + body.Length;
+    }
+
+    /// <summary>Per-thread buffers and compressor, reused across chunks.</summary>
+    private sealed class Scratch
+    {
+        private int[] _definitions = new int[1024];
+        private int[] _indices = new int[1024];
+        private int[] _pageIndices = new int[1024];
+        public ByteBuffer Values { get; } = new(1 << 16);
+        public ByteBuffer Page { get; } = new(1 << 16);
+        public ByteBuffer Compressed { get; } = new(1 << 16);
+        public Compressor Zstd { get; } = new(ZstdLevel);
+
+        public int[] Definitions(int count) => _definitions.Length >= count ? _definitions : _definitions = new int[Math.Max(count, _definitions.Length * 2)];
+
+        public int[] PageIndices(int count) => _pageIndices.Length >= count ? _pageIndices : _pageIndices = new int[Math.Max(count, _pageIndices.Length * 2)];
+
+        public int[] Indices(int count) => _indices.Length >= count ? _indices : _indices = new int[Math.Max(count, _indices.Length * 2)];
+    }
+}

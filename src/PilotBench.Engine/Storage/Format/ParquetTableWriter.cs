@@ -1,0 +1,277 @@
+using System.Buffers.Binary;
+using PilotBench.Engine.Schema;
+
+namespace PilotBench.Engine.Storage.Format;
+
+/// <summary>
+/// Writes a Parquet file of flat OPTIONAL columns (the store's tables) to a stream: "PAR1", row
+/// groups whose column chunks are encoded in parallel (<see cref="ParquetEncoder"/>, one chunk per
+/// task, written in column order), then the footer (Thrift compact FileMetaData with the
+/// statistics, key-value metadata and type-defined column orders) and "PAR1". The stream is only
+/// appended to; the caller makes the file durable (DurableFile / fsync) after <see cref="FinishAsync"/>.
+/// </summary>
+internal sealed class ParquetTableWriter
+{
+    private static readonly byte[] Magic = "PAR1"u8.ToArray();
+    private static readonly string CreatedBy = $"PilotBench version {typeof(ParquetTableWriter).Assembly.GetName().Version?.ToString(3) ?? "0"}";
+
+    private readonly Stream _stream;
+    private readonly TableSchema _schema;
+    private readonly List<RowGroupInfo> _rowGroups = new();
+    private long _position;
+    private bool _finished;
+    /// <summary>Append mode: the rows and the serialized row groups of the file appended to.</summary>
+    private long _previousRows;
+    private IReadOnlyList<byte[]> _previousRowGroups = Array.Empty<byte[]>();
+
+    private ParquetTableWriter(Stream stream, TableSchema schema, long position)
+    {
+        _stream = stream;
+        _schema = schema;
+        _position = position;
+    }
+
+    public TableSchema Schema => _schema;
+
+    /// <summary>Starts a new file at the stream's current position (normally 0).</summary>
+    public static async Task<ParquetTableWriter> CreateAsync(Stream stream, TableSchema schema, CancellationToken cancellationToken)
+    {
+        long position = stream.CanSeek ? stream.Position : 0;
+        await stream.WriteAsync(Magic, cancellationToken).ConfigureAwait(false);
+        return new ParquetTableWriter(stream, schema, position + Magic.Length);
+    }
+
+    /// <summary>
+    /// Opens a complete file this writer wrote, with exactly <paramref name="schema"/>, to append
+    /// row groups: the new row groups start where the old footer did, and the new footer lists the
+    /// old row groups (their footer bytes copied as they are) and the new ones. The old data is
+    /// never rewritten or moved. Null when the file is not one this writer can append to (another
+    /// writer's footer, another schema, damage): the caller then rewrites the file.
+    /// </summary>
+    public static async Task<ParquetTableWriter?> OpenForAppendAsync(Stream stream, TableSchema schema, CancellationToken cancellationToken)
+    {
+        long length = stream.Length;
+        if (length < 12) return null;
+        var tail = new byte[8];
+        stream.Position = length - 8;
+        await stream.ReadExactlyAsync(tail, cancellationToken).ConfigureAwait(false);
+        if (!tail.AsSpan(4).SequenceEqual(Magic)) return null;
+        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(tail);
+        if (footerLength <= 0 || footerLength > length - 12) return null;
+        long footerStart = length - 8 - footerLength;
+        var footer = new byte[footerLength];
+        stream.Position = footerStart;
+        await stream.ReadExactlyAsync(footer, cancellationToken).ConfigureAwait(false);
+        FooterLayout layout;
+        try
+        {
+            layout = FooterLayout.Parse(footer);
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+        using (var expected = new ByteBuffer())
+        {
+            WriteSchemaList(new ThriftCompactWriter(expected), schema);
+            if (!footer.AsSpan(layout.Schema).SequenceEqual(expected.Span)) return null;
+        }
+        stream.Position = footerStart;
+        return new ParquetTableWriter(stream, schema, footerStart)
+        {
+            _previousRows = layout.RowCount,
+            _previousRowGroups = layout.RowGroups.Select(range => footer[range]).ToList(),
+        };
+    }
+
+    /// <summary>Writes one row group of every row of <paramref name="table"/>, which must have the writer's schema.</summary>
+    public async Task WriteRowGroupAsync(RecordTable table, CancellationToken cancellationToken)
+    {
+        if (_finished) throw new InvalidOperationException("The file is finished.");
+        if (table.Columns.Count != _schema.Columns.Count) throw new ArgumentException("The table does not have the writer's schema.", nameof(table));
+        for (int c = 0; c < _schema.Columns.Count; c++)
+        {
+            var spec = _schema.Columns[c];
+            var column = table.Columns[c];
+            if (column.Type != spec.Type || !string.Equals(column.Name, spec.Name, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"Column {c} is '{column.Name}' ({column.Type}); the file's is '{spec.Name}' ({spec.Type}).", nameof(table));
+            }
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+
+        int rows = table.RowCount;
+        var chunks = new EncodedChunk?[table.Columns.Count];
+        try
+        {
+            // Encoding is CPU work on independent columns: all cores, largest columns first is
+            // left to the partitioner (small column counts: one column per work item).
+            Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = cancellationToken },
+                c => chunks[c] = ParquetEncoder.Encode(table.Columns[c], 0, rows));
+
+            var info = new RowGroupInfo(rows, new ColumnChunkInfo[chunks.Length]);
+            for (int c = 0; c < chunks.Length; c++)
+            {
+                var chunk = chunks[c]!;
+                long start = _position;
+                await _stream.WriteAsync(chunk.Bytes.Memory, cancellationToken).ConfigureAwait(false);
+                _position += chunk.Bytes.Length;
+                info.Columns[c] = new ColumnChunkInfo(
+                    Type: chunk.Type,
+                    Start: start,
+                    DataPageOffset: start + chunk.DictionaryPageLength,
+                    DictionaryPageOffset: chunk.Dictionary ? start : null,
+                    CompressedSize: chunk.Bytes.Length,
+                    UncompressedSize: chunk.UncompressedSize,
+                    NullCount: chunk.NullCount,
+                    Min: chunk.Min,
+                    Max: chunk.Max);
+            }
+            _rowGroups.Add(info);
+        }
+        finally
+        {
+            foreach (var chunk in chunks) chunk?.Dispose();
+        }
+    }
+
+    /// <summary>Writes the footer; the file is complete once this returns (and the stream is flushed).</summary>
+    public async Task FinishAsync(IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
+    {
+        if (_finished) throw new InvalidOperationException("The file is finished.");
+        using var footer = new ByteBuffer(1 << 12);
+        WriteFileMetaData(new ThriftCompactWriter(footer), metadata);
+        int length = footer.Length;
+        footer.WriteInt32(length);
+        footer.Write(Magic);
+        await _stream.WriteAsync(footer.Memory, cancellationToken).ConfigureAwait(false);
+        _position += footer.Length;
+        _finished = true;
+    }
+
+    private void WriteFileMetaData(ThriftCompactWriter w, IReadOnlyDictionary<string, string>? metadata)
+    {
+        w.StructBegin();
+        w.I32(1, 1); // version
+        w.FieldHeader(2, ThriftCompactWriter.TypeList);
+        WriteSchemaList(w, _schema);
+        w.I64(3, _previousRows + _rowGroups.Sum(g => (long)g.Rows));
+        w.ListField(4, ThriftCompactWriter.ElementStruct, _previousRowGroups.Count + _rowGroups.Count);
+        foreach (var previous in _previousRowGroups) w.Raw(previous);
+        foreach (var group in _rowGroups) WriteRowGroup(w, group);
+        if (metadata is { Count: > 0 })
+        {
+            w.ListField(5, ThriftCompactWriter.ElementStruct, metadata.Count);
+            foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                w.StructBegin();
+                w.String(1, key);
+                w.String(2, value);
+                w.StructEnd();
+            }
+        }
+        w.String(6, CreatedBy);
+        // column_orders: TYPE_ORDER for every column, so that readers trust min_value/max_value.
+        w.ListField(7, ThriftCompactWriter.ElementStruct, _schema.Columns.Count);
+        for (int c = 0; c < _schema.Columns.Count; c++)
+        {
+            w.StructBegin();
+            w.StructField(1);
+            w.StructEnd();
+            w.StructEnd();
+        }
+        w.StructEnd();
+    }
+
+    /// <summary>The schema list (header and elements, no field header): a root and one OPTIONAL leaf per column.</summary>
+    private static void WriteSchemaList(ThriftCompactWriter w, TableSchema schema)
+    {
+        w.ListHeader(ThriftCompactWriter.ElementStruct, schema.Columns.Count + 1);
+        w.StructBegin(); // root
+        w.String(4, "schema");
+        w.I32(5, schema.Columns.Count);
+        w.StructEnd();
+        foreach (var column in schema.Columns) WriteSchemaElement(w, column);
+    }
+
+    private static void WriteSchemaElement(ThriftCompactWriter w, ColumnSpec column)
+    {
+        w.StructBegin();
+        w.I32(1, (int)ParquetEncoder.PhysicalTypeOf(column.Type));
+        w.I32(3, 1); // OPTIONAL
+        w.String(4, column.Name);
+        switch (column.Type)
+        {
+            case ColumnType.String:
+                w.I32(6, 0); // converted_type UTF8
+                w.StructField(10); // logicalType
+                w.StructField(1); // STRING
+                w.StructEnd();
+                w.StructEnd();
+                break;
+            case ColumnType.Timestamp:
+                w.I32(6, 9); // converted_type TIMESTAMP_MILLIS
+                w.StructField(10); // logicalType
+                w.StructField(8); // TIMESTAMP
+                w.Bool(1, true); // isAdjustedToUTC
+                w.StructField(2); // unit
+                w.StructField(1); // MILLIS
+                w.StructEnd();
+                w.StructEnd();
+                w.StructEnd();
+                w.StructEnd();
+                break;
+        }
+        w.StructEnd();
+    }
+
+    private void WriteRowGroup(ThriftCompactWriter w, RowGroupInfo group)
+    {
+        w.StructBegin();
+        w.ListField(1, ThriftCompactWriter.ElementStruct, group.Columns.Length);
+        for (int c = 0; c < group.Columns.Length; c++)
+        {
+            var chunk = group.Columns[c];
+            w.StructBegin(); // ColumnChunk
+            w.I64(2, chunk.Start); // file_offset
+            w.StructField(3); // meta_data
+            w.I32(1, (int)chunk.Type);
+            bool dictionary = chunk.DictionaryPageOffset is not null;
+            w.ListField(2, ThriftCompactWriter.ElementI32, dictionary ? 3 : 2);
+            w.I32Element(ParquetEncodings.Plain);
+            w.I32Element(ParquetEncodings.Rle);
+            if (dictionary) w.I32Element(ParquetEncodings.RleDictionary);
+            w.ListField(3, ThriftCompactWriter.ElementBinary, 1);
+            w.StringElement(_schema.Columns[c].Name);
+            w.I32(4, 6); // codec ZSTD
+            w.I64(5, group.Rows); // num_values (nulls included)
+            w.I64(6, chunk.UncompressedSize);
+            w.I64(7, chunk.CompressedSize);
+            w.I64(9, chunk.DataPageOffset);
+            if (chunk.DictionaryPageOffset is long dictionaryOffset) w.I64(11, dictionaryOffset);
+            w.StructField(12); // statistics
+            w.I64(3, chunk.NullCount);
+            if (chunk.Max is not null && chunk.Min is not null)
+            {
+                w.Binary(5, chunk.Max);
+                w.Binary(6, chunk.Min);
+            }
+            w.StructEnd();
+            w.StructEnd(); // meta_data
+            w.StructEnd(); // ColumnChunk
+        }
+        w.I64(2, group.Columns.Sum(c => c.UncompressedSize)); // total_byte_size
+        w.I64(3, group.Rows);
+        if (group.Columns.Length > 0)
+        {
+            w.I64(5, group.Columns[0].Start); // file_offset
+            w.I64(6, group.Columns.Sum(c => c.CompressedSize)); // total_compressed_size
+        }
+        w.StructEnd();
+    }
+
+    private sealed record RowGroupInfo(int Rows, ColumnChunkInfo[] Columns);
+
+    private sealed record ColumnChunkInfo(PhysicalType Type, long Start, long DataPageOffset, long? DictionaryPageOffset,
+        long CompressedSize, long UncompressedSize, long NullCount, byte[]? Min, byte[]? Max);
+}

@@ -1,0 +1,291 @@
+using System.Globalization;
+using PilotBench.Engine.Schema;
+using PilotBench.Engine.Storage;
+using PilotBench.Engine.Storage.Format;
+using PilotBench.Tests.Interop;
+using Xunit;
+
+namespace PilotBench.Tests.Format;
+
+/// <summary>
+/// PilotBench's own Parquet encoder against two independent readers: Parquet.Net (what the engine
+/// reads with) and DuckDB. Every value, every null, the statistics, and filters that use them.
+/// </summary>
+public sealed class ParquetEncoderTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "pilotbench-encoder-tests", Guid.NewGuid().ToString("N"));
+
+    public ParquetEncoderTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    private static readonly string[] Words = { "alpha", "beta", "", "gamma", "δέλτα", "日本語", "emoji 😀", "tab\there", "line\nbreak", "zz" };
+
+    /// <summary>A table with every column type and every awkward value; <paramref name="rows"/> decides how many pages.</summary>
+    private static RecordTable MakeTable(int rows, int seed)
+    {
+        var random = new Random(seed);
+        var unique = new string?[rows];
+        var low = new string?[rows];
+        var allNull = new string?[rows];
+        var noNull = new string?[rows];
+        var bools = new bool?[rows];
+        var ints = new int?[rows];
+        var longs = new long?[rows];
+        var doubles = new double?[rows];
+        var lowDoubles = new double?[rows];
+        var times = new DateTime?[rows];
+        double[] specials = { double.NaN, -0.0, 0.0, double.PositiveInfinity, double.NegativeInfinity, double.Epsilon, double.MaxValue, double.MinValue };
+        int[] intSpecials = { int.MinValue, int.MaxValue, 0, -1 };
+        long[] longSpecials = { long.MinValue, long.MaxValue, 0, -1 };
+        for (int i = 0; i < rows; i++)
+        {
+            // Runs of equal values of many lengths (around the 8-value groups of the RLE hybrid).
+            int run = (i / (1 + (i % 13))) % 5;
+            unique[i] = random.Next(20) == 0 ? null : Guid.NewGuid().ToString() + (i % 97 == 0 ? "é" : "");
+            low[i] = random.Next(7) == 0 ? null : Words[(i / (1 + seed % 9) + run) % Words.Length];
+            noNull[i] = Words[random.Next(Words.Length)] + (i % 3);
+            bools[i] = (i % 11) switch { 0 => null, < 6 => true, _ => false };
+            ints[i] = random.Next(10) == 0 ? null : i % 50 == 0 ? intSpecials[i % intSpecials.Length] : random.Next(-1000, 1000);
+            longs[i] = random.Next(10) == 0 ? null : i % 50 == 0 ? longSpecials[i % longSpecials.Length] : random.NextInt64(long.MinValue / 2, long.MaxValue / 2);
+            doubles[i] = random.Next(10) == 0 ? null : i % 40 == 0 ? specials[i % specials.Length] : random.NextDouble() * 200 - 100;
+            lowDoubles[i] = i % 9 == 0 ? null : (i / 100 % 4) * 0.25;
+            times[i] = random.Next(10) == 0 ? null : new DateTime(1960, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddMilliseconds(random.NextInt64(0, 80L * 365 * 24 * 3600 * 1000));
+        }
+        return new RecordTable(rows, new[]
+        {
+            new Column("unique_text", ColumnType.String, unique),
+            new Column("low_text", ColumnType.String, low),
+            new Column("all_null", ColumnType.String, allNull),
+            new Column("no_null", ColumnType.String, noNull),
+            new Column("flag", ColumnType.Boolean, bools),
+            new Column("small_int", ColumnType.Int32, ints),
+            new Column("big_int", ColumnType.Int64, longs),
+            new Column("measure", ColumnType.Double, doubles),
+            new Column("rate", ColumnType.Double, lowDoubles),
+            new Column("stamp", ColumnType.Timestamp, times),
+        });
+    }
+
+    private async Task<string> WriteAsync(RecordTable table, int rowGroupSize, string name = "t.parquet")
+    {
+        string path = Path.Combine(_dir, name);
+        await using var stream = File.Create(path);
+        await ParquetCodec.WriteTableAsync(stream, table, new Dictionary<string, string> { ["k"] = "v" }, CancellationToken.None, rowGroupSize);
+        return path;
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(7, 1000)]
+    [InlineData(1000, 300)]
+    [InlineData(150_000, 150_000)] // several data pages per chunk
+    public async Task Parquet_Net_reads_back_every_value(int rows, int rowGroupSize)
+    {
+        var table = MakeTable(rows, seed: rows);
+        string path = await WriteAsync(table, rowGroupSize);
+        await using var file = await ParquetFile.OpenAsync(path, CancellationToken.None, records: false);
+        Assert.Equal((rows + rowGroupSize - 1) / rowGroupSize, file.RowGroupCount);
+        Assert.Equal("v", file.CustomMetadata["k"]);
+        var read = await file.ReadAllAsync(null, CancellationToken.None);
+        Assert.Equal(rows, read.RowCount);
+        foreach (var expected in table.Columns)
+        {
+            var actual = read.Find(expected.Name);
+            Assert.NotNull(actual);
+            Assert.Equal(expected.Type, actual!.Type);
+            for (int i = 0; i < rows; i++)
+            {
+                object? e = expected[i], a = actual[i];
+                if (e is double d && a is double ad) Assert.Equal(BitConverter.DoubleToInt64Bits(d), BitConverter.DoubleToInt64Bits(ad));
+                else Assert.True(Equals(e, a), $"{expected.Name}[{i}]: wrote {e ?? "null"}, read {a ?? "null"}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task DuckDB_reads_back_every_value_and_agrees_on_counts()
+    {
+        const int rows = 70_000;
+        var table = MakeTable(rows, seed: 5);
+        string path = await WriteAsync(table, 25_000);
+        using var duck = new DuckDb();
+        string source = $"read_parquet({DuckDb.Quote(path)})";
+        Assert.Equal(rows, duck.Scalar<long>($"SELECT count(*) FROM {source}"));
+        var rowsRead = duck.Rows($"SELECT unique_text, low_text, all_null, no_null, flag, small_int, big_int, measure, rate, epoch_ms(stamp) FROM {source}");
+        Assert.Equal(rows, rowsRead.Count);
+        for (int i = 0; i < rows; i++)
+        {
+            var r = rowsRead[i];
+            for (int c = 0; c < 9; c++)
+            {
+                object? expected = table.Columns[c][i];
+                object? actual = r[c];
+                if (expected is double d) Assert.True(actual is double ad && (d.Equals(ad)), $"{table.Columns[c].Name}[{i}]: {d} vs {actual}");
+                else Assert.True(Equals(expected, actual), $"{table.Columns[c].Name}[{i}]: wrote {expected ?? "null"}, DuckDB read {actual ?? "null"}");
+            }
+            var t = (DateTime?)table.Columns[9][i];
+            long? expectedMs = t is null ? null : ParquetEncoder.ToUnixMilliseconds(t.Value);
+            long? actualMs = r[9] is null ? null : Convert.ToInt64(r[9], CultureInfo.InvariantCulture);
+            Assert.Equal(expectedMs, actualMs);
+        }
+        // The types are the standard ones (strings are VARCHAR, timestamps TIMESTAMP WITH TIME ZONE).
+        var types = duck.Rows($"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})").ToDictionary(x => (string)x[0]!, x => (string)x[1]!);
+        Assert.Equal("VARCHAR", types["unique_text"]);
+        Assert.Equal("BOOLEAN", types["flag"]);
+        Assert.Equal("INTEGER", types["small_int"]);
+        Assert.Equal("BIGINT", types["big_int"]);
+        Assert.Equal("DOUBLE", types["measure"]);
+        Assert.Equal("TIMESTAMP WITH TIME ZONE", types["stamp"]);
+    }
+
+    [Fact]
+    public async Task Statistics_are_exact_and_filters_that_use_them_return_every_row()
+    {
+        const int rows = 60_000;
+        var table = MakeTable(rows, seed: 11);
+        string path = await WriteAsync(table, 10_000);
+        using var duck = new DuckDb();
+        string q = DuckDb.Quote(path);
+        // Per row group and column: null_count, and min/max as DuckDB decodes them, against the data.
+        var stats = duck.Rows($"SELECT row_group_id, path_in_schema, stats_null_count, stats_min_value, stats_max_value FROM parquet_metadata({q})");
+        Assert.Equal(6 * table.Columns.Count, stats.Count);
+        foreach (var s in stats)
+        {
+            int group = Convert.ToInt32(s[0], CultureInfo.InvariantCulture);
+            var column = table.Find((string)s[1]!)!;
+            var slice = Enumerable.Range(group * 10_000, 10_000).Select(i => column[i]).ToList();
+            Assert.Equal(slice.Count(v => v is null), Convert.ToInt64(s[2], CultureInfo.InvariantCulture));
+            var present = slice.Where(v => v is not null && !(v is double d && double.IsNaN(d))).ToList();
+            if (present.Count == 0) { Assert.Null(s[3]); continue; }
+            if (column.Type == ColumnType.String)
+            {
+                var ordered = present.Cast<string>().OrderBy(x => x, Comparer<string>.Create((a, b) => System.Text.Encoding.UTF8.GetBytes(a).AsSpan().SequenceCompareTo(System.Text.Encoding.UTF8.GetBytes(b)))).ToList();
+                Assert.Equal(ordered[0], s[3]);
+                Assert.Equal(ordered[^1], s[4]);
+            }
+        }
+        // Filters on every kind of column return exactly the rows the data has (no row group wrongly skipped).
+        var times = ((DateTime?[])table.Find("stamp")!.Values).Where(t => t is not null).Select(t => t!.Value).OrderBy(t => t).ToList();
+        foreach (var cut in new[] { times[0], times[times.Count / 3], times[times.Count / 2], times[^1] })
+        {
+            long expected = times.Count(t => t >= cut);
+            Assert.Equal(expected, duck.Scalar<long>($"SELECT count(*) FROM read_parquet({q}) WHERE stamp >= TIMESTAMPTZ '{cut:yyyy-MM-dd HH:mm:ss.fff}+00'"));
+        }
+        var ints = ((int?[])table.Find("small_int")!.Values).Where(v => v is not null).Select(v => v!.Value).ToList();
+        foreach (var cut in new[] { int.MinValue, -500, 0, 999, int.MaxValue })
+        {
+            Assert.Equal(ints.Count(v => v >= cut), duck.Scalar<long>($"SELECT count(*) FROM read_parquet({q}) WHERE small_int >= {cut}"));
+        }
+        var words = ((string?[])table.Find("low_text")!.Values).Where(v => v is not null).ToList();
+        foreach (var word in Words)
+        {
+            Assert.Equal(words.Count(w => w == word), duck.Scalar<long>($"SELECT count(*) FROM read_parquet({q}) WHERE low_text = '{word.Replace("'", "''")}'"));
+        }
+        Assert.Equal(0L, duck.Scalar<long>($"SELECT count(*) FROM read_parquet({q}) WHERE measure = 'NaN'::DOUBLE AND measure IS NULL"));
+        var doubles = ((double?[])table.Find("measure")!.Values).Where(v => v is not null).Select(v => v!.Value).ToList();
+        Assert.Equal(doubles.Count(d => d >= 0 && !double.IsNaN(d)), duck.Scalar<long>($"SELECT count(*) FROM read_parquet({q}) WHERE measure >= 0 AND NOT isnan(measure)"));
+        Assert.Equal(doubles.Count(d => d == 0), duck.Scalar<long>($"SELECT count(*) FROM read_parquet({q}) WHERE measure = 0"));
+    }
+
+    [Fact]
+    public async Task Parquet_Net_statistics_drive_the_engines_row_group_skipping()
+    {
+        var table = MakeTable(30_000, seed: 3);
+        string path = await WriteAsync(table, 10_000);
+        await using var file = await ParquetFile.OpenAsync(path, CancellationToken.None, records: false);
+        for (int g = 0; g < file.RowGroupCount; g++)
+        {
+            var values = Enumerable.Range(g * 10_000, 10_000).Select(i => (int?)table.Find("small_int")![i]).Where(v => v is not null).Select(v => v!.Value).ToList();
+            var stats = file.GetStatistics(g, "small_int");
+            Assert.NotNull(stats);
+            Assert.Equal(values.Min(), Convert.ToInt32(stats!.Value.Min, CultureInfo.InvariantCulture));
+            Assert.Equal(values.Max(), Convert.ToInt32(stats.Value.Max, CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public async Task Strings_longer_than_a_page_and_than_the_statistics_limit_round_trip()
+    {
+        int rows = 5;
+        var big = new string?[rows];
+        for (int i = 0; i < rows; i++) big[i] = i == 2 ? null : new string((char)('a' + i), (ParquetEncoder.PageBytes / 2) + i * 1000);
+        var table = new RecordTable(rows, new[] { new Column("big", ColumnType.String, big) });
+        string path = await WriteAsync(table, 100);
+        await using var file = await ParquetFile.OpenAsync(path, CancellationToken.None, records: false);
+        var read = (string?[])(await file.ReadAllAsync(null, CancellationToken.None)).Columns[0].Values;
+        Assert.Equal(big, read);
+        Assert.Null(file.GetStatistics(0, "big")?.Min);
+        using var duck = new DuckDb();
+        Assert.Equal(big.Where(b => b is not null).Sum(b => (long)b!.Length), duck.Scalar<long>($"SELECT sum(length(big))::BIGINT FROM read_parquet({DuckDb.Quote(path)})"));
+    }
+
+    [Fact]
+    public void Rle_hybrid_runs_and_groups_decode_to_the_input()
+    {
+        var random = new Random(42);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            int n = random.Next(1, 400);
+            int width = random.Next(1, 20);
+            int max = (1 << width) - 1;
+            var values = new int[n];
+            int i = 0;
+            while (i < n)
+            {
+                int run = random.Next(3) == 0 ? random.Next(1, 30) : 1;
+                int v = random.Next(0, max + 1);
+                for (int r = 0; r < run && i < n; r++) values[i++] = v;
+            }
+            using var buffer = new ByteBuffer();
+            RleHybridEncoder.Encode(values, width, buffer);
+            Assert.Equal(values, DecodeRleHybrid(buffer.Span, width, n));
+        }
+    }
+
+    /// <summary>A reference decoder written from the format's description, independent of the encoder.</summary>
+    private static int[] DecodeRleHybrid(ReadOnlySpan<byte> data, int width, int count)
+    {
+        var result = new List<int>();
+        int p = 0;
+        while (result.Count < count)
+        {
+            ulong header = 0;
+            int shift = 0;
+            while (true)
+            {
+                byte b = data[p++];
+                header |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80) break;
+                shift += 7;
+            }
+            if ((header & 1) == 0)
+            {
+                int run = (int)(header >> 1);
+                int value = 0;
+                for (int k = 0; k < (width + 7) / 8; k++) value |= data[p++] << (8 * k);
+                for (int k = 0; k < run; k++) result.Add(value);
+            }
+            else
+            {
+                int values = (int)(header >> 1) * 8;
+                for (int k = 0; k < values; k++)
+                {
+                    int value = 0;
+                    for (int bit = 0; bit < width; bit++)
+                    {
+                        int position = k * width + bit;
+                        if ((data[p + position / 8] >> (position % 8) & 1) != 0) value |= 1 << bit;
+                    }
+                    result.Add(value);
+                }
+                p += values * width / 8;
+            }
+        }
+        Assert.Equal(data.Length, p);
+        return result.Take(count).ToArray();
+    }
+}
