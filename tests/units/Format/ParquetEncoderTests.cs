@@ -208,6 +208,20 @@ public sealed class ParquetEncoderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_table_of_no_rows_is_a_file_of_no_row_groups_that_readers_open()
+    {
+        string path = await WriteAsync(MakeTable(0, seed: 1), 100);
+        await using (var file = await ParquetFile.OpenAsync(path, CancellationToken.None, records: false))
+        {
+            Assert.Equal(0, file.RowGroupCount);
+            Assert.Equal(10, file.FileSchema.Columns.Count);
+        }
+        using var duck = new DuckDb();
+        Assert.Equal(0L, duck.Scalar<long>($"SELECT count(*) FROM read_parquet({DuckDb.Quote(path)})"));
+        Assert.Equal(10L, duck.Scalar<long>($"SELECT count(*) FROM (DESCRIBE SELECT * FROM read_parquet({DuckDb.Quote(path)}))"));
+    }
+
+    [Fact]
     public async Task Strings_longer_than_a_page_and_than_the_statistics_limit_round_trip()
     {
         int rows = 5;

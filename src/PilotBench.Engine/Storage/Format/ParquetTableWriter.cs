@@ -101,6 +101,7 @@ internal sealed class ParquetTableWriter
         cancellationToken.ThrowIfCancellationRequested();
 
         int rows = table.RowCount;
+        if (rows == 0) return; // no empty row groups: a file of no rows has none
         var chunks = new EncodedChunk?[table.Columns.Count];
         try
         {
