@@ -1,0 +1,430 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using Parquet.Meta;
+using ParquetType = Parquet.Meta.Type;
+
+namespace PilotBench.Engine.Storage.Format;
+
+/// <summary>
+/// Byte-array values of a chunk: the dictionary's entries first (<see cref="DictionaryCount"/>),
+/// then the PLAIN-encoded values of the data pages, all in one buffer.
+/// </summary>
+internal sealed class ByteArrayEntries
+{
+    private byte[] _data = Array.Empty<byte>();
+    private int _length;
+    private int[] _offsets = new int[16];
+    private int[] _lengths = new int[16];
+
+    public int Count { get; private set; }
+    public int DictionaryCount { get; set; }
+
+    public ReadOnlySpan<byte> this[int index] => _data.AsSpan(_offsets[index], _lengths[index]);
+
+    /// <summary>Appends <paramref name="count"/> PLAIN byte arrays (4-byte length, bytes) from the start of <paramref name="source"/>; returns the bytes used.</summary>
+    public int AppendPlain(ReadOnlySpan<byte> source, int count)
+    {
+        int pos = 0;
+        EnsureEntries(Count + count);
+        int baseOffset = _length;
+        // First pass: the lengths and offsets (relative to source), checked against the page.
+        for (int i = 0; i < count; i++)
+        {
+            int length = ThriftCompactReader.ReadInt32LittleEndian(source, pos);
+            pos += 4;
+            if (length < 0 || length > source.Length - pos) throw new InvalidDataException("A byte array runs past the end of its page.");
+            _offsets[Count + i] = checked(baseOffset + pos);
+            _lengths[Count + i] = length;
+            pos += length;
+        }
+        // One copy of the page's value bytes (the length prefixes come along; offsets skip them).
+        EnsureData(checked(_length + pos));
+        source.Slice(0, pos).CopyTo(_data.AsSpan(_length));
+        _length += pos;
+        Count += count;
+        return pos;
+    }
+
+    private void EnsureEntries(int count)
+    {
+        if (count <= _offsets.Length) return;
+        int size = Math.Max(count, (int)Math.Min(Array.MaxLength, _offsets.Length * 2L));
+        Array.Resize(ref _offsets, size);
+        Array.Resize(ref _lengths, size);
+    }
+
+    private void EnsureData(int length)
+    {
+        if (length <= _data.Length) return;
+        if (length > Array.MaxLength) throw new DecoderDeclinedException("byte arrays larger than an array");
+        int size = (int)Math.Min(Array.MaxLength, Math.Max(length, _data.Length * 2L));
+        Array.Resize(ref _data, size);
+    }
+}
+
+/// <summary>
+/// A decoded column chunk: which rows have a value (<see cref="Defined"/>, null when all do) and
+/// the non-null values packed in row order, in the array of the physical type (for byte arrays:
+/// <see cref="EntryIndexes"/> into <see cref="Entries"/>).
+/// </summary>
+internal sealed class DecodedChunk
+{
+    public required int Rows { get; init; }
+    public bool[]? Defined { get; init; }
+    public required int ValueCount { get; init; }
+    public required ParquetType PhysicalType { get; init; }
+    public int DataPages { get; init; }
+    public bool HasDictionaryPage { get; init; }
+    public bool[]? Booleans { get; init; }
+    public int[]? Int32s { get; init; }
+    public long[]? Int64s { get; init; }
+    public float[]? Floats { get; init; }
+    public double[]? Doubles { get; init; }
+    public ByteArrayEntries? Entries { get; init; }
+    public int[]? EntryIndexes { get; init; }
+}
+
+/// <summary>
+/// Reads one flat column chunk of one row group straight from the file: one positional read of the
+/// chunk's bytes, page headers parsed here, pages decompressed (UNCOMPRESSED, SNAPPY, ZSTD),
+/// definition levels (RLE) and values (PLAIN, PLAIN_DICTIONARY/RLE_DICTIONARY) decoded; data
+/// pages v1 and v2. Anything else is declined (null) before anything is produced, and the caller
+/// reads the chunk through Parquet.Net; data that does not decode throws
+/// <see cref="InvalidDataException"/>. See docs/architecture.md, "Read path".
+/// </summary>
+internal static class ColumnChunkDecoder
+{
+    /// <summary>Larger pages are taken as a corrupt header rather than allocated.</summary>
+    private const int MaxPageSize = 1 << 30;
+
+    private static readonly Encoding[] KnownEncodings = { Encoding.PLAIN, Encoding.PLAIN_DICTIONARY, Encoding.RLE, Encoding.RLE_DICTIONARY, Encoding.BIT_PACKED };
+
+    /// <summary>
+    /// Decodes the chunk of a column of physical type <paramref name="element"/>.Type with the
+    /// given maximum definition level (0 or 1) in a row group of <paramref name="rows"/> rows.
+    /// Null: declined (unsupported, or metadata that does not add up); the reason is in <paramref name="declined"/>.
+    /// </summary>
+    public static DecodedChunk? TryDecode(SafeFileHandle file, long fileLength, ColumnChunk? chunk, SchemaElement element, int maxDefinitionLevel, long rows, out string? declined)
+    {
+        declined = Check(fileLength, chunk, element, maxDefinitionLevel, rows, out long start, out int length);
+        if (declined is not null) return null;
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            int read = 0;
+            while (read < length)
+            {
+                int n = RandomAccess.Read(file, bytes.AsSpan(read, length - read), start + read);
+                if (n == 0) throw new InvalidDataException("The file ends inside a column chunk.");
+                read += n;
+            }
+            return Decode(bytes.AsSpan(0, length), chunk!.MetaData!.Codec, element, maxDefinitionLevel, (int)rows);
+        }
+        catch (DecoderDeclinedException ex)
+        {
+            declined = ex.Message;
+            return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    private static string? Check(long fileLength, ColumnChunk? chunk, SchemaElement element, int maxDefinitionLevel, long rows, out long start, out int length)
+    {
+        start = 0;
+        length = 0;
+        var meta = chunk?.MetaData;
+        if (chunk is null || meta is null || chunk.FilePath is not null || chunk.CryptoMetadata is not null || chunk.EncryptedColumnMetadata is not null) return "no plain column metadata";
+        if (maxDefinitionLevel is not (0 or 1)) return "a nested column";
+        if (element.Type is not (ParquetType.BOOLEAN or ParquetType.INT32 or ParquetType.INT64 or ParquetType.FLOAT or ParquetType.DOUBLE or ParquetType.BYTE_ARRAY)) return $"physical type {element.Type}";
+        if (meta.Type != element.Type) return "chunk and schema types differ";
+        if (meta.Codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY or CompressionCodec.ZSTD)) return $"codec {meta.Codec}";
+        foreach (var encoding in meta.Encodings) if (Array.IndexOf(KnownEncodings, encoding) < 0) return $"encoding {encoding}";
+        if (meta.NumValues != rows || rows > Array.MaxLength) return "value count is not the row count";
+        long first = meta.DataPageOffset;
+        if (meta.DictionaryPageOffset is long d && d != 0 && d < first) first = d;
+        if (meta.IndexPageOffset is long x && x != 0 && x < first) first = x;
+        if (first < 4 || meta.TotalCompressedSize <= 0 || meta.TotalCompressedSize > int.MaxValue / 2 || first + meta.TotalCompressedSize > fileLength - 8) return "chunk offsets out of the file";
+        start = first;
+        length = (int)meta.TotalCompressedSize;
+        return null;
+    }
+
+    private static DecodedChunk Decode(ReadOnlySpan<byte> chunk, CompressionCodec codec, SchemaElement element, int maxDefinitionLevel, int rows)
+    {
+        var type = element.Type!.Value;
+        bool[]? defined = maxDefinitionLevel > 0 ? new bool[rows] : null;
+        var values = new ValueSink(type, rows);
+        int[] levels = Array.Empty<int>();
+        int pos = 0, row = 0, pages = 0;
+        bool dataSeen = false;
+        while (row < rows)
+        {
+            if (pos >= chunk.Length) throw new InvalidDataException($"The chunk ends after {row} of its {rows} values.");
+            var header = PageHeaderInfo.Read(chunk.Slice(pos), out int headerLength);
+            pos += headerLength;
+            if (header.HasCrc) throw new DecoderDeclinedException("page checksums");
+            if (header.UncompressedSize > MaxPageSize) throw new InvalidDataException($"A page of {header.UncompressedSize} bytes.");
+            if (header.CompressedSize > chunk.Length - pos) throw new InvalidDataException("A page runs past the end of its chunk.");
+            var page = chunk.Slice(pos, header.CompressedSize);
+            pos += header.CompressedSize;
+            switch (header.Type)
+            {
+                case PageType.DICTIONARY_PAGE:
+                {
+                    if (!header.HasDictionaryHeader) throw new InvalidDataException("A dictionary page without its header.");
+                    if (dataSeen || values.HasDictionary) throw new InvalidDataException("A dictionary page after the first page.");
+                    if (header.Encoding is not (Encoding.PLAIN or Encoding.PLAIN_DICTIONARY)) throw new DecoderDeclinedException($"dictionary encoding {header.Encoding}");
+                    if (header.NumValues < 0) throw new InvalidDataException("A negative dictionary size.");
+                    byte[] buffer = ArrayPool<byte>.Shared.Rent(header.UncompressedSize);
+                    try
+                    {
+                        var data = buffer.AsSpan(0, header.UncompressedSize);
+                        PageDecoding.Decompress(codec, page, data);
+                        values.ReadDictionary(data, header.NumValues);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                    break;
+                }
+                case PageType.DATA_PAGE:
+                {
+                    if (!header.HasDataHeader) throw new InvalidDataException("A data page without its header.");
+                    dataSeen = true;
+                    int count = header.NumValues;
+                    if (count < 0 || count > rows - row) throw new InvalidDataException("A data page with more values than its chunk.");
+                    byte[] buffer = ArrayPool<byte>.Shared.Rent(header.UncompressedSize);
+                    try
+                    {
+                        var data = buffer.AsSpan(0, header.UncompressedSize);
+                        PageDecoding.Decompress(codec, page, data);
+                        int offset = 0;
+                        int present = count;
+                        if (maxDefinitionLevel > 0)
+                        {
+                            if (header.DefinitionLevelEncoding != Encoding.RLE) throw new DecoderDeclinedException($"definition levels in {header.DefinitionLevelEncoding}");
+                            int levelLength = ThriftCompactReader.ReadInt32LittleEndian(data, 0);
+                            if (levelLength < 0 || levelLength > data.Length - 4) throw new InvalidDataException("Definition levels run past the end of their page.");
+                            present = ReadLevels(data.Slice(4, levelLength), defined!, row, count, ref levels);
+                            offset = 4 + levelLength;
+                        }
+                        values.ReadValues(header.Encoding, data.Slice(offset), present);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                    row += count;
+                    pages++;
+                    break;
+                }
+                case PageType.DATA_PAGE_V2:
+                {
+                    if (!header.HasDataHeaderV2) throw new InvalidDataException("A data page without its header.");
+                    dataSeen = true;
+                    int count = header.NumValues;
+                    if (count < 0 || count > rows - row || header.NumRows != count) throw new InvalidDataException("A v2 data page whose counts do not add up.");
+                    if (header.RepetitionLevelsLength != 0) throw new DecoderDeclinedException("repetition levels");
+                    int levelLength = header.DefinitionLevelsLength;
+                    if (levelLength < 0 || levelLength > page.Length || levelLength > header.UncompressedSize) throw new InvalidDataException("Definition levels run past the end of their page.");
+                    int present = count;
+                    if (maxDefinitionLevel > 0) present = ReadLevels(page.Slice(0, levelLength), defined!, row, count, ref levels);
+                    else if (levelLength != 0) throw new InvalidDataException("Definition levels in a required column.");
+                    if (count - present != header.NumNulls) throw new InvalidDataException("A v2 data page whose null count does not match its levels.");
+                    var compressed = page.Slice(levelLength);
+                    int valuesLength = header.UncompressedSize - levelLength;
+                    byte[] buffer = ArrayPool<byte>.Shared.Rent(valuesLength);
+                    try
+                    {
+                        var data = buffer.AsSpan(0, valuesLength);
+                        PageDecoding.Decompress(header.IsCompressed ? codec : CompressionCodec.UNCOMPRESSED, compressed, data);
+                        values.ReadValues(header.Encoding, data, present);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                    row += count;
+                    pages++;
+                    break;
+                }
+                default:
+                    throw new DecoderDeclinedException($"page type {header.Type}");
+            }
+        }
+        if (defined is not null && values.Count == rows) defined = null;
+        return values.Complete(rows, defined, pages);
+    }
+
+    /// <summary>Decodes <paramref name="count"/> definition levels (bit width 1) into <paramref name="defined"/> from <paramref name="row"/>; returns how many are defined.</summary>
+    private static int ReadLevels(ReadOnlySpan<byte> source, bool[] defined, int row, int count, ref int[] levels)
+    {
+        if (levels.Length < count) levels = new int[Math.Max(count, 1024)];
+        var span = levels.AsSpan(0, count);
+        PageDecoding.DecodeHybrid(source, 1, span);
+        int present = 0;
+        for (int i = 0; i < count; i++)
+        {
+            bool d = span[i] != 0;
+            defined[row + i] = d;
+            if (d) present++;
+        }
+        return present;
+    }
+
+    /// <summary>The values of a chunk as they are decoded, page after page.</summary>
+    private sealed class ValueSink
+    {
+        private readonly ParquetType _type;
+        private readonly Array? _values; // packed non-null values (fixed-width types)
+        private readonly int[]? _indexes; // byte arrays: entry per non-null value
+        private readonly ByteArrayEntries? _entries;
+        private Array? _dictionary;
+        private int _dictionaryCount = -1;
+        private int[] _scratch = Array.Empty<int>();
+
+        public ValueSink(ParquetType type, int rows)
+        {
+            _type = type;
+            _values = type switch
+            {
+                ParquetType.BOOLEAN => new bool[rows],
+                ParquetType.INT32 => new int[rows],
+                ParquetType.INT64 => new long[rows],
+                ParquetType.FLOAT => new float[rows],
+                ParquetType.DOUBLE => new double[rows],
+                _ => null,
+            };
+            if (type == ParquetType.BYTE_ARRAY)
+            {
+                _entries = new ByteArrayEntries();
+                _indexes = new int[rows];
+            }
+        }
+
+        public int Count { get; private set; }
+        public bool HasDictionary => _dictionaryCount >= 0;
+
+        public void ReadDictionary(ReadOnlySpan<byte> data, int count)
+        {
+            _dictionaryCount = count;
+            if (_type == ParquetType.BYTE_ARRAY)
+            {
+                _entries!.AppendPlain(data, count);
+                _entries.DictionaryCount = count;
+                return;
+            }
+            if (_type == ParquetType.BOOLEAN) throw new DecoderDeclinedException("a dictionary of booleans");
+            int width = Width;
+            if ((long)count * width > data.Length) throw new InvalidDataException("A dictionary page shorter than its values.");
+            _dictionary = _type switch
+            {
+                ParquetType.INT32 => MemoryMarshal.Cast<byte, int>(data.Slice(0, count * width)).ToArray(),
+                ParquetType.INT64 => MemoryMarshal.Cast<byte, long>(data.Slice(0, count * width)).ToArray(),
+                ParquetType.FLOAT => MemoryMarshal.Cast<byte, float>(data.Slice(0, count * width)).ToArray(),
+                _ => MemoryMarshal.Cast<byte, double>(data.Slice(0, count * width)).ToArray(),
+            };
+        }
+
+        private int Width => _type is ParquetType.INT64 or ParquetType.DOUBLE ? 8 : 4;
+
+        public void ReadValues(Encoding encoding, ReadOnlySpan<byte> data, int count)
+        {
+            if (count == 0) return;
+            switch (encoding)
+            {
+                case Encoding.PLAIN: ReadPlain(data, count); break;
+                case Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY: ReadIndexes(data, count); break;
+                default: throw new DecoderDeclinedException($"encoding {encoding}");
+            }
+            Count += count;
+        }
+
+        private void ReadPlain(ReadOnlySpan<byte> data, int count)
+        {
+            switch (_type)
+            {
+                case ParquetType.BYTE_ARRAY:
+                {
+                    int first = _entries!.Count;
+                    _entries.AppendPlain(data, count);
+                    for (int i = 0; i < count; i++) _indexes![Count + i] = first + i;
+                    break;
+                }
+                case ParquetType.BOOLEAN:
+                {
+                    if ((count + 7) / 8 > data.Length) throw new InvalidDataException("A page shorter than its values.");
+                    var target = (bool[])_values!;
+                    for (int i = 0; i < count; i++) target[Count + i] = ((data[i >> 3] >> (i & 7)) & 1) != 0;
+                    break;
+                }
+                default:
+                {
+                    int bytes = count * Width;
+                    if (bytes > data.Length) throw new InvalidDataException("A page shorter than its values.");
+                    data.Slice(0, bytes).CopyTo(TargetSpan().Slice(Count * Width));
+                    break;
+                }
+            }
+        }
+
+        private Span<byte> TargetSpan() => _type switch
+        {
+            ParquetType.INT32 => MemoryMarshal.AsBytes(((int[])_values!).AsSpan()),
+            ParquetType.INT64 => MemoryMarshal.AsBytes(((long[])_values!).AsSpan()),
+            ParquetType.FLOAT => MemoryMarshal.AsBytes(((float[])_values!).AsSpan()),
+            _ => MemoryMarshal.AsBytes(((double[])_values!).AsSpan()),
+        };
+
+        private void ReadIndexes(ReadOnlySpan<byte> data, int count)
+        {
+            if (!HasDictionary) throw new InvalidDataException("Dictionary-encoded values without a dictionary page.");
+            if (data.Length < 1) throw new InvalidDataException("Dictionary indexes without their bit width.");
+            int bitWidth = data[0];
+            if (_scratch.Length < count) _scratch = new int[count];
+            var indexes = _scratch.AsSpan(0, count);
+            PageDecoding.DecodeHybrid(data.Slice(1), bitWidth, indexes);
+            uint limit = (uint)_dictionaryCount;
+            foreach (int index in indexes)
+            {
+                if ((uint)index >= limit) throw new InvalidDataException($"Dictionary index {index} is out of range (the dictionary has {_dictionaryCount} values).");
+            }
+            switch (_type)
+            {
+                case ParquetType.BYTE_ARRAY: indexes.CopyTo(_indexes.AsSpan(Count)); break;
+                case ParquetType.INT32: Gather((int[])_dictionary!, indexes, ((int[])_values!).AsSpan(Count)); break;
+                case ParquetType.INT64: Gather((long[])_dictionary!, indexes, ((long[])_values!).AsSpan(Count)); break;
+                case ParquetType.FLOAT: Gather((float[])_dictionary!, indexes, ((float[])_values!).AsSpan(Count)); break;
+                case ParquetType.DOUBLE: Gather((double[])_dictionary!, indexes, ((double[])_values!).AsSpan(Count)); break;
+                default: throw new DecoderDeclinedException("a dictionary of booleans");
+            }
+        }
+
+        private static void Gather<T>(T[] dictionary, ReadOnlySpan<int> indexes, Span<T> target)
+        {
+            for (int i = 0; i < indexes.Length; i++) target[i] = dictionary[indexes[i]];
+        }
+
+        public DecodedChunk Complete(int rows, bool[]? defined, int pages) => new()
+        {
+            DataPages = pages,
+            HasDictionaryPage = HasDictionary,
+            Rows = rows,
+            Defined = defined,
+            ValueCount = Count,
+            PhysicalType = _type,
+            Booleans = _values as bool[],
+            Int32s = _values as int[],
+            Int64s = _values as long[],
+            Floats = _values as float[],
+            Doubles = _values as double[],
+            Entries = _entries,
+            EntryIndexes = _indexes,
+        };
+    }
+}
