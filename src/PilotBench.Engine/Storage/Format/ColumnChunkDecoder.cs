@@ -22,26 +22,40 @@ internal sealed class ByteArrayEntries
 
     public ReadOnlySpan<byte> this[int index] => _data.AsSpan(_offsets[index], _lengths[index]);
 
-    /// <summary>Appends <paramref name="count"/> PLAIN byte arrays (4-byte length, bytes) from the start of <paramref name="source"/>; returns the bytes used.</summary>
-    public int AppendPlain(ReadOnlySpan<byte> source, int count)
+    /// <summary>
+    /// Appends <paramref name="count"/> PLAIN byte arrays (4-byte length, bytes) from
+    /// <paramref name="buffer"/> at <paramref name="start"/>; returns the bytes used. The first
+    /// buffer is kept as it is (no copy) when <paramref name="adoptable"/> (the caller gives it up).
+    /// </summary>
+    public int AppendPlain(byte[] buffer, int start, int length, int count, bool adoptable)
     {
+        var source = buffer.AsSpan(start, length);
+        bool adopt = adoptable && _data.Length == 0;
         int pos = 0;
         EnsureEntries(Count + count);
-        int baseOffset = _length;
+        int baseOffset = adopt ? start : _length;
         // First pass: the lengths and offsets (relative to source), checked against the page.
         for (int i = 0; i < count; i++)
         {
-            int length = ThriftCompactReader.ReadInt32LittleEndian(source, pos);
+            int size = ThriftCompactReader.ReadInt32LittleEndian(source, pos);
             pos += 4;
-            if (length < 0 || length > source.Length - pos) throw new InvalidDataException("A byte array runs past the end of its page.");
+            if (size < 0 || size > source.Length - pos) throw new InvalidDataException("A byte array runs past the end of its page.");
             _offsets[Count + i] = checked(baseOffset + pos);
-            _lengths[Count + i] = length;
-            pos += length;
+            _lengths[Count + i] = size;
+            pos += size;
         }
-        // One copy of the page's value bytes (the length prefixes come along; offsets skip them).
-        EnsureData(checked(_length + pos));
-        source.Slice(0, pos).CopyTo(_data.AsSpan(_length));
-        _length += pos;
+        if (adopt)
+        {
+            _data = buffer;
+            _length = start + pos;
+        }
+        else
+        {
+            // One copy of the page's value bytes (the length prefixes come along; offsets skip them).
+            EnsureData(checked(_length + pos));
+            source.Slice(0, pos).CopyTo(_data.AsSpan(_length));
+            _length += pos;
+        }
         Count += count;
         return pos;
     }
@@ -109,17 +123,17 @@ internal static class ColumnChunkDecoder
     {
         declined = Check(fileLength, chunk, element, maxDefinitionLevel, rows, out long start, out int length);
         if (declined is not null) return null;
-        byte[] bytes = ArrayPool<byte>.Shared.Rent(length);
+        var bytes = PageBuffer.Get(length, adoptable: false);
         try
         {
             int read = 0;
             while (read < length)
             {
-                int n = RandomAccess.Read(file, bytes.AsSpan(read, length - read), start + read);
+                int n = RandomAccess.Read(file, bytes.Array.AsSpan(read, length - read), start + read);
                 if (n == 0) throw new InvalidDataException("The file ends inside a column chunk.");
                 read += n;
             }
-            return Decode(bytes.AsSpan(0, length), chunk!.MetaData!.Codec, element, maxDefinitionLevel, (int)rows);
+            return Decode(bytes.Array.AsSpan(0, length), chunk!.MetaData!.Codec, element, maxDefinitionLevel, (int)rows);
         }
         catch (DecoderDeclinedException ex)
         {
@@ -128,7 +142,38 @@ internal static class ColumnChunkDecoder
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(bytes);
+            bytes.Return();
+        }
+    }
+
+    /// <summary>
+    /// A page-sized buffer: pooled when small; allocated when large (a pool would keep tens of MB
+    /// per size and thread) or when its bytes may become a chunk's byte-array storage (adoptable).
+    /// </summary>
+    private readonly struct PageBuffer
+    {
+        private const int PoolLimit = 1 << 20;
+        private readonly bool _pooled;
+
+        private PageBuffer(byte[] array, bool pooled)
+        {
+            Array = array;
+            _pooled = pooled;
+        }
+
+        public byte[] Array { get; }
+
+        /// <summary>Whether the buffer may be kept by the values (it is not the pool's).</summary>
+        public bool Adoptable => !_pooled;
+
+        public static PageBuffer Get(int size, bool adoptable) =>
+            !adoptable && size <= PoolLimit
+                ? new PageBuffer(ArrayPool<byte>.Shared.Rent(size), pooled: true)
+                : new PageBuffer(GC.AllocateUninitializedArray<byte>(size), pooled: false);
+
+        public void Return()
+        {
+            if (_pooled) ArrayPool<byte>.Shared.Return(Array);
         }
     }
 
@@ -139,6 +184,7 @@ internal static class ColumnChunkDecoder
         var meta = chunk?.MetaData;
         if (chunk is null || meta is null || chunk.FilePath is not null || chunk.CryptoMetadata is not null || chunk.EncryptedColumnMetadata is not null) return "no plain column metadata";
         if (maxDefinitionLevel is not (0 or 1)) return "a nested column";
+        if (!BitConverter.IsLittleEndian) return "a big-endian machine"; // values are cast from the page's bytes
         if (element.Type is not (ParquetType.BOOLEAN or ParquetType.INT32 or ParquetType.INT64 or ParquetType.FLOAT or ParquetType.DOUBLE or ParquetType.BYTE_ARRAY)) return $"physical type {element.Type}";
         if (meta.Type != element.Type) return "chunk and schema types differ";
         if (meta.Codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY or CompressionCodec.ZSTD)) return $"codec {meta.Codec}";
@@ -179,16 +225,15 @@ internal static class ColumnChunkDecoder
                     if (dataSeen || values.HasDictionary) throw new InvalidDataException("A dictionary page after the first page.");
                     if (header.Encoding is not (Encoding.PLAIN or Encoding.PLAIN_DICTIONARY)) throw new DecoderDeclinedException($"dictionary encoding {header.Encoding}");
                     if (header.NumValues < 0) throw new InvalidDataException("A negative dictionary size.");
-                    byte[] buffer = ArrayPool<byte>.Shared.Rent(header.UncompressedSize);
+                    var buffer = PageBuffer.Get(header.UncompressedSize, adoptable: type == ParquetType.BYTE_ARRAY);
                     try
                     {
-                        var data = buffer.AsSpan(0, header.UncompressedSize);
-                        PageDecoding.Decompress(codec, page, data);
-                        values.ReadDictionary(data, header.NumValues);
+                        PageDecoding.Decompress(codec, page, buffer.Array.AsSpan(0, header.UncompressedSize));
+                        values.ReadDictionary(buffer.Array, header.UncompressedSize, header.NumValues, buffer.Adoptable);
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer.Return();
                     }
                     break;
                 }
@@ -198,10 +243,10 @@ internal static class ColumnChunkDecoder
                     dataSeen = true;
                     int count = header.NumValues;
                     if (count < 0 || count > rows - row) throw new InvalidDataException("A data page with more values than its chunk.");
-                    byte[] buffer = ArrayPool<byte>.Shared.Rent(header.UncompressedSize);
+                    var buffer = PageBuffer.Get(header.UncompressedSize, adoptable: type == ParquetType.BYTE_ARRAY);
                     try
                     {
-                        var data = buffer.AsSpan(0, header.UncompressedSize);
+                        var data = buffer.Array.AsSpan(0, header.UncompressedSize);
                         PageDecoding.Decompress(codec, page, data);
                         int offset = 0;
                         int present = count;
@@ -213,11 +258,11 @@ internal static class ColumnChunkDecoder
                             present = ReadLevels(data.Slice(4, levelLength), defined!, row, count, ref levels);
                             offset = 4 + levelLength;
                         }
-                        values.ReadValues(header.Encoding, data.Slice(offset), present);
+                        values.ReadValues(header.Encoding, buffer.Array, offset, data.Length - offset, present, buffer.Adoptable);
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer.Return();
                     }
                     row += count;
                     pages++;
@@ -238,16 +283,15 @@ internal static class ColumnChunkDecoder
                     if (count - present != header.NumNulls) throw new InvalidDataException("A v2 data page whose null count does not match its levels.");
                     var compressed = page.Slice(levelLength);
                     int valuesLength = header.UncompressedSize - levelLength;
-                    byte[] buffer = ArrayPool<byte>.Shared.Rent(valuesLength);
+                    var buffer = PageBuffer.Get(valuesLength, adoptable: type == ParquetType.BYTE_ARRAY);
                     try
                     {
-                        var data = buffer.AsSpan(0, valuesLength);
-                        PageDecoding.Decompress(header.IsCompressed ? codec : CompressionCodec.UNCOMPRESSED, compressed, data);
-                        values.ReadValues(header.Encoding, data, present);
+                        PageDecoding.Decompress(header.IsCompressed ? codec : CompressionCodec.UNCOMPRESSED, compressed, buffer.Array.AsSpan(0, valuesLength));
+                        values.ReadValues(header.Encoding, buffer.Array, 0, valuesLength, present, buffer.Adoptable);
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer.Return();
                     }
                     row += count;
                     pages++;
@@ -310,12 +354,13 @@ internal static class ColumnChunkDecoder
         public int Count { get; private set; }
         public bool HasDictionary => _dictionaryCount >= 0;
 
-        public void ReadDictionary(ReadOnlySpan<byte> data, int count)
+        public void ReadDictionary(byte[] buffer, int length, int count, bool adoptable)
         {
+            var data = buffer.AsSpan(0, length);
             _dictionaryCount = count;
             if (_type == ParquetType.BYTE_ARRAY)
             {
-                _entries!.AppendPlain(data, count);
+                _entries!.AppendPlain(buffer, 0, length, count, adoptable);
                 _entries.DictionaryCount = count;
                 return;
             }
@@ -333,26 +378,28 @@ internal static class ColumnChunkDecoder
 
         private int Width => _type is ParquetType.INT64 or ParquetType.DOUBLE ? 8 : 4;
 
-        public void ReadValues(Encoding encoding, ReadOnlySpan<byte> data, int count)
+        public void ReadValues(Encoding encoding, byte[] buffer, int start, int length, int count, bool adoptable)
         {
             if (count == 0) return;
+            var data = buffer.AsSpan(start, length);
             switch (encoding)
             {
-                case Encoding.PLAIN: ReadPlain(data, count); break;
+                case Encoding.PLAIN: ReadPlain(buffer, start, length, count, adoptable); break;
                 case Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY: ReadIndexes(data, count); break;
                 default: throw new DecoderDeclinedException($"encoding {encoding}");
             }
             Count += count;
         }
 
-        private void ReadPlain(ReadOnlySpan<byte> data, int count)
+        private void ReadPlain(byte[] buffer, int start, int length, int count, bool adoptable)
         {
+            var data = buffer.AsSpan(start, length);
             switch (_type)
             {
                 case ParquetType.BYTE_ARRAY:
                 {
                     int first = _entries!.Count;
-                    _entries.AppendPlain(data, count);
+                    _entries.AppendPlain(buffer, start, length, count, adoptable);
                     for (int i = 0; i < count; i++) _indexes![Count + i] = first + i;
                     break;
                 }
