@@ -22,6 +22,12 @@ public sealed class ParquetFile : IAsyncDisposable
     private readonly bool _records;
     private int _fastReads, _fallbackReads;
     private string? _lastDeclined;
+    private DecodeBuffers? _buffers;
+    private volatile bool _disposed;
+
+    /// <summary>Decoder buffers of small files, shared by all (an increment's chunks need little).</summary>
+    private static DecodeBuffers? s_sharedBuffers;
+    private const long SharedBuffersLimit = 8 << 20;
 
     private ParquetFile(string path, FileStream stream, SafeFileHandle handle, ParquetReader reader, bool records)
     {
@@ -138,9 +144,30 @@ public sealed class ParquetFile : IAsyncDisposable
     /// <summary>One column of one row group: through the decoder, or Parquet.Net when the decoder declines.</summary>
     private async ValueTask<Column> ReadColumnAsync(int index, DataField field, string name, FastKind? kind, CancellationToken cancellationToken)
     {
-        var chunk = TryDecode(index, field, name, kind);
-        if (chunk is not null) return Wrap(index, name, () => FastColumnReader.ToColumn(name, kind!.Value, chunk));
+        var buffers = RentBuffers();
+        try
+        {
+            var chunk = TryDecode(index, field, name, kind, buffers);
+            if (chunk is not null) return Wrap(index, name, () => FastColumnReader.ToColumn(name, kind!.Value, chunk));
+        }
+        finally
+        {
+            ReturnBuffers(buffers);
+        }
         return await ParquetCodec.ReadColumnAsync(_reader.RowGroups[index], field, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Buffers for the decoder, reused from chunk to chunk: a file of several row groups keeps its
+    /// own until it is disposed; small ones are shared between files.
+    /// </summary>
+    private DecodeBuffers RentBuffers() =>
+        Interlocked.Exchange(ref _buffers, null) ?? Interlocked.Exchange(ref s_sharedBuffers, null) ?? new DecodeBuffers();
+
+    private void ReturnBuffers(DecodeBuffers buffers)
+    {
+        if (RowGroupCount > 1 && !_disposed) Volatile.Write(ref _buffers, buffers);
+        else if (buffers.Size <= SharedBuffersLimit) Volatile.Write(ref s_sharedBuffers, buffers);
     }
 
     /// <summary>
@@ -148,14 +175,14 @@ public sealed class ParquetFile : IAsyncDisposable
     /// Parquet.Net (counted). Data that does not decode throws <see cref="InvalidDataException"/>
     /// naming the file, the column and the row group.
     /// </summary>
-    private DecodedChunk? TryDecode(int index, DataField field, string name, FastKind? kind)
+    private DecodedChunk? TryDecode(int index, DataField field, string name, FastKind? kind, DecodeBuffers buffers)
     {
         DecodedChunk? chunk = null;
         string? declined = kind is null ? "type not decoded" : "fast read off";
         if (FastRead && kind is not null)
         {
             var group = _reader.RowGroups[index];
-            chunk = Wrap(index, name, () => ColumnChunkDecoder.TryDecode(_handle, _length, group.GetMetadata(field), field.SchemaElement!, field.MaxDefinitionLevel, group.RowCount, out declined));
+            chunk = Wrap(index, name, () => ColumnChunkDecoder.TryDecode(_handle, _length, group.GetMetadata(field), field.SchemaElement!, field.MaxDefinitionLevel, group.RowCount, out declined, buffers));
         }
         if (chunk is null) Volatile.Write(ref _lastDeclined, $"{name}: {declined}");
         Interlocked.Increment(ref chunk is null ? ref _fallbackReads : ref _fastReads);
@@ -210,11 +237,17 @@ public sealed class ParquetFile : IAsyncDisposable
         var hashes = new HashSet<int>(values.Select(v => v.GetHashCode()));
         ReadOnlyMemory<char>[] raw = Array.Empty<ReadOnlyMemory<char>>();
         int[] definitions = Array.Empty<int>();
+        // Not returned when a read throws: they are then left to the GC.
+        var buffers = RentBuffers();
         for (int g = 0; g < RowGroupCount; g++)
         {
-            if (utf8 is not null && TryDecode(g, field, match.Name, match.Kind) is { } chunk)
+            if (utf8 is not null && TryDecode(g, field, match.Name, match.Kind, buffers) is { } chunk)
             {
-                if (FastColumnReader.AnyValueIn(chunk, utf8)) return true;
+                if (FastColumnReader.AnyValueIn(chunk, utf8))
+                {
+                    ReturnBuffers(buffers);
+                    return true;
+                }
                 continue;
             }
             var group = _reader.RowGroups[g];
@@ -238,9 +271,14 @@ public sealed class ParquetFile : IAsyncDisposable
             for (int i = 0; i < present; i++)
             {
                 var chars = raw[i].Span;
-                if (hashes.Contains(string.GetHashCode(chars)) && values.Contains(chars.ToString())) return true;
+                if (hashes.Contains(string.GetHashCode(chars)) && values.Contains(chars.ToString()))
+                {
+                    ReturnBuffers(buffers);
+                    return true;
+                }
             }
         }
+        ReturnBuffers(buffers);
         return false;
     }
 
@@ -261,6 +299,8 @@ public sealed class ParquetFile : IAsyncDisposable
         ReadOnlyMemory<char>[] raw = Array.Empty<ReadOnlyMemory<char>>();
         int[] definitions = Array.Empty<int>();
         int offset = 0;
+        // Not returned when a read throws: they are then left to the GC.
+        var buffers = RentBuffers();
         for (int g = 0; g < RowGroupCount; g++)
         {
             var group = _reader.RowGroups[g];
@@ -269,7 +309,7 @@ public sealed class ParquetFile : IAsyncDisposable
             {
                 Array.Fill(ids, TestIdKey.Null, offset, n);
             }
-            else if (rawIds && idColumn.Kind == FastKind.String && TryDecode(g, idColumn.Field, idColumn.Name, idColumn.Kind) is { } chunk)
+            else if (rawIds && idColumn.Kind == FastKind.String && TryDecode(g, idColumn.Field, idColumn.Name, idColumn.Kind, buffers) is { } chunk)
             {
                 FastColumnReader.Keys(chunk, ids.AsSpan(offset, n));
             }
@@ -305,6 +345,7 @@ public sealed class ParquetFile : IAsyncDisposable
             }
             offset += n;
         }
+        ReturnBuffers(buffers);
         return (ids, ticks);
     }
 
@@ -351,6 +392,8 @@ public sealed class ParquetFile : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
+        _buffers = null;
         await _reader.DisposeAsync().ConfigureAwait(false);
         await _stream.DisposeAsync().ConfigureAwait(false);
     }

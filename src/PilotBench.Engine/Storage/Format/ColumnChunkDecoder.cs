@@ -19,21 +19,40 @@ internal sealed class ByteArrayEntries
 
     public int Count { get; private set; }
     public int DictionaryCount { get; set; }
+    public long Capacity => _data.Length + 8L * _offsets.Length;
 
     public ReadOnlySpan<byte> this[int index] => _data.AsSpan(_offsets[index], _lengths[index]);
 
+    /// <summary>Empties the entries, keeping their buffers for the next chunk.</summary>
+    public void Reset()
+    {
+        Count = 0;
+        DictionaryCount = 0;
+        _length = 0;
+    }
+
+    /// <summary>
+    /// Room for a page of <paramref name="size"/> bytes after the entries: the page is decompressed
+    /// there, and its PLAIN values are then appended in place (no copy).
+    /// </summary>
+    public (byte[] Buffer, int Start) Reserve(int size)
+    {
+        EnsureData(checked(_length + size));
+        return (_data, _length);
+    }
+
     /// <summary>
     /// Appends <paramref name="count"/> PLAIN byte arrays (4-byte length, bytes) from
-    /// <paramref name="buffer"/> at <paramref name="start"/>; returns the bytes used. The first
-    /// buffer is kept as it is (no copy) when <paramref name="adoptable"/> (the caller gives it up).
+    /// <paramref name="buffer"/> at <paramref name="start"/>: in place when the buffer is the room
+    /// <see cref="Reserve"/> gave, copied otherwise. Returns the bytes used.
     /// </summary>
-    public int AppendPlain(byte[] buffer, int start, int length, int count, bool adoptable)
+    public int AppendPlain(byte[] buffer, int start, int length, int count)
     {
         var source = buffer.AsSpan(start, length);
-        bool adopt = adoptable && _data.Length == 0;
+        bool inPlace = ReferenceEquals(buffer, _data) && start >= _length;
         int pos = 0;
         EnsureEntries(Count + count);
-        int baseOffset = adopt ? start : _length;
+        int baseOffset = inPlace ? start : _length;
         // First pass: the lengths and offsets (relative to source), checked against the page.
         for (int i = 0; i < count; i++)
         {
@@ -44,9 +63,8 @@ internal sealed class ByteArrayEntries
             _lengths[Count + i] = size;
             pos += size;
         }
-        if (adopt)
+        if (inPlace)
         {
-            _data = buffer;
             _length = start + pos;
         }
         else
@@ -74,6 +92,38 @@ internal sealed class ByteArrayEntries
         if (length > Array.MaxLength) throw new DecoderDeclinedException("byte arrays larger than an array");
         int size = (int)Math.Min(Array.MaxLength, Math.Max(length, _data.Length * 2L));
         Array.Resize(ref _data, size);
+    }
+}
+
+/// <summary>
+/// The arrays a decoder works in, kept from chunk to chunk (one chunk at a time): a
+/// <see cref="DecodedChunk"/> made with them is valid until they decode the next. Reusing them
+/// keeps a scan of a large file from making tens of MB of garbage per row group.
+/// </summary>
+internal sealed class DecodeBuffers
+{
+    public byte[] Chunk = Array.Empty<byte>();
+    public byte[] Page = Array.Empty<byte>();
+    public int[] Levels = Array.Empty<int>();
+    public int[] Indexes = Array.Empty<int>();
+    public int[] EntryIndexes = Array.Empty<int>();
+    public bool[] Defined = Array.Empty<bool>();
+    public bool[] Booleans = Array.Empty<bool>();
+    public int[] Int32s = Array.Empty<int>();
+    public long[] Int64s = Array.Empty<long>();
+    public float[] Floats = Array.Empty<float>();
+    public double[] Doubles = Array.Empty<double>();
+    public readonly ByteArrayEntries Entries = new();
+
+    /// <summary>The bytes the arrays hold (roughly: the entries' offsets are not counted).</summary>
+    public long Size => (long)Chunk.Length + Page.Length + 4L * (Levels.Length + Indexes.Length + EntryIndexes.Length + Int32s.Length + Floats.Length) +
+                        Defined.Length + Booleans.Length + 8L * (Int64s.Length + Doubles.Length) + Entries.Capacity;
+
+    /// <summary><paramref name="array"/>, replaced by a larger one when shorter than <paramref name="length"/> (contents not kept).</summary>
+    public static T[] AtLeast<T>(ref T[] array, int length)
+    {
+        if (array.Length < length) array = GC.AllocateUninitializedArray<T>(length);
+        return array;
     }
 }
 
@@ -119,61 +169,27 @@ internal static class ColumnChunkDecoder
     /// given maximum definition level (0 or 1) in a row group of <paramref name="rows"/> rows.
     /// Null: declined (unsupported, or metadata that does not add up); the reason is in <paramref name="declined"/>.
     /// </summary>
-    public static DecodedChunk? TryDecode(SafeFileHandle file, long fileLength, ColumnChunk? chunk, SchemaElement element, int maxDefinitionLevel, long rows, out string? declined)
+    public static DecodedChunk? TryDecode(SafeFileHandle file, long fileLength, ColumnChunk? chunk, SchemaElement element, int maxDefinitionLevel, long rows, out string? declined, DecodeBuffers? buffers = null)
     {
         declined = Check(fileLength, chunk, element, maxDefinitionLevel, rows, out long start, out int length);
         if (declined is not null) return null;
-        var bytes = PageBuffer.Get(length, adoptable: false);
+        buffers ??= new DecodeBuffers();
+        var bytes = DecodeBuffers.AtLeast(ref buffers.Chunk, length);
         try
         {
             int read = 0;
             while (read < length)
             {
-                int n = RandomAccess.Read(file, bytes.Array.AsSpan(read, length - read), start + read);
+                int n = RandomAccess.Read(file, bytes.AsSpan(read, length - read), start + read);
                 if (n == 0) throw new InvalidDataException("The file ends inside a column chunk.");
                 read += n;
             }
-            return Decode(bytes.Array.AsSpan(0, length), chunk!.MetaData!.Codec, element, maxDefinitionLevel, (int)rows);
+            return Decode(bytes.AsSpan(0, length), chunk!.MetaData!.Codec, element, maxDefinitionLevel, (int)rows, buffers);
         }
         catch (DecoderDeclinedException ex)
         {
             declined = ex.Message;
             return null;
-        }
-        finally
-        {
-            bytes.Return();
-        }
-    }
-
-    /// <summary>
-    /// A page-sized buffer: pooled when small; allocated when large (a pool would keep tens of MB
-    /// per size and thread) or when its bytes may become a chunk's byte-array storage (adoptable).
-    /// </summary>
-    private readonly struct PageBuffer
-    {
-        private const int PoolLimit = 1 << 20;
-        private readonly bool _pooled;
-
-        private PageBuffer(byte[] array, bool pooled)
-        {
-            Array = array;
-            _pooled = pooled;
-        }
-
-        public byte[] Array { get; }
-
-        /// <summary>Whether the buffer may be kept by the values (it is not the pool's).</summary>
-        public bool Adoptable => !_pooled;
-
-        public static PageBuffer Get(int size, bool adoptable) =>
-            !adoptable && size <= PoolLimit
-                ? new PageBuffer(ArrayPool<byte>.Shared.Rent(size), pooled: true)
-                : new PageBuffer(GC.AllocateUninitializedArray<byte>(size), pooled: false);
-
-        public void Return()
-        {
-            if (_pooled) ArrayPool<byte>.Shared.Return(Array);
         }
     }
 
@@ -199,12 +215,11 @@ internal static class ColumnChunkDecoder
         return null;
     }
 
-    private static DecodedChunk Decode(ReadOnlySpan<byte> chunk, CompressionCodec codec, SchemaElement element, int maxDefinitionLevel, int rows)
+    private static DecodedChunk Decode(ReadOnlySpan<byte> chunk, CompressionCodec codec, SchemaElement element, int maxDefinitionLevel, int rows, DecodeBuffers buffers)
     {
         var type = element.Type!.Value;
-        bool[]? defined = maxDefinitionLevel > 0 ? new bool[rows] : null;
-        var values = new ValueSink(type, rows);
-        int[] levels = Array.Empty<int>();
+        bool[]? defined = maxDefinitionLevel > 0 ? DecodeBuffers.AtLeast(ref buffers.Defined, rows) : null;
+        var values = new ValueSink(type, rows, buffers);
         int pos = 0, row = 0, pages = 0;
         bool dataSeen = false;
         while (row < rows)
@@ -225,16 +240,9 @@ internal static class ColumnChunkDecoder
                     if (dataSeen || values.HasDictionary) throw new InvalidDataException("A dictionary page after the first page.");
                     if (header.Encoding is not (Encoding.PLAIN or Encoding.PLAIN_DICTIONARY)) throw new DecoderDeclinedException($"dictionary encoding {header.Encoding}");
                     if (header.NumValues < 0) throw new InvalidDataException("A negative dictionary size.");
-                    var buffer = PageBuffer.Get(header.UncompressedSize, adoptable: type == ParquetType.BYTE_ARRAY);
-                    try
-                    {
-                        PageDecoding.Decompress(codec, page, buffer.Array.AsSpan(0, header.UncompressedSize));
-                        values.ReadDictionary(buffer.Array, header.UncompressedSize, header.NumValues, buffer.Adoptable);
-                    }
-                    finally
-                    {
-                        buffer.Return();
-                    }
+                    var (buffer, start) = values.PageBuffer(header.UncompressedSize);
+                    PageDecoding.Decompress(codec, page, buffer.AsSpan(start, header.UncompressedSize));
+                    values.ReadDictionary(buffer, start, header.UncompressedSize, header.NumValues);
                     break;
                 }
                 case PageType.DATA_PAGE:
@@ -243,27 +251,20 @@ internal static class ColumnChunkDecoder
                     dataSeen = true;
                     int count = header.NumValues;
                     if (count < 0 || count > rows - row) throw new InvalidDataException("A data page with more values than its chunk.");
-                    var buffer = PageBuffer.Get(header.UncompressedSize, adoptable: type == ParquetType.BYTE_ARRAY);
-                    try
+                    if (maxDefinitionLevel > 0 && header.DefinitionLevelEncoding != Encoding.RLE) throw new DecoderDeclinedException($"definition levels in {header.DefinitionLevelEncoding}");
+                    var (buffer, start) = values.PageBuffer(header.UncompressedSize);
+                    var data = buffer.AsSpan(start, header.UncompressedSize);
+                    PageDecoding.Decompress(codec, page, data);
+                    int offset = 0;
+                    int present = count;
+                    if (maxDefinitionLevel > 0)
                     {
-                        var data = buffer.Array.AsSpan(0, header.UncompressedSize);
-                        PageDecoding.Decompress(codec, page, data);
-                        int offset = 0;
-                        int present = count;
-                        if (maxDefinitionLevel > 0)
-                        {
-                            if (header.DefinitionLevelEncoding != Encoding.RLE) throw new DecoderDeclinedException($"definition levels in {header.DefinitionLevelEncoding}");
-                            int levelLength = ThriftCompactReader.ReadInt32LittleEndian(data, 0);
-                            if (levelLength < 0 || levelLength > data.Length - 4) throw new InvalidDataException("Definition levels run past the end of their page.");
-                            present = ReadLevels(data.Slice(4, levelLength), defined!, row, count, ref levels);
-                            offset = 4 + levelLength;
-                        }
-                        values.ReadValues(header.Encoding, buffer.Array, offset, data.Length - offset, present, buffer.Adoptable);
+                        int levelLength = ThriftCompactReader.ReadInt32LittleEndian(data, 0);
+                        if (levelLength < 0 || levelLength > data.Length - 4) throw new InvalidDataException("Definition levels run past the end of their page.");
+                        present = ReadLevels(data.Slice(4, levelLength), defined!, row, count, buffers);
+                        offset = 4 + levelLength;
                     }
-                    finally
-                    {
-                        buffer.Return();
-                    }
+                    values.ReadValues(header.Encoding, buffer, start + offset, data.Length - offset, present);
                     row += count;
                     pages++;
                     break;
@@ -278,21 +279,14 @@ internal static class ColumnChunkDecoder
                     int levelLength = header.DefinitionLevelsLength;
                     if (levelLength < 0 || levelLength > page.Length || levelLength > header.UncompressedSize) throw new InvalidDataException("Definition levels run past the end of their page.");
                     int present = count;
-                    if (maxDefinitionLevel > 0) present = ReadLevels(page.Slice(0, levelLength), defined!, row, count, ref levels);
+                    if (maxDefinitionLevel > 0) present = ReadLevels(page.Slice(0, levelLength), defined!, row, count, buffers);
                     else if (levelLength != 0) throw new InvalidDataException("Definition levels in a required column.");
                     if (count - present != header.NumNulls) throw new InvalidDataException("A v2 data page whose null count does not match its levels.");
                     var compressed = page.Slice(levelLength);
                     int valuesLength = header.UncompressedSize - levelLength;
-                    var buffer = PageBuffer.Get(valuesLength, adoptable: type == ParquetType.BYTE_ARRAY);
-                    try
-                    {
-                        PageDecoding.Decompress(header.IsCompressed ? codec : CompressionCodec.UNCOMPRESSED, compressed, buffer.Array.AsSpan(0, valuesLength));
-                        values.ReadValues(header.Encoding, buffer.Array, 0, valuesLength, present, buffer.Adoptable);
-                    }
-                    finally
-                    {
-                        buffer.Return();
-                    }
+                    var (buffer, start) = values.PageBuffer(valuesLength);
+                    PageDecoding.Decompress(header.IsCompressed ? codec : CompressionCodec.UNCOMPRESSED, compressed, buffer.AsSpan(start, valuesLength));
+                    values.ReadValues(header.Encoding, buffer, start, valuesLength, present);
                     row += count;
                     pages++;
                     break;
@@ -306,10 +300,9 @@ internal static class ColumnChunkDecoder
     }
 
     /// <summary>Decodes <paramref name="count"/> definition levels (bit width 1) into <paramref name="defined"/> from <paramref name="row"/>; returns how many are defined.</summary>
-    private static int ReadLevels(ReadOnlySpan<byte> source, bool[] defined, int row, int count, ref int[] levels)
+    private static int ReadLevels(ReadOnlySpan<byte> source, bool[] defined, int row, int count, DecodeBuffers buffers)
     {
-        if (levels.Length < count) levels = new int[Math.Max(count, 1024)];
-        var span = levels.AsSpan(0, count);
+        var span = DecodeBuffers.AtLeast(ref buffers.Levels, count).AsSpan(0, count);
         PageDecoding.DecodeHybrid(source, 1, span);
         int present = 0;
         for (int i = 0; i < count; i++)
@@ -328,39 +321,45 @@ internal static class ColumnChunkDecoder
         private readonly Array? _values; // packed non-null values (fixed-width types)
         private readonly int[]? _indexes; // byte arrays: entry per non-null value
         private readonly ByteArrayEntries? _entries;
+        private readonly DecodeBuffers _buffers;
         private Array? _dictionary;
         private int _dictionaryCount = -1;
-        private int[] _scratch = Array.Empty<int>();
 
-        public ValueSink(ParquetType type, int rows)
+        public ValueSink(ParquetType type, int rows, DecodeBuffers buffers)
         {
             _type = type;
+            _buffers = buffers;
             _values = type switch
             {
-                ParquetType.BOOLEAN => new bool[rows],
-                ParquetType.INT32 => new int[rows],
-                ParquetType.INT64 => new long[rows],
-                ParquetType.FLOAT => new float[rows],
-                ParquetType.DOUBLE => new double[rows],
+                ParquetType.BOOLEAN => DecodeBuffers.AtLeast(ref buffers.Booleans, rows),
+                ParquetType.INT32 => DecodeBuffers.AtLeast(ref buffers.Int32s, rows),
+                ParquetType.INT64 => DecodeBuffers.AtLeast(ref buffers.Int64s, rows),
+                ParquetType.FLOAT => DecodeBuffers.AtLeast(ref buffers.Floats, rows),
+                ParquetType.DOUBLE => DecodeBuffers.AtLeast(ref buffers.Doubles, rows),
                 _ => null,
             };
             if (type == ParquetType.BYTE_ARRAY)
             {
-                _entries = new ByteArrayEntries();
-                _indexes = new int[rows];
+                _entries = buffers.Entries;
+                _entries.Reset();
+                _indexes = DecodeBuffers.AtLeast(ref buffers.EntryIndexes, rows);
             }
         }
+
+        /// <summary>Where to decompress a page: after the byte-array entries (decoded in place), else the page buffer.</summary>
+        public (byte[] Buffer, int Start) PageBuffer(int size) =>
+            _entries is not null ? _entries.Reserve(size) : (DecodeBuffers.AtLeast(ref _buffers.Page, size), 0);
 
         public int Count { get; private set; }
         public bool HasDictionary => _dictionaryCount >= 0;
 
-        public void ReadDictionary(byte[] buffer, int length, int count, bool adoptable)
+        public void ReadDictionary(byte[] buffer, int start, int length, int count)
         {
-            var data = buffer.AsSpan(0, length);
+            var data = buffer.AsSpan(start, length);
             _dictionaryCount = count;
             if (_type == ParquetType.BYTE_ARRAY)
             {
-                _entries!.AppendPlain(buffer, 0, length, count, adoptable);
+                _entries!.AppendPlain(buffer, start, length, count);
                 _entries.DictionaryCount = count;
                 return;
             }
@@ -378,20 +377,20 @@ internal static class ColumnChunkDecoder
 
         private int Width => _type is ParquetType.INT64 or ParquetType.DOUBLE ? 8 : 4;
 
-        public void ReadValues(Encoding encoding, byte[] buffer, int start, int length, int count, bool adoptable)
+        public void ReadValues(Encoding encoding, byte[] buffer, int start, int length, int count)
         {
             if (count == 0) return;
             var data = buffer.AsSpan(start, length);
             switch (encoding)
             {
-                case Encoding.PLAIN: ReadPlain(buffer, start, length, count, adoptable); break;
+                case Encoding.PLAIN: ReadPlain(buffer, start, length, count); break;
                 case Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY: ReadIndexes(data, count); break;
                 default: throw new DecoderDeclinedException($"encoding {encoding}");
             }
             Count += count;
         }
 
-        private void ReadPlain(byte[] buffer, int start, int length, int count, bool adoptable)
+        private void ReadPlain(byte[] buffer, int start, int length, int count)
         {
             var data = buffer.AsSpan(start, length);
             switch (_type)
@@ -399,7 +398,7 @@ internal static class ColumnChunkDecoder
                 case ParquetType.BYTE_ARRAY:
                 {
                     int first = _entries!.Count;
-                    _entries.AppendPlain(buffer, start, length, count, adoptable);
+                    _entries.AppendPlain(buffer, start, length, count);
                     for (int i = 0; i < count; i++) _indexes![Count + i] = first + i;
                     break;
                 }
@@ -433,8 +432,7 @@ internal static class ColumnChunkDecoder
             if (!HasDictionary) throw new InvalidDataException("Dictionary-encoded values without a dictionary page.");
             if (data.Length < 1) throw new InvalidDataException("Dictionary indexes without their bit width.");
             int bitWidth = data[0];
-            if (_scratch.Length < count) _scratch = new int[count];
-            var indexes = _scratch.AsSpan(0, count);
+            var indexes = DecodeBuffers.AtLeast(ref _buffers.Indexes, count).AsSpan(0, count);
             PageDecoding.DecodeHybrid(data.Slice(1), bitWidth, indexes);
             uint limit = (uint)_dictionaryCount;
             foreach (int index in indexes)
