@@ -145,7 +145,8 @@ public sealed class FastReadTests : IDisposable
         if (n >= 200_000)
         {
             var chunks = await ChunksAsync(path, 0, RecordSchema.TestId, RecordSchema.Model, RecordSchema.Turns);
-            Assert.Equal(1, chunks[RecordSchema.TestId].DataPages); // Parquet.Net writes a chunk as one page
+            // Parquet.Net writes a chunk as one page, other writers several: every page is read.
+            Assert.InRange(chunks[RecordSchema.TestId].DataPages, 1, int.MaxValue);
             Assert.False(chunks[RecordSchema.TestId].HasDictionaryPage);
             Assert.True(chunks[RecordSchema.Model].HasDictionaryPage);
         }
