@@ -27,13 +27,8 @@ internal static class Cases
             case "sizes": Sizes(args, result); break;
             case "writer-parts": await WriterParts(args, result); break;
             case "encode-columns": EncodeColumns(args, result); break;
-            case "generate-increments":
-                // The data set of case 1 on its own (what the harness caches), for runs of single cases.
-                await DataSet.WriteIncrementsAsync(args["store"], 1, int.Parse(args["rows"], CultureInfo.InvariantCulture), int.Parse(args["files"], CultureInfo.InvariantCulture), 0.05, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc));
-                break;
-            case "generate-main":
-                await DataSet.WriteConsolidatedStoreAsync(args["store"], int.Parse(args["seed"], CultureInfo.InvariantCulture), int.Parse(args["rows"], CultureInfo.InvariantCulture), new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc));
-                break;
+            case "generate": await Generate(args, result); break;
+            case "scan": await Scan(args, result); break;
             default: Console.Error.WriteLine($"Unknown case '{name}'."); return 2;
         }
         result["peak_mb"] = PeakBytes() / 1048576.0;
@@ -41,6 +36,39 @@ internal static class Cases
         result["gen2_collections"] = GC.CollectionCount(2);
         Console.WriteLine("RESULT " + JsonSerializer.Serialize(result));
         return 0;
+    }
+
+    /// <summary>
+    /// Makes one data set of the harness on its own (kind=increments|main store=... rows=... [files=...] [seed=...: the harness uses 2 for the 1M main, 3 for the 10M]),
+    /// with the harness's seeds, so a single case can be measured without the full run.
+    /// </summary>
+    private static async Task Generate(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        var baseTime = new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
+        var clock = Stopwatch.StartNew();
+        if (args["kind"] == "increments") await DataSet.WriteIncrementsAsync(args["store"], 1, rows, int.Parse(args.GetValueOrDefault("files", "100"), CultureInfo.InvariantCulture), 0.05, baseTime);
+        else await DataSet.WriteConsolidatedStoreAsync(args["store"], int.Parse(args.GetValueOrDefault("seed", "3"), CultureInfo.InvariantCulture), rows, baseTime);
+        result["seconds"] = clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// The two reads of a main file a merge makes before any row: the test_id membership scan
+    /// (ids that are not there, so every row group is read) and the keys (test_id, written_at).
+    /// </summary>
+    private static async Task Scan(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        string main = new StoreLayout(args["store"]).MainFile;
+        var absent = new HashSet<string>(Enumerable.Range(0, 10_000).Select(i => Guid.NewGuid().ToString("D")), StringComparer.Ordinal);
+        await using var file = await ParquetFile.OpenAsync(main, CancellationToken.None);
+        var clock = Stopwatch.StartNew();
+        bool any = await file.AnyValueInAsync("test_id", absent, CancellationToken.None);
+        result["scan_seconds"] = clock.Elapsed.TotalSeconds;
+        result["found"] = any ? 1 : 0;
+        clock.Restart();
+        var (ids, _) = await file.ReadKeysAsync(CancellationToken.None);
+        result["keys_seconds"] = clock.Elapsed.TotalSeconds;
+        result["rows"] = ids.Length;
     }
 
     /// <summary>Invoke-PilotConsolidation on a prepared store (its increments are already in place).</summary>

@@ -1,6 +1,8 @@
+using Microsoft.Win32.SafeHandles;
 using Parquet;
 using Parquet.Schema;
 using PilotBench.Engine.Schema;
+using PilotBench.Engine.Storage.Format;
 
 namespace PilotBench.Engine.Storage;
 
@@ -13,14 +15,26 @@ namespace PilotBench.Engine.Storage;
 public sealed class ParquetFile : IAsyncDisposable
 {
     private readonly FileStream _stream;
+    private readonly SafeFileHandle _handle;
+    private readonly long _length;
     private readonly ParquetReader _reader;
-    private readonly List<(DataField Field, string Name, ColumnType Type)> _columns;
+    private readonly List<(DataField Field, string Name, ColumnType Type, FastKind? Kind)> _columns;
     private readonly bool _records;
+    private int _fastReads, _fallbackReads;
+    private string? _lastDeclined;
+    private DecodeBuffers? _buffers;
+    private volatile bool _disposed;
 
-    private ParquetFile(string path, FileStream stream, ParquetReader reader, bool records)
+    /// <summary>Decoder buffers of small files, shared by all (an increment's chunks need little).</summary>
+    private static DecodeBuffers? s_sharedBuffers;
+    private const long SharedBuffersLimit = 8 << 20;
+
+    private ParquetFile(string path, FileStream stream, SafeFileHandle handle, ParquetReader reader, bool records)
     {
         Path = path;
         _stream = stream;
+        _handle = handle;
+        _length = stream.Length;
         _reader = reader;
         _records = records;
         _columns = new();
@@ -35,7 +49,7 @@ public sealed class ParquetFile : IAsyncDisposable
                 skipped.Add(field.Path.ToString());
                 continue;
             }
-            _columns.Add((field, name, type.Value));
+            _columns.Add((field, name, type.Value, FastColumnReader.KindOf(field)));
         }
         SkippedColumns = skipped;
     }
@@ -52,6 +66,21 @@ public sealed class ParquetFile : IAsyncDisposable
     public TableSchema FileSchema => new(_columns.Select(c => new ColumnSpec(c.Name, c.Type)).ToList());
 
     public long GetRowGroupRowCount(int index) => _reader.RowGroups[index].RowCount;
+
+    /// <summary>
+    /// Whether column chunks are read by <see cref="ColumnChunkDecoder"/> where it can (true) or
+    /// always through Parquet.Net (false: for tests that compare the two).
+    /// </summary>
+    internal bool FastRead { get; set; } = true;
+
+    /// <summary>Column chunks read by the decoder so far.</summary>
+    internal int FastChunkReads => Volatile.Read(ref _fastReads);
+
+    /// <summary>Column chunks read through Parquet.Net so far (declined by the decoder, or <see cref="FastRead"/> off).</summary>
+    internal int FallbackChunkReads => Volatile.Read(ref _fallbackReads);
+
+    /// <summary>The column and reason of the last chunk the decoder declined (for tests and diagnostics).</summary>
+    internal string? LastDeclined => Volatile.Read(ref _lastDeclined);
 
     /// <summary>Opens a Parquet file for reading (sharing delete and replace).</summary>
     /// <param name="path">The file.</param>
@@ -75,8 +104,11 @@ public sealed class ParquetFile : IAsyncDisposable
         try
         {
             if (stream.Length < 12) throw new InvalidDataException($"'{path}' is {stream.Length} bytes long: too short to be a Parquet file.");
+            // Taken before Parquet.Net reads: the decoder reads chunks with positional reads on
+            // the handle, which leave the stream (Parquet.Net's) alone.
+            var handle = stream.SafeFileHandle;
             var reader = await ParquetReader.CreateAsync(stream, ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
-            return new ParquetFile(path, stream, reader, records);
+            return new ParquetFile(path, stream, handle, reader, records);
         }
         catch
         {
@@ -93,13 +125,12 @@ public sealed class ParquetFile : IAsyncDisposable
     /// </summary>
     public async Task<RecordTable> ReadRowGroupAsync(int index, IReadOnlyCollection<string>? columns, CancellationToken cancellationToken)
     {
-        var group = _reader.RowGroups[index];
-        int n = checked((int)group.RowCount);
+        int n = checked((int)_reader.RowGroups[index].RowCount);
         var result = new List<Column>(_columns.Count);
-        foreach (var (field, name, _) in _columns)
+        foreach (var (field, name, _, kind) in _columns)
         {
             if (columns is not null && !columns.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
-            var column = await ParquetCodec.ReadColumnAsync(group, field, name, cancellationToken).ConfigureAwait(false);
+            var column = await ReadColumnAsync(index, field, name, kind, cancellationToken).ConfigureAwait(false);
             if (_records && RecordSchema.Find(name) is { } standard && column.Type != standard.Type &&
                 ColumnConversion.TryCoerceLossless(column, standard.Type, out var coerced))
             {
@@ -110,10 +141,70 @@ public sealed class ParquetFile : IAsyncDisposable
         return new RecordTable(n, result);
     }
 
+    /// <summary>One column of one row group: through the decoder, or Parquet.Net when the decoder declines.</summary>
+    private async ValueTask<Column> ReadColumnAsync(int index, DataField field, string name, FastKind? kind, CancellationToken cancellationToken)
+    {
+        var buffers = RentBuffers();
+        try
+        {
+            var chunk = TryDecode(index, field, name, kind, buffers);
+            if (chunk is not null) return Wrap(index, name, () => FastColumnReader.ToColumn(name, kind!.Value, chunk));
+        }
+        finally
+        {
+            ReturnBuffers(buffers);
+        }
+        return await ParquetCodec.ReadColumnAsync(_reader.RowGroups[index], field, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Buffers for the decoder, reused from chunk to chunk: a file of several row groups keeps its
+    /// own until it is disposed; small ones are shared between files.
+    /// </summary>
+    private DecodeBuffers RentBuffers() =>
+        Interlocked.Exchange(ref _buffers, null) ?? Interlocked.Exchange(ref s_sharedBuffers, null) ?? new DecodeBuffers();
+
+    private void ReturnBuffers(DecodeBuffers buffers)
+    {
+        if (RowGroupCount > 1 && !_disposed) Volatile.Write(ref _buffers, buffers);
+        else if (buffers.Size <= SharedBuffersLimit) Volatile.Write(ref s_sharedBuffers, buffers);
+    }
+
+    /// <summary>
+    /// The decoded chunk of a column in a row group, or null when it is to be read through
+    /// Parquet.Net (counted). Data that does not decode throws <see cref="InvalidDataException"/>
+    /// naming the file, the column and the row group.
+    /// </summary>
+    private DecodedChunk? TryDecode(int index, DataField field, string name, FastKind? kind, DecodeBuffers buffers)
+    {
+        DecodedChunk? chunk = null;
+        string? declined = kind is null ? "type not decoded" : "fast read off";
+        if (FastRead && kind is not null)
+        {
+            var group = _reader.RowGroups[index];
+            chunk = Wrap(index, name, () => ColumnChunkDecoder.TryDecode(_handle, _length, group.GetMetadata(field), field.SchemaElement!, field.MaxDefinitionLevel, group.RowCount, out declined, buffers));
+        }
+        if (chunk is null) Volatile.Write(ref _lastDeclined, $"{name}: {declined}");
+        Interlocked.Increment(ref chunk is null ? ref _fallbackReads : ref _fastReads);
+        return chunk;
+    }
+
+    private T Wrap<T>(int index, string name, Func<T> decode)
+    {
+        try
+        {
+            return decode();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"'{Path}': column '{name}' of row group {index} does not decode: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>Min/max statistics of a column in a row group, when the file has them.</summary>
     public (object? Min, object? Max)? GetStatistics(int index, string column)
     {
-        foreach (var (field, name, _) in _columns)
+        foreach (var (field, name, _, _) in _columns)
         {
             if (!string.Equals(name, column, StringComparison.OrdinalIgnoreCase)) continue;
             var stats = _reader.RowGroups[index].GetStatistics(field);
@@ -137,12 +228,28 @@ public sealed class ParquetFile : IAsyncDisposable
         if (match.Field is null) return false;
         if (match.Type != ColumnType.String || (Nullable.GetUnderlyingType(match.Field.ClrType) ?? match.Field.ClrType) != typeof(ReadOnlyMemory<char>)) return true;
         var field = match.Field;
+        // The decoder's chunks are compared as UTF-8 bytes (no string per value) when the set is
+        // ordinal and its strings round-trip through UTF-8 (see Utf8Set).
+        var utf8 = match.Kind == FastKind.String && values is HashSet<string> set &&
+                   (set.Comparer == StringComparer.Ordinal || set.Comparer == EqualityComparer<string>.Default)
+            ? Utf8Set.TryCreate(values) : null;
         // string.GetHashCode(ReadOnlySpan<char>) equals string.GetHashCode() for the same chars.
         var hashes = new HashSet<int>(values.Select(v => v.GetHashCode()));
         ReadOnlyMemory<char>[] raw = Array.Empty<ReadOnlyMemory<char>>();
         int[] definitions = Array.Empty<int>();
+        // Not returned when a read throws: they are then left to the GC.
+        var buffers = RentBuffers();
         for (int g = 0; g < RowGroupCount; g++)
         {
+            if (utf8 is not null && TryDecode(g, field, match.Name, match.Kind, buffers) is { } chunk)
+            {
+                if (FastColumnReader.AnyValueIn(chunk, utf8))
+                {
+                    ReturnBuffers(buffers);
+                    return true;
+                }
+                continue;
+            }
             var group = _reader.RowGroups[g];
             int n = checked((int)group.RowCount);
             if (raw.Length < n)
@@ -164,9 +271,14 @@ public sealed class ParquetFile : IAsyncDisposable
             for (int i = 0; i < present; i++)
             {
                 var chars = raw[i].Span;
-                if (hashes.Contains(string.GetHashCode(chars)) && values.Contains(chars.ToString())) return true;
+                if (hashes.Contains(string.GetHashCode(chars)) && values.Contains(chars.ToString()))
+                {
+                    ReturnBuffers(buffers);
+                    return true;
+                }
             }
         }
+        ReturnBuffers(buffers);
         return false;
     }
 
@@ -187,6 +299,8 @@ public sealed class ParquetFile : IAsyncDisposable
         ReadOnlyMemory<char>[] raw = Array.Empty<ReadOnlyMemory<char>>();
         int[] definitions = Array.Empty<int>();
         int offset = 0;
+        // Not returned when a read throws: they are then left to the GC.
+        var buffers = RentBuffers();
         for (int g = 0; g < RowGroupCount; g++)
         {
             var group = _reader.RowGroups[g];
@@ -194,6 +308,10 @@ public sealed class ParquetFile : IAsyncDisposable
             if (idColumn.Field is null)
             {
                 Array.Fill(ids, TestIdKey.Null, offset, n);
+            }
+            else if (rawIds && idColumn.Kind == FastKind.String && TryDecode(g, idColumn.Field, idColumn.Name, idColumn.Kind, buffers) is { } chunk)
+            {
+                FastColumnReader.Keys(chunk, ids.AsSpan(offset, n));
             }
             else if (rawIds)
             {
@@ -227,6 +345,7 @@ public sealed class ParquetFile : IAsyncDisposable
             }
             offset += n;
         }
+        ReturnBuffers(buffers);
         return (ids, ticks);
     }
 
@@ -238,7 +357,7 @@ public sealed class ParquetFile : IAsyncDisposable
     internal async Task<TableSchema> ReadSchemaAsync(IReadOnlyCollection<string>? columns, CancellationToken cancellationToken)
     {
         var result = new List<ColumnSpec>(_columns.Count);
-        foreach (var (field, name, type) in _columns)
+        foreach (var (field, name, type, kind) in _columns)
         {
             if (columns is not null && !columns.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
             var effective = type;
@@ -247,7 +366,7 @@ public sealed class ParquetFile : IAsyncDisposable
                 ColumnType? widened = null;
                 for (int g = 0; g < RowGroupCount; g++)
                 {
-                    var column = await ParquetCodec.ReadColumnAsync(_reader.RowGroups[g], field, name, cancellationToken).ConfigureAwait(false);
+                    var column = await ReadColumnAsync(g, field, name, kind, cancellationToken).ConfigureAwait(false);
                     var read = column.Type != standard.Type && ColumnConversion.TryCoerceLossless(column, standard.Type, out _) ? standard.Type : column.Type;
                     widened = widened is null ? read : ColumnConversion.Widen(widened.Value, read);
                 }
@@ -273,6 +392,8 @@ public sealed class ParquetFile : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
+        _buffers = null;
         await _reader.DisposeAsync().ConfigureAwait(false);
         await _stream.DisposeAsync().ConfigureAwait(false);
     }

@@ -29,6 +29,21 @@ internal readonly struct TestIdKey
     public static TestIdKey From(ReadOnlySpan<char> id) =>
         TryCanonicalGuid(id, out var guid) ? new TestIdKey(guid, null, false) : new TestIdKey(default, id.ToString(), false);
 
+    /// <summary>
+    /// The key of the id whose UTF-8 bytes are <paramref name="utf8"/> (as decoding them to a
+    /// string first would give): a canonical GUID is ASCII, so only 36 ASCII bytes are tried as one.
+    /// </summary>
+    public static TestIdKey From(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length == 36 && System.Text.Ascii.IsValid(utf8))
+        {
+            Span<char> chars = stackalloc char[36];
+            for (int i = 0; i < 36; i++) chars[i] = (char)utf8[i];
+            if (TryCanonicalGuid(chars, out var guid)) return new TestIdKey(guid, null, false);
+        }
+        return new TestIdKey(default, utf8.Length == 0 ? "" : System.Text.Encoding.UTF8.GetString(utf8), false);
+    }
+
     public static TestIdKey From(string? id) =>
         id is null ? Null : TryCanonicalGuid(id, out var guid) ? new TestIdKey(guid, null, false) : new TestIdKey(default, id, false);
 

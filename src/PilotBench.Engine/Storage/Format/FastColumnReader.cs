@@ -1,0 +1,240 @@
+using System.Text;
+using ConvertedType = Parquet.Meta.ConvertedType;
+using SchemaElement = Parquet.Meta.SchemaElement;
+using Parquet.Schema;
+using PilotBench.Engine.Schema;
+using ParquetType = Parquet.Meta.Type;
+
+namespace PilotBench.Engine.Storage.Format;
+
+/// <summary>How a column the decoder handles becomes the column <see cref="ParquetCodec.ReadColumnAsync"/> gives.</summary>
+internal enum FastKind
+{
+    String,
+    Boolean,
+    Int32,
+    Int8,
+    Int16,
+    UInt8,
+    UInt16,
+    UInt32,
+    Int64,
+    Double,
+    Float,
+    TimestampMillis,
+    TimestampMicros,
+    TimestampNanos,
+    DateDays,
+}
+
+/// <summary>
+/// Turns decoded chunks into exactly what the Parquet.Net path makes of them: the same column
+/// types and array types, the same conversions (see <see cref="ParquetCodec.ReadColumnAsync"/>
+/// and Parquet.Net's plain decoder for timestamps), strings decoded once per dictionary entry.
+/// </summary>
+internal static class FastColumnReader
+{
+    private const long UnixEpochTicks = 621355968000000000L; // DateTime.UnixEpoch.Ticks
+
+    /// <summary>
+    /// The kind of a field, chosen from the CLR type Parquet.Net gives it (what ReadColumnAsync
+    /// switches on) and its physical type; null when the decoder does not read it (INT96,
+    /// decimals, fixed-length arrays, nested fields, ...).
+    /// </summary>
+    public static FastKind? KindOf(DataField field)
+    {
+        if (field.IsArray || field.MaxRepetitionLevel > 0 || field.Path.Length > 1 || field.MaxDefinitionLevel > 1) return null;
+        var element = field.SchemaElement;
+        if (element?.Type is not ParquetType physical) return null;
+        var type = Nullable.GetUnderlyingType(field.ClrType) ?? field.ClrType;
+        return physical switch
+        {
+            ParquetType.BYTE_ARRAY when type == typeof(ReadOnlyMemory<char>) || type == typeof(string) => FastKind.String,
+            ParquetType.BOOLEAN when type == typeof(bool) => FastKind.Boolean,
+            ParquetType.INT32 when type == typeof(int) => FastKind.Int32,
+            ParquetType.INT32 when type == typeof(sbyte) => FastKind.Int8,
+            ParquetType.INT32 when type == typeof(short) => FastKind.Int16,
+            ParquetType.INT32 when type == typeof(byte) => FastKind.UInt8,
+            ParquetType.INT32 when type == typeof(ushort) => FastKind.UInt16,
+            ParquetType.INT32 when type == typeof(uint) => FastKind.UInt32,
+            ParquetType.INT32 when type == typeof(DateTime) => FastKind.DateDays,
+            ParquetType.INT64 when type == typeof(long) || type == typeof(ulong) => FastKind.Int64,
+            ParquetType.INT64 when type == typeof(DateTime) => TimestampKind(element),
+            ParquetType.DOUBLE when type == typeof(double) => FastKind.Double,
+            ParquetType.FLOAT when type == typeof(float) => FastKind.Float,
+            _ => null,
+        };
+    }
+
+    /// <summary>As Parquet.Net decodes an INT64 DateTime: the logical type's unit, else TIMESTAMP_MICROS, else milliseconds.</summary>
+    private static FastKind? TimestampKind(SchemaElement element)
+    {
+        if (element.LogicalType?.TIMESTAMP is { } timestamp)
+        {
+            if (timestamp.Unit?.MILLIS is not null) return FastKind.TimestampMillis;
+            if (timestamp.Unit?.MICROS is not null) return FastKind.TimestampMicros;
+            if (timestamp.Unit?.NANOS is not null) return FastKind.TimestampNanos;
+            return null;
+        }
+        return element.ConvertedType == ConvertedType.TIMESTAMP_MICROS ? FastKind.TimestampMicros : FastKind.TimestampMillis;
+    }
+
+    public static Column ToColumn(string name, FastKind kind, DecodedChunk chunk) => kind switch
+    {
+        FastKind.String => new Column(name, ColumnType.String, Strings(chunk)),
+        FastKind.Boolean => new Column(name, ColumnType.Boolean, Spread(chunk, chunk.Booleans!, v => v)),
+        FastKind.Int32 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => v)),
+        FastKind.Int8 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((sbyte)v))),
+        FastKind.Int16 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((short)v))),
+        FastKind.UInt8 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((byte)v))),
+        FastKind.UInt16 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((ushort)v))),
+        FastKind.UInt32 => new Column(name, ColumnType.Int64, Spread(chunk, chunk.Int32s!, v => (long)unchecked((uint)v))),
+        FastKind.Int64 => new Column(name, ColumnType.Int64, Spread(chunk, chunk.Int64s!, v => v)),
+        FastKind.Double => new Column(name, ColumnType.Double, Spread(chunk, chunk.Doubles!, v => v)),
+        FastKind.Float => new Column(name, ColumnType.Double, Spread(chunk, chunk.Floats!, v => (double)v)),
+        FastKind.TimestampMillis => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, v => Time(v, 10_000, 1))),
+        FastKind.TimestampMicros => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, v => Time(v, 10, 1))),
+        FastKind.TimestampNanos => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, v => Time(v, 1, 100))),
+        FastKind.DateDays => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int32s!, v => Time(v, TimeSpan.TicksPerDay, 1))),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>A UTC DateTime of <paramref name="value"/> × <paramref name="multiply"/> / <paramref name="divide"/> ticks after the Unix epoch (division truncates, as Parquet.Net's does).</summary>
+    private static DateTime Time(long value, long multiply, long divide)
+    {
+        long ticks;
+        try
+        {
+            ticks = checked(UnixEpochTicks + value / divide * multiply);
+        }
+        catch (OverflowException)
+        {
+            throw new InvalidDataException($"Timestamp value {value} is out of range.");
+        }
+        if (ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks) throw new InvalidDataException($"Timestamp value {value} is out of range.");
+        return new DateTime(ticks, DateTimeKind.Utc);
+    }
+
+    private static TOut?[] Spread<TIn, TOut>(DecodedChunk chunk, TIn[] values, Func<TIn, TOut> map) where TOut : struct
+    {
+        var result = new TOut?[chunk.Rows];
+        var defined = chunk.Defined;
+        if (defined is null)
+        {
+            for (int row = 0; row < result.Length; row++) result[row] = map(values[row]);
+            return result;
+        }
+        int next = 0;
+        for (int row = 0; row < result.Length; row++)
+        {
+            if (defined[row]) result[row] = map(values[next++]);
+        }
+        return result;
+    }
+
+    /// <summary>Strings of a byte-array chunk: one string per dictionary entry, shared by every row that uses it; one per PLAIN value.</summary>
+    private static string?[] Strings(DecodedChunk chunk)
+    {
+        var entries = chunk.Entries!;
+        var indexes = chunk.EntryIndexes!;
+        var dictionary = new string?[entries.DictionaryCount];
+        var result = new string?[chunk.Rows];
+        var defined = chunk.Defined;
+        int next = 0;
+        for (int row = 0; row < result.Length; row++)
+        {
+            if (defined is not null && !defined[row]) continue;
+            int index = indexes[next++];
+            if (index < dictionary.Length) result[row] = dictionary[index] ??= Decode(entries[index]);
+            else result[row] = Decode(entries[index]);
+        }
+        return result;
+    }
+
+    private static string Decode(ReadOnlySpan<byte> utf8) => utf8.Length == 0 ? "" : Encoding.UTF8.GetString(utf8);
+
+    /// <summary>The test id keys of the rows of a byte-array chunk (no string for canonical GUID ids).</summary>
+    public static void Keys(DecodedChunk chunk, Span<TestIdKey> keys)
+    {
+        var entries = chunk.Entries!;
+        var indexes = chunk.EntryIndexes!;
+        var dictionary = new TestIdKey?[entries.DictionaryCount];
+        var defined = chunk.Defined;
+        int next = 0;
+        for (int row = 0; row < chunk.Rows; row++)
+        {
+            if (defined is not null && !defined[row])
+            {
+                keys[row] = TestIdKey.Null;
+                continue;
+            }
+            int index = indexes[next++];
+            if (index < dictionary.Length) keys[row] = dictionary[index] ??= TestIdKey.From(entries[index]);
+            else keys[row] = TestIdKey.From(entries[index]);
+        }
+    }
+
+    /// <summary>Whether a value of a byte-array chunk is one of the UTF-8 <paramref name="values"/> (compared as bytes, hashed first).</summary>
+    public static bool AnyValueIn(DecodedChunk chunk, Utf8Set values)
+    {
+        var entries = chunk.Entries!;
+        var indexes = chunk.EntryIndexes!;
+        bool[]? checkedEntries = entries.DictionaryCount > 0 ? new bool[entries.DictionaryCount] : null;
+        for (int i = 0; i < chunk.ValueCount; i++)
+        {
+            int index = indexes[i];
+            if (checkedEntries is not null && index < checkedEntries.Length)
+            {
+                if (checkedEntries[index]) continue;
+                checkedEntries[index] = true;
+            }
+            if (values.Contains(entries[index])) return true;
+        }
+        return false;
+    }
+}
+
+/// <summary>
+/// A set of strings matched against UTF-8 bytes without decoding them. Only for strings that
+/// round-trip through UTF-8 and hold no U+FFFD: then bytes decode to one of the strings exactly
+/// when they equal its UTF-8 encoding (bytes that are not valid UTF-8 decode with U+FFFD).
+/// </summary>
+internal sealed class Utf8Set
+{
+    private readonly Dictionary<int, List<byte[]>> _byHash = new();
+
+    private Utf8Set() { }
+
+    /// <summary>Null when a value does not round-trip (the caller then compares strings).</summary>
+    public static Utf8Set? TryCreate(IEnumerable<string> values)
+    {
+        var set = new Utf8Set();
+        foreach (var value in values)
+        {
+            if (value.Contains('\uFFFD')) return null;
+            byte[] bytes = Encoding.UTF8.GetBytes(value);
+            if (!string.Equals(Encoding.UTF8.GetString(bytes), value, StringComparison.Ordinal)) return null;
+            int hash = Hash(bytes);
+            if (!set._byHash.TryGetValue(hash, out var list)) set._byHash[hash] = list = new List<byte[]>(1);
+            list.Add(bytes);
+        }
+        return set;
+    }
+
+    public bool Contains(ReadOnlySpan<byte> utf8)
+    {
+        if (!_byHash.TryGetValue(Hash(utf8), out var list)) return false;
+        foreach (var candidate in list)
+        {
+            if (utf8.SequenceEqual(candidate)) return true;
+        }
+        return false;
+    }
+
+    private static int Hash(ReadOnlySpan<byte> bytes)
+    {
+        var hash = new HashCode();
+        hash.AddBytes(bytes);
+        return hash.ToHashCode();
+    }
+}
