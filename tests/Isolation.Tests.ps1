@@ -127,7 +127,9 @@ finally { Remove-Item -LiteralPath $Store -Recurse -Force -ErrorAction Ignore }
         $result.Loaded.Zstd | Should -Contain '0.7.3.0@Default'
         $result.Loaded.Zstd | Should -Contain '0.8.8.0@PilotBench'
         $result.Loaded.Toolkit | Should -Contain '7.1.0.0@Default'
-        $result.Loaded.Toolkit | Should -Contain '8.4.0.0@PilotBench'
+        # PilotBench's own reader and writer no longer need Parquet.Net's CommunityToolkit for
+        # these files; if its copy is loaded at all, it must be in PilotBench's context.
+        $result.Loaded.Toolkit | Where-Object { $_ -ne '7.1.0.0@Default' } | ForEach-Object { $_ | Should -BeLike '*@PilotBench' }
     }
 
     It 'leaves an older ZstdSharp and CommunityToolkit.HighPerformance loadable and working after PilotBench has run' {
