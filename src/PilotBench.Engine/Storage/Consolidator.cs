@@ -235,7 +235,9 @@ public sealed class Consolidator
             }
             if (!appended)
             {
+                var tRewrite = Stopwatch.StartNew();
                 recordsAfter = await RewriteAsync(view, temp, consolidationId, accumulator, progress, cancellationToken).ConfigureAwait(false);
+                Timing("rewrite (pass two, encode, statistics, fsync)", tRewrite);
             }
             _options.AfterStep?.Invoke(ConsolidationStep.TempWritten, temp);
 
@@ -456,7 +458,7 @@ public sealed class Consolidator
 
     private static void Timing(string what, Stopwatch clock)
     {
-        if (Timings) Console.Error.WriteLine($"TIMING {what} {clock.Elapsed.TotalMilliseconds:F0} ms");
+        if (Timings) Console.Error.WriteLine($"TIMING {what} {clock.Elapsed.TotalMilliseconds:F0} ms (working set {Environment.WorkingSet / 1048576} MB, managed heap {GC.GetTotalMemory(false) / 1048576} MB)");
         clock.Restart();
     }
 
