@@ -3,8 +3,9 @@ using System.Buffers.Binary;
 namespace PilotBench.Engine.Storage.Format;
 
 /// <summary>
-/// The little of the Thrift compact protocol a page header needs: field headers, zigzag varints,
-/// and skipping whatever else a writer put there (statistics, unknown fields). Reads a span; any
+/// The little of the Thrift compact protocol that page headers and footers need: field headers,
+/// zigzag varints, list headers, and skipping whatever else a writer put there (statistics,
+/// unknown fields). Reads a span; any
 /// malformed byte (a varint too long, a length past the end, nesting too deep) throws
 /// <see cref="InvalidDataException"/>.
 /// </summary>
@@ -60,6 +61,21 @@ internal ref struct ThriftCompactReader
         return (int)value;
     }
 
+    public long ReadI64(byte type)
+    {
+        if (type is not (I64 or I32 or I16)) throw Malformed($"expected an integer field, found type {type}");
+        return Zigzag(ReadVarint());
+    }
+
+    /// <summary>A list's (or set's) header: its element count and element type.</summary>
+    public void ReadListHeader(out int count, out byte elementType)
+    {
+        byte header = ReadByte();
+        count = header >> 4;
+        if (count == 15) count = ReadLength();
+        elementType = (byte)(header & 0x0F);
+    }
+
     public static bool ReadBool(byte type) => type switch
     {
         BoolTrue => true,
@@ -80,10 +96,7 @@ internal ref struct ThriftCompactReader
             case Binary: Advance(ReadLength()); break;
             case List or Set:
             {
-                byte header = ReadByte();
-                int count = header >> 4;
-                if (count == 15) count = ReadLength();
-                byte element = (byte)(header & 0x0F);
+                ReadListHeader(out int count, out byte element);
                 // A boolean element of a list is one byte (not folded into a type).
                 for (int i = 0; i < count; i++)
                 {
@@ -154,7 +167,7 @@ internal ref struct ThriftCompactReader
 
     private static long Zigzag(ulong value) => (long)(value >> 1) ^ -(long)(value & 1);
 
-    private static InvalidDataException Malformed(string what) => new($"Malformed page header: {what}.");
+    private static InvalidDataException Malformed(string what) => new($"Malformed Thrift data (page header or footer): {what}.");
 
     /// <summary>Reads a little-endian i32 (used by the level sections, not Thrift itself).</summary>
     public static int ReadInt32LittleEndian(ReadOnlySpan<byte> data, int offset)
