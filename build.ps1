@@ -116,6 +116,9 @@ function Invoke-ReadyToRunBuild {
         $staging = Join-Path $OutputRoot 'staging-r2r' $rid
         if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
         Invoke-Native dotnet @('publish', $project, '-c', $Configuration, '-r', $rid, '-o', $staging, '--nologo', '-v', 'q', '-clp:NoSummary')
+        # A composite image (PublishReadyToRunComposite) would leave component stubs that crash the
+        # process when the composite file is not beside them: only per-assembly images are shipped.
+        if (Get-ChildItem -LiteralPath $staging -Filter '*.r2r.dll') { throw "Composite ReadyToRun output in $staging; delete src/PilotBench.ReadyToRun/obj and build again." }
         $target = Join-Path $Bin "r2r-$rid-net$major"
         New-Item -ItemType Directory -Path $target -Force | Out-Null
         foreach ($il in $ilAssemblies) {
