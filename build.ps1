@@ -36,7 +36,8 @@ param(
 
     # Runtime identifiers to precompile the engine and its packages for (ReadyToRun, .NET 10), so
     # that a first call in a new pwsh 7.6 process does not JIT-compile them. Other platforms, and
-    # .NET 8 (pwsh 7.4), load the portable IL in bin/. 'none' builds no images (faster inner loop).
+    # .NET 8 (pwsh 7.4), load the portable IL in bin/. 'none' builds no images (faster inner loop;
+    # tests/ReadyToRun.Tests.ps1 then fails, since the module it tests would ship without them).
     [ValidateSet('none', 'linux-x64', 'linux-arm64', 'linux-musl-x64', 'win-x64', 'win-arm64', 'osx-x64', 'osx-arm64')]
     [string[]] $ReadyToRun = @('linux-x64', 'win-x64', 'osx-arm64')
 )
