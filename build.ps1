@@ -6,7 +6,9 @@
 .DESCRIPTION
     Tasks:
       Build  Compiles the solution and lays out output/PilotBench/<version>/ exactly as an installed
-             module (manifest, format file, help, cmdlet assembly; the engine and its packages in bin/).
+             module (manifest, format file, help, cmdlet assembly; the engine and its packages in bin/,
+             as portable IL, and in bin/r2r-<rid>-net10/ as ReadyToRun images for .NET 10 on each
+             runtime identifier of -ReadyToRun).
       Test   Build, then the xunit suite, then the Pester suite in a separate pwsh process against the
              built module. Ends with one line "N passed, N failed" counting every test.
       Demo   Build, then the main job: concurrent writers, status, consolidation, statistics.
@@ -30,7 +32,14 @@ param(
     [string] $StorePath,
 
     # Bench: run the small smoke configuration (what CI runs; asserts nothing about timings).
-    [switch] $Smoke
+    [switch] $Smoke,
+
+    # Runtime identifiers to precompile the engine and its packages for (ReadyToRun, .NET 10), so
+    # that a first call in a new pwsh 7.6 process does not JIT-compile them. Other platforms, and
+    # .NET 8 (pwsh 7.4), load the portable IL in bin/. 'none' builds no images (faster inner loop;
+    # tests/ReadyToRun.Tests.ps1 then fails, since the module it tests would ship without them).
+    [ValidateSet('none', 'linux-x64', 'linux-arm64', 'linux-musl-x64', 'win-x64', 'win-arm64', 'osx-x64', 'osx-arm64')]
+    [string[]] $ReadyToRun = @('linux-x64', 'win-x64', 'osx-arm64')
 )
 
 $ErrorActionPreference = 'Stop'
@@ -80,12 +89,53 @@ function Invoke-Build {
     Copy-Item (Join-Path $RepoRoot "$ModuleName.psd1") -Destination $ModuleOut
     Copy-Item (Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.Format.ps1xml") -Destination $ModuleOut
 
+    Invoke-ReadyToRunBuild -Bin $bin
+
     $helpBuilder = Join-Path $RepoRoot 'tools' 'Build-Help.ps1'
     if (Test-Path $helpBuilder) {
         & $helpBuilder -DocsPath (Join-Path $RepoRoot 'docs' 'en-US') -OutputPath (Join-Path $ModuleOut 'en-US') -ModuleName $ModuleName
     }
     Remove-Item $staging -Recurse -Force
     Write-Host "Built $ModuleName $ModuleVersion -> $ModuleOut" -ForegroundColor Green
+}
+
+function Invoke-ReadyToRunBuild {
+    # ReadyToRun images for the runtime pwsh 7.6 runs on (.NET 10): src/PilotBench.ReadyToRun
+    # (net10.0, PublishReadyToRun) is published once per runtime identifier; crossgen2 and the runtime
+    # packs come from NuGet. Only the assemblies that bin/ has are kept, each with the same assembly
+    # version as its IL copy (PilotBenchLoadContext takes either, so they must be interchangeable).
+    param([Parameter(Mandatory)][string] $Bin)
+    $rids = @($ReadyToRun | Where-Object { $_ -ne 'none' })
+    if ($rids.Count -eq 0) { return }
+    $project = Join-Path $RepoRoot 'src' 'PilotBench.ReadyToRun' 'PilotBench.ReadyToRun.csproj'
+    [xml] $projectXml = Get-Content -LiteralPath $project -Raw
+    $framework = "$($projectXml.Project.PropertyGroup.TargetFramework)".Trim()
+    if ($framework -notmatch '^net(\d+)\.0$') { throw "Unexpected TargetFramework '$framework' in $project." }
+    $major = $Matches[1]
+    $ilAssemblies = @(Get-ChildItem -LiteralPath $Bin -Filter '*.dll' -File)
+    foreach ($rid in $rids) {
+        $staging = Join-Path $OutputRoot 'staging-r2r' $rid
+        if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
+        Invoke-Native dotnet @('publish', $project, '-c', $Configuration, '-r', $rid, '-o', $staging, '--nologo', '-v', 'q', '-clp:NoSummary')
+        # A composite image (PublishReadyToRunComposite) would leave component stubs that crash the
+        # process when the composite file is not beside them: only per-assembly images are shipped.
+        if (Get-ChildItem -LiteralPath $staging -Filter '*.r2r.dll') { throw "Composite ReadyToRun output in $staging; delete src/PilotBench.ReadyToRun/obj and build again." }
+        $target = Join-Path $Bin "r2r-$rid-net$major"
+        New-Item -ItemType Directory -Path $target -Force | Out-Null
+        foreach ($il in $ilAssemblies) {
+            $image = Join-Path $staging $il.Name
+            if (-not (Test-Path -LiteralPath $image)) { continue }  # not needed on .NET 10: the IL copy serves
+            $ilVersion = [Reflection.AssemblyName]::GetAssemblyName($il.FullName).Version
+            $imageVersion = [Reflection.AssemblyName]::GetAssemblyName($image).Version
+            if ($ilVersion -ne $imageVersion) { throw "ReadyToRun $rid $($il.Name) is version $imageVersion, bin/ has ${ilVersion}; the package resolution for $framework differs." }
+            Copy-Item -LiteralPath $image -Destination $target
+            $pdb = [IO.Path]::ChangeExtension($image, '.pdb')
+            if (Test-Path -LiteralPath $pdb) { Copy-Item -LiteralPath $pdb -Destination $target }  # line numbers in stack traces
+        }
+        Remove-Item $staging -Recurse -Force
+        Write-Host "ReadyToRun images for $rid (.NET $major) -> $target" -ForegroundColor DarkGray
+    }
+    Remove-Item (Join-Path $OutputRoot 'staging-r2r') -Recurse -Force -ErrorAction Ignore
 }
 
 function Get-TrxCounts([string] $TrxPath) {

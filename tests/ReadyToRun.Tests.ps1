@@ -1,0 +1,123 @@
+#Requires -Version 7.4
+# ReadyToRun images (build.ps1 Invoke-ReadyToRunBuild, LoadContext.cs): bin/ holds the portable IL,
+# bin/r2r-<rid>-net<major>/ images precompiled for one runtime identifier and .NET major version.
+# PilotBenchLoadContext takes the images when the process matches a folder, the IL otherwise, and
+# always the IL when PILOTBENCH_READYTORUN=0. The module must work either way.
+# No timings here: the speed is measured by tests/bench (case 3) only.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+
+    $script:ModuleBase = (Get-ChildItem -Path (Join-Path $ModuleRoot 'PilotBench') -Filter 'PilotBench.psd1' -Recurse | Select-Object -First 1).DirectoryName
+    $script:Bin = Join-Path $ModuleBase 'bin'
+    $script:ImageFolders = @(Get-ChildItem -LiteralPath $Bin -Directory -Filter 'r2r-*')
+
+    function Test-ReadyToRunImage([string] $Path) {
+        # A ReadyToRun image carries a managed native header (precompiled code) beside its IL.
+        $stream = [IO.File]::OpenRead($Path)
+        try {
+            $pe = [Reflection.PortableExecutable.PEReader]::new($stream)
+            try { $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0 } finally { $pe.Dispose() }
+        }
+        finally { $stream.Dispose() }
+    }
+
+    # Run in a fresh pwsh: which folder did the module's context load from, and does the module work?
+    # The child computes the folder it should use the way LoadContext.cs does.
+    function Invoke-LoadProbe([string] $ManifestPath, [string] $ReadyToRunSetting) {
+        $setting = if ($null -eq $ReadyToRunSetting) { '$null' } else { "'$ReadyToRunSetting'" }
+        $child = Invoke-PwshChild (@"
+`$ManifestPath = '$($ManifestPath -replace "'", "''")'
+[Environment]::SetEnvironmentVariable('PILOTBENCH_READYTORUN', $setting)
+
+"@ + @'
+$store = Join-Path ([IO.Path]::GetTempPath()) ('pilotbench-r2r-' + [guid]::NewGuid().ToString('N'))
+try {
+    Import-Module $ManifestPath
+    $records = foreach ($i in 1..60) {
+        [pscustomobject]@{ test_id = "r2r-$i"; model = ('m1', 'm2')[$i % 2]; task_type = 't'; prompt_type = 'p'; success = ($i % 3 -ne 0); error_message = if ($i % 3 -eq 0) { 'timeout after 60s' } else { $null } }
+    }
+    $records | Write-PilotResult -Path $store -FlushRecordCount 20
+    $stats = @(Get-PilotModelStats -Path $store | Sort-Object Model)     # consolidates first
+    $again = @(Get-PilotModelStats -Path $store -NoConsolidate | Sort-Object Model)
+    $read = @(Get-PilotResult -Path $store).Count
+    $arch = switch ([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture) { 'X64' { 'x64' } 'Arm64' { 'arm64' } default { $null } }
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } elseif ([Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier -match 'musl|^alpine') { 'linux-musl' } else { 'linux' }
+    $context = @([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name -eq 'PilotBench' })
+    [pscustomobject]@{
+        Folder    = if ($arch) { "r2r-$os-$arch-net$([Environment]::Version.Major)" } else { $null }
+        Loaded    = @($context | ForEach-Object { [pscustomobject]@{ Name = $_.GetName().Name; Directory = [IO.Path]::GetDirectoryName($_.Location) } })
+        Stats     = @($stats | ForEach-Object { "$($_.Model):$($_.Total):$($_.Success):$($_.TimeoutErrors)" })
+        Again     = @($again | ForEach-Object { "$($_.Model):$($_.Total):$($_.Success):$($_.TimeoutErrors)" })
+        ReadBack  = $read
+    } | ConvertTo-Json -Depth 4 -Compress
+}
+finally { Remove-Item -LiteralPath $store -Recurse -Force -ErrorAction Ignore }
+'@)
+        $child.ExitCode | Should -Be 0 -Because $child.Text
+        $child.Output[-1] | ConvertFrom-Json
+    }
+
+    function Assert-ModuleWorked($Probe) {
+        $Probe.ReadBack | Should -Be 60
+        # 30 records per model; every third fails with a timeout: m1 has i = 1,3,..,59 (10 multiples of 3), m2 has 10 too.
+        $Probe.Stats | Should -Be @('m1:30:20:10', 'm2:30:20:10')
+        $Probe.Again | Should -Be $Probe.Stats
+        @($Probe.Loaded | Where-Object Name -eq 'PilotBench.Engine').Count | Should -Be 1
+        @($Probe.Loaded | Where-Object Name -eq 'Parquet').Count | Should -Be 1
+    }
+}
+
+Describe 'ReadyToRun images in the built module' {
+    It 'has at least one image folder, named r2r-RID-netMAJOR' {
+        $ImageFolders.Count | Should -BeGreaterThan 0
+        foreach ($folder in $ImageFolders) { $folder.Name | Should -Match '^r2r-(linux|linux-musl|win|osx)-(x64|arm64)-net\d+$' }
+    }
+
+    It 'holds, in every image folder, ReadyToRun images of assemblies that bin/ has as IL, with the same assembly versions' {
+        foreach ($folder in $ImageFolders) {
+            $images = @(Get-ChildItem -LiteralPath $folder.FullName -Filter '*.dll' -File)
+            $images.Name | Should -Contain 'PilotBench.Engine.dll'
+            $images.Name | Should -Contain 'Parquet.dll'
+            foreach ($image in $images) {
+                $il = Join-Path $Bin $image.Name
+                Test-Path -LiteralPath $il | Should -BeTrue -Because "$($folder.Name)/$($image.Name) must have a portable fallback in bin/"
+                Test-ReadyToRunImage $image.FullName | Should -BeTrue -Because "$($folder.Name)/$($image.Name) should be precompiled"
+                Test-ReadyToRunImage $il | Should -BeFalse -Because "bin/$($image.Name) is the portable IL"
+                [Reflection.AssemblyName]::GetAssemblyName($image.FullName).Version |
+                    Should -Be ([Reflection.AssemblyName]::GetAssemblyName($il).Version) -Because "$($folder.Name)/$($image.Name) replaces bin/$($image.Name)"
+            }
+        }
+    }
+}
+
+Describe 'Where PilotBenchLoadContext loads the engine from' {
+    It 'loads the images of the matching folder when there is one, else the IL of bin/, and works' {
+        $probe = Invoke-LoadProbe (Join-Path $ModuleBase 'PilotBench.psd1') $null
+        Assert-ModuleWorked $probe
+        $expected = if ($probe.Folder -and (Test-Path -LiteralPath (Join-Path $Bin $probe.Folder))) { Join-Path $Bin $probe.Folder } else { $Bin }
+        foreach ($assembly in $probe.Loaded) {
+            # Everything the images cover comes from the image folder; nothing from the other folders.
+            $image = Join-Path $expected "$($assembly.Name).dll"
+            $want = if (Test-Path -LiteralPath $image) { $expected } else { $Bin }
+            $assembly.Directory | Should -Be $want -Because "$($assembly.Name) should load from $want"
+        }
+    }
+
+    It 'loads the IL of bin/ when PILOTBENCH_READYTORUN is <Setting>, and works' -ForEach @(@{ Setting = '0' }, @{ Setting = 'off' }) {
+        $probe = Invoke-LoadProbe (Join-Path $ModuleBase 'PilotBench.psd1') $Setting
+        Assert-ModuleWorked $probe
+        foreach ($assembly in $probe.Loaded) { $assembly.Directory | Should -Be $Bin -Because "$($assembly.Name) should load from bin/" }
+    }
+
+    It 'loads the IL of bin/ when no image folder matches the runtime (another platform or .NET version), and works' {
+        # A copy of the module without image folders stands for a platform or runtime no images were built for.
+        $copy = Join-Path $TestDrive 'no-images' 'PilotBench'
+        New-Item -ItemType Directory -Path $copy -Force | Out-Null
+        Copy-Item -Path (Join-Path $ModuleBase '*') -Destination $copy -Recurse
+        Get-ChildItem -LiteralPath (Join-Path $copy 'bin') -Directory -Filter 'r2r-*' | Remove-Item -Recurse -Force
+        $probe = Invoke-LoadProbe (Join-Path $copy 'PilotBench.psd1') $null
+        Assert-ModuleWorked $probe
+        foreach ($assembly in $probe.Loaded) { $assembly.Directory | Should -Be (Join-Path $copy 'bin') }
+    }
+}
