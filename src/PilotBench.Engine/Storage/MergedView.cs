@@ -51,7 +51,7 @@ public sealed class IncrementReadException : IOException
 public sealed class MergedView : IAsyncDisposable
 {
     /// <summary>Rows per output chunk when coalescing small main row groups and increments.</summary>
-    internal const int ChunkRows = 1 << 16;
+    internal const int ChunkRows = 1 << 15;
 
     private static readonly string[] IdAndTime = { RecordSchema.TestId, RecordSchema.WrittenAt };
 
