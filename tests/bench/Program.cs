@@ -59,7 +59,7 @@ namespace PilotBench.Bench
             _repeat = Math.Max(1, repeat);
             _size = smoke
                 ? new Size(Full: 20_000, Files: 10, Main1: 20_000, Main10: 60_000, New: 500, PwshObjects: 1_000, WriterRows: 20_000, StartupRuns: 1)
-                : new Size(Full: 1_000_000, Files: 100, Main1: 1_000_000, Main10: 10_000_000, New: 10_000, PwshObjects: 100_000, WriterRows: 1_000_000, StartupRuns: 5);
+                : new Size(Full: 1_000_000, Files: 100, Main1: 1_000_000, Main10: 10_000_000, New: 10_000, PwshObjects: 100_000, WriterRows: 1_000_000, StartupRuns: 10);
             // Generated data is cached here and reused by later runs (10M rows take a minute to make).
             _data = Path.Combine(moduleRoot, "bench-data", smoke ? "smoke" : "full");
             _work = Path.Combine(moduleRoot, "bench-work");
