@@ -99,6 +99,7 @@ public sealed class Consolidator
 
         var removedTemporaries = _options.WhatIf ? new List<string>() : TemporaryFiles.RemoveStale(_layout, _options.StaleTemporaryAge);
         var listed = _layout.ListIncrements();
+        if (!_options.WhatIf && listed.Count == 0 && UpToDate(removedTemporaries, clock) is { } nothingToDo) return nothingToDo;
 
         // An increment whose test ids read but whose other columns do not fails while the new main
         // is written (before anything is replaced): it is set aside as unreadable and the merge
@@ -340,6 +341,34 @@ public sealed class Consolidator
             stream.Flush(flushToDisk: true);
         }
         return recordsAfter;
+    }
+
+    /// <summary>
+    /// With no increment listed: the result of a consolidation with nothing to do, when the main
+    /// file's footer (read without Parquet.Net: <see cref="Format.FooterLayout"/>) carries the
+    /// consolidation id of metadata.json and model_stats.parquet exists, as the general path
+    /// decides; null otherwise (no main, damage, stale metadata), and the general path runs.
+    /// </summary>
+    private ConsolidationResult? UpToDate(List<string> removedTemporaries, Stopwatch clock)
+    {
+        var footer = Format.FooterLayout.TryRead(_layout.MainFile);
+        if (footer is null || !footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId)) return null;
+        if (StoreMetadata.TryRead(_layout) is not { ConsolidationId: { } metadataId } || metadataId != mainId || !File.Exists(_layout.StatsFile)) return null;
+        return new ConsolidationResult
+        {
+            StorePath = _layout.Root,
+            WhatIf = false,
+            FilesMerged = 0,
+            RecordsBefore = footer.RowCount,
+            RecordsAdded = 0,
+            RecordsAfter = footer.RowCount,
+            DuplicatesRemoved = 0,
+            MergedFiles = Array.Empty<string>(),
+            QuarantinedFiles = Array.Empty<UnreadableIncrement>(),
+            SkippedFiles = Array.Empty<UnreadableIncrement>(),
+            RemovedTemporaryFiles = removedTemporaries,
+            Duration = clock.Elapsed,
+        };
     }
 
     /// <summary>Increment rows from which the heap is compacted between pass one and pass two.</summary>

@@ -184,20 +184,25 @@ public static class StoreQueries
         IProgress<(long Rows, long Total)>? progress, CancellationToken cancellationToken)
     {
         var increments = layout.ListIncrements().Where(f => !failed.Any(u => u.Path == f.Path)).ToList();
+        if (increments.Count == 0 && failed.Count == 0)
+        {
+            // Nothing pending (the common case of a consolidated store): the main file's id and row
+            // count come from its footer alone, read without Parquet.Net, so a first query in a new
+            // process does not pay for opening (and compiling the code that opens) a large main.
+            // Consistent: model_stats.parquet is used only when it carries that main file's id.
+            var footer = Format.FooterLayout.TryRead(layout.MainFile);
+            if (footer is not null && footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId) &&
+                await ModelStatsFile.TryReadAsync(layout, mainId, cancellationToken).ConfigureAwait(false) is { } current)
+            {
+                return new StatsAnswer(Filtered(current, filter), StatsSource.ModelStatsFile, footer.RowCount, 0, Array.Empty<UnreadableIncrement>());
+            }
+        }
         await using var view = await MergedView.OpenAsync(layout, increments, StatsFeed.Columns, null, cancellationToken).ConfigureAwait(false);
         var unreadable = view.UnreadableIncrements.Concat(failed).ToList();
         if (view.MergedIncrements.Count == 0 && view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id))
         {
             var stored = await ModelStatsFile.TryReadAsync(layout, id, cancellationToken).ConfigureAwait(false);
-            if (stored is not null)
-            {
-                var filtered = new StatsAccumulator();
-                foreach (var (key, stats) in stored.Groups)
-                {
-                    if (filter.Matches(key)) filtered.Add(key, stats);
-                }
-                return new StatsAnswer(filtered, StatsSource.ModelStatsFile, view.MainRowCount, 0, unreadable);
-            }
+            if (stored is not null) return new StatsAnswer(Filtered(stored, filter), StatsSource.ModelStatsFile, view.MainRowCount, 0, unreadable);
         }
         var accumulator = new StatsAccumulator();
         long records = 0;
@@ -207,6 +212,16 @@ public static class StoreQueries
             records += chunk.RowCount;
         }
         return new StatsAnswer(accumulator, StatsSource.MergedRecords, records, view.MergedIncrements.Count, unreadable);
+    }
+
+    private static StatsAccumulator Filtered(StatsAccumulator stored, RecordFilter filter)
+    {
+        var filtered = new StatsAccumulator();
+        foreach (var (key, stats) in stored.Groups)
+        {
+            if (filter.Matches(key)) filtered.Add(key, stats);
+        }
+        return filtered;
     }
 
     /// <summary>The merged records matching <paramref name="filter"/>, chunk by chunk.</summary>

@@ -8,12 +8,13 @@ namespace PilotBench.Engine.Storage.Format;
 /// </summary>
 internal sealed class FooterLayout
 {
-    private FooterLayout(int version, Range schema, long rowCount, List<Range> rowGroups)
+    private FooterLayout(int version, Range schema, long rowCount, List<Range> rowGroups, Dictionary<string, string> keyValues)
     {
         Version = version;
         Schema = schema;
         RowCount = rowCount;
         RowGroups = rowGroups;
+        KeyValueMetadata = keyValues;
     }
 
     public int Version { get; }
@@ -23,6 +24,36 @@ internal sealed class FooterLayout
     /// <summary>Each row group struct, its fields and stop byte.</summary>
     public IReadOnlyList<Range> RowGroups { get; }
 
+    /// <summary>The file's key-value metadata (a key without a value reads as "").</summary>
+    public IReadOnlyDictionary<string, string> KeyValueMetadata { get; }
+
+    /// <summary>
+    /// The footer layout of a Parquet file, read from its tail (two small reads, no Parquet.Net):
+    /// what a query or a consolidation with nothing pending needs of the main file (its row count
+    /// and consolidation id). Null when the file is missing, too short, or its tail or footer is not
+    /// well formed: the caller then takes the general path, which reports the damage.
+    /// </summary>
+    public static FooterLayout? TryRead(string path)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            long length = RandomAccess.GetLength(handle);
+            if (length < 12) return null;
+            Span<byte> tail = stackalloc byte[8];
+            if (RandomAccess.Read(handle, tail, length - 8) != 8 || !tail[4..].SequenceEqual("PAR1"u8)) return null;
+            int footerLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(tail);
+            if (footerLength <= 0 || footerLength > length - 12) return null;
+            var footer = new byte[footerLength];
+            if (RandomAccess.Read(handle, footer, length - 8 - footerLength) != footerLength) return null;
+            return Parse(footer);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Reads the layout; throws InvalidDataException when the bytes are not a FileMetaData.</summary>
     public static FooterLayout Parse(ReadOnlySpan<byte> footer)
     {
@@ -31,6 +62,7 @@ internal sealed class FooterLayout
         long rows = -1;
         Range schema = default;
         var rowGroups = new List<Range>();
+        var keyValues = new Dictionary<string, string>(StringComparer.Ordinal);
         while (reader.ReadFieldHeader(out short id, out byte type))
         {
             switch (id)
@@ -56,10 +88,29 @@ internal sealed class FooterLayout
                     }
                     break;
                 }
+                case 5 when type == ThriftCompactReader.List:
+                {
+                    reader.ReadListHeader(out int count, out byte elementType);
+                    if (elementType != ThriftCompactReader.Struct) throw new InvalidDataException("key_value_metadata is not a list of structs.");
+                    for (int i = 0; i < count; i++)
+                    {
+                        short saved = reader.BeginStruct();
+                        string? key = null, value = null;
+                        while (reader.ReadFieldHeader(out short field, out byte fieldType))
+                        {
+                            if (field == 1 && fieldType == ThriftCompactReader.Binary) key = reader.ReadString(fieldType);
+                            else if (field == 2 && fieldType == ThriftCompactReader.Binary) value = reader.ReadString(fieldType);
+                            else reader.Skip(fieldType);
+                        }
+                        reader.EndStruct(saved);
+                        if (key is not null) keyValues[key] = value ?? "";
+                    }
+                    break;
+                }
                 default: reader.Skip(type); break;
             }
         }
         if (rows < 0 || schema.Equals(default(Range))) throw new InvalidDataException("The footer has no row count or no schema.");
-        return new FooterLayout(version, schema, rows, rowGroups);
+        return new FooterLayout(version, schema, rows, rowGroups, keyValues);
     }
 }

@@ -67,6 +67,16 @@ internal ref struct ThriftCompactReader
         return Zigzag(ReadVarint());
     }
 
+    /// <summary>A binary field's value as UTF-8 text.</summary>
+    public string ReadString(byte type)
+    {
+        if (type != Binary) throw Malformed($"expected a binary field, found type {type}");
+        int length = ReadLength();
+        int start = Position;
+        Advance(length);
+        return System.Text.Encoding.UTF8.GetString(_data.Slice(start, length));
+    }
+
     /// <summary>A list's (or set's) header: its element count and element type.</summary>
     public void ReadListHeader(out int count, out byte elementType)
     {
