@@ -53,7 +53,6 @@ public sealed class MergedView : IAsyncDisposable
     /// <summary>Rows per output chunk when coalescing small main row groups and increments.</summary>
     internal const int ChunkRows = 1 << 15;
 
-    private static readonly string[] IdAndTime = { RecordSchema.TestId, RecordSchema.WrittenAt };
 
     private readonly ParquetFile? _main;
     private readonly IReadOnlyList<IncrementSource> _sources;
@@ -335,39 +334,36 @@ public sealed class MergedView : IAsyncDisposable
         }
         else
         {
-            var keys = await main.ReadRowGroupAsync(g, IdAndTime, cancellationToken).ConfigureAwait(false);
-            var idColumn = keys.Find(RecordSchema.TestId);
-            if (idColumn is not null && idColumn.Type != ColumnType.String) idColumn = ColumnConversion.Convert(idColumn, ColumnType.String);
-            var ids = (string?[]?)idColumn?.Values;
-            var mainWrittenAt = keys.Find(RecordSchema.WrittenAt)?.Values as DateTime?[];
+            // The ids as keys (no string per id: a canonical GUID is its 16 bytes), and written_at.
+            int n = checked((int)rows);
+            var ids = new TestIdKey[n];
+            var mainTicks = new long[n];
+            await main.ReadGroupKeysAsync(g, ids, mainTicks, null, cancellationToken).ConfigureAwait(false);
             List<int>? kept = null;
-            if (ids is not null)
+            for (int row = 0; row < n; row++)
             {
-                for (int row = 0; row < ids.Length; row++)
+                bool keep = true;
+                if (!ids[row].IsNull && _winnerById.TryGetValue(ids[row], out var entry) && winners[entry.File][entry.Row])
                 {
-                    bool keep = true;
-                    if (ids[row] is string id && _winnerById.TryGetValue(TestIdKey.From(id), out var entry) && winners[entry.File][entry.Row])
+                    // Main rows of equal standing lose to increment rows (SPEC 3.2).
+                    if (IsStrictlyLater(mainTicks[row], entry.WrittenAtTicks))
                     {
-                        // Main rows of equal standing lose to increment rows (SPEC 3.2).
-                        if (IsStrictlyLater(TestIdIndex.Ticks(mainWrittenAt?[row]), entry.WrittenAtTicks))
-                        {
-                            winners[entry.File][entry.Row] = false;
-                        }
-                        else
-                        {
-                            keep = false;
-                        }
-                        DuplicatesRemoved++;
+                        winners[entry.File][entry.Row] = false;
                     }
-                    if (!keep && kept is null)
+                    else
                     {
-                        kept = new List<int>(ids.Length);
-                        for (int k = 0; k < row; k++) kept.Add(k);
+                        keep = false;
                     }
-                    else if (keep && kept is not null)
-                    {
-                        kept.Add(row);
-                    }
+                    DuplicatesRemoved++;
+                }
+                if (!keep && kept is null)
+                {
+                    kept = new List<int>(n);
+                    for (int k = 0; k < row; k++) kept.Add(k);
+                }
+                else if (keep && kept is not null)
+                {
+                    kept.Add(row);
                 }
             }
             chunk = await main.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);

@@ -292,61 +292,72 @@ public sealed class ParquetFile : IAsyncDisposable
         long total = RowCount;
         var ids = new TestIdKey[total];
         var ticks = new long[total];
-        Array.Fill(ticks, TestIdIndex.NoTime);
-        var idColumn = _columns.FirstOrDefault(c => c.Name == RecordSchema.TestId);
-        bool rawIds = idColumn.Field is not null && idColumn.Type == ColumnType.String &&
-                      (Nullable.GetUnderlyingType(idColumn.Field.ClrType) ?? idColumn.Field.ClrType) == typeof(ReadOnlyMemory<char>);
-        ReadOnlyMemory<char>[] raw = Array.Empty<ReadOnlyMemory<char>>();
-        int[] definitions = Array.Empty<int>();
         int offset = 0;
         // Not returned when a read throws: they are then left to the GC.
         var buffers = RentBuffers();
         for (int g = 0; g < RowGroupCount; g++)
         {
-            var group = _reader.RowGroups[g];
-            int n = checked((int)group.RowCount);
-            if (idColumn.Field is null)
-            {
-                Array.Fill(ids, TestIdKey.Null, offset, n);
-            }
-            else if (rawIds && idColumn.Kind == FastKind.String && TryDecode(g, idColumn.Field, idColumn.Name, idColumn.Kind, buffers) is { } chunk)
-            {
-                FastColumnReader.Keys(chunk, ids.AsSpan(offset, n));
-            }
-            else if (rawIds)
-            {
-                var field = idColumn.Field;
-                if (raw.Length < n)
-                {
-                    raw = new ReadOnlyMemory<char>[n];
-                    definitions = new int[n];
-                }
-                bool optional = field.MaxDefinitionLevel > 0;
-                // A null int[] passed as Memory<int>? becomes an empty Memory, not null: cast explicitly.
-                Memory<int>? definitionMemory = optional ? definitions.AsMemory(0, n) : (Memory<int>?)null;
-                await group.ReadRawAsync<ReadOnlyMemory<char>>(field, raw.AsMemory(0, n), definitionMemory, null, cancellationToken).ConfigureAwait(false);
-                int next = 0; // non-null values are packed at the start
-                for (int row = 0; row < n; row++)
-                {
-                    ids[offset + row] = optional && definitions[row] != field.MaxDefinitionLevel ? TestIdKey.Null : TestIdKey.From(raw[next++].Span);
-                }
-            }
-            else
-            {
-                var column = (await ReadRowGroupAsync(g, new[] { RecordSchema.TestId }, cancellationToken).ConfigureAwait(false)).Columns[0];
-                if (column.Type != ColumnType.String) column = ColumnConversion.Convert(column, ColumnType.String);
-                var values = (string?[])column.Values;
-                for (int row = 0; row < n; row++) ids[offset + row] = TestIdKey.From(values[row]);
-            }
-            var writtenAt = (await ReadRowGroupAsync(g, new[] { RecordSchema.WrittenAt }, cancellationToken).ConfigureAwait(false)).Find(RecordSchema.WrittenAt);
-            if (writtenAt?.Values is DateTime?[] times)
-            {
-                for (int row = 0; row < n; row++) ticks[offset + row] = TestIdIndex.Ticks(times[row]);
-            }
+            int n = checked((int)_reader.RowGroups[g].RowCount);
+            await ReadGroupKeysAsync(g, ids.AsMemory(offset, n), ticks.AsMemory(offset, n), buffers, cancellationToken).ConfigureAwait(false);
             offset += n;
         }
         ReturnBuffers(buffers);
         return (ids, ticks);
+    }
+
+    /// <summary>
+    /// test_id and written_at of the rows of row group <paramref name="g"/> (see <see cref="ReadKeysAsync"/>):
+    /// a merge checks a main row group's ids against the increments' this way, without a string per id.
+    /// </summary>
+    internal async Task ReadGroupKeysAsync(int g, Memory<TestIdKey> ids, Memory<long> ticks, DecodeBuffers? buffers, CancellationToken cancellationToken)
+    {
+        var group = _reader.RowGroups[g];
+        int n = checked((int)group.RowCount);
+        ticks.Span.Fill(TestIdIndex.NoTime);
+        var rented = buffers is null ? RentBuffers() : null;
+        buffers ??= rented!;
+        var idColumn = _columns.FirstOrDefault(c => c.Name == RecordSchema.TestId);
+        bool rawIds = idColumn.Field is not null && idColumn.Type == ColumnType.String &&
+                      (Nullable.GetUnderlyingType(idColumn.Field.ClrType) ?? idColumn.Field.ClrType) == typeof(ReadOnlyMemory<char>);
+        if (idColumn.Field is null)
+        {
+            ids.Span.Fill(TestIdKey.Null);
+        }
+        else if (rawIds && idColumn.Kind == FastKind.String && TryDecode(g, idColumn.Field, idColumn.Name, idColumn.Kind, buffers) is { } chunk)
+        {
+            FastColumnReader.Keys(chunk, ids.Span);
+        }
+        else if (rawIds)
+        {
+            var field = idColumn.Field;
+            var raw = new ReadOnlyMemory<char>[n];
+            bool optional = field.MaxDefinitionLevel > 0;
+            var definitions = optional ? new int[n] : null;
+            // A null int[] passed as Memory<int>? becomes an empty Memory, not null: cast explicitly.
+            Memory<int>? definitionMemory = definitions is null ? (Memory<int>?)null : definitions.AsMemory();
+            await group.ReadRawAsync<ReadOnlyMemory<char>>(field, raw.AsMemory(), definitionMemory, null, cancellationToken).ConfigureAwait(false);
+            int next = 0; // non-null values are packed at the start
+            var span = ids.Span;
+            for (int row = 0; row < n; row++)
+            {
+                span[row] = definitions is not null && definitions[row] != field.MaxDefinitionLevel ? TestIdKey.Null : TestIdKey.From(raw[next++].Span);
+            }
+        }
+        else
+        {
+            var column = (await ReadRowGroupAsync(g, new[] { RecordSchema.TestId }, cancellationToken).ConfigureAwait(false)).Columns[0];
+            if (column.Type != ColumnType.String) column = ColumnConversion.Convert(column, ColumnType.String);
+            var values = (string?[])column.Values;
+            var span = ids.Span;
+            for (int row = 0; row < n; row++) span[row] = TestIdKey.From(values[row]);
+        }
+        var writtenAt = (await ReadRowGroupAsync(g, new[] { RecordSchema.WrittenAt }, cancellationToken).ConfigureAwait(false)).Find(RecordSchema.WrittenAt);
+        if (writtenAt?.Values is DateTime?[] times)
+        {
+            var span = ticks.Span;
+            for (int row = 0; row < n; row++) span[row] = TestIdIndex.Ticks(times[row]);
+        }
+        if (rented is not null) ReturnBuffers(rented);
     }
 
     /// <summary>
