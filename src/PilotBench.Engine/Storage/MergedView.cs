@@ -53,7 +53,6 @@ public sealed class MergedView : IAsyncDisposable
     /// <summary>Rows per output chunk when coalescing small main row groups and increments.</summary>
     internal const int ChunkRows = 1 << 15;
 
-
     private readonly ParquetFile? _main;
     private readonly IReadOnlyList<IncrementSource> _sources;
     private readonly TestIdIndex _winnerById;
