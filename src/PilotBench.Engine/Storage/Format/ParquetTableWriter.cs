@@ -105,8 +105,8 @@ internal sealed class ParquetTableWriter
         var chunks = new EncodedChunk?[table.Columns.Count];
         try
         {
-            // Encoding is CPU work on independent columns: all cores, largest columns first is
-            // left to the partitioner (small column counts: one column per work item).
+            // Encoding is CPU work on independent columns: one column per work item, on all cores;
+            // the chunks are then written in column order.
             Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = cancellationToken },
                 c => chunks[c] = ParquetEncoder.Encode(table.Columns[c], 0, rows));
 
