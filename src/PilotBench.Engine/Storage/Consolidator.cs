@@ -329,15 +329,7 @@ public sealed class Consolidator
             var writer = await Format.ParquetTableWriter.CreateAsync(stream, schema, cancellationToken).ConfigureAwait(false);
             var mergeProgress = progress is null ? null : new InlineProgress<(long Rows, long Total)>(p =>
                 progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
-            await foreach (var chunk in view.ReadAsync(mergeProgress, cancellationToken).ConfigureAwait(false))
-            {
-                if (chunk.RowCount == 0) continue;
-                await writer.WriteRowGroupAsync(chunk, cancellationToken).ConfigureAwait(false);
-                StatsFeed.Add(accumulator, chunk);
-                recordsAfter += chunk.RowCount;
-                view.Recycle(chunk);
-            }
-            await writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId }), cancellationToken).ConfigureAwait(false);
+            recordsAfter = await WriteChunksAsync(view, view.ReadAsync(mergeProgress, cancellationToken), writer, accumulator, consolidationId, cancellationToken).ConfigureAwait(false);
             stream.Flush(flushToDisk: true);
         }
         return recordsAfter;
@@ -373,6 +365,27 @@ public sealed class Consolidator
 
     /// <summary>Increment rows from which the heap is compacted between pass one and pass two.</summary>
     internal const long CompactAfterPassOneRows = 200_000;
+
+    /// <summary>
+    /// Writes the merged chunks as row groups, adds them to the statistics, hands their arrays back
+    /// to the view, and finishes the file with the new consolidation id (model_stats.parquet and
+    /// metadata.json are matched to it; an append must not keep the old one). Returns the rows written.
+    /// </summary>
+    private static async Task<long> WriteChunksAsync(MergedView view, IAsyncEnumerable<RecordTable> chunks, Format.ParquetTableWriter writer,
+        StatsAccumulator accumulator, string consolidationId, CancellationToken cancellationToken)
+    {
+        long rows = 0;
+        await foreach (var chunk in chunks.ConfigureAwait(false))
+        {
+            if (chunk.RowCount == 0) continue;
+            await writer.WriteRowGroupAsync(chunk, cancellationToken).ConfigureAwait(false);
+            StatsFeed.Add(accumulator, chunk);
+            rows += chunk.RowCount;
+            view.Recycle(chunk);
+        }
+        await writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId }), cancellationToken).ConfigureAwait(false);
+        return rows;
+    }
 
     /// <summary>Appending leaves this many small row groups at most before a rewrite coalesces them again.</summary>
     internal const int MaxSmallRowGroups = 64;
@@ -471,17 +484,7 @@ public sealed class Consolidator
                 DurableFile.TryDelete(temp);
                 return null;
             }
-            await foreach (var chunk in view.ReadIncrementWinnersAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (chunk.RowCount == 0) continue;
-                await writer.WriteRowGroupAsync(chunk, cancellationToken).ConfigureAwait(false);
-                StatsFeed.Add(added, chunk);
-                appended += chunk.RowCount;
-                view.Recycle(chunk);
-            }
-            // The new main must carry the NEW consolidation id (model_stats.parquet and
-            // metadata.json are matched to it).
-            await writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId }), cancellationToken).ConfigureAwait(false);
+            appended = await WriteChunksAsync(view, view.ReadIncrementWinnersAsync(cancellationToken), writer, added, consolidationId, cancellationToken).ConfigureAwait(false);
             // The new row groups and footer start where the old footer did and are longer than it,
             // so nothing of the old footer remains; truncating makes that explicit.
             Timing("append", t);
