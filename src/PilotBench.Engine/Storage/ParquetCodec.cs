@@ -28,18 +28,9 @@ internal static class ParquetCodec
     public static async Task WriteTableAsync(Stream stream, RecordTable table, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, int rowGroupSize = 1 << 20)
     {
         var writer = await Format.ParquetTableWriter.CreateAsync(stream, table.Schema, cancellationToken).ConfigureAwait(false);
-        if (table.RowCount <= rowGroupSize)
+        for (int start = 0; start < table.RowCount; start += rowGroupSize)
         {
-            await writer.WriteRowGroupAsync(table, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            for (int start = 0; start < table.RowCount; start += rowGroupSize)
-            {
-                int count = Math.Min(rowGroupSize, table.RowCount - start);
-                var indices = Enumerable.Range(start, count).ToArray();
-                await writer.WriteRowGroupAsync(table.Take(indices), cancellationToken).ConfigureAwait(false);
-            }
+            await writer.WriteRowGroupAsync(table, start, Math.Min(rowGroupSize, table.RowCount - start), cancellationToken).ConfigureAwait(false);
         }
         await writer.FinishAsync(WithFormatVersion(metadata), cancellationToken).ConfigureAwait(false);
     }

@@ -85,8 +85,15 @@ internal sealed class ParquetTableWriter
     }
 
     /// <summary>Writes one row group of every row of <paramref name="table"/>, which must have the writer's schema.</summary>
-    public async Task WriteRowGroupAsync(RecordTable table, CancellationToken cancellationToken)
+    public Task WriteRowGroupAsync(RecordTable table, CancellationToken cancellationToken) =>
+        WriteRowGroupAsync(table, 0, table.RowCount, cancellationToken);
+
+    /// <summary>Writes rows [<paramref name="start"/>, start + <paramref name="count"/>) of <paramref name="table"/> as one row group, without copying them out first.</summary>
+    public async Task WriteRowGroupAsync(RecordTable table, int start, int count, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start, table.RowCount - count);
         if (_finished) throw new InvalidOperationException("The file is finished.");
         if (table.Columns.Count != _schema.Columns.Count) throw new ArgumentException("The table does not have the writer's schema.", nameof(table));
         for (int c = 0; c < _schema.Columns.Count; c++)
@@ -100,7 +107,7 @@ internal sealed class ParquetTableWriter
         }
         cancellationToken.ThrowIfCancellationRequested();
 
-        int rows = table.RowCount;
+        int rows = count;
         if (rows == 0) return; // no empty row groups: a file of no rows has none
         var chunks = new EncodedChunk?[table.Columns.Count];
         try
@@ -108,20 +115,20 @@ internal sealed class ParquetTableWriter
             // Encoding is CPU work on independent columns: one column per work item, on all cores;
             // the chunks are then written in column order.
             Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = cancellationToken },
-                c => chunks[c] = ParquetEncoder.Encode(table.Columns[c], 0, rows));
+                c => chunks[c] = ParquetEncoder.Encode(table.Columns[c], start, rows));
 
             var info = new RowGroupInfo(rows, new ColumnChunkInfo[chunks.Length]);
             for (int c = 0; c < chunks.Length; c++)
             {
                 var chunk = chunks[c]!;
-                long start = _position;
+                long offset = _position;
                 await _stream.WriteAsync(chunk.Bytes.Memory, cancellationToken).ConfigureAwait(false);
                 _position += chunk.Bytes.Length;
                 info.Columns[c] = new ColumnChunkInfo(
                     Type: chunk.Type,
-                    Start: start,
-                    DataPageOffset: start + chunk.DictionaryPageLength,
-                    DictionaryPageOffset: chunk.Dictionary ? start : null,
+                    Start: offset,
+                    DataPageOffset: offset + chunk.DictionaryPageLength,
+                    DictionaryPageOffset: chunk.Dictionary ? offset : null,
                     CompressedSize: chunk.Bytes.Length,
                     UncompressedSize: chunk.UncompressedSize,
                     NullCount: chunk.NullCount,
