@@ -14,14 +14,9 @@ namespace PilotBench.Tests.Format;
 /// </summary>
 public sealed class ParquetAppendTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "pilotbench-append-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _dir = new("append-tests");
 
-    public ParquetAppendTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _dir.Dispose();
 
     private static RecordTable Table(int start, int rows) => new(rows, new[]
     {
@@ -32,7 +27,7 @@ public sealed class ParquetAppendTests : IDisposable
 
     private async Task<string> WriteAsync(RecordTable table)
     {
-        string path = Path.Combine(_dir, "main.parquet");
+        string path = _dir.File("main.parquet");
         await using var stream = File.Create(path);
         await ParquetCodec.WriteTableAsync(stream, table, new Dictionary<string, string> { ["round"] = "0" }, CancellationToken.None);
         return path;
@@ -97,7 +92,7 @@ public sealed class ParquetAppendTests : IDisposable
     [Fact]
     public async Task A_file_another_writer_wrote_is_refused()
     {
-        string path = Path.Combine(_dir, "other.parquet");
+        string path = _dir.File("other.parquet");
         var schema = new ParquetSchema(new DataField<string>("id", nullable: true), new DataField<long?>("n"),
             new DateTimeDataField("stamp", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis, isNullable: true));
         await using (var stream = File.Create(path))

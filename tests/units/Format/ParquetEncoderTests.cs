@@ -13,14 +13,9 @@ namespace PilotBench.Tests.Format;
 /// </summary>
 public sealed class ParquetEncoderTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "pilotbench-encoder-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _dir = new("encoder-tests");
 
-    public ParquetEncoderTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _dir.Dispose();
 
     private static readonly string[] Words = { "alpha", "beta", "", "gamma", "δέλτα", "日本語", "emoji 😀", "tab\there", "line\nbreak", "zz" };
 
@@ -72,7 +67,7 @@ public sealed class ParquetEncoderTests : IDisposable
 
     private async Task<string> WriteAsync(RecordTable table, int rowGroupSize, string name = "t.parquet")
     {
-        string path = Path.Combine(_dir, name);
+        string path = _dir.File(name);
         await using var stream = File.Create(path);
         await ParquetCodec.WriteTableAsync(stream, table, new Dictionary<string, string> { ["k"] = "v" }, CancellationToken.None, rowGroupSize);
         return path;
