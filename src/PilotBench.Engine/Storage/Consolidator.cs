@@ -90,7 +90,39 @@ public sealed class Consolidator
         _options = options ?? new ConsolidationOptions();
     }
 
-    public async Task<ConsolidationResult> RunAsync(IProgress<ConsolidationProgress>? progress = null, CancellationToken cancellationToken = default)
+    public Task<ConsolidationResult> RunAsync(IProgress<ConsolidationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<ConsolidationResult>(cancellationToken);
+        try
+        {
+            if (TryNothingToDo() is { } nothingToDo) return Task.FromResult(nothingToDo);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<ConsolidationResult>(ex);
+        }
+        return RunWithLockAsync(progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The result of a consolidation when it has nothing to do (no increment, metadata and
+    /// statistics current), found synchronously; null when it has work, when another process holds
+    /// the lock, or under WhatIf: then <see cref="RunAsync"/> does the work (and checks again under
+    /// its lock). The common case of a scheduled or query-time consolidation (Get-PilotModelStats
+    /// consolidates first) thus costs a few small reads, and a first call in a new process does not
+    /// compile the asynchronous path.
+    /// </summary>
+    public ConsolidationResult? TryNothingToDo()
+    {
+        if (_options.WhatIf) return null;
+        var clock = Stopwatch.StartNew();
+        StoreChecks.EnsureStoreFolder(_layout, create: true);
+        using var storeLock = StoreLock.TryAcquire(_layout);
+        if (storeLock is null || _layout.ListIncrements().Count != 0 || !IsUpToDate(out long rows)) return null;
+        return NothingDone(rows, TemporaryFiles.RemoveStale(_layout, _options.StaleTemporaryAge), clock);
+    }
+
+    private async Task<ConsolidationResult> RunWithLockAsync(IProgress<ConsolidationProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         StoreChecks.EnsureStoreFolder(_layout, create: !_options.WhatIf);
@@ -99,7 +131,7 @@ public sealed class Consolidator
 
         var removedTemporaries = _options.WhatIf ? new List<string>() : TemporaryFiles.RemoveStale(_layout, _options.StaleTemporaryAge);
         var listed = _layout.ListIncrements();
-        if (!_options.WhatIf && listed.Count == 0 && UpToDate(removedTemporaries, clock) is { } nothingToDo) return nothingToDo;
+        if (!_options.WhatIf && listed.Count == 0 && IsUpToDate(out long rows)) return NothingDone(rows, removedTemporaries, clock);
 
         // An increment whose test ids read but whose other columns do not fails while the new main
         // is written (before anything is replaced): it is set aside as unreadable and the merge
@@ -336,32 +368,36 @@ public sealed class Consolidator
     }
 
     /// <summary>
-    /// With no increment listed: the result of a consolidation with nothing to do, when the main
+    /// With no increment listed: whether a consolidation has nothing to do, that is the main
     /// file's footer (read without Parquet.Net: <see cref="Format.FooterLayout"/>) carries the
     /// consolidation id of metadata.json and model_stats.parquet exists, as the general path
-    /// decides; null otherwise (no main, damage, stale metadata), and the general path runs.
+    /// decides; false otherwise (no main, damage, stale metadata), and the general path runs.
     /// </summary>
-    private ConsolidationResult? UpToDate(List<string> removedTemporaries, Stopwatch clock)
+    private bool IsUpToDate(out long rows)
     {
+        rows = 0;
         var footer = Format.FooterLayout.TryRead(_layout.MainFile);
-        if (footer is null || !footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId)) return null;
-        if (StoreMetadata.TryRead(_layout) is not { ConsolidationId: { } metadataId } || metadataId != mainId || !File.Exists(_layout.StatsFile)) return null;
-        return new ConsolidationResult
-        {
-            StorePath = _layout.Root,
-            WhatIf = false,
-            FilesMerged = 0,
-            RecordsBefore = footer.RowCount,
-            RecordsAdded = 0,
-            RecordsAfter = footer.RowCount,
-            DuplicatesRemoved = 0,
-            MergedFiles = Array.Empty<string>(),
-            QuarantinedFiles = Array.Empty<UnreadableIncrement>(),
-            SkippedFiles = Array.Empty<UnreadableIncrement>(),
-            RemovedTemporaryFiles = removedTemporaries,
-            Duration = clock.Elapsed,
-        };
+        if (footer is null || !footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId)) return false;
+        if (StoreMetadata.TryReadConsolidationId(_layout) is not { } metadataId || metadataId != mainId || !File.Exists(_layout.StatsFile)) return false;
+        rows = footer.RowCount;
+        return true;
     }
+
+    private ConsolidationResult NothingDone(long rows, List<string> removedTemporaries, Stopwatch clock) => new()
+    {
+        StorePath = _layout.Root,
+        WhatIf = false,
+        FilesMerged = 0,
+        RecordsBefore = rows,
+        RecordsAdded = 0,
+        RecordsAfter = rows,
+        DuplicatesRemoved = 0,
+        MergedFiles = Array.Empty<string>(),
+        QuarantinedFiles = Array.Empty<UnreadableIncrement>(),
+        SkippedFiles = Array.Empty<UnreadableIncrement>(),
+        RemovedTemporaryFiles = removedTemporaries,
+        Duration = clock.Elapsed,
+    };
 
     /// <summary>Increment rows from which the heap is compacted between pass one and pass two.</summary>
     internal const long CompactAfterPassOneRows = 200_000;

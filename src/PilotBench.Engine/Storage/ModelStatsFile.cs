@@ -22,7 +22,42 @@ public static class ModelStatsFile
     /// The statistics stored for the main file with <paramref name="consolidationId"/>, or null when
     /// the file is missing, unreadable, from another tool, or describes another main file.
     /// </summary>
-    public static async Task<StatsAccumulator?> TryReadAsync(StoreLayout layout, string? consolidationId, CancellationToken cancellationToken)
+    public static Task<StatsAccumulator?> TryReadAsync(StoreLayout layout, string? consolidationId, CancellationToken cancellationToken)
+    {
+        // The file this engine writes is read directly (synchronously, no Parquet.Net): what a
+        // first statistics query in a new process costs. A file it declines (written by another
+        // tool with other encodings or annotations) is read by the general reader.
+        var direct = TryRead(layout, consolidationId, out bool declined);
+        return declined ? TryReadGeneralAsync(layout, consolidationId, cancellationToken) : Task.FromResult(direct);
+    }
+
+    /// <summary>
+    /// As <see cref="TryReadAsync"/>, with the engine's own reader only. <paramref name="declined"/>
+    /// is true when that reader does not handle the file's format (the answer is then unknown, not null).
+    /// </summary>
+    internal static StatsAccumulator? TryRead(StoreLayout layout, string? consolidationId, out bool declined)
+    {
+        declined = false;
+        if (consolidationId is null || !File.Exists(layout.StatsFile)) return null;
+        try
+        {
+            using var file = Format.DirectParquetFile.Open(layout.StatsFile);
+            if (!file.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id) || id != consolidationId) return null;
+            if (file.RowCount > int.MaxValue) return null;
+            return ToAccumulator(ModelStatsTable.FromColumns(file.ReadColumn, (int)file.RowCount));
+        }
+        catch (NotSupportedException)
+        {
+            declined = true;
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    internal static async Task<StatsAccumulator?> TryReadGeneralAsync(StoreLayout layout, string? consolidationId, CancellationToken cancellationToken)
     {
         if (consolidationId is null || !File.Exists(layout.StatsFile)) return null;
         try
@@ -30,14 +65,18 @@ public static class ModelStatsFile
             await using var file = await ParquetFile.OpenAsync(layout.StatsFile, cancellationToken, records: false).ConfigureAwait(false);
             if (!file.CustomMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id) || id != consolidationId) return null;
             var table = await file.ReadAllAsync(null, cancellationToken).ConfigureAwait(false);
-            var groups = ModelStatsTable.FromColumns(name => table.Find(name)?.Values, table.RowCount);
-            var accumulator = new StatsAccumulator();
-            foreach (var (key, stats) in groups) accumulator.Add(key, stats);
-            return accumulator;
+            return ToAccumulator(ModelStatsTable.FromColumns(name => table.Find(name)?.Values, table.RowCount));
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or Parquet.ParquetException or NotSupportedException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or Parquet.ParquetException or NotSupportedException)
         {
             return null;
         }
+    }
+
+    private static StatsAccumulator ToAccumulator(IReadOnlyList<KeyValuePair<StatsGroupKey, GroupStats>> groups)
+    {
+        var accumulator = new StatsAccumulator();
+        foreach (var (key, stats) in groups) accumulator.Add(key, stats);
+        return accumulator;
     }
 }

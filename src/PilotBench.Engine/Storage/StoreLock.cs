@@ -36,29 +36,36 @@ public sealed class StoreLock : IDisposable
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (TryAcquire(layout) is { } taken) return taken;
+            if (DateTime.UtcNow >= deadline) throw new StoreLockedException(layout.LockFile, ReadHolder(layout.LockFile));
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Takes the lock if no other process holds it (null if one does), without waiting.</summary>
+    public static StoreLock? TryAcquire(StoreLayout layout)
+    {
+        try
+        {
+            var stream = new FileStream(layout.LockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
             try
             {
-                var stream = new FileStream(layout.LockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-                try
-                {
-                    // Who holds it, for the message another process shows; informational only.
-                    stream.SetLength(0);
-                    var holder = Encoding.UTF8.GetBytes($"{Environment.MachineName}:{Environment.ProcessId} since {DateTime.UtcNow:O}");
-                    stream.Write(holder);
-                    stream.Flush();
-                }
-                catch (IOException)
-                {
-                }
-                return new StoreLock(stream);
+                // Who holds it, for the message another process shows; informational only.
+                stream.SetLength(0);
+                var holder = Encoding.UTF8.GetBytes($"{Environment.MachineName}:{Environment.ProcessId} since {DateTime.UtcNow:O}");
+                stream.Write(holder);
+                stream.Flush();
             }
-            // Only contention means "another consolidation runs". Any other failure (a read-only file
-            // system, EIO) used to be reported as a held lock, naming a stale holder; now it surfaces as itself.
-            catch (IOException ex) when (IsContention(ex) && File.Exists(layout.LockFile))
+            catch (IOException)
             {
-                if (DateTime.UtcNow >= deadline) throw new StoreLockedException(layout.LockFile, ReadHolder(layout.LockFile));
-                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
             }
+            return new StoreLock(stream);
+        }
+        // Only contention means "another consolidation runs". Any other failure (a read-only file
+        // system, EIO) used to be reported as a held lock, naming a stale holder; now it surfaces as itself.
+        catch (IOException ex) when (IsContention(ex) && File.Exists(layout.LockFile))
+        {
+            return null;
         }
     }
 

@@ -45,6 +45,83 @@ public sealed class StoreMetadata
             return null;
         }
     }
+
+    /// <summary>
+    /// The consolidation id of metadata.json, or null when the file is missing, unreadable or not
+    /// what <see cref="TryRead"/> accepts (then the caller takes the path that rebuilds it). Reads
+    /// with <see cref="Utf8JsonReader"/> and checks the type of every known property as the
+    /// serializer would, without the serializer's generic machinery: the nothing-to-do check of a
+    /// first call in a new process needs only the id.
+    /// </summary>
+    public static string? TryReadConsolidationId(StoreLayout layout)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(layout.MetadataFile);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        try
+        {
+            return ScanConsolidationId(bytes);
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The id of a metadata.json document; null for a document the serializer would reject or read as unusable.</summary>
+    internal static string? ScanConsolidationId(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+        string? id = null;
+        int formatVersion = CurrentFormatVersion;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            string name = reader.GetString()!;
+            if (!reader.Read()) return null;
+            switch (name)
+            {
+                case "format_version":
+                    if (reader.TokenType != JsonTokenType.Number) return null;
+                    formatVersion = reader.GetInt32();
+                    break;
+                case "consolidation_id" or "writer":
+                    if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return null;
+                    if (name == "consolidation_id") id = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
+                    break;
+                case "last_consolidation" or "latest_timestamp":
+                    if (reader.TokenType == JsonTokenType.Null) break;
+                    if (reader.TokenType != JsonTokenType.String) return null;
+                    reader.GetDateTime();
+                    break;
+                case "record_count" or "main_file_bytes":
+                    if (reader.TokenType != JsonTokenType.Number) return null;
+                    reader.GetInt64();
+                    break;
+                case "merged_increments" or "quarantined_increments" or "models" or "prompt_types" or "difficulties" or "task_types":
+                    if (reader.TokenType == JsonTokenType.Null) break;
+                    if (reader.TokenType != JsonTokenType.StartArray) return null;
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return null;
+                    }
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+        if (reader.TokenType != JsonTokenType.EndObject) return null;
+        // Nothing may follow the object (the serializer rejects trailing content).
+        if (reader.Read()) return null;
+        return formatVersion > 0 ? id : null;
+    }
 }
 
 /// <summary>

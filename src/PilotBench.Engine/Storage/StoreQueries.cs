@@ -162,7 +162,39 @@ public static class StoreQueries
     /// model_stats.parquet describes the current main file, it answers from that file (no scan);
     /// otherwise it scans only the columns statistics need.
     /// </summary>
-    public static async Task<StatsAnswer> GetStatsAsync(StoreLayout layout, RecordFilter filter, IProgress<(long Rows, long Total)>? progress, CancellationToken cancellationToken)
+    public static Task<StatsAnswer> GetStatsAsync(StoreLayout layout, RecordFilter filter, IProgress<(long Rows, long Total)>? progress, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<StatsAnswer>(cancellationToken);
+        try
+        {
+            if (TryGetStoredStats(layout, filter) is { } stored) return Task.FromResult(stored);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<StatsAnswer>(ex);
+        }
+        return GetStatsScanningAsync(layout, filter, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The answer of a consolidated store with nothing pending, from model_stats.parquet, found
+    /// synchronously with the engine's own readers (the main file's footer for its consolidation
+    /// id and row count, then the statistics file): what a first query in a new process costs,
+    /// without opening (and compiling the code that opens) a large main or an asynchronous reader.
+    /// Null when an increment is pending, the statistics file is missing, stale or unreadable, or
+    /// the files are not in a form these readers handle: the general path then decides.
+    /// Consistent: model_stats.parquet is used only when it carries the main file's id.
+    /// </summary>
+    public static StatsAnswer? TryGetStoredStats(StoreLayout layout, RecordFilter filter)
+    {
+        if (layout.ListIncrements().Count != 0) return null;
+        var footer = Format.FooterLayout.TryRead(layout.MainFile);
+        if (footer is null || !footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId)) return null;
+        var stored = ModelStatsFile.TryRead(layout, mainId, out _);
+        return stored is null ? null : new StatsAnswer(Filtered(stored, filter), StatsSource.ModelStatsFile, footer.RowCount, 0, Array.Empty<UnreadableIncrement>());
+    }
+
+    private static async Task<StatsAnswer> GetStatsScanningAsync(StoreLayout layout, RecordFilter filter, IProgress<(long Rows, long Total)>? progress, CancellationToken cancellationToken)
     {
         // An increment whose keys read but whose other columns do not fails mid-scan: the answer is
         // computed again without it, and it is reported as unreadable (a consolidation quarantines it).
@@ -186,10 +218,8 @@ public static class StoreQueries
         var increments = layout.ListIncrements().Where(f => !failed.Any(u => u.Path == f.Path)).ToList();
         if (increments.Count == 0 && failed.Count == 0)
         {
-            // Nothing pending (the common case of a consolidated store): the main file's id and row
-            // count come from its footer alone, read without Parquet.Net, so a first query in a new
-            // process does not pay for opening (and compiling the code that opens) a large main.
-            // Consistent: model_stats.parquet is used only when it carries that main file's id.
+            // Nothing pending, but the direct readers declined or found no current statistics file:
+            // the same question with the general reader for model_stats.parquet.
             var footer = Format.FooterLayout.TryRead(layout.MainFile);
             if (footer is not null && footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId) &&
                 await ModelStatsFile.TryReadAsync(layout, mainId, cancellationToken).ConfigureAwait(false) is { } current)

@@ -37,8 +37,19 @@ public sealed class GetPilotModelStatsCommand : StoreFilterCmdlet
         StatsAnswer answer;
         try
         {
-            var progress = ReadProgress("Reading statistics of " + layout.Root);
-            answer = RunEngine(token => StoreQueries.GetStatsAsync(layout, BuildFilter(), progress, token));
+            var filter = BuildFilter();
+            // A consolidated store with nothing pending is answered from model_stats.parquet at once,
+            // on the pipeline thread; otherwise the engine scans off it, with progress.
+            var stored = StoreQueries.TryGetStoredStats(layout, filter);
+            if (stored is not null)
+            {
+                answer = stored;
+            }
+            else
+            {
+                var progress = ReadProgress("Reading statistics of " + layout.Root);
+                answer = RunEngine(token => StoreQueries.GetStatsAsync(layout, filter, progress, token));
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)
         {
@@ -62,7 +73,7 @@ public sealed class GetPilotModelStatsCommand : StoreFilterCmdlet
     {
         try
         {
-            var result = RunEngine(token => new Consolidator(layout).RunAsync(null, token));
+            var result = new Consolidator(layout).TryNothingToDo() ?? RunEngine(token => new Consolidator(layout).RunAsync(null, token));
             if (result.FilesMerged > 0) WriteVerbose($"Consolidated {result.FilesMerged} increment file(s) first.");
         }
         catch (Exception ex) when (ex is StoreLockedException or UnauthorizedAccessException or StorePathException ||

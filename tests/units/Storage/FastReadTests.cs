@@ -82,7 +82,7 @@ public sealed class FastReadTests : IDisposable
     };
 
     /// <summary>A table of every engine type, with nulls, empty and non-ASCII strings, a dictionary-encoded column (model) and an all-null column.</summary>
-    private static RecordTable EngineTable(int n)
+    internal static RecordTable EngineTable(int n)
     {
         var baseTime = new DateTime(2025, 3, 1, 12, 0, 0, DateTimeKind.Utc);
         var ids = new string?[n];
@@ -191,7 +191,7 @@ public sealed class FastReadTests : IDisposable
     /// <see cref="DuckTypes"/> for <paramref name="n"/> rows; without the timestamp and date columns
     /// for data page v2 files (Parquet.Net 6.1.0 cannot read DuckDB's DELTA_BINARY_PACKED timestamps).
     /// </summary>
-    private static string DuckSelect(int n, bool timestamps = true)
+    internal static string DuckSelect(int n, bool timestamps = true)
     {
         string select = string.Format(System.Globalization.CultureInfo.InvariantCulture, DuckTypes, n);
         return timestamps ? select : $"SELECT COLUMNS(c -> c NOT LIKE 'ts%' AND c <> 'd') FROM ({select})";

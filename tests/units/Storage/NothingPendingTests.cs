@@ -101,4 +101,149 @@ public sealed class NothingPendingTests : IDisposable
         Assert.Null(FooterLayout.TryRead(_store.Layout.MainFile));
         Assert.Null(FooterLayout.TryRead(Path.Combine(_store.Root, "missing.parquet")));
     }
+    /// <summary>Every column of model_stats.parquet for <paramref name="groups"/>, rendered row by row.</summary>
+    private static List<string> Figures(StatsAccumulator groups)
+    {
+        var columns = ModelStatsTable.ToColumns(groups.SortedGroups(), new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        return Enumerable.Range(0, groups.GroupCount)
+            .Select(row => string.Join("|", columns.Select(c => $"{c.Name}={Convert.ToString(c.Values.GetValue(row), System.Globalization.CultureInfo.InvariantCulture)}")))
+            .ToList();
+    }
+
+    [Fact]
+    public async Task The_direct_model_stats_reader_gives_every_figure_the_general_reader_gives()
+    {
+        await ConsolidatedAsync();
+        var mainId = FooterLayout.TryRead(_store.Layout.MainFile)!.KeyValueMetadata[ParquetCodec.ConsolidationIdKey];
+
+        var direct = ModelStatsFile.TryRead(_store.Layout, mainId, out bool declined);
+        var general = await ModelStatsFile.TryReadGeneralAsync(_store.Layout, mainId, CancellationToken.None);
+
+        Assert.False(declined);
+        Assert.NotNull(direct);
+        Assert.NotNull(general);
+        Assert.True(direct!.GroupCount >= 2);
+        Assert.Equal(Figures(general!), Figures(direct));
+        // Another main file's id, or none: not these statistics.
+        Assert.Null(ModelStatsFile.TryRead(_store.Layout, Guid.NewGuid().ToString("D"), out declined));
+        Assert.False(declined);
+        Assert.Null(ModelStatsFile.TryRead(_store.Layout, null, out _));
+    }
+
+    [Fact]
+    public async Task A_model_stats_file_the_direct_reader_declines_is_read_by_the_general_reader()
+    {
+        await ConsolidatedAsync();
+        var mainId = FooterLayout.TryRead(_store.Layout.MainFile)!.KeyValueMetadata[ParquetCodec.ConsolidationIdKey];
+        var expected = Figures((await ModelStatsFile.TryReadGeneralAsync(_store.Layout, mainId, CancellationToken.None))!);
+        // The same table rewritten by another tool with a codec the engine's decoder does not read (GZIP).
+        string copy = _store.Layout.StatsFile + ".copy";
+        File.Move(_store.Layout.StatsFile, copy);
+        using (var duck = new Interop.DuckDb())
+        {
+            duck.Execute($"COPY (SELECT * FROM read_parquet({Interop.DuckDb.Quote(copy)})) TO {Interop.DuckDb.Quote(_store.Layout.StatsFile)} " +
+                         $"(FORMAT parquet, COMPRESSION GZIP, KV_METADATA {{\"{ParquetCodec.ConsolidationIdKey}\": '{mainId}'}})");
+        }
+
+        Assert.Null(ModelStatsFile.TryRead(_store.Layout, mainId, out bool declined));
+        Assert.True(declined);
+        var read = await ModelStatsFile.TryReadAsync(_store.Layout, mainId, CancellationToken.None);
+        Assert.NotNull(read);
+        Assert.Equal(expected, Figures(read!));
+        var answer = await StoreQueries.GetStatsAsync(_store.Layout, new RecordFilter(), null, CancellationToken.None);
+        Assert.Equal(StatsSource.ModelStatsFile, answer.Source);
+        Assert.Null(StoreQueries.TryGetStoredStats(_store.Layout, new RecordFilter()));
+    }
+
+    [Fact]
+    public async Task Stored_statistics_are_found_synchronously_only_when_nothing_is_pending_and_they_are_current()
+    {
+        int count = await ConsolidatedAsync();
+        var stored = StoreQueries.TryGetStoredStats(_store.Layout, new RecordFilter { Model = new[] { "model-?" } });
+        Assert.NotNull(stored);
+        Assert.Equal(count, stored!.RecordCount);
+        Assert.Equal(StatsSource.ModelStatsFile, stored.Source);
+        var general = await StoreQueries.GetStatsAsync(_store.Layout, new RecordFilter { Model = new[] { "model-?" } }, null, CancellationToken.None);
+        Assert.Equal(Figures(general.Groups), Figures(stored.Groups));
+
+        await _store.WriteAsync(Records.Make("np-pending", model: "model-c"));
+        Assert.Null(StoreQueries.TryGetStoredStats(_store.Layout, new RecordFilter()));
+        var pending = await StoreQueries.GetStatsAsync(_store.Layout, new RecordFilter(), null, CancellationToken.None);
+        Assert.Equal(StatsSource.MergedRecords, pending.Source);
+        Assert.Equal(count + 1, pending.RecordCount);
+
+        await _store.ConsolidateAsync();
+        File.Delete(_store.Layout.StatsFile);
+        Assert.Null(StoreQueries.TryGetStoredStats(_store.Layout, new RecordFilter()));
+    }
+
+    [Fact]
+    public async Task Nothing_to_do_is_found_synchronously_and_only_when_there_is_nothing_to_do()
+    {
+        int count = await ConsolidatedAsync();
+        var consolidator = new Consolidator(_store.Layout);
+        var quick = consolidator.TryNothingToDo();
+        Assert.NotNull(quick);
+        Assert.Equal(0, quick!.FilesMerged);
+        Assert.Equal(count, quick.RecordsAfter);
+        var run = consolidator.RunAsync();
+        // Already complete when returned: no asynchronous step was taken.
+        Assert.True(run.IsCompletedSuccessfully);
+        Assert.Equal(count, (await run).RecordsAfter);
+
+        // The lock held by another consolidation: not decided here (RunAsync waits or reports it).
+        using (StoreLock.TryAcquire(_store.Layout))
+        {
+            Assert.Null(new Consolidator(_store.Layout).TryNothingToDo());
+            await Assert.ThrowsAsync<StoreLockedException>(() => new Consolidator(_store.Layout).RunAsync());
+        }
+        // WhatIf decides nothing synchronously.
+        Assert.Null(new Consolidator(_store.Layout, new ConsolidationOptions { WhatIf = true }).TryNothingToDo());
+
+        // A stale temporary file of a dead writer is removed and reported.
+        string stale = Path.Combine(_store.Layout.IncrementalFolder, $"{StoreLayout.TemporaryPrefix}{Environment.MachineName}_999999_increment_{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(stale, "partial");
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddDays(-2));
+        var cleaned = new Consolidator(_store.Layout).TryNothingToDo();
+        Assert.NotNull(cleaned);
+        Assert.Contains(stale, cleaned!.RemovedTemporaryFiles);
+        Assert.False(File.Exists(stale));
+
+        // Metadata stale (another consolidation id): there is work, and RunAsync does it.
+        var metadata = StoreMetadata.TryRead(_store.Layout)!;
+        metadata.ConsolidationId = Guid.NewGuid().ToString("D");
+        StoreMetadata.Write(_store.Layout, metadata);
+        Assert.Null(new Consolidator(_store.Layout).TryNothingToDo());
+        await _store.ConsolidateAsync();
+        Assert.NotNull(new Consolidator(_store.Layout).TryNothingToDo());
+
+        // An increment pending: there is work.
+        await _store.WriteAsync(Records.Make("np-new", model: "model-a"));
+        Assert.Null(new Consolidator(_store.Layout).TryNothingToDo());
+        var merged = await _store.ConsolidateAsync();
+        Assert.Equal(1, merged.FilesMerged);
+        Assert.Equal(count + 1, merged.RecordsAfter);
+    }
+
+    [Theory]
+    [InlineData("{\"format_version\": 1, \"consolidation_id\": \"abc\", \"models\": [\"a\", null], \"record_count\": 3, \"last_consolidation\": \"2025-01-01T00:00:00Z\", \"unknown\": {\"x\": [1, 2]}}", "abc")]
+    [InlineData("{\"consolidation_id\": \"abc\"}", "abc")]
+    [InlineData("{\"consolidation_id\": null}", null)]
+    [InlineData("{\"format_version\": 0, \"consolidation_id\": \"abc\"}", null)]
+    [InlineData("{\"consolidation_id\": 5}", null)]
+    [InlineData("{\"consolidation_id\": \"abc\", \"record_count\": \"many\"}", null)]
+    [InlineData("{\"consolidation_id\": \"abc\", \"last_consolidation\": \"yesterday\"}", null)]
+    [InlineData("{\"consolidation_id\": \"abc\", \"models\": [1]}", null)]
+    [InlineData("{\"consolidation_id\": \"abc\", \"models\": \"a\"}", null)]
+    [InlineData("{\"consolidation_id\": \"abc\"} trailing", null)]
+    [InlineData("{\"consolidation_id\": \"abc\"", null)]
+    [InlineData("[\"abc\"]", null)]
+    [InlineData("", null)]
+    public void The_metadata_id_scan_accepts_what_the_serializer_accepts(string json, string? id)
+    {
+        File.WriteAllText(_store.Layout.MetadataFile, json);
+        Assert.Equal(id, StoreMetadata.TryReadConsolidationId(_store.Layout));
+        // The serializer's reading, the reference: same document, same id (or none).
+        Assert.Equal(id, StoreMetadata.TryRead(_store.Layout)?.ConsolidationId);
+    }
 }

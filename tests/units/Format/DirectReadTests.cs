@@ -1,0 +1,206 @@
+using PilotBench.Engine.Storage;
+using PilotBench.Engine.Storage.Format;
+using PilotBench.Tests.Interop;
+using PilotBench.Tests.Storage;
+using Xunit;
+
+namespace PilotBench.Tests.Format;
+
+/// <summary>
+/// <see cref="DirectParquetFile"/> (own footer reader + column decoder, no Parquet.Net) against
+/// Parquet.Net: on files written by the engine and by DuckDB every column it reads holds the same
+/// array type and the same values as Parquet.Net's; what it does not read is declined with
+/// NotSupportedException (never read with another meaning); damage is InvalidDataException.
+/// </summary>
+public sealed class DirectReadTests : IDisposable
+{
+    private readonly TempFolder _folder = new("directread");
+    private readonly DuckDb _duck = new();
+
+    public void Dispose()
+    {
+        _duck.Dispose();
+        _folder.Dispose();
+    }
+
+    /// <summary>Compares every column; returns the names of the columns the direct reader declined.</summary>
+    private static async Task<List<string>> AssertReadsAsParquetNetAsync(string path)
+    {
+        await using var general = await ParquetFile.OpenAsync(path, CancellationToken.None, records: false);
+        general.FastRead = false;
+        var expected = await general.ReadAllAsync(null, CancellationToken.None);
+        using var direct = DirectParquetFile.Open(path);
+        Assert.Equal(general.RowCount, direct.RowCount);
+        Assert.Equal(general.CustomMetadata.OrderBy(p => p.Key), direct.KeyValueMetadata.OrderBy(p => p.Key));
+        var declined = new List<string>();
+        Assert.NotEmpty(direct.ColumnNames);
+        foreach (var name in direct.ColumnNames)
+        {
+            var column = expected.Find(name);
+            if (general.RowCount == 0)
+            {
+                // No row group: Parquet.Net gives no column; the direct reader an empty one.
+                Assert.Empty(direct.ReadColumn(name)!);
+                continue;
+            }
+            Assert.True(column is not null, $"Parquet.Net did not read column '{name}'");
+            Array? values;
+            try
+            {
+                values = direct.ReadColumn(name);
+            }
+            catch (NotSupportedException)
+            {
+                declined.Add(name);
+                continue;
+            }
+            Assert.NotNull(values);
+            Assert.Equal(column!.Values.GetType(), values!.GetType());
+            Assert.Equal(column.Length, values.Length);
+            for (int row = 0; row < values.Length; row++)
+            {
+                object? x = column[row], y = values.GetValue(row);
+                bool same = Equals(x, y) && (x is not DateTime dx || dx.Kind == ((DateTime)y!).Kind);
+                if (!same) Assert.Fail($"column '{column.Name}', row {row}: Parquet.Net read {x ?? "null"}, the direct reader {y ?? "null"}.");
+            }
+        }
+        Assert.Null(direct.ReadColumn("no such column"));
+        return declined;
+    }
+
+    [Theory]
+    [InlineData(0, 1000)]
+    [InlineData(1, 1000)]
+    [InlineData(3500, 1000)]
+    public async Task Engine_written_files_read_as_ParquetNet_reads_them(int n, int rowGroupSize)
+    {
+        string path = _folder.File($"engine-{n}.parquet");
+        var metadata = new Dictionary<string, string> { ["pilotbench.consolidation_id"] = "id-" + n, ["other"] = "" };
+        await using (var stream = File.Create(path))
+        {
+            await ParquetCodec.WriteTableAsync(stream, FastReadTests.EngineTable(n), metadata, CancellationToken.None, rowGroupSize);
+        }
+
+        var declined = await AssertReadsAsParquetNetAsync(path);
+
+        Assert.Empty(declined);
+        using var direct = DirectParquetFile.Open(path);
+        Assert.Equal("id-" + n, direct.KeyValueMetadata["pilotbench.consolidation_id"]);
+    }
+
+    [Theory]
+    [InlineData(5000, "ZSTD", ", ROW_GROUP_SIZE 2048")]
+    [InlineData(5000, "SNAPPY", "")]
+    [InlineData(5000, "UNCOMPRESSED", ", ROW_GROUP_SIZE 1024")]
+    public async Task DuckDb_written_files_read_as_ParquetNet_reads_them(int n, string compression, string options)
+    {
+        string path = _folder.File($"duck-{compression}.parquet");
+        _duck.Execute($"COPY ({FastReadTests.DuckSelect(n)}) TO {DuckDb.Quote(path)} (FORMAT parquet, COMPRESSION {compression}{options}, KV_METADATA {{\"pilotbench.consolidation_id\": 'from-duckdb'}})");
+
+        var declined = await AssertReadsAsParquetNetAsync(path);
+
+        // Every type of the engine's schema and DuckDB's integer, date and timestamp annotations are read.
+        Assert.Empty(declined);
+        using var direct = DirectParquetFile.Open(path);
+        Assert.Equal("from-duckdb", direct.KeyValueMetadata["pilotbench.consolidation_id"]);
+    }
+
+    [Fact]
+    public async Task Integer_annotations_keep_their_sign_and_width()
+    {
+        string path = _folder.File("integers.parquet");
+        _duck.Execute("COPY (SELECT (i % 256 - 128)::TINYINT AS i8, (i * 257 % 65536 - 32768)::SMALLINT AS i16, (i % 256)::UTINYINT AS u8, " +
+                      "(i * 331 % 65536)::USMALLINT AS u16, (4294967295 - i)::UINTEGER AS u32, (18446744073709551615 - i)::UBIGINT AS u64, " +
+                      "(-9223372036854775808 + i)::BIGINT AS i64, (-2147483648 + i)::INTEGER AS i32 FROM range(600) t(i)) TO " + DuckDb.Quote(path) + " (FORMAT parquet)");
+
+        var declined = await AssertReadsAsParquetNetAsync(path);
+
+        Assert.Empty(declined);
+        using var direct = DirectParquetFile.Open(path);
+        Assert.Equal(-128, ((int?[])direct.ReadColumn("i8")!)[0]);
+        Assert.Equal(255, ((int?[])direct.ReadColumn("u8")!)[255]);
+        Assert.Equal(4294967295L, ((long?[])direct.ReadColumn("u32")!)[0]);
+    }
+
+    [Fact]
+    public async Task Types_it_does_not_read_are_declined_and_the_rest_still_read()
+    {
+        string path = _folder.File("others.parquet");
+        _duck.Execute("COPY (SELECT i::INTEGER AS plain, (i / 7)::DECIMAL(9, 2) AS dec, '{\"a\": 1}'::JSON AS js, uuid() AS id, " +
+                      "TIME '10:00:00' AS t, 'x'::BLOB AS bytes FROM range(100) t(i)) TO " + DuckDb.Quote(path) + " (FORMAT parquet)");
+
+        using var direct = DirectParquetFile.Open(path);
+        Assert.Equal(100, direct.ReadColumn("plain")!.Length);
+        foreach (var name in new[] { "dec", "js", "id", "t", "bytes" })
+        {
+            Assert.Throws<NotSupportedException>(() => direct.ReadColumn(name));
+        }
+    }
+
+    [Fact]
+    public void A_nested_schema_is_declined()
+    {
+        string path = _folder.File("nested.parquet");
+        _duck.Execute($"COPY (SELECT i AS a, [i, i + 1] AS l, {{'x': i}} AS s FROM range(10) t(i)) TO {DuckDb.Quote(path)} (FORMAT parquet)");
+        Assert.Throws<NotSupportedException>(() => DirectParquetFile.Open(path));
+    }
+
+    [Fact]
+    public async Task Damage_is_InvalidDataException()
+    {
+        string path = _folder.File("damaged.parquet");
+        await using (var stream = File.Create(path))
+        {
+            await ParquetCodec.WriteTableAsync(stream, FastReadTests.EngineTable(500), null, CancellationToken.None);
+        }
+        var bytes = File.ReadAllBytes(path);
+
+        // No footer at the tail.
+        File.WriteAllBytes(path, bytes.AsSpan(0, bytes.Length - 3).ToArray());
+        Assert.Throws<InvalidDataException>(() => DirectParquetFile.Open(path));
+
+        // A footer length pointing out of the file.
+        var lengthDamaged = (byte[])bytes.Clone();
+        BitConverter.TryWriteBytes(lengthDamaged.AsSpan(lengthDamaged.Length - 8, 4), int.MaxValue - 1);
+        File.WriteAllBytes(path, lengthDamaged);
+        Assert.Throws<InvalidDataException>(() => DirectParquetFile.Open(path));
+
+        // A footer cut short (its length says less than it is): the Thrift reader runs out or meets garbage.
+        int footerLength = BitConverter.ToInt32(bytes, bytes.Length - 8);
+        var footerCut = bytes.AsSpan(0, bytes.Length - 8 - footerLength / 2).ToArray().Concat(BitConverter.GetBytes(footerLength / 2)).Concat("PAR1"u8.ToArray()).ToArray();
+        File.WriteAllBytes(path, footerCut);
+        Assert.True(IsDamage(() => DirectParquetFile.Open(path).Dispose()));
+
+        // Page data overwritten: the column fails rather than reading wrong values.
+        var pagesDamaged = (byte[])bytes.Clone();
+        for (int i = 100; i < 400; i++) pagesDamaged[i] ^= 0x5A;
+        File.WriteAllBytes(path, pagesDamaged);
+        using var direct = DirectParquetFile.Open(path);
+        var failures = 0;
+        foreach (var column in FastReadTests.EngineTable(1).Columns)
+        {
+            try
+            {
+                direct.ReadColumn(column.Name);
+            }
+            catch (InvalidDataException)
+            {
+                failures++;
+            }
+        }
+        Assert.True(failures > 0, "overwritten pages read without an error");
+    }
+
+    private static bool IsDamage(Action open)
+    {
+        try
+        {
+            open();
+            return false;
+        }
+        catch (InvalidDataException)
+        {
+            return true;
+        }
+    }
+}
