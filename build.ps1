@@ -12,7 +12,7 @@
       Test   Build, then the xunit suite, then the Pester suite in a separate pwsh process against the
              built module. Ends with one line "N passed, N failed" counting every test.
       Demo   Build, then the main job: concurrent writers, status, consolidation, statistics.
-      Bench  Build, then the benchmark against DuckDB (-Smoke for the small CI run).
+      Bench  Build, then the benchmark against DuckDB (-Smoke for the small CI run; -Cases 1,3 for some cases).
 
     Fails with a non-zero exit code on any failure.
 
@@ -33,6 +33,10 @@ param(
 
     # Bench: run the small smoke configuration (what CI runs; asserts nothing about timings).
     [switch] $Smoke,
+
+    # Bench: only these cases of the performance issue (1-6; 6, the file sizes, comes with 1). Default: all.
+    [ValidateRange(1, 6)]
+    [int[]] $Cases,
 
     # Runtime identifiers to precompile the engine and its packages for (ReadyToRun, .NET 10), so
     # that a first call in a new pwsh 7.6 process does not JIT-compile them. Other platforms, and
@@ -210,6 +214,7 @@ function Invoke-Bench {
     if (-not (Test-Path $benchProject)) { throw 'The benchmark harness (tests/bench) is not built yet; see the performance issue.' }
     $benchArgs = @('run', '--project', $benchProject, '-c', 'Release', '--', '--module-root', $OutputRoot)
     if ($Smoke) { $benchArgs += '--smoke' }
+    if ($Cases) { $benchArgs += @('--cases', ($Cases -join ',')) }
     Invoke-Native dotnet $benchArgs
 }
 

@@ -5,7 +5,7 @@ using System.Text.Json;
 using PilotBench.Bench;
 using PilotBench.Engine.Storage;
 
-// build.ps1 Bench: dotnet run --project tests/bench -c Release -- --module-root <output> [--smoke] [--repeat N]
+// build.ps1 Bench: dotnet run --project tests/bench -c Release -- --module-root <output> [--smoke] [--repeat N] [--cases 1,3]
 // A case in a child process:       PilotBench.Bench.dll --case <name> key=value ...
 if (args.Length >= 2 && args[0] == "--case")
 {
@@ -18,6 +18,7 @@ if (args.Length >= 2 && args[0] == "--case")
 string? moduleRoot = null;
 bool smoke = false;
 int? repeatArg = null;
+HashSet<int>? cases = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -25,12 +26,13 @@ for (int i = 0; i < args.Length; i++)
         case "--module-root": moduleRoot = Path.GetFullPath(args[++i]); break;
         case "--smoke": smoke = true; break;
         case "--repeat": repeatArg = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-        default: Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --module-root <output> [--smoke] [--repeat N]"); return 2;
+        case "--cases": cases = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToHashSet(); break;
+        default: Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --module-root <output> [--smoke] [--repeat N] [--cases 1,3]"); return 2;
     }
 }
 if (moduleRoot is null) { Console.Error.WriteLine("--module-root <output folder of build.ps1> is required."); return 2; }
 
-var bench = new Harness(moduleRoot, smoke, repeatArg ?? (smoke ? 1 : 3));
+var bench = new Harness(moduleRoot, smoke, repeatArg ?? (smoke ? 1 : 3), cases);
 return await bench.RunAsync();
 
 namespace PilotBench.Bench
@@ -52,8 +54,12 @@ namespace PilotBench.Bench
         private readonly List<string[]> _rows = new();
         private readonly List<string> _failures = new();
 
-        public Harness(string moduleRoot, bool smoke, int repeat)
+        /// <summary>The issue's cases to run (1-6); null for all. Case 6 (sizes) is measured with case 1.</summary>
+        private readonly HashSet<int>? _cases;
+
+        public Harness(string moduleRoot, bool smoke, int repeat, HashSet<int>? cases = null)
         {
+            _cases = cases;
             _moduleRoot = moduleRoot;
             _smoke = smoke;
             _repeat = Math.Max(1, repeat);
@@ -73,12 +79,12 @@ namespace PilotBench.Bench
             await PrepareDataAsync();
             if (Directory.Exists(_work)) Directory.Delete(_work, recursive: true);
 
-            FullConsolidation();
-            IncrementalConsolidation();
-            ModelStats();
-            Writer();
-            PwshWrite();
-            PwshStartup();
+            if (Runs(1) || Runs(6)) FullConsolidation();
+            if (Runs(2)) IncrementalConsolidation();
+            if (Runs(3)) ModelStats();
+            if (Runs(4)) Writer();
+            if (Runs(4)) PwshWrite();
+            if (Runs(5)) PwshStartup();
 
             Console.WriteLine();
             var table = RenderTable();
@@ -89,6 +95,8 @@ namespace PilotBench.Bench
             foreach (var failure in _failures) Console.Error.WriteLine("FAILED: " + failure);
             return _failures.Count == 0 ? 0 : 1;
         }
+
+        private bool Runs(int issueCase) => _cases is null || _cases.Contains(issueCase);
 
         // ---------- data ----------
 

@@ -255,8 +255,12 @@ public sealed class MergedView : IAsyncDisposable
         var channel = Channel.CreateBounded<RecordTable>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var builder = _builder = new ChunkBuilder(Schema, ChunkRows);
+        // The rows of a step are copied into the chunk, so its decoded arrays serve the next step.
+        var arrays = new ArrayRecycler();
+        var files = _sources.Select(s => s.Parquet).Append(_main).OfType<ParquetFile>().ToList();
         var producer = Task.Run(async () =>
         {
+            foreach (var file in files) file.Arrays = arrays;
             try
             {
                 foreach (var run in steps)
@@ -275,6 +279,7 @@ public sealed class MergedView : IAsyncDisposable
                             // the new main has row groups readers can skip by their statistics.
                             if (builder.IsFull) await channel.Writer.WriteAsync(builder.Take()!, stop.Token).ConfigureAwait(false);
                         }
+                        arrays.Return(part.Table);
                     }
                 }
                 if (builder.Take() is { } last) await channel.Writer.WriteAsync(last, stop.Token).ConfigureAwait(false);
@@ -283,6 +288,10 @@ public sealed class MergedView : IAsyncDisposable
             catch (Exception ex)
             {
                 channel.Writer.Complete(ex);
+            }
+            finally
+            {
+                foreach (var file in files) file.Arrays = null;
             }
         }, CancellationToken.None);
         try

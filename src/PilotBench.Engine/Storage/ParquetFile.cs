@@ -73,6 +73,12 @@ public sealed class ParquetFile : IAsyncDisposable
     /// </summary>
     internal bool FastRead { get; set; } = true;
 
+    /// <summary>
+    /// Where decoded columns take their arrays from (null: new arrays). Set by a reader that hands
+    /// each table back (<see cref="ArrayRecycler.Return"/>) once it has copied its rows.
+    /// </summary>
+    internal ArrayRecycler? Arrays { get; set; }
+
     /// <summary>Column chunks read by the decoder so far.</summary>
     internal int FastChunkReads => Volatile.Read(ref _fastReads);
 
@@ -148,7 +154,7 @@ public sealed class ParquetFile : IAsyncDisposable
         try
         {
             var chunk = TryDecode(index, field, name, kind, buffers);
-            if (chunk is not null) return Wrap(index, name, () => FastColumnReader.ToColumn(name, kind!.Value, chunk));
+            if (chunk is not null) return Wrap(index, name, () => FastColumnReader.ToColumn(name, kind!.Value, chunk, Arrays));
         }
         finally
         {

@@ -79,23 +79,23 @@ internal static class FastColumnReader
         return element.ConvertedType == ConvertedType.TIMESTAMP_MICROS ? FastKind.TimestampMicros : FastKind.TimestampMillis;
     }
 
-    public static Column ToColumn(string name, FastKind kind, DecodedChunk chunk) => kind switch
+    public static Column ToColumn(string name, FastKind kind, DecodedChunk chunk, ArrayRecycler? arrays = null) => kind switch
     {
-        FastKind.String => new Column(name, ColumnType.String, Strings(chunk)),
-        FastKind.Boolean => new Column(name, ColumnType.Boolean, Spread(chunk, chunk.Booleans!, v => v)),
-        FastKind.Int32 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => v)),
-        FastKind.Int8 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((sbyte)v))),
-        FastKind.Int16 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((short)v))),
-        FastKind.UInt8 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((byte)v))),
-        FastKind.UInt16 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((ushort)v))),
-        FastKind.UInt32 => new Column(name, ColumnType.Int64, Spread(chunk, chunk.Int32s!, v => (long)unchecked((uint)v))),
-        FastKind.Int64 => new Column(name, ColumnType.Int64, Spread(chunk, chunk.Int64s!, v => v)),
-        FastKind.Double => new Column(name, ColumnType.Double, Spread(chunk, chunk.Doubles!, v => v)),
-        FastKind.Float => new Column(name, ColumnType.Double, Spread(chunk, chunk.Floats!, v => (double)v)),
-        FastKind.TimestampMillis => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, v => Time(v, 10_000, 1))),
-        FastKind.TimestampMicros => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, v => Time(v, 10, 1))),
-        FastKind.TimestampNanos => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, v => Time(v, 1, 100))),
-        FastKind.DateDays => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int32s!, v => Time(v, TimeSpan.TicksPerDay, 1))),
+        FastKind.String => new Column(name, ColumnType.String, Strings(chunk, arrays)),
+        FastKind.Boolean => new Column(name, ColumnType.Boolean, Spread(arrays, chunk, chunk.Booleans!, v => v)),
+        FastKind.Int32 => new Column(name, ColumnType.Int32, Spread(arrays, chunk, chunk.Int32s!, v => v)),
+        FastKind.Int8 => new Column(name, ColumnType.Int32, Spread(arrays, chunk, chunk.Int32s!, v => (int)unchecked((sbyte)v))),
+        FastKind.Int16 => new Column(name, ColumnType.Int32, Spread(arrays, chunk, chunk.Int32s!, v => (int)unchecked((short)v))),
+        FastKind.UInt8 => new Column(name, ColumnType.Int32, Spread(arrays, chunk, chunk.Int32s!, v => (int)unchecked((byte)v))),
+        FastKind.UInt16 => new Column(name, ColumnType.Int32, Spread(arrays, chunk, chunk.Int32s!, v => (int)unchecked((ushort)v))),
+        FastKind.UInt32 => new Column(name, ColumnType.Int64, Spread(arrays, chunk, chunk.Int32s!, v => (long)unchecked((uint)v))),
+        FastKind.Int64 => new Column(name, ColumnType.Int64, Spread(arrays, chunk, chunk.Int64s!, v => v)),
+        FastKind.Double => new Column(name, ColumnType.Double, Spread(arrays, chunk, chunk.Doubles!, v => v)),
+        FastKind.Float => new Column(name, ColumnType.Double, Spread(arrays, chunk, chunk.Floats!, v => (double)v)),
+        FastKind.TimestampMillis => new Column(name, ColumnType.Timestamp, Spread(arrays, chunk, chunk.Int64s!, v => Time(v, 10_000, 1))),
+        FastKind.TimestampMicros => new Column(name, ColumnType.Timestamp, Spread(arrays, chunk, chunk.Int64s!, v => Time(v, 10, 1))),
+        FastKind.TimestampNanos => new Column(name, ColumnType.Timestamp, Spread(arrays, chunk, chunk.Int64s!, v => Time(v, 1, 100))),
+        FastKind.DateDays => new Column(name, ColumnType.Timestamp, Spread(arrays, chunk, chunk.Int32s!, v => Time(v, TimeSpan.TicksPerDay, 1))),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -115,9 +115,10 @@ internal static class FastColumnReader
         return new DateTime(ticks, DateTimeKind.Utc);
     }
 
-    private static TOut?[] Spread<TIn, TOut>(DecodedChunk chunk, TIn[] values, Func<TIn, TOut> map) where TOut : struct
+    private static TOut?[] Spread<TIn, TOut>(ArrayRecycler? arrays, DecodedChunk chunk, TIn[] values, Func<TIn, TOut> map) where TOut : struct
     {
-        var result = new TOut?[chunk.Rows];
+        // A recycled array holds another row group's values: every element is written.
+        var result = arrays?.Rent<TOut?>(chunk.Rows) ?? new TOut?[chunk.Rows];
         var defined = chunk.Defined;
         if (defined is null)
         {
@@ -127,23 +128,28 @@ internal static class FastColumnReader
         int next = 0;
         for (int row = 0; row < result.Length; row++)
         {
-            if (defined[row]) result[row] = map(values[next++]);
+            result[row] = defined[row] ? map(values[next++]) : null;
         }
         return result;
     }
 
     /// <summary>Strings of a byte-array chunk: one string per dictionary entry, shared by every row that uses it; one per PLAIN value.</summary>
-    private static string?[] Strings(DecodedChunk chunk)
+    private static string?[] Strings(DecodedChunk chunk, ArrayRecycler? arrays)
     {
         var entries = chunk.Entries!;
         var indexes = chunk.EntryIndexes!;
         var dictionary = new string?[entries.DictionaryCount];
-        var result = new string?[chunk.Rows];
+        // A recycled array holds another row group's values: every element is written.
+        var result = arrays?.Rent<string?>(chunk.Rows) ?? new string?[chunk.Rows];
         var defined = chunk.Defined;
         int next = 0;
         for (int row = 0; row < result.Length; row++)
         {
-            if (defined is not null && !defined[row]) continue;
+            if (defined is not null && !defined[row])
+            {
+                result[row] = null;
+                continue;
+            }
             int index = indexes[next++];
             if (index < dictionary.Length) result[row] = dictionary[index] ??= Decode(entries[index]);
             else result[row] = Decode(entries[index]);
