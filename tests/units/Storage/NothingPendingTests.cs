@@ -95,6 +95,15 @@ public sealed class NothingPendingTests : IDisposable
         Assert.Equal(file.RowCount, footer!.RowCount);
         Assert.Equal(file.CustomMetadata.OrderBy(p => p.Key), footer.KeyValueMetadata.OrderBy(p => p.Key));
         Assert.Equal(file.RowGroupCount, footer.RowGroups.Count);
+        // The same bytes again: the layout already parsed. A new main file (same path): parsed afresh.
+        Assert.Same(footer, FooterLayout.TryRead(_store.Layout.MainFile));
+        await file.DisposeAsync();
+        await _store.WriteAsync(Records.Make("np-footer", model: "model-c"));
+        await _store.ConsolidateAsync();
+        var replaced = FooterLayout.TryRead(_store.Layout.MainFile);
+        Assert.NotSame(footer, replaced);
+        Assert.Equal(footer.RowCount + 1, replaced!.RowCount);
+        Assert.NotEqual(footer.KeyValueMetadata[ParquetCodec.ConsolidationIdKey], replaced.KeyValueMetadata[ParquetCodec.ConsolidationIdKey]);
         // A damaged tail is not read (the general path reports it).
         var bytes = File.ReadAllBytes(_store.Layout.MainFile);
         File.WriteAllBytes(_store.Layout.MainFile, bytes.AsSpan(0, bytes.Length - 3).ToArray());
