@@ -58,7 +58,9 @@ public sealed class StoreMetadata
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(layout.MetadataFile);
+            using var stream = new FileStream(layout.MetadataFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -77,6 +79,8 @@ public sealed class StoreMetadata
     /// <summary>The id of a metadata.json document; null for a document the serializer would reject or read as unusable.</summary>
     internal static string? ScanConsolidationId(ReadOnlySpan<byte> json)
     {
+        // The serializer skips a UTF-8 byte order mark; the reader does not.
+        if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
         string? id = null;
@@ -93,7 +97,9 @@ public sealed class StoreMetadata
                     break;
                 case "consolidation_id" or "writer":
                     if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return null;
-                    if (name == "consolidation_id") id = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
+                    // GetString decodes (and so checks) the text, as the serializer does.
+                    string? text = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
+                    if (name == "consolidation_id") id = text;
                     break;
                 case "last_consolidation" or "latest_timestamp":
                     if (reader.TokenType == JsonTokenType.Null) break;
@@ -110,6 +116,7 @@ public sealed class StoreMetadata
                     while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {
                         if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return null;
+                        if (reader.TokenType == JsonTokenType.String) reader.GetString();
                     }
                     break;
                 default:

@@ -123,18 +123,66 @@ public sealed class DirectReadTests : IDisposable
     }
 
     [Fact]
-    public async Task Types_it_does_not_read_are_declined_and_the_rest_still_read()
+    public async Task Types_it_does_not_read_are_declined_and_the_rest_read_as_ParquetNet_reads_them()
     {
         string path = _folder.File("others.parquet");
-        _duck.Execute("COPY (SELECT i::INTEGER AS plain, (i / 7)::DECIMAL(9, 2) AS dec, '{\"a\": 1}'::JSON AS js, uuid() AS id, " +
-                      "TIME '10:00:00' AS t, 'x'::BLOB AS bytes FROM range(100) t(i)) TO " + DuckDb.Quote(path) + " (FORMAT parquet)");
+        _duck.Execute("COPY (SELECT i::INTEGER AS plain, (i / 7)::DECIMAL(9, 2) AS dec, '{\"a\": 1}'::JSON AS js, " +
+                      "TIME '10:00:00' AS t, ('x' || i)::BLOB AS bytes FROM range(100) t(i)) TO " + DuckDb.Quote(path) + " (FORMAT parquet)");
 
-        using var direct = DirectParquetFile.Open(path);
-        Assert.Equal(100, direct.ReadColumn("plain")!.Length);
-        foreach (var name in new[] { "dec", "js", "id", "t", "bytes" })
+        var declined = await AssertReadsAsParquetNetAsync(path);
+
+        // A plain byte array reads as a string, as Parquet.Net reads it here (TreatByteArrayAsString).
+        Assert.Equal(new[] { "dec", "js", "t" }, declined.OrderBy(n => n, StringComparer.Ordinal));
+    }
+
+    [Theory]
+    // Parquet.Net 6.1 types integers by their converted type; a logical type it does not match is declined.
+    [InlineData(Parquet.Meta.Type.INT32, null, null, FastKind.Int32)]
+    [InlineData(Parquet.Meta.Type.INT32, Parquet.Meta.ConvertedType.INT_8, "INTEGER(8,true)", FastKind.Int8)]
+    [InlineData(Parquet.Meta.Type.INT32, Parquet.Meta.ConvertedType.UINT_32, "INTEGER(32,false)", FastKind.UInt32)]
+    [InlineData(Parquet.Meta.Type.INT32, null, "INTEGER(32,false)", null)]
+    [InlineData(Parquet.Meta.Type.INT32, Parquet.Meta.ConvertedType.INT_16, "INTEGER(8,true)", null)]
+    [InlineData(Parquet.Meta.Type.INT32, Parquet.Meta.ConvertedType.DATE, "DATE", FastKind.DateDays)]
+    [InlineData(Parquet.Meta.Type.INT32, null, "DATE", null)]
+    [InlineData(Parquet.Meta.Type.INT32, Parquet.Meta.ConvertedType.TIME_MILLIS, null, null)]
+    [InlineData(Parquet.Meta.Type.INT64, Parquet.Meta.ConvertedType.UINT_64, "INTEGER(64,false)", FastKind.Int64)]
+    [InlineData(Parquet.Meta.Type.INT64, Parquet.Meta.ConvertedType.TIMESTAMP_MILLIS, "TIMESTAMP(MICROS)", FastKind.TimestampMicros)]
+    [InlineData(Parquet.Meta.Type.INT64, Parquet.Meta.ConvertedType.TIMESTAMP_MICROS, null, FastKind.TimestampMicros)]
+    [InlineData(Parquet.Meta.Type.INT64, null, "TIMESTAMP(NANOS)", FastKind.TimestampNanos)]
+    [InlineData(Parquet.Meta.Type.INT64, Parquet.Meta.ConvertedType.DECIMAL, null, null)]
+    [InlineData(Parquet.Meta.Type.BYTE_ARRAY, null, null, FastKind.String)]
+    [InlineData(Parquet.Meta.Type.BYTE_ARRAY, Parquet.Meta.ConvertedType.UTF8, "STRING", FastKind.String)]
+    [InlineData(Parquet.Meta.Type.BYTE_ARRAY, Parquet.Meta.ConvertedType.JSON, null, null)]
+    [InlineData(Parquet.Meta.Type.BYTE_ARRAY, null, "UNKNOWN", null)]
+    [InlineData(Parquet.Meta.Type.DOUBLE, null, null, FastKind.Double)]
+    [InlineData(Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY, null, null, null)]
+    internal void Annotations_map_as_ParquetNet_maps_them(Parquet.Meta.Type type, Parquet.Meta.ConvertedType? converted, string? logical, FastKind? expected)
+    {
+        var element = new Parquet.Meta.SchemaElement { Type = type, ConvertedType = converted, Name = "c", LogicalType = Logical(logical) };
+        Assert.Equal(expected, DirectParquetFile.KindOf(element));
+    }
+
+    private static Parquet.Meta.LogicalType? Logical(string? text)
+    {
+        if (text is null) return null;
+        var logical = new Parquet.Meta.LogicalType();
+        if (text == "DATE") logical.DATE = new Parquet.Meta.DateType();
+        else if (text == "STRING") logical.STRING = new Parquet.Meta.StringType();
+        else if (text == "UNKNOWN") logical.UNKNOWN = new Parquet.Meta.NullType();
+        else if (text.StartsWith("INTEGER(", StringComparison.Ordinal))
         {
-            Assert.Throws<NotSupportedException>(() => direct.ReadColumn(name));
+            var parts = text[8..^1].Split(',');
+            logical.INTEGER = new Parquet.Meta.IntType { BitWidth = sbyte.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), IsSigned = bool.Parse(parts[1]) };
         }
+        else if (text.StartsWith("TIMESTAMP(", StringComparison.Ordinal))
+        {
+            var unit = new Parquet.Meta.TimeUnit();
+            if (text.Contains("MILLIS", StringComparison.Ordinal)) unit.MILLIS = new Parquet.Meta.MilliSeconds();
+            else if (text.Contains("MICROS", StringComparison.Ordinal)) unit.MICROS = new Parquet.Meta.MicroSeconds();
+            else unit.NANOS = new Parquet.Meta.NanoSeconds();
+            logical.TIMESTAMP = new Parquet.Meta.TimestampType { IsAdjustedToUTC = true, Unit = unit };
+        }
+        return logical;
     }
 
     [Fact]
@@ -169,6 +217,18 @@ public sealed class DirectReadTests : IDisposable
         int footerLength = BitConverter.ToInt32(bytes, bytes.Length - 8);
         var footerCut = bytes.AsSpan(0, bytes.Length - 8 - footerLength / 2).ToArray().Concat(BitConverter.GetBytes(footerLength / 2)).Concat("PAR1"u8.ToArray()).ToArray();
         File.WriteAllBytes(path, footerCut);
+        Assert.True(IsDamage(() => DirectParquetFile.Open(path).Dispose()));
+
+        // A row count that the row groups do not add up to: refused before anything is sized by it.
+        int footerStart = bytes.Length - 8 - footerLength;
+        var layout = FooterLayout.Parse(bytes.AsSpan(footerStart, footerLength));
+        int rowsField = footerStart + layout.Schema.End.Value;
+        Assert.Equal(0x16, bytes[rowsField]); // field 3, i64
+        Assert.Equal(new byte[] { 0xE8, 0x07 }, bytes[(rowsField + 1)..(rowsField + 3)]); // zigzag(500)
+        var rowsDamaged = (byte[])bytes.Clone();
+        rowsDamaged[rowsField + 1] = 0xFE;
+        rowsDamaged[rowsField + 2] = 0x7F; // 8,191 rows
+        File.WriteAllBytes(path, rowsDamaged);
         Assert.True(IsDamage(() => DirectParquetFile.Open(path).Dispose()));
 
         // Page data overwritten: the column fails rather than reading wrong values.

@@ -255,4 +255,23 @@ public sealed class NothingPendingTests : IDisposable
         // The serializer's reading, the reference: same document, same id (or none).
         Assert.Equal(id, StoreMetadata.TryRead(_store.Layout)?.ConsolidationId);
     }
+    [Fact]
+    public void The_metadata_id_scan_agrees_with_the_serializer_on_bytes_text_cannot_show()
+    {
+        var cases = new (byte[] Bytes, string? Id)[]
+        {
+            // A byte order mark: the serializer skips it.
+            (new byte[] { 0xEF, 0xBB, 0xBF }.Concat(System.Text.Encoding.UTF8.GetBytes("{\"consolidation_id\": \"abc\"}")).ToArray(), "abc"),
+            // A lone surrogate escape in a string the scan does not keep.
+            (System.Text.Encoding.UTF8.GetBytes("{\"consolidation_id\": \"abc\", \"writer\": \"\\uD800\"}"), null),
+            // Bytes that are not UTF-8 inside a list element.
+            (System.Text.Encoding.UTF8.GetBytes("{\"consolidation_id\": \"abc\", \"models\": [\"a").Concat(new byte[] { 0xC3, 0x28 }).Concat(System.Text.Encoding.UTF8.GetBytes("\"]}")).ToArray(), null),
+        };
+        foreach (var (bytes, id) in cases)
+        {
+            File.WriteAllBytes(_store.Layout.MetadataFile, bytes);
+            Assert.Equal(id, StoreMetadata.TryRead(_store.Layout)?.ConsolidationId);
+            Assert.Equal(id, StoreMetadata.TryReadConsolidationId(_store.Layout));
+        }
+    }
 }

@@ -94,4 +94,52 @@ public sealed class RecycledArraysTests : IDisposable
         Assert.NotSame(foreign, recycler.Rent<double?>(10));
         Assert.NotSame(lent, recycler.Rent<double?>(11));
     }
+    [Fact]
+    public void What_it_keeps_is_bounded_when_lengths_vary()
+    {
+        var recycler = new ArrayRecycler();
+        // Increments of varying lengths: each step's arrays are of a new shape (7.7 MB a step).
+        var firsts = new List<Array>();
+        for (int step = 0; step < 60; step++)
+        {
+            int length = 40_000 + step;
+            var columns = Enumerable.Range(0, 12).Select(c => new Column("c" + c, ColumnType.Double, recycler.Rent<double?>(length))).ToList();
+            firsts.AddRange(columns.Select(c => c.Values));
+            recycler.Return(new RecordTable(length, columns));
+            Assert.InRange(recycler.KeptBytes, 1, ArrayRecycler.MaxBytes);
+        }
+        // The last shape is kept, the first long dropped.
+        var last = recycler.Rent<double?>(40_059);
+        var first = recycler.Rent<double?>(40_000);
+        Assert.Contains(firsts.Skip(59 * 12), a => ReferenceEquals(a, last));
+        Assert.DoesNotContain(firsts, a => ReferenceEquals(a, first));
+    }
+
+    [Fact]
+    public void String_arrays_taken_back_no_longer_hold_their_strings()
+    {
+        var recycler = new ArrayRecycler();
+        var strings = recycler.Rent<string?>(3);
+        strings[0] = "a";
+        strings[2] = "c";
+        recycler.Return(new RecordTable(3, new List<Column> { new("s", ColumnType.String, strings) }));
+        var again = recycler.Rent<string?>(3);
+        Assert.Same(strings, again);
+        Assert.All(again, s => Assert.Null(s));
+    }
+
+    [Fact]
+    public void An_array_lent_and_never_handed_back_is_not_kept_alive()
+    {
+        var recycler = new ArrayRecycler();
+        var weak = RentAndDrop(recycler);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(weak.IsAlive);
+        GC.KeepAlive(recycler);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference RentAndDrop(ArrayRecycler recycler) => new(recycler.Rent<long?>(50_000));
 }

@@ -19,7 +19,8 @@ internal sealed class DirectParquetFile : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly long _length;
     private readonly FooterMetadata _footer;
-    private readonly Dictionary<string, int> _leafIndex = new(StringComparer.Ordinal);
+    // As ParquetFile finds columns: by name ignoring case, the first of equal names.
+    private readonly Dictionary<string, int> _leafIndex = new(StringComparer.OrdinalIgnoreCase);
 
     private DirectParquetFile(SafeFileHandle handle, long length, FooterMetadata footer)
     {
@@ -32,18 +33,22 @@ internal sealed class DirectParquetFile : IDisposable
         {
             var element = schema[i];
             if (element.NumChildren is > 0 || element.Name is null) throw new NotSupportedException("A nested schema.");
-            if (!_leafIndex.TryAdd(element.Name, i - 1)) throw new InvalidDataException($"Column '{element.Name}' appears twice.");
+            _leafIndex.TryAdd(element.Name, i - 1);
         }
+        // The row groups must add up to the file's row count before anything is sized by it.
+        long rows = 0;
         foreach (var group in footer.RowGroups)
         {
             if (group.Columns.Count != schema.Count - 1) throw new InvalidDataException("A row group's columns do not match the schema.");
+            if (group.NumRows < 0 || (rows += group.NumRows) > footer.RowCount) throw new InvalidDataException("The row groups hold more rows than the file.");
         }
+        if (rows != footer.RowCount) throw new InvalidDataException($"The row groups hold {rows} rows, the file {footer.RowCount}.");
     }
 
     public long RowCount => _footer.RowCount;
 
     /// <summary>The file's columns, in schema order.</summary>
-    public IEnumerable<string> ColumnNames => _leafIndex.OrderBy(p => p.Value).Select(p => p.Key);
+    public IEnumerable<string> ColumnNames => _footer.Schema.Skip(1).Select(e => e.Name!);
 
     public IReadOnlyDictionary<string, string> KeyValueMetadata => _footer.KeyValueMetadata;
 
@@ -82,7 +87,7 @@ internal sealed class DirectParquetFile : IDisposable
         foreach (var group in _footer.RowGroups)
         {
             var chunk = group.Columns[leaf];
-            if (chunk.MetaData?.PathInSchema is not [var path] || path != name) throw new InvalidDataException($"A column chunk of '{name}' names another column.");
+            if (chunk.MetaData?.PathInSchema is not [var path] || path != element.Name) throw new InvalidDataException($"A column chunk of '{name}' names another column.");
             var decoded = ColumnChunkDecoder.TryDecode(_handle, _length, chunk, element, maxDefinitionLevel, group.NumRows, out string? declined, buffers)
                           ?? throw new NotSupportedException($"Column '{name}': {declined}.");
             var values = FastColumnReader.ToColumn(name, kind, decoded).Values;
@@ -96,10 +101,11 @@ internal sealed class DirectParquetFile : IDisposable
     }
 
     /// <summary>
-    /// How a column is read, as Parquet.Net reads it (<see cref="FastColumnReader.KindOf"/> decides
-    /// from the CLR type Parquet.Net gives, this from the same annotations): strings (UTF8 /
-    /// STRING), integers (plain, INT_n / UINT_n, INTEGER(n, signed)), reals, booleans, dates and
-    /// timestamps; null (declined) for every other annotation, whose meaning this reader does not give.
+    /// How a column is read, as Parquet.Net 6.1 reads it: its type follows the converted type (UTF8,
+    /// INT_n / UINT_n, DATE, TIMESTAMP_MILLIS/MICROS), and of logical types only an INT64
+    /// TIMESTAMP overrides it; a logical type the converted type does not match (an INTEGER or DATE
+    /// without its converted type, or any annotation this reader does not know) is declined, as is
+    /// every other type: the direct reader never gives a column a meaning the general reader would not.
     /// </summary>
     internal static FastKind? KindOf(SchemaElement element)
     {
@@ -107,57 +113,71 @@ internal sealed class DirectParquetFile : IDisposable
         if (logical is not null && (logical.UNKNOWN is not null ||
                                     (logical.STRING ?? logical.TIMESTAMP ?? logical.INTEGER ?? (object?)logical.DATE) is null)) return null;
         var converted = element.ConvertedType;
-        bool plain = converted is null && logical is null;
-        return element.Type switch
+        switch (element.Type)
         {
-            ParquetType.BYTE_ARRAY when converted == ConvertedType.UTF8 || logical?.STRING is not null => FastKind.String,
-            ParquetType.BOOLEAN when plain => FastKind.Boolean,
-            ParquetType.INT32 when plain => FastKind.Int32,
-            ParquetType.INT32 when logical?.DATE is not null || (logical is null && converted == ConvertedType.DATE) => FastKind.DateDays,
-            ParquetType.INT32 when Integer(element) is var (bits, signed) && bits > 0 => (bits, signed) switch
-            {
-                (8, true) => FastKind.Int8,
-                (16, true) => FastKind.Int16,
-                (32, true) => FastKind.Int32,
-                (8, false) => FastKind.UInt8,
-                (16, false) => FastKind.UInt16,
-                (32, false) => FastKind.UInt32,
-                _ => null,
-            },
-            ParquetType.INT64 when logical?.TIMESTAMP is { } timestamp => timestamp.Unit switch
-            {
-                { MILLIS: not null } => FastKind.TimestampMillis,
-                { MICROS: not null } => FastKind.TimestampMicros,
-                { NANOS: not null } => FastKind.TimestampNanos,
-                _ => null,
-            },
-            ParquetType.INT64 when logical is null && converted == ConvertedType.TIMESTAMP_MILLIS => FastKind.TimestampMillis,
-            ParquetType.INT64 when logical is null && converted == ConvertedType.TIMESTAMP_MICROS => FastKind.TimestampMicros,
-            // Unsigned 64-bit values keep their bits in a long, as Parquet.Net's ulong is read.
-            ParquetType.INT64 when plain || Integer(element).Bits == 64 => FastKind.Int64,
-            ParquetType.DOUBLE when plain => FastKind.Double,
-            ParquetType.FLOAT when plain => FastKind.Float,
-            _ => null,
-        };
+            case ParquetType.BYTE_ARRAY:
+                // Parquet.Net reads byte arrays as strings (with or without the UTF8 annotation).
+                return (converted is null or ConvertedType.UTF8) && (logical is null || logical.STRING is not null) ? FastKind.String : null;
+            case ParquetType.BOOLEAN:
+                return converted is null && logical is null ? FastKind.Boolean : null;
+            case ParquetType.DOUBLE:
+                return converted is null && logical is null ? FastKind.Double : null;
+            case ParquetType.FLOAT:
+                return converted is null && logical is null ? FastKind.Float : null;
+            case ParquetType.INT32:
+                if (!Matches(logical, converted)) return null;
+                return converted switch
+                {
+                    null or ConvertedType.INT_32 => FastKind.Int32,
+                    ConvertedType.INT_8 => FastKind.Int8,
+                    ConvertedType.INT_16 => FastKind.Int16,
+                    ConvertedType.UINT_8 => FastKind.UInt8,
+                    ConvertedType.UINT_16 => FastKind.UInt16,
+                    ConvertedType.UINT_32 => FastKind.UInt32,
+                    ConvertedType.DATE => FastKind.DateDays,
+                    _ => null,
+                };
+            case ParquetType.INT64:
+                if (logical?.TIMESTAMP is { } timestamp)
+                {
+                    return timestamp.Unit switch
+                    {
+                        { MILLIS: not null } => FastKind.TimestampMillis,
+                        { MICROS: not null } => FastKind.TimestampMicros,
+                        { NANOS: not null } => FastKind.TimestampNanos,
+                        _ => null,
+                    };
+                }
+                if (!Matches(logical, converted)) return null;
+                return converted switch
+                {
+                    // Unsigned 64-bit values keep their bits in a long, as Parquet.Net's ulong is read.
+                    null or ConvertedType.INT_64 or ConvertedType.UINT_64 => FastKind.Int64,
+                    ConvertedType.TIMESTAMP_MILLIS => FastKind.TimestampMillis,
+                    ConvertedType.TIMESTAMP_MICROS => FastKind.TimestampMicros,
+                    _ => null,
+                };
+            default:
+                return null;
+        }
     }
 
-    /// <summary>An integer annotation's width and signedness (0 when there is none).</summary>
-    private static (int Bits, bool Signed) Integer(SchemaElement element)
+    /// <summary>Whether an integer column's logical type says what its converted type says (or there is none).</summary>
+    private static bool Matches(LogicalType? logical, ConvertedType? converted)
     {
-        if (element.LogicalType?.INTEGER is { } integer) return (integer.BitWidth, integer.IsSigned);
-        if (element.LogicalType is not null) return (0, false);
-        return element.ConvertedType switch
+        if (logical is null) return true;
+        if (logical.DATE is not null) return converted == ConvertedType.DATE;
+        if (logical.INTEGER is { } integer)
         {
-            ConvertedType.INT_8 => (8, true),
-            ConvertedType.INT_16 => (16, true),
-            ConvertedType.INT_32 => (32, true),
-            ConvertedType.INT_64 => (64, true),
-            ConvertedType.UINT_8 => (8, false),
-            ConvertedType.UINT_16 => (16, false),
-            ConvertedType.UINT_32 => (32, false),
-            ConvertedType.UINT_64 => (64, false),
-            _ => (0, false),
-        };
+            return (integer.BitWidth, integer.IsSigned, converted) switch
+            {
+                (8, true, ConvertedType.INT_8) or (16, true, ConvertedType.INT_16) or (32, true, ConvertedType.INT_32) or (64, true, ConvertedType.INT_64) => true,
+                (8, false, ConvertedType.UINT_8) or (16, false, ConvertedType.UINT_16) or (32, false, ConvertedType.UINT_32) or (64, false, ConvertedType.UINT_64) => true,
+                _ => false,
+            };
+        }
+        // A TIMESTAMP on an INT32, a STRING on an integer: not what Parquet.Net reads them as.
+        return false;
     }
 
     private static Array Empty(FastKind kind) => kind switch

@@ -37,7 +37,9 @@ internal ref struct ThriftCompactReader
             return false;
         }
         int delta = header >> 4;
-        id = delta != 0 ? checked((short)(_lastFieldId + delta)) : checked((short)Zigzag(ReadVarint()));
+        long next = delta != 0 ? _lastFieldId + delta : Zigzag(ReadVarint());
+        if (next is < short.MinValue or > short.MaxValue) throw Malformed("a field id out of range");
+        id = (short)next;
         _lastFieldId = id;
         return true;
     }
