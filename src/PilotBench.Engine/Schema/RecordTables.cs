@@ -97,51 +97,53 @@ public static class RecordTables
     /// <summary>
     /// The typed column of an extra from its values as the converter gave them (rows [0, n)), of
     /// the type <see cref="WidenExtraType"/> found (null: all values null, a string column).
-    /// Values that are <paramref name="nullMarker"/> (by reference) are null.
+    /// Values that are <paramref name="nullMarker"/> (by reference), and rows past the end of
+    /// <paramref name="values"/>, are null.
     /// </summary>
     internal static Column ExtraColumn(string name, ColumnType? inferred, object?[] values, int n, object? nullMarker)
     {
         var type = inferred ?? ColumnType.String;
         Array typed = Column.NewArray(type, n);
+        int given = Math.Min(n, values.Length);
         switch (typed)
         {
             case string?[] s:
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < given; i++)
                 {
                     var value = values[i];
                     if (value is not null && !ReferenceEquals(value, nullMarker)) s[i] = (string?)ConvertExtra(value, type);
                 }
                 break;
             case double?[] d:
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < given; i++)
                 {
                     var value = values[i];
                     if (value is not null && !ReferenceEquals(value, nullMarker)) d[i] = value is long l ? l : (double)value;
                 }
                 break;
             case long?[] l64:
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < given; i++)
                 {
                     var value = values[i];
                     if (value is not null && !ReferenceEquals(value, nullMarker)) l64[i] = (long)value;
                 }
                 break;
             case bool?[] b:
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < given; i++)
                 {
                     var value = values[i];
                     if (value is not null && !ReferenceEquals(value, nullMarker)) b[i] = (bool)value;
                 }
                 break;
             case DateTime?[] t:
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < given; i++)
                 {
                     var value = values[i];
                     if (value is not null && !ReferenceEquals(value, nullMarker)) t[i] = (DateTime)value;
                 }
                 break;
             default:
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < given; i++)
                 {
                     var value = values[i];
                     if (value is not null && !ReferenceEquals(value, nullMarker)) typed.SetValue(ConvertExtra(value, type), i);

@@ -48,7 +48,7 @@ internal sealed class RecordBuffer
         _turns = new int?[capacity]; _toolCalls = new int?[capacity]; _assistedTurns = new int?[capacity];
     }
 
-    /// <summary>One extra column: the values as the converter gave them (null: not given), and the type they widen to.</summary>
+    /// <summary>One extra column: the values as the converter gave them (null or past the end: not given), and the type they widen to.</summary>
     private sealed class ExtraColumn
     {
         public ExtraColumn(string name, int capacity)
@@ -115,7 +115,7 @@ internal sealed class RecordBuffer
             {
                 if (!_extraByName.TryGetValue(name, out column))
                 {
-                    column = new ExtraColumn(name, _testId.Length);
+                    column = new ExtraColumn(name, Math.Min(_testId.Length, Math.Max(64, row + 1)));
                     _extraColumns.Add(column);
                     _extraByName.Add(name, column);
                 }
@@ -123,6 +123,9 @@ internal sealed class RecordBuffer
             column.Type = RecordTables.WidenExtraType(column.Type, value);
             if (column.LastRow == row) continue;
             column.LastRow = row;
+            // Grown as rows come: a pipeline of many rarely given extras must not cost a full
+            // buffer's array per name (values past the array's end are "not given").
+            if (row >= column.Values.Length) Array.Resize(ref column.Values, Math.Min(_testId.Length, Math.Max(row + 1, 2 * column.Values.Length)));
             column.Values[row] = value ?? GivenNull;
         }
     }
@@ -151,7 +154,6 @@ internal sealed class RecordBuffer
         Array.Resize(ref _finalScore, capacity);
         Array.Resize(ref _success, capacity); Array.Resize(ref _partialSuccess, capacity); Array.Resize(ref _assisted, capacity);
         Array.Resize(ref _turns, capacity); Array.Resize(ref _toolCalls, capacity); Array.Resize(ref _assistedTurns, capacity);
-        foreach (var column in _extraColumns) Array.Resize(ref column.Values, capacity);
     }
 
     /// <summary>
@@ -232,7 +234,7 @@ internal sealed class RecordBuffer
         List<KeyValuePair<string, object?>>? extras = null;
         foreach (var column in _extraColumns)
         {
-            var value = column.Values[row];
+            var value = row < column.Values.Length ? column.Values[row] : null;
             if (value is null) continue;
             (extras ??= new List<KeyValuePair<string, object?>>()).Add(new(column.Name, ReferenceEquals(value, GivenNull) ? null : value));
         }

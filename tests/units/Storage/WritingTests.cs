@@ -217,6 +217,28 @@ public sealed class WritingTests : IDisposable
         Assert.Equal("first", table.Find("run_id")![3]);
     }
 
+    [Fact]
+    public void Buffer_of_many_rarely_given_extras_holds_each_in_an_array_of_the_rows_so_far()
+    {
+        // 2,000 records, each with its own extra: a full buffer's array per name (1M rows here)
+        // would be 16 GB; the table still has every column, null where not given.
+        var buffer = new RecordBuffer(1_000_000, new ErrorCategoryCache());
+        var at = new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 2000; i++)
+        {
+            buffer.Add(new TestRecord { TestId = "t" + i, Model = "m", TaskType = "t", PromptType = "p", Success = true, Extras = new() { new("x" + i, (long)i) } });
+        }
+        var table = buffer.ToTable(at, "host:1");
+        Assert.Equal(RecordSchema.Columns.Count + 2000, table.Columns.Count);
+        Assert.Equal(7L, table.Find("x7")![7]);
+        Assert.Null(table.Find("x7")![8]);
+        Assert.Null(table.Find("x1999")![0]);
+        Assert.Equal(1999L, table.Find("x1999")![1999]);
+        Assert.Equal(new KeyValuePair<string, object?>("x5", 5L), Assert.Single(buffer.RecordAt(5, at, "host:1").Extras!));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 200_000_000);
+    }
+
     private static TestRecord WithWriterColumns(TestRecord r, DateTime writtenAt, string writer)
     {
         return new TestRecord
