@@ -135,6 +135,48 @@ public sealed class ParquetEncoderTests : IDisposable
     }
 
     [Fact]
+    public void Value_index_finds_what_a_dictionary_finds()
+    {
+        var random = new Random(11);
+        var longs = new ParquetEncoder.ValueIndex<long>();
+        var ints = new ParquetEncoder.ValueIndex<int>();
+        for (int round = 0; round < 3; round++)
+        {
+            longs.Clear();
+            ints.Clear();
+            var expectedLongs = new Dictionary<long, int>();
+            var expectedInts = new Dictionary<int, int>();
+            // Small, negative, extreme, double bit patterns (-0.0 and 0.0 differ), and keys that
+            // share their low or high bits; enough of them to grow the table several times.
+            long[] specials = { 0, -1, 1, long.MinValue, long.MaxValue, BitConverter.DoubleToInt64Bits(-0.0), BitConverter.DoubleToInt64Bits(double.NaN), 1L << 40, 2L << 40 };
+            for (int i = 0; i < 20_000; i++)
+            {
+                long key = i < specials.Length ? specials[i] : random.Next(4) switch
+                {
+                    0 => random.Next(-500, 500),
+                    1 => (long)random.Next(0, 3000) << 32,
+                    2 => BitConverter.DoubleToInt64Bits(Math.Round(random.NextDouble(), 3)),
+                    _ => random.NextInt64(),
+                };
+                Check(longs, expectedLongs, key);
+                Check(ints, expectedInts, unchecked((int)key));
+            }
+            Assert.Equal(expectedLongs.Count, longs.Count);
+            Assert.Equal(expectedInts.Count, ints.Count);
+        }
+
+        static void Check<T>(ParquetEncoder.ValueIndex<T> index, Dictionary<T, int> expected, T key) where T : unmanaged, IEquatable<T>
+        {
+            bool found = index.TryGetValue(key, out int at);
+            Assert.Equal(expected.TryGetValue(key, out int want), found);
+            if (found) { Assert.Equal(want, at); return; }
+            Assert.Equal(-1, at);
+            index.Add(key, expected.Count);
+            expected.Add(key, expected.Count);
+        }
+    }
+
+    [Fact]
     public async Task Chunks_written_plain_after_the_probe_read_back()
     {
         int rows = 3 * ParquetEncoder.DistinctProbe;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using PilotBench.Engine.Schema;
 using ZstdSharp;
@@ -233,7 +234,7 @@ internal static class ParquetEncoder
 
             // One pass: statistics, and the dictionary while it stays worth having.
             int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
-            var dictionary = cap > 0 ? new Dictionary<T, int>() : null;
+            var dictionary = cap > 0 ? scratch.Index<T>() : null;
             var entries = new List<T>();
             int[] indices = scratch.Indices(count);
             bool any = false;
@@ -585,6 +586,82 @@ internal static class ParquetEncoder
         chunk.UncompressedSize += headerLength + body.Length;
     }
 
+    /// <summary>
+    /// The dictionary of a fixed-width chunk: each distinct value's entry index, open addressing
+    /// with linear probing over a power-of-two table (Fibonacci hashing of the value's bits).
+    /// Dictionary&lt;long, int&gt; cost about 20 ns per row in the writer (a lookup for every
+    /// value that differs from the one before); this is a multiply, a mask and a compare for the
+    /// usual hit. Keys are compared by their bits (doubles come as bits), as the dictionary did.
+    /// One per thread (in <see cref="Scratch"/>), cleared for each chunk.
+    /// </summary>
+    internal sealed class ValueIndex<T> where T : unmanaged, IEquatable<T>
+    {
+        private T[] _keys = new T[256];
+        private int[] _slots = new int[256]; // entry index + 1; 0: empty
+        private int _count;
+
+        public int Count => _count;
+
+        public void Clear()
+        {
+            if (_count == 0) return;
+            Array.Clear(_slots);
+            _count = 0;
+        }
+
+        private static int Hash(T key, int mask)
+        {
+            ulong bits = typeof(T) == typeof(int) ? (uint)Unsafe.As<T, int>(ref key) : (ulong)Unsafe.As<T, long>(ref key);
+            return (int)((bits * 0x9E3779B97F4A7C15UL) >> 40) & mask;
+        }
+
+        public bool TryGetValue(T key, out int index)
+        {
+            int mask = _slots.Length - 1;
+            for (int i = Hash(key, mask); ; i = (i + 1) & mask)
+            {
+                int slot = _slots[i];
+                if (slot == 0) break;
+                if (_keys[i].Equals(key))
+                {
+                    index = slot - 1;
+                    return true;
+                }
+            }
+            index = -1;
+            return false;
+        }
+
+        /// <summary>Adds a key that is not in the index.</summary>
+        public void Add(T key, int index)
+        {
+            if (2 * (_count + 1) > _slots.Length) Grow();
+            Insert(_keys, _slots, key, index + 1);
+            _count++;
+        }
+
+        private static void Insert(T[] keys, int[] slots, T key, int slot)
+        {
+            int mask = slots.Length - 1;
+            int i = Hash(key, mask);
+            while (slots[i] != 0) i = (i + 1) & mask;
+            keys[i] = key;
+            slots[i] = slot;
+        }
+
+        private void Grow()
+        {
+            var keys = new T[_keys.Length * 2];
+            var slots = new int[_slots.Length * 2];
+            for (int i = 0; i < _slots.Length; i++)
+            {
+                if (_slots[i] != 0) Insert(keys, slots, _keys[i], _slots[i]);
+            }
+            _keys = keys;
+            _slots = slots;
+        }
+    }
+
     /// <summary>Per-thread buffers and compressor, reused across chunks.</summary>
     private sealed class Scratch
     {
@@ -595,6 +672,19 @@ internal static class ParquetEncoder
         public ByteBuffer Page { get; } = new(1 << 16);
         public ByteBuffer Compressed { get; } = new(1 << 16);
         public Compressor Zstd { get; } = new(ZstdLevel);
+        private ValueIndex<int>? _intIndex;
+        private ValueIndex<long>? _longIndex;
+
+        /// <summary>This thread's empty value index for int or long values.</summary>
+        public ValueIndex<T> Index<T>() where T : unmanaged, IEquatable<T>
+        {
+            object index = typeof(T) == typeof(int) ? (_intIndex ??= new ValueIndex<int>())
+                : typeof(T) == typeof(long) ? (_longIndex ??= new ValueIndex<long>())
+                : throw new NotSupportedException($"No value index for {typeof(T).Name}.");
+            var typed = (ValueIndex<T>)index;
+            typed.Clear();
+            return typed;
+        }
 
         public int[] Definitions(int count) => _definitions.Length >= count ? _definitions : _definitions = new int[Math.Max(count, _definitions.Length * 2)];
 
