@@ -209,24 +209,39 @@ internal static class Cases
         result["seconds"] = 0;
     }
 
-    /// <summary>Seconds spent encoding each column of 1M generated records, one thread (stderr), and in all.</summary>
+    /// <summary>
+    /// Seconds spent encoding each column of the generated records, one thread (stderr), and in
+    /// all. rounds=N (default 2: one cold, one measured) repeats the encoding and reports each
+    /// column's best time, for a machine shared with other work.
+    /// </summary>
     private static void EncodeColumns(Dictionary<string, string> args, Dictionary<string, double> result)
     {
         int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
+        int rounds = Math.Max(2, int.Parse(args.GetValueOrDefault("rounds", "2"), CultureInfo.InvariantCulture));
         var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
         foreach (var r in records) r.ErrorCategory = SuccessLevels.IsFullSuccess(r.Success, r.PartialSuccess) ? null : ErrorCategories.Classify(r.ErrorType, r.ErrorMessage);
         var table = PilotBench.Engine.Schema.RecordTables.FromRecords(records);
-        for (int round = 0; round < 2; round++)
+        var best = new double[table.Columns.Count];
+        Array.Fill(best, double.MaxValue);
+        var sizes = new (long Bytes, bool Dictionary)[table.Columns.Count];
+        for (int round = 0; round < rounds; round++)
         {
             var total = Stopwatch.StartNew();
-            foreach (var column in table.Columns)
+            for (int c = 0; c < table.Columns.Count; c++)
             {
                 var clock = Stopwatch.StartNew();
-                using var chunk = PilotBench.Engine.Storage.Format.ParquetEncoder.Encode(column, 0, table.RowCount);
-                if (round == 1) Console.Error.WriteLine($"{column.Name,-22} {clock.Elapsed.TotalMilliseconds,8:F1} ms {chunk.Bytes.Length,12:N0} B dict={chunk.Dictionary}");
+                using var chunk = PilotBench.Engine.Storage.Format.ParquetEncoder.Encode(table.Columns[c], 0, table.RowCount);
+                if (round > 0) best[c] = Math.Min(best[c], clock.Elapsed.TotalMilliseconds);
+                sizes[c] = (chunk.Bytes.Length, chunk.Dictionary);
             }
-            result[round == 0 ? "cold_seconds" : "seconds"] = total.Elapsed.TotalSeconds;
+            if (round == 0) result["cold_seconds"] = total.Elapsed.TotalSeconds;
+            else result["seconds"] = Math.Min(result.GetValueOrDefault("seconds", double.MaxValue), total.Elapsed.TotalSeconds);
         }
+        for (int c = 0; c < table.Columns.Count; c++)
+        {
+            Console.Error.WriteLine($"{table.Columns[c].Name,-22} {best[c],8:F1} ms {sizes[c].Bytes,12:N0} B dict={sizes[c].Dictionary}");
+        }
+        result["sum_of_best_seconds"] = best.Sum() / 1000;
     }
 
     /// <summary>The consolidated main file against DuckDB's Parquet (default and Zstd) and JSON lines of the same rows.</summary>

@@ -57,14 +57,17 @@ public static class RecordConverter
         List<KeyValuePair<string, object?>>? extras = null;
         List<(string StorageName, string GivenName)>? extraNames = null;
 
+        var shape = t_shape ??= new NameResolutions();
+        int position = 0;
         foreach (var (givenName, value) in input)
         {
-            if (string.IsNullOrWhiteSpace(givenName))
+            var (index, storageName) = shape.Resolve(position++, givenName);
+            if (index == NameResolutions.Empty)
             {
                 errors.Add(new RecordError("(property name)", "a property name is empty"));
                 continue;
             }
-            if (StandardIndex.TryGetValue(givenName, out int index))
+            if (index >= 0)
             {
                 if (givenNames[index] is { } earlier)
                 {
@@ -75,24 +78,23 @@ public static class RecordConverter
                 values[index] = value;
                 continue;
             }
-            string storageName = StorageNameOf(givenName);
             if (extraNames is null)
             {
                 extraNames = t_extraNames ??= new List<(string, string)>(4);
                 extraNames.Clear();
             }
-            if (FindExtraName(extraNames, storageName) is { } earlierExtra)
+            if (FindExtraName(extraNames, storageName!) is { } earlierExtra)
             {
-                errors.Add(new RecordError(storageName, $"given more than once (as '{earlierExtra}' and '{givenName}'); column names differing only in case or spelling are one column"));
+                errors.Add(new RecordError(storageName!, $"given more than once (as '{earlierExtra}' and '{givenName}'); column names differing only in case or spelling are one column"));
                 continue;
             }
-            extraNames.Add((storageName, givenName));
+            extraNames.Add((storageName!, givenName));
             if (!TryConvertExtra(value, out var extraValue, out var reason))
             {
-                errors.Add(new RecordError(storageName, reason));
+                errors.Add(new RecordError(storageName!, reason));
                 continue;
             }
-            (extras ??= new List<KeyValuePair<string, object?>>(4)).Add(new(storageName, extraValue));
+            (extras ??= new List<KeyValuePair<string, object?>>(4)).Add(new(storageName!, extraValue));
         }
 
         var record = new TestRecord();
@@ -141,6 +143,7 @@ public static class RecordConverter
     [ThreadStatic] private static string?[]? t_givenNames;
     [ThreadStatic] private static object?[]? t_values;
     [ThreadStatic] private static List<(string StorageName, string GivenName)>? t_extraNames;
+    [ThreadStatic] private static NameResolutions? t_shape;
     [ThreadStatic] private static byte[]? t_guidBytes;
     [ThreadStatic] private static int t_guidOffset;
 
@@ -212,6 +215,52 @@ public static class RecordConverter
         return storageName;
     }
 
+    /// <summary>
+    /// What each property name of the previous record resolved to, by position. A pipeline's
+    /// objects share one shape: the same name strings (the same instances: a script's hashtable
+    /// keys, Import-Csv's header, ConvertFrom-Json's names) in the same order, so a name is
+    /// resolved (column index by either spelling, any case; or an extra's storage name) once
+    /// per position and then recognised by reference. A name that is not the same instance is
+    /// resolved again, so the result never differs from resolving every name: resolution
+    /// depends only on the name's text. About 1 us per 20-property record.
+    /// </summary>
+    private sealed class NameResolutions
+    {
+        /// <summary>Index of an empty (or white-space) name.</summary>
+        public const int Empty = -2;
+        /// <summary>Index of an extra (its storage name is given).</summary>
+        public const int Extra = -1;
+        private const int MaxPositions = 256;
+
+        private readonly string?[] _names = new string?[MaxPositions];
+        private readonly int[] _indices = new int[MaxPositions];
+        private readonly string?[] _storageNames = new string?[MaxPositions];
+        private readonly bool[] _known = new bool[MaxPositions];
+
+        public (int Index, string? StorageName) Resolve(int position, string? givenName)
+        {
+            if (position < MaxPositions && _known[position] && ReferenceEquals(_names[position], givenName))
+            {
+                return (_indices[position], _storageNames[position]);
+            }
+            var resolved = ResolveName(givenName);
+            if (position < MaxPositions)
+            {
+                _names[position] = givenName;
+                (_indices[position], _storageNames[position]) = resolved;
+                _known[position] = true;
+            }
+            return resolved;
+        }
+
+        private static (int Index, string? StorageName) ResolveName(string? givenName)
+        {
+            if (string.IsNullOrWhiteSpace(givenName)) return (Empty, null);
+            if (StandardIndex.TryGetValue(givenName, out int index)) return (index, null);
+            return (Extra, StorageNameOf(givenName));
+        }
+    }
+
     private static string? FindExtraName(List<(string StorageName, string GivenName)> names, string storageName)
     {
         foreach (var (storage, given) in names)
@@ -276,6 +325,8 @@ public static class RecordConverter
         switch (value)
         {
             case null: return false;
+            case double d: number = d; return true; // the common types first: the same result as the IConvertible case below
+            case int i: number = i; return true;
             case string s when string.IsNullOrWhiteSpace(s): return false;
             case string s:
                 if (double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out number)) return true;
@@ -373,14 +424,15 @@ public static class RecordConverter
                 }
                 converted = s;
                 return true;
-            case bool b: converted = b; return true;
-            case sbyte or byte or short or ushort or int or uint or long:
+            case bool: converted = value; return true;
+            case long or double: converted = value; return true; // already the stored type: keep the box
+            case sbyte or byte or short or ushort or int or uint:
                 converted = System.Convert.ToInt64(value, CultureInfo.InvariantCulture);
                 return true;
             case ulong ul:
                 converted = ul <= long.MaxValue ? (long)ul : (double)ul;
                 return true;
-            case float or double or decimal:
+            case float or decimal:
                 converted = System.Convert.ToDouble(value, CultureInfo.InvariantCulture);
                 return true;
             case DateTimeOffset dto: converted = Timestamps.Normalize(dto.UtcDateTime); return true;

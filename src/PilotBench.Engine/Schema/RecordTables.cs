@@ -64,9 +64,7 @@ public static class RecordTables
                     extraOrder.Add(name);
                     known = null;
                 }
-                if (value is null) { extraTypes[name] = known; continue; }
-                var type = TypeOf(value);
-                extraTypes[name] = known is null ? type : ColumnConversion.Widen(known.Value, type);
+                extraTypes[name] = WidenExtraType(known, value);
             }
         }
         // Records usually carry their extras in one order, so the extra at the same position is
@@ -74,8 +72,7 @@ public static class RecordTables
         for (int e = 0; e < extraOrder.Count; e++)
         {
             string name = extraOrder[e];
-            var type = extraTypes[name] ?? ColumnType.String;
-            Array values = Column.NewArray(type, n);
+            var values = new object?[n];
             for (int i = 0; i < n; i++)
             {
                 var extras = extrasByRow[i];
@@ -83,19 +80,77 @@ public static class RecordTables
                 object? value;
                 if (e < extras.Count && string.Equals(extras[e].Key, name, StringComparison.OrdinalIgnoreCase)) value = extras[e].Value;
                 else if (!TryFind(extras, name, out value)) continue;
-                if (value is null) continue;
-                switch (values)
-                {
-                    case string?[] s: s[i] = (string?)ConvertExtra(value, type); break;
-                    case double?[] d: d[i] = value is long l ? l : (double)value; break;
-                    case long?[] l64: l64[i] = (long)value; break;
-                    case bool?[] b: b[i] = (bool)value; break;
-                    case DateTime?[] t: t[i] = (DateTime)value; break;
-                    default: values.SetValue(ConvertExtra(value, type), i); break;
-                }
+                values[i] = value;
             }
-            columns.Add(new Column(name, type, values));
+            columns.Add(ExtraColumn(name, extraTypes[name], values, n, null));
         }
+    }
+
+    /// <summary>The type of an extra column after one more value (null leaves it; mixed types widen).</summary>
+    internal static ColumnType? WidenExtraType(ColumnType? known, object? value)
+    {
+        if (value is null) return known;
+        var type = TypeOf(value);
+        return known is null ? type : ColumnConversion.Widen(known.Value, type);
+    }
+
+    /// <summary>
+    /// The typed column of an extra from its values as the converter gave them (rows [0, n)), of
+    /// the type <see cref="WidenExtraType"/> found (null: all values null, a string column).
+    /// Values that are <paramref name="nullMarker"/> (by reference), and rows past the end of
+    /// <paramref name="values"/>, are null.
+    /// </summary>
+    internal static Column ExtraColumn(string name, ColumnType? inferred, object?[] values, int n, object? nullMarker)
+    {
+        var type = inferred ?? ColumnType.String;
+        Array typed = Column.NewArray(type, n);
+        int given = Math.Min(n, values.Length);
+        switch (typed)
+        {
+            case string?[] s:
+                for (int i = 0; i < given; i++)
+                {
+                    var value = values[i];
+                    if (value is not null && !ReferenceEquals(value, nullMarker)) s[i] = (string?)ConvertExtra(value, type);
+                }
+                break;
+            case double?[] d:
+                for (int i = 0; i < given; i++)
+                {
+                    var value = values[i];
+                    if (value is not null && !ReferenceEquals(value, nullMarker)) d[i] = value is long l ? l : (double)value;
+                }
+                break;
+            case long?[] l64:
+                for (int i = 0; i < given; i++)
+                {
+                    var value = values[i];
+                    if (value is not null && !ReferenceEquals(value, nullMarker)) l64[i] = (long)value;
+                }
+                break;
+            case bool?[] b:
+                for (int i = 0; i < given; i++)
+                {
+                    var value = values[i];
+                    if (value is not null && !ReferenceEquals(value, nullMarker)) b[i] = (bool)value;
+                }
+                break;
+            case DateTime?[] t:
+                for (int i = 0; i < given; i++)
+                {
+                    var value = values[i];
+                    if (value is not null && !ReferenceEquals(value, nullMarker)) t[i] = (DateTime)value;
+                }
+                break;
+            default:
+                for (int i = 0; i < given; i++)
+                {
+                    var value = values[i];
+                    if (value is not null && !ReferenceEquals(value, nullMarker)) typed.SetValue(ConvertExtra(value, type), i);
+                }
+                break;
+        }
+        return new Column(name, type, typed);
     }
 
     private static bool TryFind(List<KeyValuePair<string, object?>> extras, string name, out object? value)

@@ -206,6 +206,8 @@ public sealed class IncrementWriter : IAsyncDisposable
 
     private void ThrowIfFailed()
     {
+        // Called for every record: no lock while nothing failed (the field is only ever set under the lock).
+        if (Volatile.Read(ref _backgroundFailure) is null) return;
         Exception? failure;
         lock (_gate)
         {

@@ -9,11 +9,17 @@ namespace PilotBench.Engine.Storage;
 /// to survive until the flush. Keeping a List&lt;TestRecord&gt; instead made the flush build every
 /// column from 100k scattered objects (and write written_at/writer into each of them, old objects
 /// by then, which every later collection has to rescan): about 3 s per 1M rows, most of the
-/// writer's time besides the Parquet encoding. Not thread-safe: the writer's lock guards it.
+/// writer's time besides the Parquet encoding. Extras are held the same way, one array per extra
+/// column (in order of first appearance, names compared ignoring case), so a record's extras list
+/// is not kept either and the flush does not look every extra up by name per row. Not
+/// thread-safe: the writer's lock guards it.
 /// </summary>
 internal sealed class RecordBuffer
 {
-    private const int InitialCapacity = 1 << 16;
+    private const int InitialCapacity = 1 << 17;
+
+    /// <summary>An extra given as null (kept apart from "not given": a record's extras list lists it).</summary>
+    private static readonly object GivenNull = new();
 
     private readonly int _maxCapacity;
     private string?[] _testId, _model, _taskType, _promptType, _difficulty, _errorType, _errorMessage, _errorCategory;
@@ -21,7 +27,8 @@ internal sealed class RecordBuffer
     private double?[] _toolSuccessRate, _executionTime, _toolCoverageRate, _workflowScore, _phase2Score, _qualityScore, _finalScore;
     private bool?[] _success, _partialSuccess, _assisted;
     private int?[] _turns, _toolCalls, _assistedTurns;
-    private List<KeyValuePair<string, object?>>?[] _extras;
+    private readonly List<ExtraColumn> _extraColumns = new();
+    private readonly Dictionary<string, ExtraColumn> _extraByName = new(StringComparer.OrdinalIgnoreCase);
 
     private readonly ErrorCategoryCache _categories;
 
@@ -39,7 +46,22 @@ internal sealed class RecordBuffer
         _finalScore = new double?[capacity];
         _success = new bool?[capacity]; _partialSuccess = new bool?[capacity]; _assisted = new bool?[capacity];
         _turns = new int?[capacity]; _toolCalls = new int?[capacity]; _assistedTurns = new int?[capacity];
-        _extras = new List<KeyValuePair<string, object?>>?[capacity];
+    }
+
+    /// <summary>One extra column: the values as the converter gave them (null or past the end: not given), and the type they widen to.</summary>
+    private sealed class ExtraColumn
+    {
+        public ExtraColumn(string name, int capacity)
+        {
+            Name = name;
+            Values = new object?[capacity];
+        }
+
+        public string Name { get; }
+        public object?[] Values;
+        public ColumnType? Type;
+        /// <summary>The last row that gave this extra (a second spelling in one record keeps the first value).</summary>
+        public int LastRow = -1;
     }
 
     public int Count { get; private set; }
@@ -73,8 +95,39 @@ internal sealed class RecordBuffer
             : _categories.Classify(record.ErrorType, record.ErrorMessage);
         _assisted[i] = record.Assisted;
         _assistedTurns[i] = record.AssistedTurns;
-        _extras[i] = record.Extras;
+        if (record.Extras is { Count: > 0 } extras) AddExtras(i, extras);
         Count = i + 1;
+    }
+
+    /// <summary>
+    /// A record's extras into their columns, with the results of <see cref="RecordTables.FromRecords"/>:
+    /// the first spelling of a name names the column, every value widens its type, and when a
+    /// record gives a name twice (only a hand-made record can) its first value is kept.
+    /// </summary>
+    private void AddExtras(int row, List<KeyValuePair<string, object?>> extras)
+    {
+        for (int e = 0; e < extras.Count; e++)
+        {
+            var (name, value) = extras[e];
+            // Records usually give their extras in one order: the column at the same position first.
+            ExtraColumn? column = e < _extraColumns.Count ? _extraColumns[e] : null;
+            if (column is null || !(ReferenceEquals(column.Name, name) || string.Equals(column.Name, name, StringComparison.OrdinalIgnoreCase)))
+            {
+                if (!_extraByName.TryGetValue(name, out column))
+                {
+                    column = new ExtraColumn(name, Math.Min(_testId.Length, Math.Max(64, row + 1)));
+                    _extraColumns.Add(column);
+                    _extraByName.Add(name, column);
+                }
+            }
+            column.Type = RecordTables.WidenExtraType(column.Type, value);
+            if (column.LastRow == row) continue;
+            column.LastRow = row;
+            // Grown as rows come: a pipeline of many rarely given extras must not cost a full
+            // buffer's array per name (values past the array's end are "not given").
+            if (row >= column.Values.Length) Array.Resize(ref column.Values, Math.Min(_testId.Length, Math.Max(row + 1, 2 * column.Values.Length)));
+            column.Values[row] = value ?? GivenNull;
+        }
     }
 
     /// <summary>Appends every row of <paramref name="other"/> (a failed flush's rows go back in front of newer ones).</summary>
@@ -101,7 +154,6 @@ internal sealed class RecordBuffer
         Array.Resize(ref _finalScore, capacity);
         Array.Resize(ref _success, capacity); Array.Resize(ref _partialSuccess, capacity); Array.Resize(ref _assisted, capacity);
         Array.Resize(ref _turns, capacity); Array.Resize(ref _toolCalls, capacity); Array.Resize(ref _assistedTurns, capacity);
-        Array.Resize(ref _extras, capacity);
     }
 
     /// <summary>
@@ -143,7 +195,7 @@ internal sealed class RecordBuffer
             new(RecordSchema.WrittenAt, ColumnType.Timestamp, writtenAtValues),
             new(RecordSchema.Writer, ColumnType.String, writers),
         };
-        RecordTables.AddExtraColumns(columns, _extras, n);
+        foreach (var column in _extraColumns) columns.Add(RecordTables.ExtraColumn(column.Name, column.Type, column.Values, n, GivenNull));
         return new RecordTable(n, columns);
     }
 
@@ -174,8 +226,20 @@ internal sealed class RecordBuffer
         AssistedTurns = _assistedTurns[i]!.Value,
         WrittenAt = writtenAt,
         Writer = writer,
-        Extras = _extras[i],
+        Extras = ExtrasAt(i),
     };
+
+    private List<KeyValuePair<string, object?>>? ExtrasAt(int row)
+    {
+        List<KeyValuePair<string, object?>>? extras = null;
+        foreach (var column in _extraColumns)
+        {
+            var value = row < column.Values.Length ? column.Values[row] : null;
+            if (value is null) continue;
+            (extras ??= new List<KeyValuePair<string, object?>>()).Add(new(column.Name, ReferenceEquals(value, GivenNull) ? null : value));
+        }
+        return extras;
+    }
 }
 
 /// <summary>

@@ -327,8 +327,8 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
             return result;
         }
         var baseObject = input.BaseObject;
-        if (baseObject is string || baseObject.GetType().IsPrimitive || baseObject is IEnumerable) return null;
         if (baseObject is PSCustomObject && NoteProperties.TryRead(input, result)) return result;
+        if (baseObject is string || baseObject.GetType().IsPrimitive || baseObject is IEnumerable) return null;
         result.Clear();
         foreach (var property in input.Properties)
         {
@@ -385,19 +385,29 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
     /// emit), read from the object's own member list. Enumerating PSObject.Properties instead
     /// consults the type table and adapters for every object: measured at about 50 us per fresh
     /// 9-property object in pwsh 7.6, against about 5 us this way, which decides whether a 100k
-    /// pipeline keeps up with Export-Csv. InstanceMembers is not public, so this is looked up once
-    /// and the public path is used whenever it is unavailable or the object carries a custom type
-    /// name (whose type data could add properties).
+    /// pipeline keeps up with Export-Csv. The member list and the type names are not public, so
+    /// their accessors are looked up once, and the public path is used whenever they are
+    /// unavailable or the object carries a custom type name (whose type data could add properties).
     /// </summary>
+    /// <remarks>
+    /// Three costs of the first version of this reader, each a copy per object: the public
+    /// TypeNames (a new ConsolidatedString for an object that shares its type's names),
+    /// enumerating the member collection (it copies its members into a new list under a lock),
+    /// and the enumerator. The type names are now read without the copy (InternalTypeNames) and
+    /// the members by index from the collection's own OrderedDictionary, in their order.
+    /// </remarks>
     private static class NoteProperties
     {
-        private static readonly Func<PSObject, IEnumerable?>? InstanceMembers = Create();
+        private const System.Reflection.BindingFlags Internal = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance;
+        private static readonly Func<PSObject, IEnumerable?>? InstanceMembers = CreateInstanceMembers();
+        private static readonly Func<PSObject, System.Collections.Specialized.OrderedDictionary?>? MemberTable = CreateMemberTable();
+        private static readonly Func<PSObject, System.Collections.ObjectModel.Collection<string>?>? TypeNamesOf = CreateTypeNames();
 
-        private static Func<PSObject, IEnumerable?>? Create()
+        private static Func<PSObject, IEnumerable?>? CreateInstanceMembers()
         {
             try
             {
-                var property = typeof(PSObject).GetProperty("InstanceMembers", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
+                var property = typeof(PSObject).GetProperty("InstanceMembers", Internal);
                 if (property?.GetMethod is null || !typeof(IEnumerable).IsAssignableFrom(property.PropertyType)) return null;
                 return (Func<PSObject, IEnumerable?>)Delegate.CreateDelegate(typeof(Func<PSObject, IEnumerable?>), property.GetMethod, throwOnBindFailure: false)!
                     ?? (o => property.GetValue(o) as IEnumerable);
@@ -408,18 +418,64 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
             }
         }
 
+        /// <summary>o => o.InstanceMembers.Members (the collection's OrderedDictionary of name to member), compiled once.</summary>
+        private static Func<PSObject, System.Collections.Specialized.OrderedDictionary?>? CreateMemberTable()
+        {
+            try
+            {
+                var instanceMembers = typeof(PSObject).GetProperty("InstanceMembers", Internal);
+                var members = instanceMembers?.PropertyType.GetProperty("Members", Internal);
+                if (instanceMembers?.GetMethod is null || members?.GetMethod is null ||
+                    members.PropertyType != typeof(System.Collections.Specialized.OrderedDictionary)) return null;
+                var input = System.Linq.Expressions.Expression.Parameter(typeof(PSObject), "input");
+                var body = System.Linq.Expressions.Expression.Property(System.Linq.Expressions.Expression.Property(input, instanceMembers), members);
+                return System.Linq.Expressions.Expression.Lambda<Func<PSObject, System.Collections.Specialized.OrderedDictionary?>>(body, input).Compile();
+            }
+            catch (Exception ex) when (ex is ArgumentException or MemberAccessException or InvalidOperationException or System.Reflection.AmbiguousMatchException or NotSupportedException)
+            {
+                return null;
+            }
+        }
+
+        private static Func<PSObject, System.Collections.ObjectModel.Collection<string>?>? CreateTypeNames()
+        {
+            try
+            {
+                var property = typeof(PSObject).GetProperty("InternalTypeNames", Internal);
+                if (property?.GetMethod is null || !typeof(System.Collections.ObjectModel.Collection<string>).IsAssignableFrom(property.PropertyType)) return null;
+                return (Func<PSObject, System.Collections.ObjectModel.Collection<string>?>?)Delegate.CreateDelegate(
+                    typeof(Func<PSObject, System.Collections.ObjectModel.Collection<string>?>), property.GetMethod, throwOnBindFailure: false);
+            }
+            catch (Exception ex) when (ex is ArgumentException or MemberAccessException or System.Reflection.AmbiguousMatchException)
+            {
+                return null;
+            }
+        }
+
         public static bool TryRead(PSObject input, List<KeyValuePair<string, object?>> result)
         {
-            if (InstanceMembers is null) return false;
-            var typeNames = input.TypeNames;
+            if (InstanceMembers is null && MemberTable is null) return false;
+            var typeNames = TypeNamesOf?.Invoke(input) ?? input.TypeNames;
             if (typeNames.Count != 2 || typeNames[0] != "System.Management.Automation.PSCustomObject") return false;
-            if (InstanceMembers(input) is not { } members) return false;
+            if (MemberTable?.Invoke(input) is { } table)
+            {
+                int count = table.Count;
+                for (int i = 0; i < count; i++)
+                {
+                    if (table[i] is PSNoteProperty note) result.Add(new(note.Name, Plain(note.Value, 0)));
+                }
+                return true;
+            }
+            if (InstanceMembers?.Invoke(input) is not { } members) return false;
             foreach (var member in members)
             {
                 if (member is PSNoteProperty note) result.Add(new(note.Name, Plain(note.Value, 0)));
             }
             return true;
         }
+
+        /// <summary>Which readers this pwsh offers (for the tests: the fast paths must be the ones in use).</summary>
+        internal static string Paths => $"{(MemberTable is null ? "" : "table ")}{(TypeNamesOf is null ? "" : "typenames ")}{(InstanceMembers is null ? "" : "enumerator")}".Trim();
     }
 
     private static object? SafeValue(PSPropertyInfo property)

@@ -102,6 +102,99 @@ public sealed class ParquetEncoderTests : IDisposable
     }
 
     [Fact]
+    public void Dictionary_is_given_up_early_only_for_values_all_new_over_the_probe()
+    {
+        const int probe = ParquetEncoder.DistinctProbe;
+        var random = new Random(3);
+        // Unique values: PLAIN. Values that repeat one within the probe's first rows: a dictionary,
+        // shuffled or not. 30,000 distinct values over 100,000 shuffled rows (under the 50,000
+        // limit): a dictionary (the probe sees repeats). Unique over the probe, repeated after it:
+        // PLAIN, the documented cost of the probe.
+        var unique = Enumerable.Range(0, 3 * probe).Select(i => "id-" + i).ToArray();
+        var repeatAtEnd = Enumerable.Range(0, 3 * probe).Select(i => "v-" + (i < probe - 1 ? i : i % (probe - 1))).ToArray();
+        var shuffled = Enumerable.Range(0, 100_000).Select(_ => random.Next(30_000)).ToArray();
+        var twice = Enumerable.Range(0, 2 * probe + 2).Select(i => (long)(i % (probe + 1))).ToArray();
+
+        Assert.False(Encode(new Column("s", ColumnType.String, unique)));
+        Assert.True(Encode(new Column("s", ColumnType.String, repeatAtEnd)));
+        Assert.True(Encode(new Column("s", ColumnType.String, shuffled.Select(v => (string?)("s" + v)).ToArray())));
+        Assert.True(Encode(new Column("d", ColumnType.Double, shuffled.Select(v => (double?)(v * 0.5)).ToArray())));
+        Assert.False(Encode(new Column("l", ColumnType.Int64, Enumerable.Range(0, 3 * probe).Select(i => (long?)i).ToArray())));
+        Assert.False(Encode(new Column("l", ColumnType.Int64, twice.Select(v => (long?)v).ToArray())));
+        // Nulls do not count: a column of unique values between many nulls is still PLAIN, and
+        // one repeat among the first values keeps the dictionary.
+        Assert.False(Encode(new Column("t", ColumnType.Timestamp, Enumerable.Range(0, 4 * probe).Select(i => i % 2 == 0 ? null : (DateTime?)DateTime.UnixEpoch.AddSeconds(i)).ToArray())));
+        Assert.True(Encode(new Column("i", ColumnType.Int32, Enumerable.Range(0, 4 * probe).Select(i => (int?)(i == probe - 1 ? 0 : i % (2 * probe))).ToArray())));
+        Assert.False(Encode(new Column("i", ColumnType.Int32, Enumerable.Range(0, 4 * probe).Select(i => (int?)(i % (2 * probe))).ToArray())));
+
+        static bool Encode(Column column)
+        {
+            using var chunk = ParquetEncoder.Encode(column, 0, column.Length);
+            return chunk.Dictionary;
+        }
+    }
+
+    [Fact]
+    public void Value_index_finds_what_a_dictionary_finds()
+    {
+        var random = new Random(11);
+        var longs = new ParquetEncoder.ValueIndex<long>();
+        var ints = new ParquetEncoder.ValueIndex<int>();
+        for (int round = 0; round < 3; round++)
+        {
+            longs.Clear();
+            ints.Clear();
+            var expectedLongs = new Dictionary<long, int>();
+            var expectedInts = new Dictionary<int, int>();
+            // Small, negative, extreme, double bit patterns (-0.0 and 0.0 differ), and keys that
+            // share their low or high bits; enough of them to grow the table several times.
+            long[] specials = { 0, -1, 1, long.MinValue, long.MaxValue, BitConverter.DoubleToInt64Bits(-0.0), BitConverter.DoubleToInt64Bits(double.NaN), 1L << 40, 2L << 40 };
+            for (int i = 0; i < 20_000; i++)
+            {
+                long key = i < specials.Length ? specials[i] : random.Next(4) switch
+                {
+                    0 => random.Next(-500, 500),
+                    1 => (long)random.Next(0, 3000) << 32,
+                    2 => BitConverter.DoubleToInt64Bits(Math.Round(random.NextDouble(), 3)),
+                    _ => random.NextInt64(),
+                };
+                Check(longs, expectedLongs, key);
+                Check(ints, expectedInts, unchecked((int)key));
+            }
+            Assert.Equal(expectedLongs.Count, longs.Count);
+            Assert.Equal(expectedInts.Count, ints.Count);
+        }
+
+        static void Check<T>(ParquetEncoder.ValueIndex<T> index, Dictionary<T, int> expected, T key) where T : unmanaged, IEquatable<T>
+        {
+            bool found = index.TryGetValue(key, out int at);
+            Assert.Equal(expected.TryGetValue(key, out int want), found);
+            if (found) { Assert.Equal(want, at); return; }
+            Assert.Equal(-1, at);
+            index.Add(key, expected.Count);
+            expected.Add(key, expected.Count);
+        }
+    }
+
+    [Fact]
+    public async Task Chunks_written_plain_after_the_probe_read_back()
+    {
+        int rows = 3 * ParquetEncoder.DistinctProbe;
+        var table = new RecordTable(rows, new[]
+        {
+            new Column("s", ColumnType.String, Enumerable.Range(0, rows).Select(i => i % 5 == 0 ? null : "id-" + i).ToArray()),
+            new Column("d", ColumnType.Double, Enumerable.Range(0, rows).Select(i => i % 7 == 0 ? null : (double?)(i * 0.25)).ToArray()),
+        });
+        string path = await WriteAsync(table, rows);
+        await using var file = await ParquetFile.OpenAsync(path, CancellationToken.None, records: false);
+        var read = await file.ReadAllAsync(null, CancellationToken.None);
+        foreach (var expected in table.Columns)
+        {
+            for (int i = 0; i < rows; i++) Assert.Equal(expected[i], read.Find(expected.Name)![i]);
+        }
+    }
+
+    [Fact]
     public async Task DuckDB_reads_back_every_value_and_agrees_on_counts()
     {
         const int rows = 70_000;

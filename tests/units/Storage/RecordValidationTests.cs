@@ -259,4 +259,62 @@ public sealed class RecordValidationTests
         Assert.Null(record.Writer);
         Assert.Null(record.Extras);
     }
+
+    [Fact]
+    public void Names_remembered_by_position_give_the_same_records_and_errors_as_names_seen_for_the_first_time()
+    {
+        // The converter remembers what each position's name resolved to and recognises the same
+        // string instance next time. Records of changing shapes, with the same name instances (as a
+        // pipeline gives them), must convert exactly as with fresh copies of every name.
+        string[] pool =
+        {
+            "test_id", "TestId", "timestamp", "Model", "model", "TASK_TYPE", "PromptType", "success", "Success", "turns", "tool_calls",
+            "execution_time", "RunId", "run_id", "Temperature", "notes", "", "  ", "error_type", "ErrorMessage", "written_at",
+        };
+        object?[] values = { "x", "m", "", "True", "false", 3, 2.5, -1, "7", true, null, 12L, new[] { 1, 2 }, "2025-01-02T03:04:05Z", 0.5, "no" };
+        var random = new Random(17);
+        for (int n = 0; n < 400; n++)
+        {
+            var shared = new List<KeyValuePair<string, object?>>
+            {
+                new("test_id", $"id{n}"), new("model", "m"), new("task_type", "t"), new("prompt_type", "p"), new("success", true),
+                new("timestamp", "2025-01-01T00:00:00Z"),
+            };
+            // Drop or reorder the required fields now and then, and add names from the pool.
+            if (random.Next(8) == 0) shared.RemoveAt(1 + random.Next(4)); // a required field (test_id and timestamp stay: their defaults differ per call)
+            if (random.Next(4) == 0) shared.Reverse();
+            int extra = random.Next(6);
+            for (int i = 0; i < extra; i++) shared.Insert(random.Next(shared.Count + 1), new(pool[random.Next(pool.Length)], values[random.Next(values.Length)]));
+            var fresh = shared.Select(p => new KeyValuePair<string, object?>(new string(p.Key.AsSpan()), p.Value)).ToList();
+
+            var sharedErrors = new List<RecordError>();
+            var freshErrors = new List<RecordError>();
+            var fromShared = RecordConverter.TryConvert(shared, sharedErrors);
+            var fromFresh = RecordConverter.TryConvert(fresh, freshErrors);
+
+            Assert.Equal(freshErrors, sharedErrors);
+            Assert.Equal(fromFresh is null, fromShared is null);
+            if (fromFresh is null) continue;
+            foreach (var column in RecordSchema.Columns) Assert.Equal(fromFresh.GetValue(column.Name), fromShared!.GetValue(column.Name));
+            Assert.Equal(fromFresh.Extras?.Select(e => (e.Key, e.Value)), fromShared!.Extras?.Select(e => (e.Key, e.Value)));
+        }
+    }
+
+    [Fact]
+    public void Extra_numbers_keep_their_stored_type()
+    {
+        var input = Valid();
+        input["tokens"] = 5;
+        input["big"] = 7L;
+        input["ratio"] = 0.25;
+        input["single"] = 1.5f;
+        input["price"] = 2.5m;
+        var extras = Accept(input).Extras!.ToDictionary(e => e.Key, e => e.Value);
+
+        Assert.Equal(5L, extras["tokens"]);
+        Assert.Equal(7L, extras["big"]);
+        Assert.Equal(0.25, extras["ratio"]);
+        Assert.Equal(1.5, extras["single"]);
+        Assert.Equal(2.5, extras["price"]);
+    }
 }

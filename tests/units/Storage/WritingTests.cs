@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PilotBench.Engine.Schema;
+using PilotBench.Engine.Statistics;
 using PilotBench.Engine.Storage;
 using Xunit;
 
@@ -173,5 +174,92 @@ public sealed class WritingTests : IDisposable
         Assert.Null(rows["ok"][RecordSchema.ErrorCategory]);
         Assert.Equal("timeout", rows["failed"][RecordSchema.ErrorCategory]);
         Assert.Null(rows["unknown"][RecordSchema.ErrorCategory]);
+    }
+
+    [Fact]
+    public void Buffer_gives_the_table_and_records_RecordTables_gives_for_extras_of_any_order_case_type_and_null()
+    {
+        // The buffer keeps extras column by column; its table must be the one made from the
+        // records themselves, and the records it gives back (flush failure, -PassThru) must make
+        // that table again. Mixed types widen, names differ in case, orders change, a column is
+        // all null, and one hand-made record gives a name twice (the first value counts).
+        var at = new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        var records = new List<TestRecord>();
+        for (int i = 0; i < 50; i++)
+        {
+            var extras = (i % 5) switch
+            {
+                0 => new List<KeyValuePair<string, object?>> { new("run_id", "r" + i), new("tokens", (long)i), new("score", 0.5 * i) },
+                1 => new List<KeyValuePair<string, object?>> { new("Score", (long)i), new("RUN_ID", null), new("flag", i % 2 == 0) },
+                2 => new List<KeyValuePair<string, object?>> { new("tokens", "many"), new("when", at.AddDays(i)), new("empty", null) },
+                3 => new List<KeyValuePair<string, object?>> { new("run_id", "first"), new("Run_Id", "second"), new("tokens", null) },
+                _ => null,
+            };
+            records.Add(new TestRecord
+            {
+                TestId = "t" + i, Timestamp = at.AddMinutes(i), Model = "m" + (i % 3), TaskType = "task", PromptType = "cot",
+                Success = i % 3 == 0, ErrorType = i % 3 == 0 ? null : "timeout", ErrorMessage = i % 3 == 0 ? null : "Timeout after 5 s",
+                Turns = i % 4 == 0 ? null : i, Extras = extras,
+            });
+        }
+        var buffer = new RecordBuffer(records.Count, new ErrorCategoryCache());
+        foreach (var record in records) buffer.Add(record);
+
+        var expected = RecordTables.FromRecords(records.Select(r => WithWriterColumns(r, at, "host:1")).ToList());
+        var given = Enumerable.Range(0, records.Count).Select(i => buffer.RecordAt(i, at, "host:1")).ToList();
+        var table = buffer.ToTable(at, "host:1");
+
+        AssertSameTable(expected, table);
+        AssertSameTable(expected, RecordTables.FromRecords(given));
+        Assert.Equal(new[] { "run_id", "tokens", "score", "flag", "when", "empty" }, table.Columns.Skip(RecordSchema.Columns.Count).Select(c => c.Name));
+        Assert.Equal(ColumnType.String, table.Find("tokens")!.Type);
+        Assert.Equal(ColumnType.Double, table.Find("score")!.Type);
+        Assert.Equal("first", table.Find("run_id")![3]);
+    }
+
+    [Fact]
+    public void Buffer_of_many_rarely_given_extras_holds_each_in_an_array_of_the_rows_so_far()
+    {
+        // 2,000 records, each with its own extra: a full buffer's array per name (1M rows here)
+        // would be 16 GB; the table still has every column, null where not given.
+        var buffer = new RecordBuffer(1_000_000, new ErrorCategoryCache());
+        var at = new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 2000; i++)
+        {
+            buffer.Add(new TestRecord { TestId = "t" + i, Model = "m", TaskType = "t", PromptType = "p", Success = true, Extras = new() { new("x" + i, (long)i) } });
+        }
+        var table = buffer.ToTable(at, "host:1");
+        Assert.Equal(RecordSchema.Columns.Count + 2000, table.Columns.Count);
+        Assert.Equal(7L, table.Find("x7")![7]);
+        Assert.Null(table.Find("x7")![8]);
+        Assert.Null(table.Find("x1999")![0]);
+        Assert.Equal(1999L, table.Find("x1999")![1999]);
+        Assert.Equal(new KeyValuePair<string, object?>("x5", 5L), Assert.Single(buffer.RecordAt(5, at, "host:1").Extras!));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 200_000_000);
+    }
+
+    private static TestRecord WithWriterColumns(TestRecord r, DateTime writtenAt, string writer)
+    {
+        return new TestRecord
+        {
+            TestId = r.TestId, Timestamp = r.Timestamp, Model = r.Model, TaskType = r.TaskType, PromptType = r.PromptType, Difficulty = r.Difficulty,
+            ToolSuccessRate = r.ToolSuccessRate, Success = r.Success, PartialSuccess = r.PartialSuccess, ExecutionTime = r.ExecutionTime,
+            Turns = r.Turns, ToolCalls = r.ToolCalls, ToolCoverageRate = r.ToolCoverageRate, WorkflowScore = r.WorkflowScore,
+            Phase2Score = r.Phase2Score, QualityScore = r.QualityScore, FinalScore = r.FinalScore, ErrorType = r.ErrorType,
+            ErrorMessage = r.ErrorMessage, Assisted = r.Assisted, AssistedTurns = r.AssistedTurns, Extras = r.Extras,
+            ErrorCategory = SuccessLevels.IsFullSuccess(r.Success, r.PartialSuccess) ? null : ErrorCategories.Classify(r.ErrorType, r.ErrorMessage),
+            WrittenAt = writtenAt, Writer = writer,
+        };
+    }
+
+    private static void AssertSameTable(RecordTable expected, RecordTable actual)
+    {
+        Assert.Equal(expected.RowCount, actual.RowCount);
+        Assert.Equal(expected.Columns.Select(c => (c.Name, c.Type)), actual.Columns.Select(c => (c.Name, c.Type)));
+        for (int c = 0; c < expected.Columns.Count; c++)
+        {
+            for (int row = 0; row < expected.RowCount; row++) Assert.Equal(expected.Columns[c][row], actual.Columns[c][row]);
+        }
     }
 }

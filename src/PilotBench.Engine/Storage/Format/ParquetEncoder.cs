@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using PilotBench.Engine.Schema;
 using ZstdSharp;
@@ -56,7 +57,8 @@ internal sealed class EncodedChunk : IDisposable
 /// PilotBench's Parquet column encoder (docs/decisions.md: why not Parquet.Net's writer). Writes
 /// what every reader reads: data page v1; definition levels RLE/bit-packed (every column is
 /// OPTIONAL); values PLAIN or, when at most half of the values are distinct, a PLAIN dictionary
-/// page and RLE_DICTIONARY indices; Zstd level 1; chunk statistics (min_value/max_value in the
+/// page and RLE_DICTIONARY indices (a chunk whose first <see cref="DistinctProbe"/> values are all
+/// different is taken for a column of unique values and written PLAIN without building the rest of the dictionary); Zstd level 1; chunk statistics (min_value/max_value in the
 /// format's order: UTF-8 bytes unsigned, NaN ignored, -0.0/+0.0 widened; null_count).
 /// Millisecond timestamps (see <see cref="Timestamps"/>). Thread-safe: one call encodes one chunk,
 /// so the columns of a row group are encoded in parallel.
@@ -74,6 +76,16 @@ internal static class ParquetEncoder
     /// <summary>Min/max statistics longer than this are left out (their chunk is never skipped).</summary>
     internal const int MaxStatisticsBytes = 512;
     internal const int ZstdLevel = 1;
+    /// <summary>
+    /// Non-null values after which a dictionary is given up when every one of them was new: ids,
+    /// timings, instants. Building the dictionary up to the limit first (half the rows) cost as
+    /// much as writing the chunk: test_id of a 100k-row increment 130 ms of its 140 ms. A column
+    /// of at most 65,536 distinct values in any shuffled order repeats a value within its first
+    /// 8,192 almost surely (no repeat: probability about e^-512), so only values that are unique
+    /// over their first 8,192 rows and repeat later (e.g. the same run written twice, one after
+    /// the other) lose the dictionary they would have had; the file stays correct and readable.
+    /// </summary>
+    internal const int DistinctProbe = 8192;
 
     [ThreadStatic] private static Scratch? t_scratch;
 
@@ -222,13 +234,14 @@ internal static class ParquetEncoder
 
             // One pass: statistics, and the dictionary while it stays worth having.
             int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
-            var dictionary = cap > 0 ? new Dictionary<T, int>() : null;
+            var dictionary = cap > 0 ? scratch.Index<T>() : null;
             var entries = new List<T>();
             int[] indices = scratch.Indices(count);
             bool any = false;
             T min = default, max = default;
             T last = default;
             int lastIndex = -1;
+            int seen = 0; // non-null values given to the dictionary so far
             for (int row = start; row < start + count; row++)
             {
                 if (!values.TryGet(row, out T v))
@@ -251,7 +264,7 @@ internal static class ParquetEncoder
                     if (!dictionary.TryGetValue(v, out lastIndex))
                     {
                         lastIndex = entries.Count;
-                        if (lastIndex >= cap)
+                        if (lastIndex >= cap || (lastIndex == DistinctProbe && seen == DistinctProbe))
                         {
                             dictionary = null;
                             continue;
@@ -262,6 +275,7 @@ internal static class ParquetEncoder
                     last = v;
                 }
                 indices[row - start] = lastIndex;
+                seen++;
             }
             if (any)
             {
@@ -379,6 +393,7 @@ internal static class ParquetEncoder
             long dictionaryChars = 0;
             string? last = null;
             int lastIndex = -1;
+            int seen = 0; // non-null values given to the dictionary so far
             for (int row = start; row < start + count && dictionary is not null; row++)
             {
                 var s = values[row];
@@ -393,7 +408,7 @@ internal static class ParquetEncoder
                     {
                         lastIndex = entries.Count;
                         dictionaryChars += s.Length;
-                        if (lastIndex >= cap || dictionaryChars > MaxDictionaryBytes)
+                        if (lastIndex >= cap || dictionaryChars > MaxDictionaryBytes || (lastIndex == DistinctProbe && seen == DistinctProbe))
                         {
                             dictionary = null;
                             break;
@@ -404,6 +419,7 @@ internal static class ParquetEncoder
                     last = s;
                 }
                 indices[row - start] = lastIndex;
+                seen++;
             }
 
             var stats = new StringStatistics();
@@ -570,6 +586,82 @@ internal static class ParquetEncoder
         chunk.UncompressedSize += headerLength + body.Length;
     }
 
+    /// <summary>
+    /// The dictionary of a fixed-width chunk: each distinct value's entry index, open addressing
+    /// with linear probing over a power-of-two table (Fibonacci hashing of the value's bits).
+    /// Dictionary&lt;long, int&gt; cost about 20 ns per row in the writer (a lookup for every
+    /// value that differs from the one before); this is a multiply, a mask and a compare for the
+    /// usual hit. Keys are compared by their bits (doubles come as bits), as the dictionary did.
+    /// One per thread (in <see cref="Scratch"/>), cleared for each chunk.
+    /// </summary>
+    internal sealed class ValueIndex<T> where T : unmanaged, IEquatable<T>
+    {
+        private T[] _keys = new T[256];
+        private int[] _slots = new int[256]; // entry index + 1; 0: empty
+        private int _count;
+
+        public int Count => _count;
+
+        public void Clear()
+        {
+            if (_count == 0) return;
+            Array.Clear(_slots);
+            _count = 0;
+        }
+
+        private static int Hash(T key, int mask)
+        {
+            ulong bits = typeof(T) == typeof(int) ? (uint)Unsafe.As<T, int>(ref key) : (ulong)Unsafe.As<T, long>(ref key);
+            return (int)((bits * 0x9E3779B97F4A7C15UL) >> 40) & mask;
+        }
+
+        public bool TryGetValue(T key, out int index)
+        {
+            int mask = _slots.Length - 1;
+            for (int i = Hash(key, mask); ; i = (i + 1) & mask)
+            {
+                int slot = _slots[i];
+                if (slot == 0) break;
+                if (_keys[i].Equals(key))
+                {
+                    index = slot - 1;
+                    return true;
+                }
+            }
+            index = -1;
+            return false;
+        }
+
+        /// <summary>Adds a key that is not in the index.</summary>
+        public void Add(T key, int index)
+        {
+            if (2 * (_count + 1) > _slots.Length) Grow();
+            Insert(_keys, _slots, key, index + 1);
+            _count++;
+        }
+
+        private static void Insert(T[] keys, int[] slots, T key, int slot)
+        {
+            int mask = slots.Length - 1;
+            int i = Hash(key, mask);
+            while (slots[i] != 0) i = (i + 1) & mask;
+            keys[i] = key;
+            slots[i] = slot;
+        }
+
+        private void Grow()
+        {
+            var keys = new T[_keys.Length * 2];
+            var slots = new int[_slots.Length * 2];
+            for (int i = 0; i < _slots.Length; i++)
+            {
+                if (_slots[i] != 0) Insert(keys, slots, _keys[i], _slots[i]);
+            }
+            _keys = keys;
+            _slots = slots;
+        }
+    }
+
     /// <summary>Per-thread buffers and compressor, reused across chunks.</summary>
     private sealed class Scratch
     {
@@ -580,6 +672,19 @@ internal static class ParquetEncoder
         public ByteBuffer Page { get; } = new(1 << 16);
         public ByteBuffer Compressed { get; } = new(1 << 16);
         public Compressor Zstd { get; } = new(ZstdLevel);
+        private ValueIndex<int>? _intIndex;
+        private ValueIndex<long>? _longIndex;
+
+        /// <summary>This thread's empty value index for int or long values.</summary>
+        public ValueIndex<T> Index<T>() where T : unmanaged, IEquatable<T>
+        {
+            object index = typeof(T) == typeof(int) ? (_intIndex ??= new ValueIndex<int>())
+                : typeof(T) == typeof(long) ? (_longIndex ??= new ValueIndex<long>())
+                : throw new NotSupportedException($"No value index for {typeof(T).Name}.");
+            var typed = (ValueIndex<T>)index;
+            typed.Clear();
+            return typed;
+        }
 
         public int[] Definitions(int count) => _definitions.Length >= count ? _definitions : _definitions = new int[Math.Max(count, _definitions.Length * 2)];
 
