@@ -10,18 +10,16 @@
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('PilotBench.Format.ps1xml')
     FunctionsToExport    = @()
-    CmdletsToExport      = @(
-        'Write-PilotResult'
-        'Invoke-PilotConsolidation'
-        'Get-PilotModelStats'
-        'Get-PilotIncrementStatus'
-        'Get-PilotResult'
-    )
+    CmdletsToExport      = 'Write-PilotResult',
+                           'Invoke-PilotConsolidation',
+                           'Get-PilotModelStats',
+                           'Get-PilotIncrementStatus',
+                           'Get-PilotResult'
     VariablesToExport    = @()
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags         = @('Parquet', 'LLM', 'Benchmark', 'Testing', 'DataStore', 'PSEdition_Core', 'Windows', 'Linux')
+            Tags         = 'Parquet', 'LLM', 'Benchmark', 'Testing', 'DataStore', 'PSEdition_Core', 'Windows', 'Linux'
             ProjectUri   = 'https://github.com/pilotbench/PilotBench'
             LicenseUri   = 'https://github.com/pilotbench/PilotBench/blob/main/LICENSE'
             ReleaseNotes = 'See docs/ for the store format and the cmdlets.'

@@ -69,6 +69,21 @@ Describe 'The module manifest' {
         Join-Path (Split-Path -Parent $ManifestPath) 'PilotBench.Format.ps1xml' | Should -Exist
     }
 
+    It 'writes every list of several items as a bare comma list, never inside @() (docs/decisions.md, "Import cost")' {
+        # PowerShell compiles and runs the manifest at every import; @() around several items makes a
+        # new pwsh JIT-compile the array-expression and binder code for it (about 70 methods).
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile($ManifestPath, [ref] $null, [ref] $null)
+        $arrays = @($ast.FindAll({ param($node) $node -is [System.Management.Automation.Language.ArrayExpressionAst] }, $true))
+        $arrays.Count | Should -BeGreaterThan 0
+        foreach ($array in $arrays) {
+            @($array.SubExpression.Statements).Count | Should -BeLessOrEqual 1 -Because $array.Extent.Text
+            @($array.SubExpression.FindAll({ param($node) $node -is [System.Management.Automation.Language.ArrayLiteralAst] }, $true)).Count |
+                Should -Be 0 -Because $array.Extent.Text
+        }
+        $Manifest.CmdletsToExport.Count | Should -Be 5
+        $Manifest.PrivateData.PSData.Tags | Should -Contain 'PSEdition_Core'
+    }
+
     It 'passes Test-ModuleManifest' {
         $info = Test-ModuleManifest -Path $ManifestPath -ErrorAction Stop
         $info.Name | Should -Be 'PilotBench'
