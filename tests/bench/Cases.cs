@@ -29,6 +29,7 @@ internal static class Cases
             case "encode-columns": EncodeColumns(args, result); break;
             case "generate": await Generate(args, result); break;
             case "scan": await Scan(args, result); break;
+            case "add-increment": await AddIncrement(args, result); break;
             default: Console.Error.WriteLine($"Unknown case '{name}'."); return 2;
         }
         result["peak_mb"] = PeakBytes() / 1048576.0;
@@ -50,6 +51,26 @@ internal static class Cases
         if (args["kind"] == "increments") await DataSet.WriteIncrementsAsync(args["store"], 1, rows, int.Parse(args.GetValueOrDefault("files", "100"), CultureInfo.InvariantCulture), 0.05, baseTime);
         else await DataSet.WriteConsolidatedStoreAsync(args["store"], int.Parse(args.GetValueOrDefault("seed", "3"), CultureInfo.InvariantCulture), rows, baseTime);
         result["seconds"] = clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// The increment of case (2) on its own (store=... main=rows of its main seed=... [new=10000]
+    /// [supersede=1]): new records, one of which re-uses a main row's id when supersede=1, as the
+    /// harness writes them, so the case can be measured without the full run.
+    /// </summary>
+    private static async Task AddIncrement(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        var baseTime = new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        int mainRows = int.Parse(args["main"], CultureInfo.InvariantCulture);
+        int seed = int.Parse(args["seed"], CultureInfo.InvariantCulture);
+        int count = int.Parse(args.GetValueOrDefault("new", "10000"), CultureInfo.InvariantCulture);
+        var records = DataSet.Records(4, 0, count, baseTime.AddDays(30), "run-new");
+        if (args.GetValueOrDefault("supersede") == "1") records[count / 2].TestId = DataSet.TestId(seed, mainRows / 3);
+        await using (var writer = new IncrementWriter(new StoreLayout(args["store"]), new IncrementWriterOptions { FlushRecordCount = records.Count + 1 }))
+        {
+            foreach (var record in records) writer.Add(record);
+        }
+        result["records"] = records.Count;
     }
 
     /// <summary>
@@ -77,6 +98,7 @@ internal static class Cases
         var layout = new StoreLayout(args["store"]);
         var cpu = Cpu();
         var clock = Stopwatch.StartNew();
+        using var gcLog = Environment.GetEnvironmentVariable("PILOTBENCH_GCLOG") == "1" ? new Timer(_ => LogGc(clock), null, 0, int.Parse(Environment.GetEnvironmentVariable("PILOTBENCH_GCLOG_MS") ?? "2000")) : null;
         var outcome = await new Consolidator(layout).RunAsync();
         result["seconds"] = clock.Elapsed.TotalSeconds;
         result["cpu_seconds"] = Cpu() - cpu;
@@ -277,6 +299,13 @@ internal static class Cases
 
     /// <summary>CPU time of this process so far (user + system, all threads), in seconds: steadier than wall time on a shared machine.</summary>
     private static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+
+    private static void LogGc(Stopwatch clock)
+    {
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
+        var gens = string.Join(" ", Enumerable.Range(0, 5).Select(g => $"g{g}={info.GenerationInfo[g].SizeAfterBytes / 1048576}/{info.GenerationInfo[g].FragmentationAfterBytes / 1048576}"));
+        Console.Error.WriteLine($"GC t={clock.Elapsed.TotalSeconds:F1}s rss={Environment.WorkingSet / 1048576} heap={info.HeapSizeBytes / 1048576} frag={info.FragmentedBytes / 1048576} committed={info.TotalCommittedBytes / 1048576} promoted={info.PromotedBytes / 1048576} gen={info.Generation} compacted={info.Compacted} n={info.Index} [{gens}] c0={GC.CollectionCount(0)} c1={GC.CollectionCount(1)} c2={GC.CollectionCount(2)} alloc={GC.GetTotalAllocatedBytes() / 1048576} threads={ThreadPool.ThreadCount}");
+    }
 
     /// <summary>Peak resident set of this process: VmHWM on Linux, else the peak working set.</summary>
     private static long PeakBytes()

@@ -75,7 +75,15 @@ internal static class ParquetEncoder
     internal const int MaxStatisticsBytes = 512;
     internal const int ZstdLevel = 1;
 
-    [ThreadStatic] private static Scratch? t_scratch;
+    /// <summary>
+    /// Idle scratch buffers, shared by all threads: an encode takes one (or makes one) and hands it
+    /// back; at most <see cref="MaxIdleScratch"/> are kept. Not one per thread: a thread-static
+    /// scratch (its buffers grown to the largest page, about 2 MB each, and a Zstd context) stayed
+    /// with every thread-pool thread that ever encoded, and the pool injects threads during a long
+    /// consolidation, so memory grew with the run's length (docs/decisions.md).
+    /// </summary>
+    private static readonly Stack<Scratch> s_idleScratch = new();
+    internal static readonly int MaxIdleScratch = Math.Max(2, Environment.ProcessorCount);
 
     public static PhysicalType PhysicalTypeOf(ColumnType type) => type switch
     {
@@ -90,17 +98,55 @@ internal static class ParquetEncoder
     /// <summary>Encodes rows [<paramref name="start"/>, start + <paramref name="count"/>) of a column.</summary>
     public static EncodedChunk Encode(Column column, int start, int count)
     {
-        var scratch = t_scratch ??= new Scratch();
-        return column.Values switch
+        var scratch = RentScratch();
+        try
         {
-            string?[] s => EncodeStrings(s, start, count, scratch),
-            bool?[] b => EncodeBooleans(b, start, count, scratch),
-            int?[] i => EncodeFixed<int, Int32Values>(new Int32Values(i), PhysicalType.Int32, start, count, scratch),
-            long?[] l => EncodeFixed<long, Int64Values>(new Int64Values(l), PhysicalType.Int64, start, count, scratch),
-            double?[] d => EncodeFixed<long, DoubleValues>(new DoubleValues(d), PhysicalType.Double, start, count, scratch),
-            DateTime?[] t => EncodeFixed<long, TimestampValues>(new TimestampValues(t), PhysicalType.Int64, start, count, scratch),
-            _ => throw new ArgumentException($"Column '{column.Name}' holds {column.Values.GetType().Name}, which has no Parquet encoding here."),
-        };
+            return column.Values switch
+            {
+                string?[] s => EncodeStrings(s, start, count, scratch),
+                bool?[] b => EncodeBooleans(b, start, count, scratch),
+                int?[] i => EncodeFixed<int, Int32Values>(new Int32Values(i), PhysicalType.Int32, start, count, scratch),
+                long?[] l => EncodeFixed<long, Int64Values>(new Int64Values(l), PhysicalType.Int64, start, count, scratch),
+                double?[] d => EncodeFixed<long, DoubleValues>(new DoubleValues(d), PhysicalType.Double, start, count, scratch),
+                DateTime?[] t => EncodeFixed<long, TimestampValues>(new TimestampValues(t), PhysicalType.Int64, start, count, scratch),
+                _ => throw new ArgumentException($"Column '{column.Name}' holds {column.Values.GetType().Name}, which has no Parquet encoding here."),
+            };
+        }
+        finally
+        {
+            ReturnScratch(scratch);
+        }
+    }
+
+    /// <summary>Scratch buffers kept idle now (for tests: bounded whatever the number of threads that encoded).</summary>
+    internal static int IdleScratchCount
+    {
+        get
+        {
+            lock (s_idleScratch) return s_idleScratch.Count;
+        }
+    }
+
+    private static Scratch RentScratch()
+    {
+        lock (s_idleScratch)
+        {
+            if (s_idleScratch.TryPop(out var scratch)) return scratch;
+        }
+        return new Scratch();
+    }
+
+    private static void ReturnScratch(Scratch scratch)
+    {
+        lock (s_idleScratch)
+        {
+            if (s_idleScratch.Count < MaxIdleScratch)
+            {
+                s_idleScratch.Push(scratch);
+                return;
+            }
+        }
+        scratch.Dispose();
     }
 
     /// <summary>Milliseconds since the Unix epoch of a UTC instant (floored: instants before 1970 stay ordered).</summary>
@@ -570,8 +616,8 @@ internal static class ParquetEncoder
         chunk.UncompressedSize += headerLength + body.Length;
     }
 
-    /// <summary>Per-thread buffers and compressor, reused across chunks.</summary>
-    private sealed class Scratch
+    /// <summary>Buffers and compressor of one encode at a time, reused across chunks (<see cref="RentScratch"/>).</summary>
+    private sealed class Scratch : IDisposable
     {
         private int[] _definitions = new int[1024];
         private int[] _indices = new int[1024];
@@ -586,5 +632,13 @@ internal static class ParquetEncoder
         public int[] PageIndices(int count) => _pageIndices.Length >= count ? _pageIndices : _pageIndices = new int[Math.Max(count, _pageIndices.Length * 2)];
 
         public int[] Indices(int count) => _indices.Length >= count ? _indices : _indices = new int[Math.Max(count, _indices.Length * 2)];
+
+        public void Dispose()
+        {
+            Values.Dispose();
+            Page.Dispose();
+            Compressed.Dispose();
+            Zstd.Dispose();
+        }
     }
 }
