@@ -276,6 +276,8 @@ public sealed class MergedView : IAsyncDisposable
                             if (builder.IsFull) await channel.Writer.WriteAsync(builder.Take()!, stop.Token).ConfigureAwait(false);
                         }
                     }
+                    // Its rows are copied into chunks: the next main row group is decoded into its arrays.
+                    if (step.Decoded is { } decoded) _spareMainTable = decoded;
                 }
                 if (builder.Take() is { } last) await channel.Writer.WriteAsync(last, stop.Token).ConfigureAwait(false);
                 channel.Writer.Complete();
@@ -304,7 +306,21 @@ public sealed class MergedView : IAsyncDisposable
     /// <summary>Rows of one table that the merge keeps: all of them (Rows null) or those at the indices.</summary>
     private readonly record struct Part(RecordTable Table, int[]? Rows);
 
-    private readonly record struct Step(IReadOnlyList<Part> Parts, long RowsRead);
+    /// <param name="Parts">The rows kept.</param>
+    /// <param name="RowsRead">Rows read (kept or not).</param>
+    /// <param name="Decoded">A main row group as decoded, free for the next main row group once its parts are copied.</param>
+    private readonly record struct Step(IReadOnlyList<Part> Parts, long RowsRead, RecordTable? Decoded = null);
+
+    /// <summary>
+    /// The previous main row group's decoded table, whose rows are already copied into chunks: the
+    /// next main row group is decoded into its arrays (<see cref="ParquetFile.ReadRowGroupAsync"/>),
+    /// and its test ids and written_at into the key arrays, so the merge does not allocate (and the
+    /// collector does not sweep) a row group's worth of large arrays per row group. Steps run one
+    /// at a time (see <see cref="ReadCoreAsync"/>).
+    /// </summary>
+    private RecordTable? _spareMainTable;
+    private TestIdKey[] _groupIds = Array.Empty<TestIdKey>();
+    private long[] _groupTicks = Array.Empty<long>();
 
     private ChunkBuilder? _builder;
 
@@ -327,17 +343,24 @@ public sealed class MergedView : IAsyncDisposable
             return new Step(Array.Empty<Part>(), rows);
         }
         RecordTable chunk;
+        var spare = _spareMainTable;
+        _spareMainTable = null;
         if (_winnerById.Count == 0)
         {
-            chunk = await main.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
+            chunk = await main.ReadRowGroupAsync(g, _columns, cancellationToken, spare).ConfigureAwait(false);
         }
         else
         {
             // The ids as keys (no string per id: a canonical GUID is its 16 bytes), and written_at.
             int n = checked((int)rows);
-            var ids = new TestIdKey[n];
-            var mainTicks = new long[n];
-            await main.ReadGroupKeysAsync(g, ids, mainTicks, null, cancellationToken).ConfigureAwait(false);
+            if (_groupIds.Length < n)
+            {
+                _groupIds = new TestIdKey[n];
+                _groupTicks = new long[n];
+            }
+            var ids = _groupIds;
+            var mainTicks = _groupTicks;
+            await main.ReadGroupKeysAsync(g, ids.AsMemory(0, n), mainTicks.AsMemory(0, n), null, cancellationToken).ConfigureAwait(false);
             List<int>? kept = null;
             for (int row = 0; row < n; row++)
             {
@@ -365,10 +388,10 @@ public sealed class MergedView : IAsyncDisposable
                     kept.Add(row);
                 }
             }
-            chunk = await main.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
-            if (kept is not null) return new Step(new[] { new Part(RecordDefaults.Apply(chunk, _columns), kept.ToArray()) }, rows);
+            chunk = await main.ReadRowGroupAsync(g, _columns, cancellationToken, spare).ConfigureAwait(false);
+            if (kept is not null) return new Step(new[] { new Part(RecordDefaults.Apply(chunk, _columns), kept.ToArray()) }, rows, chunk);
         }
-        return new Step(new[] { new Part(RecordDefaults.Apply(chunk, _columns), null) }, rows);
+        return new Step(new[] { new Part(RecordDefaults.Apply(chunk, _columns), null) }, rows, chunk);
     }
 
     private async Task<Step> ReadIncrementWinnersAsync(IncrementSource source, bool[] winner, CancellationToken cancellationToken)

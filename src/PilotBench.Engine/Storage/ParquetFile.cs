@@ -123,14 +123,22 @@ public sealed class ParquetFile : IAsyncDisposable
     /// (pandas int64 turns, float32 times, ISO-string timestamps); otherwise they keep the type read
     /// and reconciliation widens them.
     /// </summary>
-    public async Task<RecordTable> ReadRowGroupAsync(int index, IReadOnlyCollection<string>? columns, CancellationToken cancellationToken)
+    /// <param name="index">The row group.</param>
+    /// <param name="columns">The columns to read (null: all).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <param name="reuse">
+    /// A table this file read before and that nobody references any more: its column arrays are
+    /// filled again where they fit (same name, element type and length) instead of new ones being
+    /// allocated, so a long scan does not allocate (and collect) large arrays for every row group.
+    /// </param>
+    public async Task<RecordTable> ReadRowGroupAsync(int index, IReadOnlyCollection<string>? columns, CancellationToken cancellationToken, RecordTable? reuse = null)
     {
         int n = checked((int)_reader.RowGroups[index].RowCount);
         var result = new List<Column>(_columns.Count);
         foreach (var (field, name, _, kind) in _columns)
         {
             if (columns is not null && !columns.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
-            var column = await ReadColumnAsync(index, field, name, kind, cancellationToken).ConfigureAwait(false);
+            var column = await ReadColumnAsync(index, field, name, kind, reuse?.Find(name)?.Values, cancellationToken).ConfigureAwait(false);
             if (_records && RecordSchema.Find(name) is { } standard && column.Type != standard.Type &&
                 ColumnConversion.TryCoerceLossless(column, standard.Type, out var coerced))
             {
@@ -142,13 +150,13 @@ public sealed class ParquetFile : IAsyncDisposable
     }
 
     /// <summary>One column of one row group: through the decoder, or Parquet.Net when the decoder declines.</summary>
-    private async ValueTask<Column> ReadColumnAsync(int index, DataField field, string name, FastKind? kind, CancellationToken cancellationToken)
+    private async ValueTask<Column> ReadColumnAsync(int index, DataField field, string name, FastKind? kind, Array? reuse, CancellationToken cancellationToken)
     {
         var buffers = RentBuffers();
         try
         {
             var chunk = TryDecode(index, field, name, kind, buffers);
-            if (chunk is not null) return Wrap(index, name, () => FastColumnReader.ToColumn(name, kind!.Value, chunk));
+            if (chunk is not null) return Wrap(index, name, () => FastColumnReader.ToColumn(name, kind!.Value, chunk, reuse));
         }
         finally
         {
@@ -377,7 +385,7 @@ public sealed class ParquetFile : IAsyncDisposable
                 ColumnType? widened = null;
                 for (int g = 0; g < RowGroupCount; g++)
                 {
-                    var column = await ReadColumnAsync(g, field, name, kind, cancellationToken).ConfigureAwait(false);
+                    var column = await ReadColumnAsync(g, field, name, kind, null, cancellationToken).ConfigureAwait(false);
                     var read = column.Type != standard.Type && ColumnConversion.TryCoerceLossless(column, standard.Type, out _) ? standard.Type : column.Type;
                     widened = widened is null ? read : ColumnConversion.Widen(widened.Value, read);
                 }

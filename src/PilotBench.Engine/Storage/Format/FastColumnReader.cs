@@ -79,23 +79,28 @@ internal static class FastColumnReader
         return element.ConvertedType == ConvertedType.TIMESTAMP_MICROS ? FastKind.TimestampMicros : FastKind.TimestampMillis;
     }
 
-    public static Column ToColumn(string name, FastKind kind, DecodedChunk chunk) => kind switch
+    /// <summary>
+    /// The column of a decoded chunk. <paramref name="reuse"/>: an array the caller no longer
+    /// needs (a previous row group's column), filled instead of a new one when it has the result's
+    /// element type and length (every row is written, nulls included).
+    /// </summary>
+    public static Column ToColumn(string name, FastKind kind, DecodedChunk chunk, Array? reuse = null) => kind switch
     {
-        FastKind.String => new Column(name, ColumnType.String, Strings(chunk)),
-        FastKind.Boolean => new Column(name, ColumnType.Boolean, Spread(chunk, chunk.Booleans!, v => v)),
-        FastKind.Int32 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => v)),
-        FastKind.Int8 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((sbyte)v))),
-        FastKind.Int16 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((short)v))),
-        FastKind.UInt8 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((byte)v))),
-        FastKind.UInt16 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, v => (int)unchecked((ushort)v))),
-        FastKind.UInt32 => new Column(name, ColumnType.Int64, Spread(chunk, chunk.Int32s!, v => (long)unchecked((uint)v))),
-        FastKind.Int64 => new Column(name, ColumnType.Int64, Spread(chunk, chunk.Int64s!, v => v)),
-        FastKind.Double => new Column(name, ColumnType.Double, Spread(chunk, chunk.Doubles!, v => v)),
-        FastKind.Float => new Column(name, ColumnType.Double, Spread(chunk, chunk.Floats!, v => (double)v)),
-        FastKind.TimestampMillis => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, v => Time(v, 10_000, 1))),
-        FastKind.TimestampMicros => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, v => Time(v, 10, 1))),
-        FastKind.TimestampNanos => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, v => Time(v, 1, 100))),
-        FastKind.DateDays => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int32s!, v => Time(v, TimeSpan.TicksPerDay, 1))),
+        FastKind.String => new Column(name, ColumnType.String, Strings(chunk, reuse)),
+        FastKind.Boolean => new Column(name, ColumnType.Boolean, Spread(chunk, chunk.Booleans!, reuse, v => v)),
+        FastKind.Int32 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, reuse, v => v)),
+        FastKind.Int8 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, reuse, v => (int)unchecked((sbyte)v))),
+        FastKind.Int16 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, reuse, v => (int)unchecked((short)v))),
+        FastKind.UInt8 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, reuse, v => (int)unchecked((byte)v))),
+        FastKind.UInt16 => new Column(name, ColumnType.Int32, Spread(chunk, chunk.Int32s!, reuse, v => (int)unchecked((ushort)v))),
+        FastKind.UInt32 => new Column(name, ColumnType.Int64, Spread(chunk, chunk.Int32s!, reuse, v => (long)unchecked((uint)v))),
+        FastKind.Int64 => new Column(name, ColumnType.Int64, Spread(chunk, chunk.Int64s!, reuse, v => v)),
+        FastKind.Double => new Column(name, ColumnType.Double, Spread(chunk, chunk.Doubles!, reuse, v => v)),
+        FastKind.Float => new Column(name, ColumnType.Double, Spread(chunk, chunk.Floats!, reuse, v => (double)v)),
+        FastKind.TimestampMillis => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, reuse, v => Time(v, 10_000, 1))),
+        FastKind.TimestampMicros => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, reuse, v => Time(v, 10, 1))),
+        FastKind.TimestampNanos => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int64s!, reuse, v => Time(v, 1, 100))),
+        FastKind.DateDays => new Column(name, ColumnType.Timestamp, Spread(chunk, chunk.Int32s!, reuse, v => Time(v, TimeSpan.TicksPerDay, 1))),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -115,9 +120,9 @@ internal static class FastColumnReader
         return new DateTime(ticks, DateTimeKind.Utc);
     }
 
-    private static TOut?[] Spread<TIn, TOut>(DecodedChunk chunk, TIn[] values, Func<TIn, TOut> map) where TOut : struct
+    private static TOut?[] Spread<TIn, TOut>(DecodedChunk chunk, TIn[] values, Array? reuse, Func<TIn, TOut> map) where TOut : struct
     {
-        var result = new TOut?[chunk.Rows];
+        var result = reuse is TOut?[] spare && spare.Length == chunk.Rows ? spare : new TOut?[chunk.Rows];
         var defined = chunk.Defined;
         if (defined is null)
         {
@@ -127,23 +132,27 @@ internal static class FastColumnReader
         int next = 0;
         for (int row = 0; row < result.Length; row++)
         {
-            if (defined[row]) result[row] = map(values[next++]);
+            result[row] = defined[row] ? map(values[next++]) : null;
         }
         return result;
     }
 
     /// <summary>Strings of a byte-array chunk: one string per dictionary entry, shared by every row that uses it; one per PLAIN value.</summary>
-    private static string?[] Strings(DecodedChunk chunk)
+    private static string?[] Strings(DecodedChunk chunk, Array? reuse)
     {
         var entries = chunk.Entries!;
         var indexes = chunk.EntryIndexes!;
         var dictionary = new string?[entries.DictionaryCount];
-        var result = new string?[chunk.Rows];
+        var result = reuse is string?[] spare && spare.Length == chunk.Rows ? spare : new string?[chunk.Rows];
         var defined = chunk.Defined;
         int next = 0;
         for (int row = 0; row < result.Length; row++)
         {
-            if (defined is not null && !defined[row]) continue;
+            if (defined is not null && !defined[row])
+            {
+                result[row] = null;
+                continue;
+            }
             int index = indexes[next++];
             if (index < dictionary.Length) result[row] = dictionary[index] ??= Decode(entries[index]);
             else result[row] = Decode(entries[index]);
