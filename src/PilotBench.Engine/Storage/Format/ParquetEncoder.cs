@@ -138,6 +138,7 @@ internal static class ParquetEncoder
 
     private static void ReturnScratch(Scratch scratch)
     {
+        scratch.Clear();
         lock (s_idleScratch)
         {
             if (s_idleScratch.Count < MaxIdleScratch)
@@ -268,8 +269,8 @@ internal static class ParquetEncoder
 
             // One pass: statistics, and the dictionary while it stays worth having.
             int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
-            var dictionary = cap > 0 ? new Dictionary<T, int>() : null;
-            var entries = new List<T>();
+            var (dictionary, entries) = scratch.DictionaryOf<T>(EqualityComparer<T>.Default);
+            if (cap == 0) dictionary = null;
             int[] indices = scratch.Indices(count);
             bool any = false;
             T min = default, max = default;
@@ -419,8 +420,8 @@ internal static class ParquetEncoder
             chunk.NullCount = count - nonNull;
 
             int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
-            var dictionary = cap > 0 ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
-            var entries = new List<string>();
+            var (dictionary, entries) = scratch.DictionaryOf<string>(StringComparer.Ordinal);
+            if (cap == 0) dictionary = null;
             int[] indices = scratch.Indices(count);
             long dictionaryChars = 0;
             string? last = null;
@@ -632,6 +633,31 @@ internal static class ParquetEncoder
         public int[] PageIndices(int count) => _pageIndices.Length >= count ? _pageIndices : _pageIndices = new int[Math.Max(count, _pageIndices.Length * 2)];
 
         public int[] Indices(int count) => _indices.Length >= count ? _indices : _indices = new int[Math.Max(count, _indices.Length * 2)];
+
+        /// <summary>
+        /// The dictionary (value to index) and entry list of a chunk of <typeparamref name="T"/>,
+        /// empty, kept from chunk to chunk: built anew per chunk, they were the largest allocations
+        /// of an encode (grown step by step to up to 32k entries, on the large object heap).
+        /// </summary>
+        public (Dictionary<T, int> Dictionary, List<T> Entries) DictionaryOf<T>(IEqualityComparer<T> comparer) where T : notnull
+        {
+            if (_dictionaries.TryGetValue(typeof(T), out var held)) return ((Dictionary<T, int>)held.Dictionary, (List<T>)held.Entries);
+            var created = (new Dictionary<T, int>(comparer), new List<T>());
+            _dictionaries[typeof(T)] = (created.Item1, created.Item2);
+            return created;
+        }
+
+        private readonly Dictionary<Type, (System.Collections.IDictionary Dictionary, System.Collections.IList Entries)> _dictionaries = new();
+
+        /// <summary>Empties the dictionaries (keeping their capacity): an idle scratch holds no value of the last chunk.</summary>
+        public void Clear()
+        {
+            foreach (var (dictionary, entries) in _dictionaries.Values)
+            {
+                dictionary.Clear();
+                entries.Clear();
+            }
+        }
 
         public void Dispose()
         {
