@@ -80,4 +80,42 @@ public sealed class ReadReuseTests : IDisposable
             previous = reused;
         }
     }
+
+    [Fact]
+    public async Task Merge_keys_hold_the_ticks_of_written_at_as_a_row_read_gives_them_nulls_included()
+    {
+        string path = _dir.File("keys.parquet");
+        var ids = new string?[Rows];
+        var writtenAt = new DateTime?[Rows];
+        for (int i = 0; i < Rows; i++)
+        {
+            ids[i] = Guid.NewGuid().ToString("D");
+            writtenAt[i] = i % 7 == 3 ? null : new DateTime(2025, 3, 1, 0, 0, 0, DateTimeKind.Utc).AddMilliseconds(i * 1001L % 5000 - 2500);
+        }
+        var table = new RecordTable(Rows, new[]
+        {
+            new Column(RecordSchema.TestId, ColumnType.String, ids),
+            new Column(RecordSchema.WrittenAt, ColumnType.Timestamp, writtenAt),
+        });
+        await using (var stream = File.Create(path))
+        {
+            var writer = await ParquetTableWriter.CreateAsync(stream, new TableSchema(table.Columns.Select(c => new ColumnSpec(c.Name, c.Type)).ToList()), CancellationToken.None);
+            await writer.WriteRowGroupAsync(table, CancellationToken.None);
+            await writer.WriteRowGroupAsync(table, CancellationToken.None);
+            await writer.FinishAsync(null, CancellationToken.None);
+        }
+
+        await using var file = await ParquetFile.OpenAsync(path, CancellationToken.None);
+        for (int g = 0; g < file.RowGroupCount; g++)
+        {
+            var keys = new TestIdKey[Rows];
+            var ticks = new long[Rows];
+            await file.ReadGroupKeysAsync(g, keys, ticks, null, CancellationToken.None);
+            var read = (DateTime?[])(await file.ReadRowGroupAsync(g, new[] { RecordSchema.WrittenAt }, CancellationToken.None)).Columns[0].Values;
+            Assert.Equal(writtenAt, read);
+            Assert.Equal(read.Select(TestIdIndex.Ticks), ticks);
+            Assert.Equal(ids.Select(TestIdKey.From), keys);
+        }
+        Assert.Equal(0, file.FallbackChunkReads);
+    }
 }
