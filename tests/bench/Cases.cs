@@ -30,6 +30,7 @@ internal static class Cases
             case "generate": await Generate(args, result); break;
             case "scan": await Scan(args, result); break;
             case "add-increment": await AddIncrement(args, result); break;
+            case "decode-check": await DecodeCheck(args, result); break;
             default: Console.Error.WriteLine($"Unknown case '{name}'."); return 2;
         }
         result["peak_mb"] = PeakBytes() / 1048576.0;
@@ -92,18 +93,68 @@ internal static class Cases
         result["rows"] = ids.Length;
     }
 
+    /// <summary>Reads the first row groups of a main file and reports the chunks the decoder declined (read through Parquet.Net instead).</summary>
+    private static async Task DecodeCheck(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        await using var file = await ParquetFile.OpenAsync(new StoreLayout(args["store"]).MainFile, CancellationToken.None);
+        for (int g = 0; g < Math.Min(2, file.RowGroupCount); g++) await file.ReadRowGroupAsync(g, null, CancellationToken.None);
+        Console.Error.WriteLine($"schema: {string.Join(", ", file.FileSchema.Columns.Select(c => $"{c.Name}:{c.Type}"))}");
+        Console.Error.WriteLine($"declined: {file.LastDeclined}");
+        result["fast_chunks"] = file.FastChunkReads;
+        result["fallback_chunks"] = file.FallbackChunkReads;
+    }
+
     /// <summary>Invoke-PilotConsolidation on a prepared store (its increments are already in place).</summary>
     private static async Task Consolidate(Dictionary<string, string> args, Dictionary<string, double> result)
     {
         var layout = new StoreLayout(args["store"]);
         var cpu = Cpu();
         var clock = Stopwatch.StartNew();
+        using var allocations = Environment.GetEnvironmentVariable("PILOTBENCH_ALLOCLOG") == "1" ? new AllocationListener() : null;
         using var gcLog = Environment.GetEnvironmentVariable("PILOTBENCH_GCLOG") == "1" ? new Timer(_ => LogGc(clock), null, 0, int.Parse(Environment.GetEnvironmentVariable("PILOTBENCH_GCLOG_MS") ?? "2000")) : null;
         var outcome = await new Consolidator(layout).RunAsync();
         result["seconds"] = clock.Elapsed.TotalSeconds;
         result["cpu_seconds"] = Cpu() - cpu;
         result["records_after"] = outcome.RecordsAfter;
         result["main_bytes"] = new FileInfo(layout.MainFile).Length;
+        result["allocated_mb"] = GC.GetTotalAllocatedBytes() / 1048576.0;
+        allocations?.Report();
+    }
+
+    /// <summary>
+    /// Sampled allocations (the runtime's AllocationTick events, one per ~100 KB allocated) by
+    /// heap (small / large object heap) and type, printed to stderr: what a case allocates.
+    /// </summary>
+    private sealed class AllocationListener : System.Diagnostics.Tracing.EventListener
+    {
+        private readonly Dictionary<(string Heap, string Type), long> _bytes = new();
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+        {
+            if (source.Name == "Microsoft-Windows-DotNETRuntime")
+                EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+        {
+            if (e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null) return;
+            int kindIndex = e.PayloadNames!.IndexOf("AllocationKind");
+            int typeIndex = e.PayloadNames.IndexOf("TypeName");
+            int amountIndex = e.PayloadNames.IndexOf("AllocationAmount64");
+            string heap = kindIndex >= 0 && Convert.ToInt32(e.Payload[kindIndex], CultureInfo.InvariantCulture) == 1 ? "LOH" : "SOH";
+            string type = typeIndex >= 0 ? e.Payload[typeIndex]?.ToString() ?? "?" : "?";
+            long amount = amountIndex >= 0 ? Convert.ToInt64(e.Payload[amountIndex], CultureInfo.InvariantCulture) : 100_000;
+            lock (_bytes) _bytes[(heap, type)] = _bytes.GetValueOrDefault((heap, type)) + amount;
+        }
+
+        public void Report()
+        {
+            lock (_bytes)
+            {
+                foreach (var ((heap, type), bytes) in _bytes.OrderByDescending(p => p.Value).Take(25))
+                    Console.Error.WriteLine($"ALLOC {heap} {bytes / 1048576,8} MB {type}");
+            }
+        }
     }
 
     /// <summary>The same consolidation in DuckDB: keep-last by test_id over the increments, then the statistics.</summary>
