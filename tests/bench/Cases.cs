@@ -29,6 +29,8 @@ internal static class Cases
             case "encode-columns": EncodeColumns(args, result); break;
             case "generate": await Generate(args, result); break;
             case "scan": await Scan(args, result); break;
+            case "add-increment": await AddIncrement(args, result); break;
+            case "decode-check": await DecodeCheck(args, result); break;
             default: Console.Error.WriteLine($"Unknown case '{name}'."); return 2;
         }
         result["peak_mb"] = PeakBytes() / 1048576.0;
@@ -53,6 +55,26 @@ internal static class Cases
     }
 
     /// <summary>
+    /// The increment of case (2) on its own (store=... main=rows of its main seed=... [new=10000]
+    /// [supersede=1]): new records, one of which re-uses a main row's id when supersede=1, as the
+    /// harness writes them, so the case can be measured without the full run.
+    /// </summary>
+    private static async Task AddIncrement(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        var baseTime = new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        int mainRows = int.Parse(args["main"], CultureInfo.InvariantCulture);
+        int seed = int.Parse(args["seed"], CultureInfo.InvariantCulture);
+        int count = int.Parse(args.GetValueOrDefault("new", "10000"), CultureInfo.InvariantCulture);
+        var records = DataSet.Records(4, 0, count, baseTime.AddDays(30), "run-new");
+        if (args.GetValueOrDefault("supersede") == "1") records[count / 2].TestId = DataSet.TestId(seed, mainRows / 3);
+        await using (var writer = new IncrementWriter(new StoreLayout(args["store"]), new IncrementWriterOptions { FlushRecordCount = records.Count + 1 }))
+        {
+            foreach (var record in records) writer.Add(record);
+        }
+        result["records"] = records.Count;
+    }
+
+    /// <summary>
     /// The two reads of a main file a merge makes before any row: the test_id membership scan
     /// (ids that are not there, so every row group is read) and the keys (test_id, written_at).
     /// </summary>
@@ -71,17 +93,68 @@ internal static class Cases
         result["rows"] = ids.Length;
     }
 
+    /// <summary>Reads the first row groups of a main file and reports the chunks the decoder declined (read through Parquet.Net instead).</summary>
+    private static async Task DecodeCheck(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        await using var file = await ParquetFile.OpenAsync(new StoreLayout(args["store"]).MainFile, CancellationToken.None);
+        for (int g = 0; g < Math.Min(2, file.RowGroupCount); g++) await file.ReadRowGroupAsync(g, null, CancellationToken.None);
+        Console.Error.WriteLine($"schema: {string.Join(", ", file.FileSchema.Columns.Select(c => $"{c.Name}:{c.Type}"))}");
+        Console.Error.WriteLine($"declined: {file.LastDeclined}");
+        result["fast_chunks"] = file.FastChunkReads;
+        result["fallback_chunks"] = file.FallbackChunkReads;
+    }
+
     /// <summary>Invoke-PilotConsolidation on a prepared store (its increments are already in place).</summary>
     private static async Task Consolidate(Dictionary<string, string> args, Dictionary<string, double> result)
     {
         var layout = new StoreLayout(args["store"]);
         var cpu = Cpu();
         var clock = Stopwatch.StartNew();
+        using var allocations = Environment.GetEnvironmentVariable("PILOTBENCH_ALLOCLOG") == "1" ? new AllocationListener() : null;
+        using var gcLog = Environment.GetEnvironmentVariable("PILOTBENCH_GCLOG") == "1" ? new Timer(_ => LogGc(clock), null, 0, int.Parse(Environment.GetEnvironmentVariable("PILOTBENCH_GCLOG_MS") ?? "2000")) : null;
         var outcome = await new Consolidator(layout).RunAsync();
         result["seconds"] = clock.Elapsed.TotalSeconds;
         result["cpu_seconds"] = Cpu() - cpu;
         result["records_after"] = outcome.RecordsAfter;
         result["main_bytes"] = new FileInfo(layout.MainFile).Length;
+        result["allocated_mb"] = GC.GetTotalAllocatedBytes() / 1048576.0;
+        allocations?.Report();
+    }
+
+    /// <summary>
+    /// Sampled allocations (the runtime's AllocationTick events, one per ~100 KB allocated) by
+    /// heap (small / large object heap) and type, printed to stderr: what a case allocates.
+    /// </summary>
+    private sealed class AllocationListener : System.Diagnostics.Tracing.EventListener
+    {
+        private readonly Dictionary<(string Heap, string Type), long> _bytes = new();
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+        {
+            if (source.Name == "Microsoft-Windows-DotNETRuntime")
+                EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+        {
+            if (e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null) return;
+            int kindIndex = e.PayloadNames!.IndexOf("AllocationKind");
+            int typeIndex = e.PayloadNames.IndexOf("TypeName");
+            int amountIndex = e.PayloadNames.IndexOf("AllocationAmount64");
+            string heap = kindIndex >= 0 && Convert.ToInt32(e.Payload[kindIndex], CultureInfo.InvariantCulture) == 1 ? "LOH" : "SOH";
+            string type = typeIndex >= 0 ? e.Payload[typeIndex]?.ToString() ?? "?" : "?";
+            long amount = amountIndex >= 0 ? Convert.ToInt64(e.Payload[amountIndex], CultureInfo.InvariantCulture) : 100_000;
+            lock (_bytes) _bytes[(heap, type)] = _bytes.GetValueOrDefault((heap, type)) + amount;
+        }
+
+        public void Report()
+        {
+            lock (_bytes)
+            {
+                foreach (var ((heap, type), bytes) in _bytes.OrderByDescending(p => p.Value).Take(25))
+                    Console.Error.WriteLine($"ALLOC {heap} {bytes / 1048576,8} MB {type}");
+            }
+        }
     }
 
     /// <summary>The same consolidation in DuckDB: keep-last by test_id over the increments, then the statistics.</summary>
@@ -292,6 +365,13 @@ internal static class Cases
 
     /// <summary>CPU time of this process so far (user + system, all threads), in seconds: steadier than wall time on a shared machine.</summary>
     private static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+
+    private static void LogGc(Stopwatch clock)
+    {
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
+        var gens = string.Join(" ", Enumerable.Range(0, 5).Select(g => $"g{g}={info.GenerationInfo[g].SizeAfterBytes / 1048576}/{info.GenerationInfo[g].FragmentationAfterBytes / 1048576}"));
+        Console.Error.WriteLine($"GC t={clock.Elapsed.TotalSeconds:F1}s rss={Environment.WorkingSet / 1048576} heap={info.HeapSizeBytes / 1048576} frag={info.FragmentedBytes / 1048576} committed={info.TotalCommittedBytes / 1048576} promoted={info.PromotedBytes / 1048576} gen={info.Generation} compacted={info.Compacted} n={info.Index} [{gens}] c0={GC.CollectionCount(0)} c1={GC.CollectionCount(1)} c2={GC.CollectionCount(2)} alloc={GC.GetTotalAllocatedBytes() / 1048576} threads={ThreadPool.ThreadCount}");
+    }
 
     /// <summary>Peak resident set of this process: VmHWM on Linux, else the peak working set.</summary>
     private static long PeakBytes()

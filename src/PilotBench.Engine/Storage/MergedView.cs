@@ -313,7 +313,18 @@ public sealed class MergedView : IAsyncDisposable
     /// <summary>Rows of one table that the merge keeps: all of them (Rows null) or those at the indices.</summary>
     private readonly record struct Part(RecordTable Table, int[]? Rows);
 
+    /// <param name="Parts">The rows kept.</param>
+    /// <param name="RowsRead">Rows read (kept or not).</param>
     private readonly record struct Step(IReadOnlyList<Part> Parts, long RowsRead);
+
+    /// <summary>
+    /// A main row group's test ids and written_at ticks, read into the same arrays from one row
+    /// group to the next (its decoded columns come from the read's <see cref="ArrayRecycler"/>), so
+    /// the merge does not allocate (and the collector does not sweep) large arrays per row group.
+    /// Steps run one at a time (see <see cref="ReadCoreAsync"/>).
+    /// </summary>
+    private TestIdKey[] _groupIds = Array.Empty<TestIdKey>();
+    private long[] _groupTicks = Array.Empty<long>();
 
     private ChunkBuilder? _builder;
 
@@ -344,9 +355,14 @@ public sealed class MergedView : IAsyncDisposable
         {
             // The ids as keys (no string per id: a canonical GUID is its 16 bytes), and written_at.
             int n = checked((int)rows);
-            var ids = new TestIdKey[n];
-            var mainTicks = new long[n];
-            await main.ReadGroupKeysAsync(g, ids, mainTicks, null, cancellationToken).ConfigureAwait(false);
+            if (_groupIds.Length < n)
+            {
+                _groupIds = new TestIdKey[n];
+                _groupTicks = new long[n];
+            }
+            var ids = _groupIds;
+            var mainTicks = _groupTicks;
+            await main.ReadGroupKeysAsync(g, ids.AsMemory(0, n), mainTicks.AsMemory(0, n), null, cancellationToken).ConfigureAwait(false);
             List<int>? kept = null;
             for (int row = 0; row < n; row++)
             {

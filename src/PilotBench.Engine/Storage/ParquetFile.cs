@@ -357,11 +357,22 @@ public sealed class ParquetFile : IAsyncDisposable
             var span = ids.Span;
             for (int row = 0; row < n; row++) span[row] = TestIdKey.From(values[row]);
         }
-        var writtenAt = (await ReadRowGroupAsync(g, new[] { RecordSchema.WrittenAt }, cancellationToken).ConfigureAwait(false)).Find(RecordSchema.WrittenAt);
-        if (writtenAt?.Values is DateTime?[] times)
+        // written_at straight from the decoded chunk into ticks, with the buffers in hand (reading
+        // it as a column would allocate a DateTime array, and other buffers, per row group).
+        var writtenAtColumn = _columns.FirstOrDefault(c => c.Name == RecordSchema.WrittenAt);
+        if (writtenAtColumn.Field is not null && writtenAtColumn.Type == ColumnType.Timestamp && writtenAtColumn.Kind is { } writtenAtKind &&
+            TryDecode(g, writtenAtColumn.Field, writtenAtColumn.Name, writtenAtKind, buffers) is { } writtenAtChunk &&
+            Wrap(g, writtenAtColumn.Name, () => FastColumnReader.TryTicks(writtenAtKind, writtenAtChunk, ticks.Span, TestIdIndex.NoTime)))
         {
-            var span = ticks.Span;
-            for (int row = 0; row < n; row++) span[row] = TestIdIndex.Ticks(times[row]);
+        }
+        else
+        {
+            var writtenAt = (await ReadRowGroupAsync(g, new[] { RecordSchema.WrittenAt }, cancellationToken).ConfigureAwait(false)).Find(RecordSchema.WrittenAt);
+            if (writtenAt?.Values is DateTime?[] times)
+            {
+                var span = ticks.Span;
+                for (int row = 0; row < n; row++) span[row] = TestIdIndex.Ticks(times[row]);
+            }
         }
         if (rented is not null) ReturnBuffers(rented);
     }

@@ -99,6 +99,31 @@ internal static class FastColumnReader
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>
+    /// The ticks of the rows of a timestamp chunk, exactly those of the DateTimes <see cref="ToColumn"/>
+    /// would give, <paramref name="missing"/> for nulls, without an array of DateTimes. False (nothing
+    /// written) for kinds that are not INT64 timestamps.
+    /// </summary>
+    public static bool TryTicks(FastKind kind, DecodedChunk chunk, Span<long> ticks, long missing)
+    {
+        (long multiply, long divide) = kind switch
+        {
+            FastKind.TimestampMillis => (10_000L, 1L),
+            FastKind.TimestampMicros => (10L, 1L),
+            FastKind.TimestampNanos => (1L, 100L),
+            _ => (0L, 0L),
+        };
+        if (divide == 0) return false;
+        var values = chunk.Int64s!;
+        var defined = chunk.Defined;
+        int next = 0;
+        for (int row = 0; row < chunk.Rows; row++)
+        {
+            ticks[row] = defined is not null && !defined[row] ? missing : Time(values[next++], multiply, divide).Ticks;
+        }
+        return true;
+    }
+
     /// <summary>A UTC DateTime of <paramref name="value"/> × <paramref name="multiply"/> / <paramref name="divide"/> ticks after the Unix epoch (division truncates, as Parquet.Net's does).</summary>
     private static DateTime Time(long value, long multiply, long divide)
     {

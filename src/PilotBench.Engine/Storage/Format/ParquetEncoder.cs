@@ -87,7 +87,15 @@ internal static class ParquetEncoder
     /// </summary>
     internal const int DistinctProbe = 8192;
 
-    [ThreadStatic] private static Scratch? t_scratch;
+    /// <summary>
+    /// Idle scratch buffers, shared by all threads: an encode takes one (or makes one) and hands it
+    /// back; at most <see cref="MaxIdleScratch"/> are kept. Not one per thread: a thread-static
+    /// scratch (its buffers grown to the largest page, about 2 MB each, and a Zstd context) stayed
+    /// with every thread-pool thread that ever encoded, and the pool injects threads during a long
+    /// consolidation, so memory grew with the run's length (docs/decisions.md).
+    /// </summary>
+    private static readonly Stack<Scratch> s_idleScratch = new();
+    internal static readonly int MaxIdleScratch = Math.Max(2, Environment.ProcessorCount);
 
     public static PhysicalType PhysicalTypeOf(ColumnType type) => type switch
     {
@@ -102,17 +110,56 @@ internal static class ParquetEncoder
     /// <summary>Encodes rows [<paramref name="start"/>, start + <paramref name="count"/>) of a column.</summary>
     public static EncodedChunk Encode(Column column, int start, int count)
     {
-        var scratch = t_scratch ??= new Scratch();
-        return column.Values switch
+        var scratch = RentScratch();
+        try
         {
-            string?[] s => EncodeStrings(s, start, count, scratch),
-            bool?[] b => EncodeBooleans(b, start, count, scratch),
-            int?[] i => EncodeFixed<int, Int32Values>(new Int32Values(i), PhysicalType.Int32, start, count, scratch),
-            long?[] l => EncodeFixed<long, Int64Values>(new Int64Values(l), PhysicalType.Int64, start, count, scratch),
-            double?[] d => EncodeFixed<long, DoubleValues>(new DoubleValues(d), PhysicalType.Double, start, count, scratch),
-            DateTime?[] t => EncodeFixed<long, TimestampValues>(new TimestampValues(t), PhysicalType.Int64, start, count, scratch),
-            _ => throw new ArgumentException($"Column '{column.Name}' holds {column.Values.GetType().Name}, which has no Parquet encoding here."),
-        };
+            return column.Values switch
+            {
+                string?[] s => EncodeStrings(s, start, count, scratch),
+                bool?[] b => EncodeBooleans(b, start, count, scratch),
+                int?[] i => EncodeFixed<int, Int32Values>(new Int32Values(i), PhysicalType.Int32, start, count, scratch),
+                long?[] l => EncodeFixed<long, Int64Values>(new Int64Values(l), PhysicalType.Int64, start, count, scratch),
+                double?[] d => EncodeFixed<long, DoubleValues>(new DoubleValues(d), PhysicalType.Double, start, count, scratch),
+                DateTime?[] t => EncodeFixed<long, TimestampValues>(new TimestampValues(t), PhysicalType.Int64, start, count, scratch),
+                _ => throw new ArgumentException($"Column '{column.Name}' holds {column.Values.GetType().Name}, which has no Parquet encoding here."),
+            };
+        }
+        finally
+        {
+            ReturnScratch(scratch);
+        }
+    }
+
+    /// <summary>Scratch buffers kept idle now (for tests: bounded whatever the number of threads that encoded).</summary>
+    internal static int IdleScratchCount
+    {
+        get
+        {
+            lock (s_idleScratch) return s_idleScratch.Count;
+        }
+    }
+
+    private static Scratch RentScratch()
+    {
+        lock (s_idleScratch)
+        {
+            if (s_idleScratch.TryPop(out var scratch)) return scratch;
+        }
+        return new Scratch();
+    }
+
+    private static void ReturnScratch(Scratch scratch)
+    {
+        scratch.Clear();
+        lock (s_idleScratch)
+        {
+            if (s_idleScratch.Count < MaxIdleScratch)
+            {
+                s_idleScratch.Push(scratch);
+                return;
+            }
+        }
+        scratch.Dispose();
     }
 
     /// <summary>Milliseconds since the Unix epoch of a UTC instant (floored: instants before 1970 stay ordered).</summary>
@@ -235,7 +282,7 @@ internal static class ParquetEncoder
             // One pass: statistics, and the dictionary while it stays worth having.
             int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
             var dictionary = cap > 0 ? scratch.Index<T>() : null;
-            var entries = new List<T>();
+            var entries = scratch.EntriesOf<T>();
             int[] indices = scratch.Indices(count);
             bool any = false;
             T min = default, max = default;
@@ -387,8 +434,8 @@ internal static class ParquetEncoder
             chunk.NullCount = count - nonNull;
 
             int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
-            var dictionary = cap > 0 ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
-            var entries = new List<string>();
+            var (dictionary, entries) = scratch.DictionaryOf<string>(StringComparer.Ordinal);
+            if (cap == 0) dictionary = null;
             int[] indices = scratch.Indices(count);
             long dictionaryChars = 0;
             string? last = null;
@@ -662,8 +709,8 @@ internal static class ParquetEncoder
         }
     }
 
-    /// <summary>Per-thread buffers and compressor, reused across chunks.</summary>
-    private sealed class Scratch
+    /// <summary>Buffers and compressor of one encode at a time, reused across chunks (<see cref="RentScratch"/>).</summary>
+    private sealed class Scratch : IDisposable
     {
         private int[] _definitions = new int[1024];
         private int[] _indices = new int[1024];
@@ -691,5 +738,55 @@ internal static class ParquetEncoder
         public int[] PageIndices(int count) => _pageIndices.Length >= count ? _pageIndices : _pageIndices = new int[Math.Max(count, _pageIndices.Length * 2)];
 
         public int[] Indices(int count) => _indices.Length >= count ? _indices : _indices = new int[Math.Max(count, _indices.Length * 2)];
+
+        /// <summary>
+        /// The dictionary (value to index) and entry list of a chunk of <typeparamref name="T"/>,
+        /// empty, kept from chunk to chunk: built anew per chunk, they were the largest allocations
+        /// of an encode (grown step by step to up to 32k entries, on the large object heap).
+        /// </summary>
+        public (Dictionary<T, int> Dictionary, List<T> Entries) DictionaryOf<T>(IEqualityComparer<T> comparer) where T : notnull
+        {
+            if (_dictionaries.TryGetValue(typeof(T), out var held)) return ((Dictionary<T, int>)held.Dictionary, (List<T>)held.Entries);
+            var created = (new Dictionary<T, int>(comparer), new List<T>());
+            _dictionaries[typeof(T)] = (created.Item1, created.Item2);
+            return created;
+        }
+
+        private readonly Dictionary<Type, (System.Collections.IDictionary Dictionary, System.Collections.IList Entries)> _dictionaries = new();
+
+        /// <summary>The empty entry list of a fixed-width chunk (whose index is a <see cref="ValueIndex{T}"/>), kept from chunk to chunk.</summary>
+        public List<T> EntriesOf<T>()
+        {
+            if (_entryLists.TryGetValue(typeof(T), out var held))
+            {
+                var list = (List<T>)held;
+                list.Clear();
+                return list;
+            }
+            var created = new List<T>();
+            _entryLists[typeof(T)] = created;
+            return created;
+        }
+
+        private readonly Dictionary<Type, System.Collections.IList> _entryLists = new();
+
+        /// <summary>Empties the dictionaries (keeping their capacity): an idle scratch holds no value of the last chunk.</summary>
+        public void Clear()
+        {
+            foreach (var (dictionary, entries) in _dictionaries.Values)
+            {
+                dictionary.Clear();
+                entries.Clear();
+            }
+            foreach (var entries in _entryLists.Values) entries.Clear();
+        }
+
+        public void Dispose()
+        {
+            Values.Dispose();
+            Page.Dispose();
+            Compressed.Dispose();
+            Zstd.Dispose();
+        }
     }
 }

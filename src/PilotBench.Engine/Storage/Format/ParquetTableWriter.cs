@@ -114,7 +114,7 @@ internal sealed class ParquetTableWriter
         {
             // Encoding is CPU work on independent columns: one column per work item, on all cores;
             // the chunks are then written in column order.
-            Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = cancellationToken },
+            Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
                 c => chunks[c] = ParquetEncoder.Encode(table.Columns[c], start, rows));
 
             var info = new RowGroupInfo(rows, new ColumnChunkInfo[chunks.Length]);
