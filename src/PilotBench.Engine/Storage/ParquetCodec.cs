@@ -25,9 +25,9 @@ internal static class ParquetCodec
     /// Writes a whole file (row groups of at most <paramref name="rowGroupSize"/> rows) to a stream
     /// with PilotBench's encoder (<see cref="Format.ParquetTableWriter"/>).
     /// </summary>
-    public static async Task WriteTableAsync(Stream stream, RecordTable table, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, int rowGroupSize = 1 << 20)
+    public static async Task WriteTableAsync(Stream stream, RecordTable table, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, int rowGroupSize = 1 << 20, bool compress = true)
     {
-        var writer = await Format.ParquetTableWriter.CreateAsync(stream, table.Schema, cancellationToken).ConfigureAwait(false);
+        var writer = await Format.ParquetTableWriter.CreateAsync(stream, table.Schema, cancellationToken, compress).ConfigureAwait(false);
         for (int start = 0; start < table.RowCount; start += rowGroupSize)
         {
             await writer.WriteRowGroupAsync(table, start, Math.Min(rowGroupSize, table.RowCount - start), cancellationToken).ConfigureAwait(false);

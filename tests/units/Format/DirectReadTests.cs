@@ -69,19 +69,28 @@ public sealed class DirectReadTests : IDisposable
     }
 
     [Theory]
-    [InlineData(0, 1000)]
-    [InlineData(1, 1000)]
-    [InlineData(3500, 1000)]
-    public async Task Engine_written_files_read_as_ParquetNet_reads_them(int n, int rowGroupSize)
+    [InlineData(0, 1000, true)]
+    [InlineData(1, 1000, true)]
+    [InlineData(3500, 1000, true)]
+    [InlineData(3500, 1000, false)]
+    public async Task Engine_written_files_read_as_ParquetNet_reads_them(int n, int rowGroupSize, bool compress)
     {
-        string path = _folder.File($"engine-{n}.parquet");
+        string path = _folder.File($"engine-{n}-{compress}.parquet");
         var metadata = new Dictionary<string, string> { ["pilotbench.consolidation_id"] = "id-" + n, ["other"] = "" };
         await using (var stream = File.Create(path))
         {
-            await ParquetCodec.WriteTableAsync(stream, FastReadTests.EngineTable(n), metadata, CancellationToken.None, rowGroupSize);
+            await ParquetCodec.WriteTableAsync(stream, FastReadTests.EngineTable(n), metadata, CancellationToken.None, rowGroupSize, compress);
         }
 
         var declined = await AssertReadsAsParquetNetAsync(path);
+        if (n > 0)
+        {
+            // DuckDB reads the file with the codec its metadata names, and every row.
+            Assert.Equal(compress ? "ZSTD" : "UNCOMPRESSED", _duck.Scalar<string>($"SELECT string_agg(DISTINCT compression, ',') FROM parquet_metadata({DuckDb.Quote(path)})"));
+            Assert.Equal(n, _duck.Scalar<long>($"SELECT count(*) FROM read_parquet({DuckDb.Quote(path)})"));
+            Assert.Equal(FastReadTests.EngineTable(n).Columns.Sum(c => Enumerable.Range(0, n).Count(i => c[i] is null)),
+                _duck.Scalar<long>($"SELECT sum(stats_null_count)::BIGINT FROM parquet_metadata({DuckDb.Quote(path)})"));
+        }
 
         Assert.Empty(declined);
         using var direct = DirectParquetFile.Open(path);

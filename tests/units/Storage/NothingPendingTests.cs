@@ -131,6 +131,11 @@ public sealed class NothingPendingTests : IDisposable
         Assert.False(declined);
         Assert.NotNull(direct);
         Assert.NotNull(general);
+        // Written uncompressed (read on first calls without compiling a decompressor).
+        using (var duck = new Interop.DuckDb())
+        {
+            Assert.Equal("UNCOMPRESSED", duck.Scalar<string>($"SELECT string_agg(DISTINCT compression, ',') FROM parquet_metadata({Interop.DuckDb.Quote(_store.Layout.StatsFile)})"));
+        }
         Assert.True(direct!.GroupCount >= 2);
         Assert.Equal(Figures(general!), Figures(direct));
         // Another main file's id, or none: not these statistics.

@@ -107,10 +107,15 @@ internal static class ParquetEncoder
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
-    /// <summary>Encodes rows [<paramref name="start"/>, start + <paramref name="count"/>) of a column.</summary>
-    public static EncodedChunk Encode(Column column, int start, int count)
+    /// <summary>
+    /// Encodes rows [<paramref name="start"/>, start + <paramref name="count"/>) of a column, its
+    /// pages compressed with Zstd, or stored as they are when <paramref name="compress"/> is false
+    /// (the file's column metadata must then say UNCOMPRESSED).
+    /// </summary>
+    public static EncodedChunk Encode(Column column, int start, int count, bool compress = true)
     {
         var scratch = RentScratch();
+        scratch.Compress = compress;
         try
         {
             return column.Values switch
@@ -614,22 +619,26 @@ internal static class ParquetEncoder
 
     private static void WritePage(EncodedChunk chunk, Scratch scratch, ReadOnlySpan<byte> body, Action<ThriftCompactWriter, int> typeHeader, int pageType)
     {
-        var compressed = scratch.Compressed;
-        compressed.Clear();
-        var target = compressed.GetSpan(Compressor.GetCompressBound(body.Length));
-        int compressedLength = scratch.Zstd.Wrap(body, target);
-        compressed.Advance(compressedLength);
+        ReadOnlySpan<byte> stored = body;
+        if (scratch.Compress)
+        {
+            var compressed = scratch.Compressed;
+            compressed.Clear();
+            var target = compressed.GetSpan(Compressor.GetCompressBound(body.Length));
+            compressed.Advance(scratch.Zstd.Wrap(body, target));
+            stored = compressed.Span;
+        }
 
         int headerStart = chunk.Bytes.Length;
         var writer = new ThriftCompactWriter(chunk.Bytes);
         writer.StructBegin();
         writer.I32(1, pageType);
         writer.I32(2, body.Length);
-        writer.I32(3, compressedLength);
+        writer.I32(3, stored.Length);
         typeHeader(writer, pageType);
         writer.StructEnd();
         int headerLength = chunk.Bytes.Length - headerStart;
-        chunk.Bytes.Write(compressed.Span);
+        chunk.Bytes.Write(stored);
         chunk.UncompressedSize += headerLength + body.Length;
     }
 
@@ -712,6 +721,9 @@ internal static class ParquetEncoder
     /// <summary>Buffers and compressor of one encode at a time, reused across chunks (<see cref="RentScratch"/>).</summary>
     private sealed class Scratch : IDisposable
     {
+        /// <summary>Whether the pages of the chunk being encoded are compressed (set by each <see cref="Encode"/>).</summary>
+        public bool Compress { get; set; } = true;
+
         private int[] _definitions = new int[1024];
         private int[] _indices = new int[1024];
         private int[] _pageIndices = new int[1024];

@@ -24,21 +24,29 @@ internal sealed class ParquetTableWriter
     private long _previousRows;
     private IReadOnlyList<byte[]> _previousRowGroups = Array.Empty<byte[]>();
 
-    private ParquetTableWriter(Stream stream, TableSchema schema, long position)
+    private ParquetTableWriter(Stream stream, TableSchema schema, long position, bool compress = true)
     {
         _stream = stream;
         _schema = schema;
         _position = position;
+        _compress = compress;
     }
+
+    /// <summary>Pages compressed with Zstd (codec ZSTD), or stored as they are (UNCOMPRESSED).</summary>
+    private readonly bool _compress;
 
     public TableSchema Schema => _schema;
 
-    /// <summary>Starts a new file at the stream's current position (normally 0).</summary>
-    public static async Task<ParquetTableWriter> CreateAsync(Stream stream, TableSchema schema, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a new file at the stream's current position (normally 0). <paramref name="compress"/>
+    /// false: pages stored uncompressed (a small file read on a first call, where decompressing
+    /// would cost more to compile than it saves in bytes).
+    /// </summary>
+    public static async Task<ParquetTableWriter> CreateAsync(Stream stream, TableSchema schema, CancellationToken cancellationToken, bool compress = true)
     {
         long position = stream.CanSeek ? stream.Position : 0;
         await stream.WriteAsync(Magic, cancellationToken).ConfigureAwait(false);
-        return new ParquetTableWriter(stream, schema, position + Magic.Length);
+        return new ParquetTableWriter(stream, schema, position + Magic.Length, compress);
     }
 
     /// <summary>
@@ -115,7 +123,7 @@ internal sealed class ParquetTableWriter
             // Encoding is CPU work on independent columns: one column per work item, on all cores;
             // the chunks are then written in column order.
             Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-                c => chunks[c] = ParquetEncoder.Encode(table.Columns[c], start, rows));
+                c => chunks[c] = ParquetEncoder.Encode(table.Columns[c], start, rows, _compress));
 
             var info = new RowGroupInfo(rows, new ColumnChunkInfo[chunks.Length]);
             for (int c = 0; c < chunks.Length; c++)
@@ -251,7 +259,7 @@ internal sealed class ParquetTableWriter
             if (dictionary) w.I32Element(ParquetEncodings.RleDictionary);
             w.ListField(3, ThriftCompactWriter.ElementBinary, 1);
             w.StringElement(_schema.Columns[c].Name);
-            w.I32(4, 6); // codec ZSTD
+            w.I32(4, _compress ? 6 : 0); // codec ZSTD or UNCOMPRESSED
             w.I64(5, group.Rows); // num_values (nulls included)
             w.I64(6, chunk.UncompressedSize);
             w.I64(7, chunk.CompressedSize);
