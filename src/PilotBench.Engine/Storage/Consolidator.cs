@@ -216,22 +216,7 @@ public sealed class Consolidator
                 previous?.MergedIncrements ?? new List<string>(), previous?.QuarantinedIncrements ?? new List<string>());
             rebuiltMetadata.MainFileBytes = new FileInfo(_layout.MainFile).Length;
             StoreMetadata.Write(_layout, rebuiltMetadata);
-            return new ConsolidationResult
-            {
-                StorePath = _layout.Root,
-                WhatIf = false,
-                FilesMerged = 0,
-                RecordsBefore = recordsBefore,
-                RecordsAdded = 0,
-                RecordsAfter = recordsBefore,
-                DuplicatesRemoved = 0,
-                MergedFiles = Array.Empty<string>(),
-                QuarantinedFiles = Array.Empty<UnreadableIncrement>(),
-                SkippedFiles = skipped,
-                RemovedTemporaryFiles = removedTemporaries,
-                ConsolidationId = currentId,
-                Duration = clock.Elapsed,
-            };
+            return NothingDone(recordsBefore, removedTemporaries, clock) with { SkippedFiles = skipped, ConsolidationId = currentId };
         }
 
         // 3. The new main, under a temporary name, with the statistics computed on the way.
