@@ -107,41 +107,11 @@ public static class RecordTables
         int given = Math.Min(n, values.Length);
         switch (typed)
         {
-            case string?[] s:
-                for (int i = 0; i < given; i++)
-                {
-                    var value = values[i];
-                    if (value is not null && !ReferenceEquals(value, nullMarker)) s[i] = (string?)ConvertExtra(value, type);
-                }
-                break;
-            case double?[] d:
-                for (int i = 0; i < given; i++)
-                {
-                    var value = values[i];
-                    if (value is not null && !ReferenceEquals(value, nullMarker)) d[i] = value is long l ? l : (double)value;
-                }
-                break;
-            case long?[] l64:
-                for (int i = 0; i < given; i++)
-                {
-                    var value = values[i];
-                    if (value is not null && !ReferenceEquals(value, nullMarker)) l64[i] = (long)value;
-                }
-                break;
-            case bool?[] b:
-                for (int i = 0; i < given; i++)
-                {
-                    var value = values[i];
-                    if (value is not null && !ReferenceEquals(value, nullMarker)) b[i] = (bool)value;
-                }
-                break;
-            case DateTime?[] t:
-                for (int i = 0; i < given; i++)
-                {
-                    var value = values[i];
-                    if (value is not null && !ReferenceEquals(value, nullMarker)) t[i] = (DateTime)value;
-                }
-                break;
+            case string?[] s: Fill(s, values, given, nullMarker, v => (string?)ConvertExtra(v, type)); break;
+            case double?[] d: Fill(d, values, given, nullMarker, v => v is long l ? l : (double)v); break;
+            case long?[] l64: Fill(l64, values, given, nullMarker, v => (long)v); break;
+            case bool?[] b: Fill(b, values, given, nullMarker, v => (bool)v); break;
+            case DateTime?[] t: Fill(t, values, given, nullMarker, v => (DateTime)v); break;
             default:
                 for (int i = 0; i < given; i++)
                 {
@@ -151,6 +121,16 @@ public static class RecordTables
                 break;
         }
         return new Column(name, type, typed);
+    }
+
+    /// <summary>Rows [0, <paramref name="given"/>) of a typed extra column: each value that is neither null nor the null marker, converted.</summary>
+    private static void Fill<T>(T[] target, object?[] values, int given, object? nullMarker, Func<object, T> convert)
+    {
+        for (int i = 0; i < given; i++)
+        {
+            var value = values[i];
+            if (value is not null && !ReferenceEquals(value, nullMarker)) target[i] = convert(value);
+        }
     }
 
     private static bool TryFind(List<KeyValuePair<string, object?>> extras, string name, out object? value)
