@@ -218,11 +218,11 @@ public static class StoreQueries
         var increments = layout.ListIncrements().Where(f => !failed.Any(u => u.Path == f.Path)).ToList();
         if (increments.Count == 0 && failed.Count == 0)
         {
-            // Nothing pending, but the direct readers declined or found no current statistics file:
-            // the same question with the general reader for model_stats.parquet.
+            // Nothing pending, and TryGetStoredStats (the direct reader) gave no answer: the same
+            // question to the general reader, which reads a statistics file the direct one declines.
             var footer = Format.FooterLayout.TryRead(layout.MainFile);
             if (footer is not null && footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId) &&
-                await ModelStatsFile.TryReadAsync(layout, mainId, cancellationToken).ConfigureAwait(false) is { } current)
+                await ModelStatsFile.TryReadGeneralAsync(layout, mainId, cancellationToken).ConfigureAwait(false) is { } current)
             {
                 return new StatsAnswer(Filtered(current, filter), StatsSource.ModelStatsFile, footer.RowCount, 0, Array.Empty<UnreadableIncrement>());
             }
