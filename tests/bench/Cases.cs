@@ -84,9 +84,14 @@ internal static class Cases
         var absent = new HashSet<string>(Enumerable.Range(0, 10_000).Select(i => Guid.NewGuid().ToString("D")), StringComparer.Ordinal);
         await using var file = await ParquetFile.OpenAsync(main, CancellationToken.None);
         var clock = Stopwatch.StartNew();
+        var cpu = Cpu();
         bool any = await file.AnyValueInAsync("test_id", absent, CancellationToken.None);
         result["scan_seconds"] = clock.Elapsed.TotalSeconds;
+        result["scan_cpu_seconds"] = Cpu() - cpu;
         result["found"] = any ? 1 : 0;
+        result["row_groups"] = file.RowGroupCount;
+        result["row_groups_passed_on_bloom_filter"] = file.BloomFilterSkips;
+        result["row_groups_decoded"] = file.FastChunkReads + file.FallbackChunkReads;
         clock.Restart();
         var (ids, _) = await file.ReadKeysAsync(CancellationToken.None);
         result["keys_seconds"] = clock.Elapsed.TotalSeconds;

@@ -154,7 +154,8 @@ internal static class DataSet
                         ? null : Engine.Statistics.ErrorCategories.Classify(r.ErrorType, r.ErrorMessage);
                 }
                 var table = RecordTables.FromRecords(records);
-                writer ??= await PilotBench.Engine.Storage.Format.ParquetTableWriter.CreateAsync(stream, table.Schema, CancellationToken.None);
+                // Written as a consolidation writes a main file (Bloom filters on test_id included).
+                writer ??= await PilotBench.Engine.Storage.Format.ParquetTableWriter.CreateAsync(stream, table.Schema, CancellationToken.None, bloomFilterColumns: Consolidator.MainBloomFilterColumns);
                 await writer.WriteRowGroupAsync(table, CancellationToken.None);
             }
             if (writer is not null)

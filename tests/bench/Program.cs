@@ -111,15 +111,21 @@ namespace PilotBench.Bench
             await Cached(MainStore(_size.Main10), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main10), MainSeed10, _size.Main10, BaseTime));
         }
 
+        /// <summary>
+        /// Stamped into each cached data set; a set made by another version is made again. 2: main
+        /// files carry the Bloom filters on test_id that consolidation writes.
+        /// </summary>
+        private const string DataVersion = "data version 2";
+
         private static async Task Cached(string folder, Func<Task> make)
         {
             string done = Path.Combine(folder, ".bench-complete");
-            if (File.Exists(done)) return;
+            if (File.Exists(done) && File.ReadAllText(done).StartsWith(DataVersion + "\n", StringComparison.Ordinal)) return;
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             var clock = Stopwatch.StartNew();
             Console.Write($"Generating {folder} ... ");
             await make();
-            File.WriteAllText(done, DateTime.UtcNow.ToString("O"));
+            File.WriteAllText(done, DataVersion + "\n" + DateTime.UtcNow.ToString("O"));
             Console.WriteLine($"{clock.Elapsed.TotalSeconds:F0} s");
         }
 

@@ -343,7 +343,7 @@ public sealed class Consolidator
         await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
         {
             var schema = view.Schema;
-            var writer = await Format.ParquetTableWriter.CreateAsync(stream, schema, cancellationToken).ConfigureAwait(false);
+            var writer = await Format.ParquetTableWriter.CreateAsync(stream, schema, cancellationToken, bloomFilterColumns: MainBloomFilterColumns).ConfigureAwait(false);
             var mergeProgress = progress is null ? null : new InlineProgress<(long Rows, long Total)>(p =>
                 progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
             recordsAfter = await WriteChunksAsync(view, view.ReadAsync(mergeProgress, cancellationToken), writer, accumulator, consolidationId, cancellationToken).ConfigureAwait(false);
@@ -383,6 +383,13 @@ public sealed class Consolidator
         RemovedTemporaryFiles = removedTemporaries,
         Duration = clock.Elapsed,
     };
+
+    /// <summary>
+    /// The main file's row groups carry a split-block Bloom filter on test_id: an append learns
+    /// from them which row groups can hold one of the new ids, and decodes only those
+    /// (<see cref="MergedView.MainSharesIdsWithIncrementsAsync"/>).
+    /// </summary>
+    internal static readonly string[] MainBloomFilterColumns = { RecordSchema.TestId };
 
     /// <summary>Increment rows from which the heap is compacted between pass one and pass two.</summary>
     internal const long CompactAfterPassOneRows = 200_000;
@@ -498,7 +505,7 @@ public sealed class Consolidator
         var added = new StatsAccumulator();
         await using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 20))
         {
-            var writer = await Format.ParquetTableWriter.OpenForAppendAsync(stream, view.Schema, cancellationToken).ConfigureAwait(false);
+            var writer = await Format.ParquetTableWriter.OpenForAppendAsync(stream, view.Schema, cancellationToken, MainBloomFilterColumns).ConfigureAwait(false);
             if (writer is null)
             {
                 await stream.DisposeAsync().ConfigureAwait(false);

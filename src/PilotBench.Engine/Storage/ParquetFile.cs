@@ -245,8 +245,17 @@ public sealed class ParquetFile : IAsyncDisposable
         int[] definitions = Array.Empty<int>();
         // Not returned when a read throws: they are then left to the GC.
         var buffers = RentBuffers();
+        // With the values' XXH64, a row group whose Bloom filter on the column holds none of them
+        // is passed over without decoding the column.
+        ulong[]? bloomHashes = utf8?.XxHashes();
+        byte[] filterBuffer = Array.Empty<byte>();
         for (int g = 0; g < RowGroupCount; g++)
         {
+            if (bloomHashes is not null && BloomFilterExcludes(g, field, bloomHashes, ref filterBuffer))
+            {
+                Interlocked.Increment(ref _bloomSkips);
+                continue;
+            }
             if (utf8 is not null && TryDecode(g, field, match.Name, match.Kind, buffers) is { } chunk)
             {
                 if (FastColumnReader.AnyValueIn(chunk, utf8))
@@ -287,6 +296,38 @@ public sealed class ParquetFile : IAsyncDisposable
         ReturnBuffers(buffers);
         return false;
     }
+
+    /// <summary>
+    /// Whether the split-block Bloom filter of <paramref name="field"/> in row group
+    /// <paramref name="g"/> proves that none of the values hashed in <paramref name="hashes"/> is
+    /// there. False (read the column) when the chunk has no filter, a filter this reader does not
+    /// know, or one that does not parse: a filter only ever saves work.
+    /// </summary>
+    private bool BloomFilterExcludes(int g, DataField field, ulong[] hashes, ref byte[] buffer)
+    {
+        var meta = _reader.RowGroups[g].GetMetadata(field)?.MetaData;
+        if (meta?.BloomFilterOffset is not long offset) return false;
+        ReadOnlyMemory<byte>? bitset;
+        try
+        {
+            bitset = SplitBlockBloomFilter.TryRead(_handle, _length, offset, meta.BloomFilterLength, ref buffer);
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+        if (bitset is not { } bits) return false;
+        var span = bits.Span;
+        foreach (ulong hash in hashes)
+        {
+            if (SplitBlockBloomFilter.MightContain(span, hash)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Row groups <see cref="AnyValueInAsync"/> passed over on their Bloom filter so far.</summary>
+    internal int BloomFilterSkips => Volatile.Read(ref _bloomSkips);
+    private int _bloomSkips;
 
     /// <summary>
     /// test_id and written_at of every row, for a merge's first pass: test_id is read raw (no

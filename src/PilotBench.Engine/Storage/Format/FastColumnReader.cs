@@ -252,6 +252,9 @@ internal sealed class Utf8Set
         return set;
     }
 
+    /// <summary>XXH64 of each value's UTF-8 bytes (the hash of Parquet's Bloom filters).</summary>
+    public ulong[] XxHashes() => _byHash.Values.SelectMany(list => list).Select(bytes => XxHash64.Hash(bytes)).ToArray();
+
     public bool Contains(ReadOnlySpan<byte> utf8)
     {
         if (!_byHash.TryGetValue(Hash(utf8), out var list)) return false;

@@ -273,6 +273,8 @@ internal sealed class FooterMetadata
                 case 9 when type == ThriftCompactReader.I64: meta.DataPageOffset = reader.ReadI64(type); break;
                 case 10 when type == ThriftCompactReader.I64: meta.IndexPageOffset = reader.ReadI64(type); break;
                 case 11 when type == ThriftCompactReader.I64: meta.DictionaryPageOffset = reader.ReadI64(type); break;
+                case 14 when type == ThriftCompactReader.I64: meta.BloomFilterOffset = reader.ReadI64(type); break;
+                case 15 when type == ThriftCompactReader.I32: meta.BloomFilterLength = reader.ReadI32(type); break;
                 default: reader.Skip(type); break;
             }
         }

@@ -24,12 +24,31 @@ internal sealed class ParquetTableWriter
     private long _previousRows;
     private IReadOnlyList<byte[]> _previousRowGroups = Array.Empty<byte[]>();
 
-    private ParquetTableWriter(Stream stream, TableSchema schema, long position, bool compress = true)
+    private ParquetTableWriter(Stream stream, TableSchema schema, long position, bool compress, IReadOnlyCollection<string>? bloomFilterColumns)
     {
         _stream = stream;
         _schema = schema;
         _position = position;
         _compress = compress;
+        _bloomColumns = BloomColumnsOf(schema, bloomFilterColumns);
+    }
+
+    /// <summary>Indexes of the columns that get a split-block Bloom filter in every row group.</summary>
+    private readonly int[] _bloomColumns;
+
+    private static int[] BloomColumnsOf(TableSchema schema, IReadOnlyCollection<string>? names)
+    {
+        if (names is null || names.Count == 0) return Array.Empty<int>();
+        var indexes = new List<int>();
+        foreach (var name in names)
+        {
+            int index = schema.Columns.ToList().FindIndex(c => string.Equals(c.Name, name, StringComparison.Ordinal));
+            if (index < 0) continue; // a table without the column: nothing to filter
+            if (schema.Columns[index].Type != ColumnType.String) throw new ArgumentException($"Bloom filters are written for string columns only; '{name}' is {schema.Columns[index].Type}.", nameof(names));
+            indexes.Add(index);
+        }
+        indexes.Sort();
+        return indexes.ToArray();
     }
 
     /// <summary>Pages compressed with Zstd (codec ZSTD), or stored as they are (UNCOMPRESSED).</summary>
@@ -42,11 +61,14 @@ internal sealed class ParquetTableWriter
     /// false: pages stored uncompressed (a small file read on a first call, where decompressing
     /// would cost more to compile than it saves in bytes).
     /// </summary>
-    public static async Task<ParquetTableWriter> CreateAsync(Stream stream, TableSchema schema, CancellationToken cancellationToken, bool compress = true)
+    /// <paramref name="bloomFilterColumns"/>: string columns that get a split-block Bloom filter
+    /// in every row group (<see cref="SplitBlockBloomFilter"/>; the main file's test_id).
+    public static async Task<ParquetTableWriter> CreateAsync(Stream stream, TableSchema schema, CancellationToken cancellationToken, bool compress = true,
+        IReadOnlyCollection<string>? bloomFilterColumns = null)
     {
         long position = stream.CanSeek ? stream.Position : 0;
         await stream.WriteAsync(Magic, cancellationToken).ConfigureAwait(false);
-        return new ParquetTableWriter(stream, schema, position + Magic.Length, compress);
+        return new ParquetTableWriter(stream, schema, position + Magic.Length, compress, bloomFilterColumns);
     }
 
     /// <summary>
@@ -56,7 +78,8 @@ internal sealed class ParquetTableWriter
     /// never rewritten or moved. Null when the file is not one this writer can append to (another
     /// writer's footer, another schema, damage): the caller then rewrites the file.
     /// </summary>
-    public static async Task<ParquetTableWriter?> OpenForAppendAsync(Stream stream, TableSchema schema, CancellationToken cancellationToken)
+    public static async Task<ParquetTableWriter?> OpenForAppendAsync(Stream stream, TableSchema schema, CancellationToken cancellationToken,
+        IReadOnlyCollection<string>? bloomFilterColumns = null)
     {
         long length = stream.Length;
         if (length < 12) return null;
@@ -85,7 +108,7 @@ internal sealed class ParquetTableWriter
             if (!footer.AsSpan(layout.Schema).SequenceEqual(expected.Span)) return null;
         }
         stream.Position = footerStart;
-        return new ParquetTableWriter(stream, schema, footerStart)
+        return new ParquetTableWriter(stream, schema, footerStart, compress: true, bloomFilterColumns)
         {
             _previousRows = layout.RowCount,
             _previousRowGroups = layout.RowGroups.Select(range => footer[range]).ToList(),
@@ -118,12 +141,18 @@ internal sealed class ParquetTableWriter
         int rows = count;
         if (rows == 0) return; // no empty row groups: a file of no rows has none
         var chunks = new EncodedChunk?[table.Columns.Count];
+        var filters = new SplitBlockBloomFilter?[_bloomColumns.Length];
         try
         {
-            // Encoding is CPU work on independent columns: one column per work item, on all cores;
-            // the chunks are then written in column order.
-            Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-                c => chunks[c] = ParquetEncoder.Encode(table.Columns[c], start, rows, _compress));
+            // Encoding is CPU work on independent columns: one column per work item, on all cores,
+            // the Bloom filters as items of their own; the chunks are then written in column order,
+            // each filter after its row group's chunks.
+            Parallel.For(0, chunks.Length + filters.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+                c =>
+                {
+                    if (c < chunks.Length) chunks[c] = ParquetEncoder.Encode(table.Columns[c], start, rows, _compress);
+                    else filters[c - chunks.Length] = BloomFilterOf((string?[])table.Columns[_bloomColumns[c - chunks.Length]].Values, start, rows);
+                });
 
             var info = new RowGroupInfo(rows, new ColumnChunkInfo[chunks.Length]);
             for (int c = 0; c < chunks.Length; c++)
@@ -143,12 +172,38 @@ internal sealed class ParquetTableWriter
                     Min: chunk.Min,
                     Max: chunk.Max);
             }
+            if (filters.Length > 0)
+            {
+                using var bytes = new ByteBuffer(filters.Max(f => f!.ByteCount) + 64);
+                for (int f = 0; f < filters.Length; f++)
+                {
+                    bytes.Clear();
+                    filters[f]!.WriteTo(bytes);
+                    int c = _bloomColumns[f];
+                    info.Columns[c] = info.Columns[c] with { BloomFilterOffset = _position, BloomFilterLength = bytes.Length };
+                    await _stream.WriteAsync(bytes.Memory, cancellationToken).ConfigureAwait(false);
+                    _position += bytes.Length;
+                }
+            }
             _rowGroups.Add(info);
         }
         finally
         {
             foreach (var chunk in chunks) chunk?.Dispose();
         }
+    }
+
+    /// <summary>A filter of the non-null values of rows [start, start + count), sized for their number.</summary>
+    private static SplitBlockBloomFilter BloomFilterOf(string?[] values, int start, int count)
+    {
+        int present = 0;
+        for (int i = start; i < start + count; i++) if (values[i] is not null) present++;
+        var filter = SplitBlockBloomFilter.ForValues(present);
+        for (int i = start; i < start + count; i++)
+        {
+            if (values[i] is { } value) filter.Insert(value);
+        }
+        return filter;
     }
 
     /// <summary>Writes the footer; the file is complete once this returns (and the stream is flushed).</summary>
@@ -273,6 +328,11 @@ internal sealed class ParquetTableWriter
                 w.Binary(6, chunk.Min);
             }
             w.StructEnd();
+            if (chunk.BloomFilterOffset is long bloomOffset)
+            {
+                w.I64(14, bloomOffset); // bloom_filter_offset
+                w.I32(15, chunk.BloomFilterLength); // bloom_filter_length (header and bitset)
+            }
             w.StructEnd(); // meta_data
             w.StructEnd(); // ColumnChunk
         }
@@ -289,5 +349,9 @@ internal sealed class ParquetTableWriter
     private sealed record RowGroupInfo(int Rows, ColumnChunkInfo[] Columns);
 
     private sealed record ColumnChunkInfo(PhysicalType Type, long Start, long DataPageOffset, long? DictionaryPageOffset,
-        long CompressedSize, long UncompressedSize, long NullCount, byte[]? Min, byte[]? Max);
+        long CompressedSize, long UncompressedSize, long NullCount, byte[]? Min, byte[]? Max)
+    {
+        public long? BloomFilterOffset { get; init; }
+        public int BloomFilterLength { get; init; }
+    }
 }
