@@ -40,7 +40,7 @@ public sealed class BloomFilterTests : IDisposable
     {
         var present = Enumerable.Range(0, 32_768).Select(i => Guid.NewGuid().ToString("D")).ToList();
         var filter = SplitBlockBloomFilter.ForValues(present.Count);
-        Assert.Equal(128 << 10, filter.ByteCount); // 32 bits a value, a power of two
+        Assert.Equal(256 << 10, filter.ByteCount); // 64 bits a value, a power of two
         foreach (var id in present) filter.Insert(id);
         foreach (var id in present) Assert.True(filter.MightContain(XxHash64.Hash(Encoding.UTF8.GetBytes(id))));
 
@@ -59,8 +59,9 @@ public sealed class BloomFilterTests : IDisposable
             Assert.Equal(filter.MightContain(hash), stored);
             if (stored) falsePositives++;
         }
-        // About 4 in 100,000 at 32 bits a value (8 values a block); a broken size or hash gives far more.
-        Assert.InRange(falsePositives, 0, Absent / 10_000);
+        // Under 1 in 1,000,000 at 64 bits a value (4 values a block; 4 in 100,000 at 32 bits); a
+        // broken size or hash gives far more.
+        Assert.InRange(falsePositives, 0, 5);
     }
 
     [Fact]
@@ -233,5 +234,42 @@ public sealed class BloomFilterTests : IDisposable
         Assert.Equal(70_350, rows.Count);
         Assert.Equal(123.0, rows["h040000"].ExecutionTime);
         Assert.Equal(70_000, first.RecordsAfter);
+    }
+}
+
+/// <summary>The set a test_id scan matches UTF-8 bytes against: exact, whatever its quick pre-check lets through.</summary>
+public sealed class Utf8SetTests
+{
+    [Fact]
+    public void Members_are_found_and_near_misses_are_not()
+    {
+        var random = new Random(11);
+        var members = new HashSet<string>(StringComparer.Ordinal) { "", "a", "ab", "prüfung-✓", "0123456789abcdef" };
+        for (int i = 0; i < 3000; i++)
+        {
+            int length = random.Next(0, 48);
+            members.Add(new string(Enumerable.Range(0, length).Select(_ => (char)random.Next('0', 'z')).ToArray()));
+        }
+        var set = Utf8Set.TryCreate(members)!;
+        Assert.NotNull(set);
+        foreach (var member in members) Assert.True(set.Contains(Encoding.UTF8.GetBytes(member)), member);
+
+        int checkedOthers = 0;
+        foreach (var member in members.Where(m => m.Length > 0))
+        {
+            // Same length, same first and last 8 bytes where they exist: only the middle differs,
+            // which the quick check cannot see; or one byte shorter / longer.
+            var bytes = Encoding.UTF8.GetBytes(member);
+            var middle = (byte[])bytes.Clone();
+            middle[middle.Length / 2] ^= 0x01;
+            foreach (var other in new[] { middle, bytes[..^1], bytes.Append((byte)'x').ToArray() })
+            {
+                if (members.Contains(Encoding.UTF8.GetString(other))) continue;
+                Assert.False(set.Contains(other), Encoding.UTF8.GetString(other));
+                checkedOthers++;
+            }
+        }
+        Assert.True(checkedOthers > 5000);
+        Assert.Null(Utf8Set.TryCreate(new[] { "ok", "bad\uFFFD" }));
     }
 }

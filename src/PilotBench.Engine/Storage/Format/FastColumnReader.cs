@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using ConvertedType = Parquet.Meta.ConvertedType;
 using SchemaElement = Parquet.Meta.SchemaElement;
@@ -234,22 +237,60 @@ internal sealed class Utf8Set
 {
     private readonly Dictionary<int, List<byte[]>> _byHash = new();
 
-    private Utf8Set() { }
+    /// <summary>
+    /// One bit per slot of a cheap hash of the bytes (their length and first and last 8 bytes),
+    /// set for the members: most bytes that are not members are turned away by two multiplies and
+    /// one bit, before the full hash and the dictionary (a test_id scan checks millions of ids
+    /// against a few thousand).
+    /// </summary>
+    private readonly ulong[] _quick;
+    private readonly int _quickShift;
+
+    private Utf8Set(int count)
+    {
+        // About 64 slots a member: roughly 1 in 64 non-members goes on to the full check.
+        int bits = Math.Clamp(BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(count, 1, 1 << 20) * 64)), 12, 26);
+        _quick = new ulong[(1 << bits) / 64];
+        _quickShift = 64 - bits;
+    }
 
     /// <summary>Null when a value does not round-trip (the caller then compares strings).</summary>
     public static Utf8Set? TryCreate(IEnumerable<string> values)
     {
-        var set = new Utf8Set();
-        foreach (var value in values)
+        var list = values as IReadOnlyCollection<string> ?? values.ToList();
+        var set = new Utf8Set(list.Count);
+        foreach (var value in list)
         {
             if (value.Contains('\uFFFD')) return null;
             byte[] bytes = Encoding.UTF8.GetBytes(value);
             if (!string.Equals(Encoding.UTF8.GetString(bytes), value, StringComparison.Ordinal)) return null;
             int hash = Hash(bytes);
-            if (!set._byHash.TryGetValue(hash, out var list)) set._byHash[hash] = list = new List<byte[]>(1);
-            list.Add(bytes);
+            if (!set._byHash.TryGetValue(hash, out var members)) set._byHash[hash] = members = new List<byte[]>(1);
+            members.Add(bytes);
+            ulong slot = set.QuickSlot(bytes);
+            set._quick[slot >> 6] |= 1UL << (int)(slot & 63);
         }
         return set;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong QuickSlot(ReadOnlySpan<byte> bytes)
+    {
+        int n = bytes.Length;
+        ulong x;
+        if (n >= 8)
+        {
+            x = BinaryPrimitives.ReadUInt64LittleEndian(bytes) ^ BitOperations.RotateLeft(BinaryPrimitives.ReadUInt64LittleEndian(bytes[(n - 8)..]), 29);
+        }
+        else
+        {
+            x = 0;
+            foreach (byte b in bytes) x = (x << 8) | b;
+        }
+        x = (x ^ (ulong)n) * 0x9E3779B97F4A7C15UL;
+        x ^= x >> 29;
+        x *= 0xBF58476D1CE4E5B9UL;
+        return x >> _quickShift;
     }
 
     /// <summary>XXH64 of each value's UTF-8 bytes (the hash of Parquet's Bloom filters).</summary>
@@ -257,6 +298,8 @@ internal sealed class Utf8Set
 
     public bool Contains(ReadOnlySpan<byte> utf8)
     {
+        ulong slot = QuickSlot(utf8);
+        if ((_quick[slot >> 6] & (1UL << (int)(slot & 63))) == 0) return false;
         if (!_byHash.TryGetValue(Hash(utf8), out var list)) return false;
         foreach (var candidate in list)
         {
