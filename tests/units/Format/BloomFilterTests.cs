@@ -39,7 +39,7 @@ public sealed class BloomFilterTests : IDisposable
     public void Every_inserted_value_is_found_and_few_others_are()
     {
         var present = Enumerable.Range(0, 32_768).Select(i => Guid.NewGuid().ToString("D")).ToList();
-        var filter = SplitBlockBloomFilter.ForValues(present.Count);
+        using var filter = SplitBlockBloomFilter.ForValues(present.Count);
         Assert.Equal(256 << 10, filter.ByteCount); // 64 bits a value, a power of two
         foreach (var id in present) filter.Insert(id);
         foreach (var id in present) Assert.True(filter.MightContain(XxHash64.Hash(Encoding.UTF8.GetBytes(id))));

@@ -190,6 +190,7 @@ internal sealed class ParquetTableWriter
         finally
         {
             foreach (var chunk in chunks) chunk?.Dispose();
+            foreach (var filter in filters) filter?.Dispose();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -18,7 +19,7 @@ namespace PilotBench.Engine.Storage.Format;
 /// learns which row groups can hold one of the new ids without decoding the ids of every row group
 /// (docs/architecture.md); DuckDB, Spark and Arrow use the same filters for <c>test_id = '...'</c>.
 /// </summary>
-internal sealed class SplitBlockBloomFilter
+internal sealed class SplitBlockBloomFilter : IDisposable
 {
     private static readonly uint[] Salt = { 0x47b6137bU, 0x44974d91U, 0x8824ad5bU, 0xa2b7289dU, 0x705495c7U, 0x2df1424bU, 0x9efc4947U, 0x5c6bfb31U };
 
@@ -35,12 +36,25 @@ internal sealed class SplitBlockBloomFilter
     /// </summary>
     public const int BitsPerValue = 64;
 
-    private readonly uint[] _words;
+    /// <summary>The bitset's words (rented: a full row group's is 256 KiB, which would otherwise be a large-object allocation per row group); only the first <see cref="_count"/> are the filter's.</summary>
+    private uint[] _words;
+    private readonly int _count;
 
-    private SplitBlockBloomFilter(uint[] words) => _words = words;
+    private SplitBlockBloomFilter(int words)
+    {
+        _count = words;
+        _words = ArrayPool<uint>.Shared.Rent(words);
+        Array.Clear(_words, 0, words);
+    }
 
-    /// <summary>A filter sized for <paramref name="distinctValues"/> values (a power of two of bytes within the format's limits).</summary>
-    public static SplitBlockBloomFilter ForValues(long distinctValues) => new(new uint[BytesFor(distinctValues) / 4]);
+    /// <summary>A filter sized for <paramref name="distinctValues"/> values (a power of two of bytes within the format's limits). Dispose it to give its memory back.</summary>
+    public static SplitBlockBloomFilter ForValues(long distinctValues) => new(BytesFor(distinctValues) / 4);
+
+    public void Dispose()
+    {
+        var words = Interlocked.Exchange(ref _words, Array.Empty<uint>());
+        if (words.Length > 0) ArrayPool<uint>.Shared.Return(words);
+    }
 
     /// <summary>The bitset size for <paramref name="distinctValues"/> values.</summary>
     public static int BytesFor(long distinctValues)
@@ -50,7 +64,7 @@ internal sealed class SplitBlockBloomFilter
         return (int)Math.Max(MinBytes, BitOperations.RoundUpToPowerOf2((ulong)bytes));
     }
 
-    public int ByteCount => _words.Length * 4;
+    public int ByteCount => _count * 4;
 
     /// <summary>Inserts a string as the encoder stores it (UTF-8, invalid surrogates replaced).</summary>
     public void Insert(string value)
@@ -70,14 +84,14 @@ internal sealed class SplitBlockBloomFilter
 
     public void Insert(ulong hash)
     {
-        int block = BlockOf(hash, _words.Length / 8) * 8;
+        int block = BlockOf(hash, _count / 8) * 8;
         uint key = (uint)hash;
         for (int i = 0; i < 8; i++) _words[block + i] |= 1U << (int)((key * Salt[i]) >> 27);
     }
 
     public bool MightContain(ulong hash)
     {
-        int block = BlockOf(hash, _words.Length / 8) * 8;
+        int block = BlockOf(hash, _count / 8) * 8;
         uint key = (uint)hash;
         for (int i = 0; i < 8; i++)
         {
@@ -104,7 +118,7 @@ internal sealed class SplitBlockBloomFilter
 
     private void WriteBitset(Span<byte> destination)
     {
-        for (int i = 0; i < _words.Length; i++) BinaryPrimitives.WriteUInt32LittleEndian(destination.Slice(4 * i, 4), _words[i]);
+        for (int i = 0; i < _count; i++) BinaryPrimitives.WriteUInt32LittleEndian(destination.Slice(4 * i, 4), _words[i]);
     }
 
     /// <summary>Writes the header and the bitset, as they go into the file.</summary>
