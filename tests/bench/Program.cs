@@ -107,25 +107,26 @@ namespace PilotBench.Bench
         private async Task PrepareDataAsync()
         {
             await Cached(IncrementStore, () => DataSet.WriteIncrementsAsync(IncrementStore, IncrementSeed, _size.Full, _size.Files, 0.05, BaseTime));
-            await Cached(MainStore(_size.Main1), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main1), MainSeed1, _size.Main1, BaseTime));
-            await Cached(MainStore(_size.Main10), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main10), MainSeed10, _size.Main10, BaseTime));
+            await Cached(MainStore(_size.Main1), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main1), MainSeed1, _size.Main1, BaseTime), MainDataVersion);
+            await Cached(MainStore(_size.Main10), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main10), MainSeed10, _size.Main10, BaseTime), MainDataVersion);
         }
 
         /// <summary>
-        /// Stamped into each cached data set; a set made by another version is made again. 2: main
-        /// files carry the Bloom filters on test_id that consolidation writes.
+        /// Stamped into each cached main store; one made by another version is made again. 2: main
+        /// files carry the Bloom filters on test_id that consolidation writes. (Increment sets have
+        /// not changed: any complete one is used.)
         /// </summary>
-        private const string DataVersion = "data version 2";
+        private const string MainDataVersion = "data version 2";
 
-        private static async Task Cached(string folder, Func<Task> make)
+        private static async Task Cached(string folder, Func<Task> make, string? version = null)
         {
             string done = Path.Combine(folder, ".bench-complete");
-            if (File.Exists(done) && File.ReadAllText(done).StartsWith(DataVersion + "\n", StringComparison.Ordinal)) return;
+            if (File.Exists(done) && (version is null || File.ReadAllText(done).StartsWith(version + "\n", StringComparison.Ordinal))) return;
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             var clock = Stopwatch.StartNew();
             Console.Write($"Generating {folder} ... ");
             await make();
-            File.WriteAllText(done, DataVersion + "\n" + DateTime.UtcNow.ToString("O"));
+            File.WriteAllText(done, (version is null ? "" : version + "\n") + DateTime.UtcNow.ToString("O"));
             Console.WriteLine($"{clock.Elapsed.TotalSeconds:F0} s");
         }
 
