@@ -235,6 +235,55 @@ public sealed class BloomFilterTests : IDisposable
         Assert.Equal(123.0, rows["h040000"].ExecutionTime);
         Assert.Equal(70_000, first.RecordsAfter);
     }
+    [Fact]
+    public async Task A_main_file_without_filters_is_checked_by_decoding_and_gets_filters_on_its_new_row_groups()
+    {
+        // A current store whose main file has no filters (as written before them, or by a writer
+        // that does not write them): 40,000 rows in two row groups.
+        using var store = new TempStore();
+        var history = Enumerable.Range(0, 40_000).Select(i => Records.Make($"h{i:D6}", writtenAt: new DateTime(2025, 3, 1, 0, 0, 0, DateTimeKind.Utc))).ToList();
+        foreach (var record in history) record.Writer = "old-host:1";
+        Directory.CreateDirectory(store.Root);
+        await using (var stream = File.Create(store.Layout.MainFile))
+        {
+            var writer = await ParquetTableWriter.CreateAsync(stream, RecordTables.FromRecords(history.Take(1).ToList()).Schema, CancellationToken.None);
+            await writer.WriteRowGroupAsync(RecordTables.FromRecords(history.Take(30_000).ToList()), CancellationToken.None);
+            await writer.WriteRowGroupAsync(RecordTables.FromRecords(history.Skip(30_000).ToList()), CancellationToken.None);
+            await writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = Guid.NewGuid().ToString("D") }), CancellationToken.None);
+        }
+        await new Consolidator(store.Layout).RunAsync(); // statistics and metadata for it
+        await using (var main = await ParquetFile.OpenAsync(store.Layout.MainFile, CancellationToken.None))
+        {
+            Assert.False(await main.AnyValueInAsync("test_id", new HashSet<string>(new[] { "absent" }, StringComparer.Ordinal), CancellationToken.None));
+            Assert.Equal(0, main.BloomFilterSkips);
+            Assert.Equal(2, main.FastChunkReads + main.FallbackChunkReads); // both row groups decoded
+        }
+
+        // New ids only: appended; the new row group has a filter, the old ones still none.
+        await store.WriteAsync(Enumerable.Range(0, 100).Select(i => Records.Make($"n{i:D4}")));
+        Assert.True((await store.ConsolidateAsync()).AppendedToMain);
+        await using (var main = await ParquetFile.OpenAsync(store.Layout.MainFile, CancellationToken.None))
+        {
+            Assert.False(await main.AnyValueInAsync("test_id", new HashSet<string>(new[] { "absent" }, StringComparer.Ordinal), CancellationToken.None));
+            Assert.Equal(1, main.BloomFilterSkips);
+            Assert.Equal(2, main.FastChunkReads + main.FallbackChunkReads);
+        }
+
+        // An id of an unfiltered row group and one of the filtered row group: both found.
+        await store.WriteAsync(Records.Make("h035000", executionTime: 7), Records.Make("n0050", executionTime: 8));
+        var rewritten = await store.ConsolidateAsync();
+        Assert.False(rewritten.AppendedToMain);
+        var rows = (await TempStore.ReadFileAsync(store.Layout.MainFile)).ById();
+        Assert.Equal(40_100, rows.Count);
+        Assert.Equal(7.0, rows["h035000"].ExecutionTime);
+        Assert.Equal(8.0, rows["n0050"].ExecutionTime);
+        // The rewritten main has filters everywhere.
+        await using (var main = await ParquetFile.OpenAsync(store.Layout.MainFile, CancellationToken.None))
+        {
+            Assert.False(await main.AnyValueInAsync("test_id", new HashSet<string>(new[] { "absent" }, StringComparer.Ordinal), CancellationToken.None));
+            Assert.Equal(main.RowGroupCount, main.BloomFilterSkips);
+        }
+    }
 }
 
 /// <summary>The set a test_id scan matches UTF-8 bytes against: exact, whatever its quick pre-check lets through.</summary>
