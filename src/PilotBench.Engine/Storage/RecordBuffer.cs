@@ -283,12 +283,21 @@ internal sealed class ErrorCategoryCache
     // Bounded so that a pipeline of unique messages (ids or timings in the text) cannot grow it without end.
     private const int Limit = 4096;
     private readonly Dictionary<(string? Type, string? Message), string?> _categories = new();
+    // The last pair by reference: a pipeline's failures usually carry the same two string
+    // instances (one literal, one Import-Csv cell value repeated), and hashing both strings for
+    // every failed record was about 1 % of the writer's time.
+    private string? _lastType, _lastMessage, _lastCategory;
+    private bool _hasLast;
 
     public string? Classify(string? errorType, string? errorMessage)
     {
-        if (_categories.TryGetValue((errorType, errorMessage), out var category)) return category;
-        category = ErrorCategories.Classify(errorType, errorMessage);
-        if (_categories.Count < Limit) _categories[(errorType, errorMessage)] = category;
+        if (_hasLast && ReferenceEquals(errorType, _lastType) && ReferenceEquals(errorMessage, _lastMessage)) return _lastCategory;
+        if (!_categories.TryGetValue((errorType, errorMessage), out var category))
+        {
+            category = ErrorCategories.Classify(errorType, errorMessage);
+            if (_categories.Count < Limit) _categories[(errorType, errorMessage)] = category;
+        }
+        (_lastType, _lastMessage, _lastCategory, _hasLast) = (errorType, errorMessage, category, true);
         return category;
     }
 }

@@ -300,6 +300,20 @@ public sealed class WritingTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Category_cache_answers_as_the_classifier_for_repeated_new_and_equal_but_distinct_pairs()
+    {
+        var cache = new ErrorCategoryCache();
+        string timeout = "Timeout after 60 seconds", rate = "429 Too Many Requests: rate limit";
+        var pairs = new (string? Type, string? Message)[]
+        {
+            ("timeout", timeout), ("timeout", timeout), (null, rate), (null, rate), ("timeout", timeout),
+            (null, null), (null, null), ("timeout", new string(timeout.AsSpan())), ("tool_error", timeout), ("tool_error", null),
+            (null, new string(rate.AsSpan())), ("timeout", timeout),
+        };
+        foreach (var (type, message) in pairs) Assert.Equal(ErrorCategories.Classify(type, message), cache.Classify(type, message));
+    }
+
     private static TestRecord WithWriterColumns(TestRecord r, DateTime writtenAt, string writer)
     {
         return new TestRecord
