@@ -36,6 +36,9 @@ internal static class Cases
         result["peak_mb"] = PeakBytes() / 1048576.0;
         result["gc_pause_seconds"] = GC.GetTotalPauseDuration().TotalSeconds;
         result["gen2_collections"] = GC.CollectionCount(2);
+        // Informational: JIT time of all threads (tiered re-compilation runs on a background thread).
+        result["jit_seconds"] = System.Runtime.JitInfo.GetCompilationTime(currentThread: false).TotalSeconds;
+        result["jit_methods"] = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false);
         Console.WriteLine("RESULT " + JsonSerializer.Serialize(result));
         return 0;
     }
@@ -255,7 +258,8 @@ internal static class Cases
         var layout = new StoreLayout(args["store"]);
         var cpu = Cpu();
         var clock = Stopwatch.StartNew();
-        await using (var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = 100_000 }))
+        // As Write-PilotResult without -PassThru: the flushed records are not read back.
+        await using (var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = 100_000, FlushedRecords = false }))
         {
             // As Write-PilotResult does: a full buffer is written in the background while records
             // keep coming (one flush at a time); disposing waits for the last and flushes the rest.

@@ -271,19 +271,28 @@ namespace PilotBench.Bench
 
         private void PwshWrite()
         {
+            // Both cmdlets are measured in the same state: the script first runs each once on a small
+            // batch (PowerShell's own pipeline and binding code is IL only in the pwsh tool, so the first
+            // cmdlet to take 100k pipeline objects used to pay for compiling it, and Export-Csv always
+            // ran second), then times them A B B A (each twice), and the order alternates from one
+            // process to the next. Each cmdlet's best run is taken on its own.
             string script = Path.Combine(_work, "pwsh-write.ps1");
             Directory.CreateDirectory(_work);
             File.WriteAllText(script, PwshWriteScript);
-            var ours = Best(() =>
+            double bestWrite = double.MaxValue, bestCsv = double.MaxValue;
+            int runs = Math.Max(2, _repeat + _repeat % 2);
+            for (int i = 0; i < runs; i++)
             {
                 string dir = Path.Combine(_work, "pwsh-" + Guid.NewGuid().ToString("N"));
-                var r = RunPwsh(new[] { "-NoProfile", "-NonInteractive", "-File", script, "-Store", Path.Combine(dir, "store"), "-Csv", Path.Combine(dir, "objects.csv"), "-Count", _size.PwshObjects.ToString(CultureInfo.InvariantCulture) });
+                var r = RunPwsh(new[] { "-NoProfile", "-NonInteractive", "-File", script, "-Store", Path.Combine(dir, "store"), "-Csv", Path.Combine(dir, "objects.csv"),
+                    "-Count", _size.PwshObjects.ToString(CultureInfo.InvariantCulture), "-CsvFirst", i % 2 == 1 ? "1" : "0" });
                 Directory.Delete(dir, recursive: true);
-                return r;
-            }, "write_seconds");
-            Check(ours["written"] == _size.PwshObjects, $"Write-PilotResult wrote {ours["written"]} of {_size.PwshObjects} records");
-            double ourRate = _size.PwshObjects / ours["write_seconds"], csvRate = _size.PwshObjects / ours["csv_seconds"];
-            _rows.Add(new[] { $"(4) Write-PilotResult, {_size.PwshObjects:N0} objects in one pipeline vs Export-Csv", $"{ourRate / 1e3:F1} k obj/s ({Sec(ours["write_seconds"])})", $"{csvRate / 1e3:F1} k obj/s ({Sec(ours["csv_seconds"])})", Ratio(ourRate, csvRate), ">= 1.0x", Met(ourRate >= csvRate) });
+                Check(r["written"] == _size.PwshObjects, $"Write-PilotResult wrote {r["written"]} of {_size.PwshObjects} records");
+                bestWrite = Math.Min(bestWrite, r["write_seconds"]);
+                bestCsv = Math.Min(bestCsv, r["csv_seconds"]);
+            }
+            double ourRate = _size.PwshObjects / bestWrite, csvRate = _size.PwshObjects / bestCsv;
+            _rows.Add(new[] { $"(4) Write-PilotResult, {_size.PwshObjects:N0} objects in one pipeline vs Export-Csv (both warmed on 2,000 objects, then A B B A, best of {2 * runs} each)", $"{ourRate / 1e3:F1} k obj/s ({Sec(bestWrite)})", $"{csvRate / 1e3:F1} k obj/s ({Sec(bestCsv)})", Ratio(ourRate, csvRate), ">= 1.0x", Met(ourRate >= csvRate) });
         }
 
         private void PwshStartup()
@@ -340,7 +349,7 @@ namespace PilotBench.Bench
         private static string Ms(double seconds) => $"{(seconds < 0 ? "" : "+")}{seconds * 1000:F0} ms";
 
         private const string PwshWriteScript = """
-            param([string] $Store, [string] $Csv, [int] $Count)
+            param([string] $Store, [string] $Csv, [int] $Count, [int] $CsvFirst)
             $ErrorActionPreference = 'Stop'
             Import-Module PilotBench
             $models = 'gpt-4o', 'claude-3-5-sonnet', 'llama-3.1-70b', 'qwen2.5-72b'
@@ -358,14 +367,39 @@ namespace PilotBench.Bench
                     RunId = 'run-42'; Temperature = 0.7
                 })
             }
-            $write = [System.Diagnostics.Stopwatch]::StartNew()
-            $objects | Write-PilotResult -Path $Store
-            $write.Stop()
-            $csvClock = [System.Diagnostics.Stopwatch]::StartNew()
-            $objects | Export-Csv -LiteralPath $Csv -NoTypeInformation
-            $csvClock.Stop()
-            $written = (Get-PilotIncrementStatus -Path $Store).PendingRecords
-            'RESULT ' + (@{ write_seconds = $write.Elapsed.TotalSeconds; csv_seconds = $csvClock.Elapsed.TotalSeconds; written = $written } | ConvertTo-Json -Compress)
+            # Warm-up of both, in the order of the timed runs: PowerShell's pipeline and binding code
+            # is compiled by whichever cmdlet takes pipeline objects first.
+            $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $Csv)
+            $warm = $objects.GetRange(0, [math]::Min(2000, $Count))
+            $warmStore = "$Store-warmup"
+            $writeRun = { param($items, $path) $items | Write-PilotResult -Path $path }
+            $csvRun = { param($items, $path) $items | Export-Csv -LiteralPath $path -NoTypeInformation }
+            $runs = if ($CsvFirst) { 'csv', 'write' } else { 'write', 'csv' }
+            foreach ($run in $runs) { if ($run -eq 'write') { & $writeRun $warm $warmStore } else { & $csvRun $warm "$Csv-warmup" } }
+            Remove-Item -LiteralPath $warmStore, "$Csv-warmup" -Recurse -Force
+            # Timed: A B B A (each cmdlet twice, the best of each): the first pipeline of 100k objects
+            # still finishes compiling PowerShell's code, whichever cmdlet it is.
+            $seconds = @{ write = [double]::MaxValue; csv = [double]::MaxValue }
+            $cpu = @{ write = [double]::MaxValue; csv = [double]::MaxValue }
+            $written = [long]::MaxValue
+            $process = [System.Diagnostics.Process]::GetCurrentProcess()
+            $round = 0
+            foreach ($run in $runs + $runs[1], $runs[0]) {
+                $round++
+                [System.GC]::Collect()
+                $process.Refresh()
+                $cpuBefore = $process.TotalProcessorTime
+                $clock = [System.Diagnostics.Stopwatch]::StartNew()
+                if ($run -eq 'write') { & $writeRun $objects "$Store-$round" } else { & $csvRun $objects $Csv }
+                $seconds[$run] = [math]::Min($seconds[$run], $clock.Elapsed.TotalSeconds)
+                $process.Refresh()
+                $cpu[$run] = [math]::Min($cpu[$run], ($process.TotalProcessorTime - $cpuBefore).TotalSeconds)
+                if ($run -eq 'write') {
+                    $written = [math]::Min($written, (Get-PilotIncrementStatus -Path "$Store-$round").PendingRecords)
+                    Remove-Item -LiteralPath "$Store-$round" -Recurse -Force
+                }
+            }
+            'RESULT ' + (@{ write_seconds = $seconds['write']; csv_seconds = $seconds['csv']; write_cpu_seconds = $cpu['write']; csv_cpu_seconds = $cpu['csv']; written = $written } | ConvertTo-Json -Compress)
             """;
 
         // ---------- processes ----------
@@ -400,7 +434,7 @@ namespace PilotBench.Bench
         private Dictionary<string, double> RunPwsh(IEnumerable<string> pwshArgs)
         {
             var r = Run("dotnet", new[] { "pwsh" }.Concat(pwshArgs), RepoRoot());
-            Console.WriteLine($"  pwsh-write         write {Sec(r["write_seconds"])}  Export-Csv {Sec(r["csv_seconds"])}");
+            Console.WriteLine($"  pwsh-write         write {Sec(r["write_seconds"])} ({r["write_cpu_seconds"]:F2} CPU-s)  Export-Csv {Sec(r["csv_seconds"])} ({r["csv_cpu_seconds"]:F2} CPU-s)");
             return r;
         }
 

@@ -10,6 +10,14 @@ public sealed class IncrementWriterOptions
 
     /// <summary>Flush when the oldest buffered record has waited this long (also while the pipeline is idle).</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Whether the <see cref="IncrementWriter.Flushed"/> event gives each flush's records
+    /// (<see cref="IncrementFlush.Records"/>; Write-PilotResult -PassThru). When false they are
+    /// empty, and a flushed batch's arrays are reused for a later batch instead of being left to
+    /// the garbage collector.
+    /// </summary>
+    public bool FlushedRecords { get; set; } = true;
 }
 
 /// <summary>What one flush made durable (Records: only in the <see cref="IncrementWriter.Flushed"/> event).</summary>
@@ -33,6 +41,8 @@ public sealed class IncrementWriter : IAsyncDisposable
     private readonly List<IncrementFlush> _flushes = new();
     private readonly ErrorCategoryCache _categories = new();
     private RecordBuffer _buffer;
+    /// <summary>A written batch's buffer, emptied, for the next batch (only without <see cref="IncrementWriterOptions.FlushedRecords"/>).</summary>
+    private RecordBuffer? _spare;
     private long _oldestBufferedTicks;
     private Exception? _backgroundFailure;
     private bool _disposed;
@@ -127,7 +137,8 @@ public sealed class IncrementWriter : IAsyncDisposable
         {
             if (_buffer.Count == 0) return null;
             var batch = _buffer;
-            _buffer = new RecordBuffer(_options.FlushRecordCount, _categories);
+            _buffer = _spare ?? new RecordBuffer(_options.FlushRecordCount, _categories);
+            _spare = null;
             return batch;
         }
     }
@@ -154,6 +165,17 @@ public sealed class IncrementWriter : IAsyncDisposable
                     _buffer = retained;
                 }
                 throw;
+            }
+            if (!_options.FlushedRecords)
+            {
+                // Nothing reads the batch any more (the file is written, the event gives no records):
+                // its arrays take the next batch.
+                flush = flush with { Records = Array.Empty<TestRecord>() };
+                if (batch.Recyclable)
+                {
+                    batch.Reset();
+                    lock (_gate) _spare = batch;
+                }
             }
             // The history keeps no records: a long pipeline must not hold everything it wrote.
             lock (_gate) _flushes.Add(flush with { Records = Array.Empty<TestRecord>() });

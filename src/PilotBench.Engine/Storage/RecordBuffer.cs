@@ -66,6 +66,35 @@ internal sealed class RecordBuffer
 
     public int Count { get; private set; }
 
+    /// <summary>
+    /// Whether <see cref="Reset"/> can make this buffer ready for a new batch with its arrays: it
+    /// was full (<see cref="ToTable"/> left its arrays at full size), so a recycled buffer holds as
+    /// many rows as a new one would.
+    /// </summary>
+    public bool Recyclable => Count == _maxCapacity && _testId.Length == _maxCapacity;
+
+    /// <summary>
+    /// Empties a <see cref="Recyclable"/> buffer whose batch is written and no longer read, keeping
+    /// its arrays for the next batch: a new buffer per flush was about 25 MB of new arrays per 100k
+    /// rows (large-object heap, fresh pages), the writer's largest allocation. Every standard
+    /// column of a row is set by <see cref="Add"/>, so only the extras start empty again (a batch
+    /// has the extra columns its own records give, no more).
+    /// </summary>
+    public void Reset()
+    {
+        if (!Recyclable) throw new InvalidOperationException("Only a full buffer is recycled.");
+        // The strings of the written batch are not kept alive by a buffer waiting for its next batch.
+        Array.Clear(_testId); Array.Clear(_model); Array.Clear(_taskType); Array.Clear(_promptType);
+        Array.Clear(_difficulty); Array.Clear(_errorType); Array.Clear(_errorMessage); Array.Clear(_errorCategory);
+        _extraColumns.Clear();
+        _extraByName.Clear();
+        Count = 0;
+    }
+
+    /// <summary>The written_at and writer columns of the last <see cref="ToTable"/> (filled again by the next).</summary>
+    private DateTime?[]? _writtenAt;
+    private string?[]? _writers;
+
     /// <summary>Appends a validated record; its error_category is derived here (SPEC 4.2).</summary>
     public void Add(TestRecord record)
     {
@@ -164,10 +193,12 @@ internal sealed class RecordBuffer
     {
         if (_testId.Length != Count) Resize(Count);
         int n = Count;
-        var writtenAtValues = new DateTime?[n];
+        var writtenAtValues = _writtenAt is { } kept && kept.Length == n ? kept : new DateTime?[n];
         Array.Fill(writtenAtValues, writtenAt);
-        var writers = new string?[n];
+        _writtenAt = writtenAtValues;
+        var writers = _writers is { } keptWriters && keptWriters.Length == n ? keptWriters : new string?[n];
         Array.Fill(writers, writer);
+        _writers = writers;
         var columns = new List<Column>(RecordSchema.Columns.Count + 4)
         {
             new(RecordSchema.TestId, ColumnType.String, _testId),
@@ -252,12 +283,21 @@ internal sealed class ErrorCategoryCache
     // Bounded so that a pipeline of unique messages (ids or timings in the text) cannot grow it without end.
     private const int Limit = 4096;
     private readonly Dictionary<(string? Type, string? Message), string?> _categories = new();
+    // The last pair by reference: a pipeline's failures usually carry the same two string
+    // instances (one literal, one Import-Csv cell value repeated), and hashing both strings for
+    // every failed record was about 1 % of the writer's time.
+    private string? _lastType, _lastMessage, _lastCategory;
+    private bool _hasLast;
 
     public string? Classify(string? errorType, string? errorMessage)
     {
-        if (_categories.TryGetValue((errorType, errorMessage), out var category)) return category;
-        category = ErrorCategories.Classify(errorType, errorMessage);
-        if (_categories.Count < Limit) _categories[(errorType, errorMessage)] = category;
+        if (_hasLast && ReferenceEquals(errorType, _lastType) && ReferenceEquals(errorMessage, _lastMessage)) return _lastCategory;
+        if (!_categories.TryGetValue((errorType, errorMessage), out var category))
+        {
+            category = ErrorCategories.Classify(errorType, errorMessage);
+            if (_categories.Count < Limit) _categories[(errorType, errorMessage)] = category;
+        }
+        (_lastType, _lastMessage, _lastCategory, _hasLast) = (errorType, errorMessage, category, true);
         return category;
     }
 }

@@ -150,6 +150,9 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
             {
                 FlushRecordCount = FlushRecordCount,
                 FlushInterval = TimeSpan.FromSeconds(FlushIntervalSeconds),
+                // The flushed records are only read back for -PassThru; otherwise a written batch's
+                // arrays take the next batch.
+                FlushedRecords = PassThru.IsPresent,
             });
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -239,6 +239,81 @@ public sealed class WritingTests : IDisposable
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 200_000_000);
     }
 
+    [Fact]
+    public async Task Writer_that_reuses_flushed_batches_writes_each_file_with_only_its_own_values_nulls_and_extras()
+    {
+        // FlushedRecords = false (Write-PilotResult without -PassThru): a full batch's arrays take a
+        // later batch once written. Row i of each batch differs from row i of the batch before in
+        // every way that could leak: values, nulls, success (error_category), extras given or not,
+        // so each file must read back exactly as built from its own records.
+        var options = new IncrementWriterOptions { FlushRecordCount = 8, FlushedRecords = false };
+        var records = new List<TestRecord>();
+        for (int i = 0; i < 36; i++)
+        {
+            int batch = i / 8;
+            var extras = batch switch
+            {
+                0 => new List<KeyValuePair<string, object?>> { new("run_id", "r" + i), new("tokens", (long)i) },
+                1 => null,
+                2 => new List<KeyValuePair<string, object?>> { new("tokens", "many" + i), new("flag", i % 2 == 0) },
+                _ => i % 2 == 0 ? new List<KeyValuePair<string, object?>> { new("run_id", null) } : null,
+            };
+            bool failed = batch % 2 == 0;
+            records.Add(new TestRecord
+            {
+                TestId = "b" + batch + "-" + i, Timestamp = Records.BaseTime.AddMinutes(i), Model = "m" + batch, TaskType = "task", PromptType = "cot",
+                Success = !failed, ErrorType = failed ? "timeout" : null, ErrorMessage = failed ? "Timeout after 5 s" : null,
+                Turns = batch % 2 == 0 ? i : null, ExecutionTime = batch % 2 == 1 ? i : null, WorkflowScore = batch == 3 ? 0.25 : null,
+                Assisted = batch == 2, AssistedTurns = batch, Extras = extras,
+            });
+        }
+
+        var flushed = new List<IncrementFlush>();
+        await using (var writer = new IncrementWriter(_store.Layout, options))
+        {
+            writer.Flushed += flushed.Add;
+            Task<IncrementFlush?>? pending = null;
+            foreach (var record in records)
+            {
+                // As Write-PilotResult does: the full batch is written while the next one fills.
+                if (!writer.Add(record)) continue;
+                if (pending is not null) await pending;
+                pending = writer.StartFlush();
+            }
+            if (pending is not null) await pending;
+        }
+
+        Assert.Equal(new[] { 8, 8, 8, 8, 4 }, flushed.Select(f => f.RecordCount));
+        Assert.All(flushed, f => Assert.Empty(f.Records));
+        for (int b = 0; b < flushed.Count; b++)
+        {
+            var own = records.Skip(8 * b).Take(flushed[b].RecordCount).Select(r => WithWriterColumns(r, flushed[b].WrittenAtUtc, IncrementWriter.WriterName)).ToList();
+            var expected = Row.From(RecordTables.FromRecords(own));
+            var schema = await TempStore.ReadSchemaAsync(flushed[b].Path);
+            Assert.Equal(RecordTables.FromRecords(own).Columns.Select(c => c.Name), schema.Columns.Select(c => c.Name));
+            var actual = await TempStore.ReadFileAsync(flushed[b].Path);
+            Assert.Equal(expected.Count, actual.Count);
+            for (int i = 0; i < expected.Count; i++)
+            {
+                foreach (var column in schema.Columns) Assert.Equal(expected[i][column.Name], actual[i][column.Name]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Category_cache_answers_as_the_classifier_for_repeated_new_and_equal_but_distinct_pairs()
+    {
+        var cache = new ErrorCategoryCache();
+        string timeout = "Timeout after 60 seconds", rate = "429 Too Many Requests: rate limit";
+        var pairs = new (string? Type, string? Message)[]
+        {
+            ("timeout", timeout), ("timeout", timeout), (null, rate), (null, rate), ("timeout", timeout),
+            (null, null), (null, null), ("timeout", new string(timeout.AsSpan())), ("tool_error", timeout), ("tool_error", null),
+            (null, new string(rate.AsSpan())), ("timeout", timeout),
+        };
+        foreach (var (type, message) in pairs) Assert.Equal(ErrorCategories.Classify(type, message), cache.Classify(type, message));
+    }
+
     private static TestRecord WithWriterColumns(TestRecord r, DateTime writtenAt, string writer)
     {
         return new TestRecord

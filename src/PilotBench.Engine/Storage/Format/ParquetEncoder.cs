@@ -718,6 +718,23 @@ internal static class ParquetEncoder
         }
     }
 
+    /// <summary>
+    /// Zstd at <see cref="ZstdLevel"/> with its minimum match length and window fixed to what the
+    /// level uses for inputs of up to 256 KB. Left to the level, they follow each page's size, and
+    /// ZstdSharp has one block compressor per (match length, window below 512 KB) pair: the pages
+    /// of one increment ran three of them (perf: ZSTD_compressBlock_fast_noDict_5_1, _6_1, _7_0),
+    /// each a very large method that the JIT compiles several times (tier 0, instrumented, tier 1,
+    /// on-stack replacement at each loop). Fixed, one of them runs; a 1M-row writer run's files
+    /// came out 2.7 % smaller (execution_time's pages 21 %) at the same encoding time.
+    /// </summary>
+    private static Compressor NewCompressor()
+    {
+        var compressor = new Compressor(ZstdLevel);
+        compressor.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_windowLog, 18);
+        compressor.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_minMatch, 6);
+        return compressor;
+    }
+
     /// <summary>Buffers and compressor of one encode at a time, reused across chunks (<see cref="RentScratch"/>).</summary>
     private sealed class Scratch : IDisposable
     {
@@ -730,7 +747,7 @@ internal static class ParquetEncoder
         public ByteBuffer Values { get; } = new(1 << 16);
         public ByteBuffer Page { get; } = new(1 << 16);
         public ByteBuffer Compressed { get; } = new(1 << 16);
-        public Compressor Zstd { get; } = new(ZstdLevel);
+        public Compressor Zstd { get; } = NewCompressor();
         private ValueIndex<int>? _intIndex;
         private ValueIndex<long>? _longIndex;
 
