@@ -113,7 +113,10 @@ public sealed class ParquetFile : IAsyncDisposable
             // Taken before Parquet.Net reads: the decoder reads chunks with positional reads on
             // the handle, which leave the stream (Parquet.Net's) alone.
             var handle = stream.SafeFileHandle;
-            var reader = await ParquetReader.CreateAsync(stream, ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
+            // Parquet.Net's reads complete synchronously (SynchronousStream): a FileStream's
+            // asynchronous read is a thread-pool work item, and the footer of a small file is read
+            // faster than a pool thread is woken (which then spins before it parks again).
+            var reader = await ParquetReader.CreateAsync(new SynchronousStream(stream), ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
             return new ParquetFile(path, stream, handle, reader, records);
         }
         catch

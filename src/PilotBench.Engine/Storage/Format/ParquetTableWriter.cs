@@ -96,8 +96,24 @@ internal sealed class ParquetTableWriter
     public Task WriteRowGroupAsync(RecordTable table, CancellationToken cancellationToken) =>
         WriteRowGroupAsync(table, 0, table.RowCount, cancellationToken);
 
+    /// <summary>
+    /// Threads that encode the columns of a row group (null: <see cref="Parallel.For(int, int, Action{int})"/>
+    /// on the thread pool). The caller owns them; one row group is written at a time.
+    /// </summary>
+    internal ColumnWorkers? Workers { get; set; }
+
+    /// <summary>
+    /// Writes one row group of every row of <paramref name="table"/> and runs <paramref name="alongside"/>
+    /// (work on the same rows, e.g. statistics) in parallel with the encoding, as its first item.
+    /// </summary>
+    internal Task WriteRowGroupAsync(RecordTable table, Action? alongside, CancellationToken cancellationToken) =>
+        WriteRowGroupAsync(table, 0, table.RowCount, cancellationToken, alongside);
+
     /// <summary>Writes rows [<paramref name="start"/>, start + <paramref name="count"/>) of <paramref name="table"/> as one row group, without copying them out first.</summary>
-    public async Task WriteRowGroupAsync(RecordTable table, int start, int count, CancellationToken cancellationToken)
+    public Task WriteRowGroupAsync(RecordTable table, int start, int count, CancellationToken cancellationToken) =>
+        WriteRowGroupAsync(table, start, count, cancellationToken, null);
+
+    private async Task WriteRowGroupAsync(RecordTable table, int start, int count, CancellationToken cancellationToken, Action? alongside)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(start);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -116,14 +132,31 @@ internal sealed class ParquetTableWriter
         cancellationToken.ThrowIfCancellationRequested();
 
         int rows = count;
-        if (rows == 0) return; // no empty row groups: a file of no rows has none
+        if (rows == 0)
+        {
+            alongside?.Invoke();
+            return; // no empty row groups: a file of no rows has none
+        }
         var chunks = new EncodedChunk?[table.Columns.Count];
         try
         {
             // Encoding is CPU work on independent columns: one column per work item, on all cores;
             // the chunks are then written in column order.
-            Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-                c => chunks[c] = ParquetEncoder.Encode(table.Columns[c], start, rows, _compress));
+            if (Workers is { } workers)
+            {
+                int first = alongside is null ? 0 : 1;
+                workers.For(chunks.Length + first, i =>
+                {
+                    if (i < first) alongside!();
+                    else chunks[i - first] = ParquetEncoder.Encode(table.Columns[i - first], start, rows, _compress);
+                }, cancellationToken);
+            }
+            else
+            {
+                Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+                    c => chunks[c] = ParquetEncoder.Encode(table.Columns[c], start, rows, _compress));
+                alongside?.Invoke();
+            }
 
             var info = new RowGroupInfo(rows, new ColumnChunkInfo[chunks.Length]);
             for (int c = 0; c < chunks.Length; c++)
