@@ -147,7 +147,9 @@ public sealed class MergedView : IAsyncDisposable
                 }
                 int fileIndex = sources.Count;
                 var winner = new bool[keys.Ids.Length];
-                sources.Add(new IncrementSource(keys.File, keys.Parquet, winner));
+                // The ids read here serve pass two too when they are the column's exact text (a string
+                // column): its test_id is then not decoded a second time.
+                sources.Add(new IncrementSource(keys.File, keys.Parquet, winner, keys.Parquet.TestIdIsText ? keys.Ids : null));
                 schemas.Add(keys.Schema!);
                 for (int row = 0; row < keys.Ids.Length; row++)
                 {
@@ -478,7 +480,9 @@ public sealed class MergedView : IAsyncDisposable
                 for (int row = offset; row < offset + n; row++) if (winner[row]) winning++;
                 if (winning > 0)
                 {
-                    var table = await source.Parquet.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
+                    bool idsKnown = source.Ids is not null && (_columns is null || _columns.Contains(RecordSchema.TestId, StringComparer.OrdinalIgnoreCase));
+                    var table = await source.Parquet.ReadRowGroupAsync(g, idsKnown ? source.ColumnsBesideTestId(_columns) : _columns, cancellationToken).ConfigureAwait(false);
+                    if (idsKnown) table = WithTestIds(table, source, winner, offset, n);
                     int[]? rows = null;
                     if (winning < n)
                     {
@@ -496,6 +500,26 @@ public sealed class MergedView : IAsyncDisposable
             throw new IncrementReadException(source.File, ex);
         }
         return new Step(parts, offset);
+    }
+
+    /// <summary>
+    /// <paramref name="table"/> (rows [<paramref name="offset"/>, offset + <paramref name="n"/>) of
+    /// the increment) with its test_id column made from pass one's ids: the winning rows' ids as
+    /// the file holds them (a canonical GUID formatted again, any other text as read), null for
+    /// rows not kept (never read from the part).
+    /// </summary>
+    private static RecordTable WithTestIds(RecordTable table, IncrementSource source, bool[] winner, int offset, int n)
+    {
+        var ids = source.Parquet.Arrays?.Rent<string?>(n) ?? new string?[n];
+        var keys = source.Ids!;
+        for (int row = 0; row < n; row++)
+        {
+            ref readonly var key = ref keys[offset + row];
+            ids[row] = !winner[offset + row] || key.IsNull ? null : key.Text ?? key.Guid.ToString("D");
+        }
+        var columns = new List<Column>(table.Columns.Count + 1) { new Column(RecordSchema.TestId, ColumnType.String, ids) };
+        columns.AddRange(table.Columns);
+        return new RecordTable(n, columns);
     }
 
     /// <summary>
@@ -522,7 +546,21 @@ public sealed class MergedView : IAsyncDisposable
     }
 
     /// <summary>A merged increment, kept open from pass one to pass two, and which of its rows win.</summary>
-    private sealed record IncrementSource(IncrementFile File, ParquetFile Parquet, bool[] Winner);
+    /// <param name="File">The increment.</param>
+    /// <param name="Parquet">Its reader, open since pass one.</param>
+    /// <param name="Winner">Per row, whether it wins (as of pass one).</param>
+    /// <param name="Ids">Pass one's test ids of every row, when they give the column's values exactly (null otherwise).</param>
+    private sealed record IncrementSource(IncrementFile File, ParquetFile Parquet, bool[] Winner, TestIdKey[]? Ids)
+    {
+        /// <summary>The columns to decode when test_id is made from <see cref="Ids"/>: all the others that <paramref name="wanted"/> asks for.</summary>
+        public IReadOnlyCollection<string> ColumnsBesideTestId(IReadOnlyCollection<string>? wanted) =>
+            _besideTestId ??= Parquet.FileSchema.Columns.Select(c => c.Name)
+                .Where(n => !string.Equals(n, RecordSchema.TestId, StringComparison.OrdinalIgnoreCase) &&
+                            (wanted is null || wanted.Contains(n, StringComparer.OrdinalIgnoreCase)))
+                .ToList();
+
+        private IReadOnlyCollection<string>? _besideTestId;
+    }
 
     /// <summary>Pass one of one increment: its open reader, test ids and written_at, and its schema as read.</summary>
     private sealed class IncrementKeys

@@ -68,6 +68,12 @@ public sealed class ParquetFile : IAsyncDisposable
     public long GetRowGroupRowCount(int index) => _reader.RowGroups[index].RowCount;
 
     /// <summary>
+    /// Whether the file's test_id column is text, so that <see cref="ReadKeysAsync"/> gives its
+    /// values exactly (a key's text, or a canonical GUID that formats back to the same text).
+    /// </summary>
+    internal bool TestIdIsText => _columns.Any(c => c.Name == RecordSchema.TestId && c.Type == ColumnType.String);
+
+    /// <summary>
     /// Whether column chunks are read by <see cref="ColumnChunkDecoder"/> where it can (true) or
     /// always through Parquet.Net (false: for tests that compare the two).
     /// </summary>
