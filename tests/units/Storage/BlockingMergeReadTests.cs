@@ -79,3 +79,45 @@ public sealed class BlockingMergeReadTests : IDisposable
         }
     }
 }
+
+/// <summary>
+/// Pass two takes the increments' test_id from pass one's keys (a canonical GUID kept as its 16
+/// bytes and formatted again): every kind of id must come back exactly as written.
+/// </summary>
+public sealed class TestIdFromKeysTests : IDisposable
+{
+    private readonly TempStore _store = new();
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task Ids_of_every_form_come_back_exactly_after_a_consolidation()
+    {
+        var ids = new List<string>
+        {
+            "0f8fad5b-d9cb-469f-a165-70867728950e",      // canonical: kept as a GUID
+            "0F8FAD5B-D9CB-469F-A165-70867728950F",      // upper case: kept as text
+            "{0f8fad5b-d9cb-469f-a165-708677289510}",    // braces
+            "0f8fad5bd9cb469fa16570867728950e",          // no hyphens
+            "run-7/test 42",                             // any text
+            "идентификатор-ü-✓",                         // non-ASCII
+            "0f8fad5b-d9cb-469f-a165-70867728951x",      // 36 chars, not a GUID
+        };
+        for (int i = 0; i < 300; i++) ids.Add(Guid.NewGuid().ToString());
+        var first = ids.Select((id, i) => Records.Make(id, executionTime: i)).ToList();
+        // The later file rewrites half of them (keep-last), with a later written_at.
+        var second = ids.Where((_, i) => i % 2 == 0).Select((id, i) => Records.Make(id, executionTime: 10_000 + i, model: "model-b")).ToList();
+        await _store.WriteRawIncrementAsync(Records.BaseTime, first, unique: "a");
+        await _store.WriteRawIncrementAsync(Records.BaseTime.AddMinutes(1), second, unique: "b");
+        await _store.ConsolidateAsync();
+
+        var rows = (await TempStore.ReadFileAsync(_store.Layout.MainFile)).ById();
+        Assert.Equal(ids.OrderBy(i => i, StringComparer.Ordinal), rows.Keys.OrderBy(i => i, StringComparer.Ordinal));
+        for (int i = 0; i < ids.Count; i++)
+        {
+            var row = rows[ids[i]];
+            Assert.Equal(i % 2 == 0 ? "model-b" : "model-a", row[PilotBench.Engine.Schema.RecordSchema.Model]);
+            Assert.Equal(i % 2 == 0 ? 10_000 + i / 2 : i, row.ExecutionTime);
+        }
+    }
+}
