@@ -146,6 +146,15 @@ public sealed class MergedView : IAsyncDisposable
                     continue; // vanished: consolidated and deleted since it was listed; its records are in the main file we open next
                 }
                 int fileIndex = sources.Count;
+                if (fileIndex == 0)
+                {
+                    // Increments of one store are usually of similar size: reserve for as many GUID ids
+                    // as this one has times the files (bounded, so that one large first file cannot
+                    // reserve much more than the index would hold anyway).
+                    long guids = 0;
+                    foreach (ref readonly var id in keys.Ids.AsSpan()) if (!id.IsNull && id.Text is null) guids++;
+                    winnerById.Reserve((int)Math.Min(MaxReservedIds, guids * (increments.Count - i)));
+                }
                 var winner = new bool[keys.Ids.Length];
                 // The ids read here serve pass two too when they are the column's exact text (a string
                 // column): its test_id is then not decoded a second time.
@@ -204,6 +213,9 @@ public sealed class MergedView : IAsyncDisposable
         }
         return new MergedView(layout, main, sources, incrementSchema, winnerById, unreadable, duplicates, needed);
     }
+
+    /// <summary>Ids reserved at most in the test-id index before the increments are read (about 40 MB).</summary>
+    internal const int MaxReservedIds = 1 << 20;
 
     /// <summary>True when <paramref name="a"/> is known to be later than <paramref name="b"/> (ticks; long.MinValue: unknown).</summary>
     private static bool IsStrictlyLater(long a, long b) => a != TestIdIndex.NoTime && b != TestIdIndex.NoTime && a > b;
