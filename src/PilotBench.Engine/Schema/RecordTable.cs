@@ -49,6 +49,7 @@ public sealed class Column
     public static Column Nulls(string name, ColumnType type, int length) => new(name, type, NewArray(type, length));
 
     /// <summary>The value as a double (numbers only), or null.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // per row in the statistics loop
     public double? GetDouble(int row) => Values switch
     {
         double?[] d => d[row],

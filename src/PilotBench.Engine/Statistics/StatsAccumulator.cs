@@ -19,6 +19,8 @@ public sealed class StatsAccumulator
 
     public IReadOnlyDictionary<StatsGroupKey, GroupStats> Groups => groups;
 
+    // Called for every merged row: compiled optimized at once (see StatsFeed.Add).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Add(in StatsObservation observation)
     {
         var key = observation.Key;

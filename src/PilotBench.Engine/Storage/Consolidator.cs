@@ -343,10 +343,10 @@ public sealed class Consolidator
         await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
         {
             var schema = view.Schema;
-            var writer = await Format.ParquetTableWriter.CreateAsync(stream, schema, cancellationToken, bloomFilterColumns: MainBloomFilterColumns).ConfigureAwait(false);
+            var writer = await Format.ParquetTableWriter.CreateAsync(new SynchronousStream(stream), schema, cancellationToken, bloomFilterColumns: MainBloomFilterColumns).ConfigureAwait(false);
             var mergeProgress = progress is null ? null : new InlineProgress<(long Rows, long Total)>(p =>
                 progress.Report(new ConsolidationProgress("Consolidating", $"Merging {p.Rows:N0} of {p.Total:N0} records", 20 + (int)(70 * p.Rows / Math.Max(1, p.Total)))));
-            recordsAfter = await WriteChunksAsync(view, view.ReadAsync(mergeProgress, cancellationToken), writer, accumulator, consolidationId, cancellationToken).ConfigureAwait(false);
+            recordsAfter = WriteChunks(view, view.ReadBlocking(includeMain: true, mergeProgress, cancellationToken), writer, accumulator, consolidationId, cancellationToken);
             stream.Flush(flushToDisk: true);
         }
         return recordsAfter;
@@ -399,19 +399,26 @@ public sealed class Consolidator
     /// to the view, and finishes the file with the new consolidation id (model_stats.parquet and
     /// metadata.json are matched to it; an append must not keep the old one). Returns the rows written.
     /// </summary>
-    private static async Task<long> WriteChunksAsync(MergedView view, IAsyncEnumerable<RecordTable> chunks, Format.ParquetTableWriter writer,
+    /// The writer's stream completes its calls synchronously (<see cref="SynchronousStream"/>), and
+    /// the chunks come from <see cref="MergedView.ReadBlocking"/>: the whole loop runs on this
+    /// thread, its producer's and the column workers', never waking a thread-pool thread.
+    private static long WriteChunks(MergedView view, IEnumerable<RecordTable> chunks, Format.ParquetTableWriter writer,
         StatsAccumulator accumulator, string consolidationId, CancellationToken cancellationToken)
     {
         long rows = 0;
-        await foreach (var chunk in chunks.ConfigureAwait(false))
+        // Threads of their own for the column encoding, parked between row groups (not pool threads that spin).
+        using var workers = new Format.ColumnWorkers(Format.ColumnWorkers.DefaultHelpers);
+        writer.Workers = workers;
+        foreach (var chunk in chunks)
         {
             if (chunk.RowCount == 0) continue;
-            await writer.WriteRowGroupAsync(chunk, cancellationToken).ConfigureAwait(false);
-            StatsFeed.Add(accumulator, chunk);
+            // The statistics of the chunk are taken while its columns are encoded (the accumulator
+            // is only touched here, one chunk at a time).
+            writer.WriteRowGroupAsync(chunk, () => StatsFeed.Add(accumulator, chunk), cancellationToken).GetAwaiter().GetResult();
             rows += chunk.RowCount;
             view.Recycle(chunk);
         }
-        await writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId }), cancellationToken).ConfigureAwait(false);
+        writer.FinishAsync(ParquetCodec.WithFormatVersion(new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId }), cancellationToken).GetAwaiter().GetResult();
         return rows;
     }
 
@@ -505,14 +512,14 @@ public sealed class Consolidator
         var added = new StatsAccumulator();
         await using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 20))
         {
-            var writer = await Format.ParquetTableWriter.OpenForAppendAsync(stream, view.Schema, cancellationToken, MainBloomFilterColumns).ConfigureAwait(false);
+            var writer = await Format.ParquetTableWriter.OpenForAppendAsync(new SynchronousStream(stream), view.Schema, cancellationToken, MainBloomFilterColumns).ConfigureAwait(false);
             if (writer is null)
             {
                 await stream.DisposeAsync().ConfigureAwait(false);
                 DurableFile.TryDelete(temp);
                 return null;
             }
-            appended = await WriteChunksAsync(view, view.ReadIncrementWinnersAsync(cancellationToken), writer, added, consolidationId, cancellationToken).ConfigureAwait(false);
+            appended = WriteChunks(view, view.ReadBlocking(includeMain: false, null, cancellationToken), writer, added, consolidationId, cancellationToken);
             // The new row groups and footer start where the old footer did and are longer than it,
             // so nothing of the old footer remains; truncating makes that explicit.
             Timing("append", t);

@@ -131,7 +131,12 @@ public sealed class MergedView : IAsyncDisposable
                 while (next < increments.Count && inFlight.Count < window)
                 {
                     var file = increments[next++];
-                    inFlight.Enqueue(Task.Run(() => IncrementKeys.ReadAsync(file, needed, cancellationToken), cancellationToken));
+                    // A thread of its own per file (LongRunning), not a pool thread: each pool thread woken
+                    // spins before it parks again, and on two cores that spinning took CPU from the
+                    // readers. The file's reads complete synchronously (see ParquetFile.OpenAsync), and
+                    // this loop continues on the thread that finished the file it waits for.
+                    inFlight.Enqueue(Task.Factory.StartNew(() => IncrementKeys.ReadAsync(file, needed, cancellationToken), cancellationToken,
+                        TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap());
                 }
                 var keys = await inFlight.Dequeue().ConfigureAwait(false);
                 progress?.Report((i + 1, increments.Count));
@@ -141,8 +146,19 @@ public sealed class MergedView : IAsyncDisposable
                     continue; // vanished: consolidated and deleted since it was listed; its records are in the main file we open next
                 }
                 int fileIndex = sources.Count;
+                if (fileIndex == 0)
+                {
+                    // Increments of one store are usually of similar size: reserve for as many GUID ids
+                    // as this one has times the files (bounded, so that one large first file cannot
+                    // reserve much more than the index would hold anyway).
+                    long guids = 0;
+                    foreach (ref readonly var id in keys.Ids.AsSpan()) if (!id.IsNull && id.Text is null) guids++;
+                    winnerById.Reserve((int)Math.Min(MaxReservedIds, guids * (increments.Count - i)));
+                }
                 var winner = new bool[keys.Ids.Length];
-                sources.Add(new IncrementSource(keys.File, keys.Parquet, winner));
+                // The ids read here serve pass two too when they are the column's exact text (a string
+                // column): its test_id is then not decoded a second time.
+                sources.Add(new IncrementSource(keys.File, keys.Parquet, winner, keys.Parquet.TestIdIsText ? keys.Ids : null));
                 schemas.Add(keys.Schema!);
                 for (int row = 0; row < keys.Ids.Length; row++)
                 {
@@ -198,6 +214,9 @@ public sealed class MergedView : IAsyncDisposable
         return new MergedView(layout, main, sources, incrementSchema, winnerById, unreadable, duplicates, needed);
     }
 
+    /// <summary>Ids reserved at most in the test-id index before the increments are read (about 40 MB).</summary>
+    internal const int MaxReservedIds = 1 << 20;
+
     /// <summary>True when <paramref name="a"/> is known to be later than <paramref name="b"/> (ticks; long.MinValue: unknown).</summary>
     private static bool IsStrictlyLater(long a, long b) => a != TestIdIndex.NoTime && b != TestIdIndex.NoTime && a > b;
 
@@ -229,24 +248,7 @@ public sealed class MergedView : IAsyncDisposable
         Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        long total = (includeMain ? MainRowCount : 0) + IncrementRowCount;
-        long done = 0;
-        // Main rows turn off the increment rows they beat; a second read starts from the open state.
-        var winners = _sources.Select(s => (bool[])s.Winner.Clone()).ToArray();
-        var steps = new List<Func<Task<Step>>>();
-        if (includeMain && _main is not null)
-        {
-            for (int g = 0; g < _main.RowGroupCount; g++)
-            {
-                int group = g;
-                steps.Add(() => ReadMainGroupAsync(_main, group, winners, rowGroupMayMatch, cancellationToken));
-            }
-        }
-        for (int f = 0; f < _sources.Count; f++)
-        {
-            int file = f;
-            steps.Add(() => ReadIncrementWinnersAsync(_sources[file], winners[file], cancellationToken));
-        }
+        var steps = Steps(includeMain, rowGroupMayMatch, cancellationToken, out long total);
 
         // One producer runs the steps one after another (never two at once: they share readers and
         // the winner bits) and builds the next chunk while the caller writes the current one; the
@@ -254,44 +256,16 @@ public sealed class MergedView : IAsyncDisposable
         // come back through Recycle when the caller is a consolidation).
         var channel = Channel.CreateBounded<RecordTable>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var builder = _builder = new ChunkBuilder(Schema, ChunkRows);
-        // The rows of a step are copied into the chunk, so its decoded arrays serve the next step.
-        var arrays = new ArrayRecycler();
-        var files = _sources.Select(s => s.Parquet).Append(_main).OfType<ParquetFile>().ToList();
         var producer = Task.Run(async () =>
         {
-            foreach (var file in files) file.Arrays = arrays;
             try
             {
-                foreach (var run in steps)
-                {
-                    var step = await run().ConfigureAwait(false);
-                    done += step.RowsRead;
-                    progress?.Report((done, total));
-                    foreach (var part in step.Parts)
-                    {
-                        var bound = builder.Bind(part.Table);
-                        int kept = part.Rows?.Length ?? part.Table.RowCount;
-                        for (int from = 0; from < kept;)
-                        {
-                            from += builder.Append(bound, part.Table.RowCount, part.Rows, from);
-                            // A large increment (or another tool's large row group) is cut to ChunkRows, so
-                            // the new main has row groups readers can skip by their statistics.
-                            if (builder.IsFull) await channel.Writer.WriteAsync(builder.Take()!, stop.Token).ConfigureAwait(false);
-                        }
-                        arrays.Return(part.Table);
-                    }
-                }
-                if (builder.Take() is { } last) await channel.Writer.WriteAsync(last, stop.Token).ConfigureAwait(false);
+                await ProduceAsync(steps, total, progress, (chunk, token) => channel.Writer.WriteAsync(chunk, token), stop.Token).ConfigureAwait(false);
                 channel.Writer.Complete();
             }
             catch (Exception ex)
             {
                 channel.Writer.Complete(ex);
-            }
-            finally
-            {
-                foreach (var file in files) file.Arrays = null;
             }
         }, CancellationToken.None);
         try
@@ -308,6 +282,114 @@ public sealed class MergedView : IAsyncDisposable
             await producer.ConfigureAwait(false);
         }
         progress?.Report((total, total));
+    }
+
+    /// <summary>
+    /// As <see cref="ReadAsync"/> (<paramref name="includeMain"/> true) or
+    /// <see cref="ReadIncrementWinnersAsync(CancellationToken)"/> (false), for a consolidation that consumes the chunks
+    /// on its own thread: the producer runs on a thread of its own and hands chunks over through a
+    /// monitor, so no thread-pool thread is woken per chunk (each wake-up of a pool thread ends in
+    /// the pool's spinning, which on two cores takes CPU from the merge). The enumeration blocks.
+    /// </summary>
+    internal IEnumerable<RecordTable> ReadBlocking(bool includeMain, IProgress<(long Rows, long Total)>? progress, CancellationToken cancellationToken)
+    {
+        var steps = Steps(includeMain, null, cancellationToken, out long total);
+        var handoff = new Handoff<RecordTable>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var token = stop.Token;
+        var producer = new Thread(() =>
+        {
+            try
+            {
+                ProduceAsync(steps, total, progress, (chunk, t) =>
+                {
+                    handoff.Add(chunk, t);
+                    return ValueTask.CompletedTask;
+                }, token).GetAwaiter().GetResult();
+                handoff.Complete(null);
+            }
+            catch (Exception ex)
+            {
+                handoff.Complete(ex);
+            }
+        })
+        { IsBackground = true, Name = "PilotBench merge reader" };
+        producer.Start();
+        try
+        {
+            while (handoff.Take(out var chunk)) yield return chunk;
+        }
+        finally
+        {
+            // The caller stopped early (or failed): stop the producer before the readers are disposed.
+            stop.Cancel();
+            handoff.Abandon();
+            producer.Join();
+        }
+        progress?.Report((total, total));
+    }
+
+    /// <summary>The steps of a read: main row groups (when included), then the increments; <paramref name="total"/>: the rows they read.</summary>
+    private List<Func<Task<Step>>> Steps(bool includeMain, Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch,
+        CancellationToken cancellationToken, out long total)
+    {
+        total = (includeMain ? MainRowCount : 0) + IncrementRowCount;
+        // Main rows turn off the increment rows they beat; a second read starts from the open state.
+        var winners = _sources.Select(s => (bool[])s.Winner.Clone()).ToArray();
+        var steps = new List<Func<Task<Step>>>();
+        if (includeMain && _main is not null)
+        {
+            for (int g = 0; g < _main.RowGroupCount; g++)
+            {
+                int group = g;
+                steps.Add(() => ReadMainGroupAsync(_main, group, winners, rowGroupMayMatch, cancellationToken));
+            }
+        }
+        for (int f = 0; f < _sources.Count; f++)
+        {
+            int file = f;
+            steps.Add(() => ReadIncrementWinnersAsync(_sources[file], winners[file], cancellationToken));
+        }
+        return steps;
+    }
+
+    /// <summary>Runs the steps in order and hands each full chunk (and the last, partial one) to <paramref name="emit"/>.</summary>
+    private async Task ProduceAsync(List<Func<Task<Step>>> steps, long total, IProgress<(long Rows, long Total)>? progress,
+        Func<RecordTable, CancellationToken, ValueTask> emit, CancellationToken stop)
+    {
+        long done = 0;
+        var builder = _builder = new ChunkBuilder(Schema, ChunkRows);
+        // The rows of a step are copied into the chunk, so its decoded arrays serve the next step.
+        var arrays = new ArrayRecycler();
+        var files = _sources.Select(s => s.Parquet).Append(_main).OfType<ParquetFile>().ToList();
+        foreach (var file in files) file.Arrays = arrays;
+        try
+        {
+            foreach (var run in steps)
+            {
+                var step = await run().ConfigureAwait(false);
+                done += step.RowsRead;
+                progress?.Report((done, total));
+                foreach (var part in step.Parts)
+                {
+                    var bound = builder.Bind(part.Table);
+                    int kept = part.Rows?.Length ?? part.Table.RowCount;
+                    for (int from = 0; from < kept;)
+                    {
+                        from += builder.Append(bound, part.Table.RowCount, part.Rows, from);
+                        // A large increment (or another tool's large row group) is cut to ChunkRows, so
+                        // the new main has row groups readers can skip by their statistics.
+                        if (builder.IsFull) await emit(builder.Take()!, stop).ConfigureAwait(false);
+                    }
+                    arrays.Return(part.Table);
+                }
+            }
+            if (builder.Take() is { } last) await emit(last, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var file in files) file.Arrays = null;
+        }
     }
 
     /// <summary>Rows of one table that the merge keeps: all of them (Rows null) or those at the indices.</summary>
@@ -410,7 +492,9 @@ public sealed class MergedView : IAsyncDisposable
                 for (int row = offset; row < offset + n; row++) if (winner[row]) winning++;
                 if (winning > 0)
                 {
-                    var table = await source.Parquet.ReadRowGroupAsync(g, _columns, cancellationToken).ConfigureAwait(false);
+                    bool idsKnown = source.Ids is not null && (_columns is null || _columns.Contains(RecordSchema.TestId, StringComparer.OrdinalIgnoreCase));
+                    var table = await source.Parquet.ReadRowGroupAsync(g, idsKnown ? source.ColumnsBesideTestId(_columns) : _columns, cancellationToken).ConfigureAwait(false);
+                    if (idsKnown) table = WithTestIds(table, source, winner, offset, n);
                     int[]? rows = null;
                     if (winning < n)
                     {
@@ -428,6 +512,26 @@ public sealed class MergedView : IAsyncDisposable
             throw new IncrementReadException(source.File, ex);
         }
         return new Step(parts, offset);
+    }
+
+    /// <summary>
+    /// <paramref name="table"/> (rows [<paramref name="offset"/>, offset + <paramref name="n"/>) of
+    /// the increment) with its test_id column made from pass one's ids: the winning rows' ids as
+    /// the file holds them (a canonical GUID formatted again, any other text as read), null for
+    /// rows not kept (never read from the part).
+    /// </summary>
+    private static RecordTable WithTestIds(RecordTable table, IncrementSource source, bool[] winner, int offset, int n)
+    {
+        var ids = source.Parquet.Arrays?.Rent<string?>(n) ?? new string?[n];
+        var keys = source.Ids!;
+        for (int row = 0; row < n; row++)
+        {
+            ref readonly var key = ref keys[offset + row];
+            ids[row] = !winner[offset + row] || key.IsNull ? null : key.Text ?? key.Guid.ToString("D");
+        }
+        var columns = new List<Column>(table.Columns.Count + 1) { new Column(RecordSchema.TestId, ColumnType.String, ids) };
+        columns.AddRange(table.Columns);
+        return new RecordTable(n, columns);
     }
 
     /// <summary>
@@ -454,7 +558,21 @@ public sealed class MergedView : IAsyncDisposable
     }
 
     /// <summary>A merged increment, kept open from pass one to pass two, and which of its rows win.</summary>
-    private sealed record IncrementSource(IncrementFile File, ParquetFile Parquet, bool[] Winner);
+    /// <param name="File">The increment.</param>
+    /// <param name="Parquet">Its reader, open since pass one.</param>
+    /// <param name="Winner">Per row, whether it wins (as of pass one).</param>
+    /// <param name="Ids">Pass one's test ids of every row, when they give the column's values exactly (null otherwise).</param>
+    private sealed record IncrementSource(IncrementFile File, ParquetFile Parquet, bool[] Winner, TestIdKey[]? Ids)
+    {
+        /// <summary>The columns to decode when test_id is made from <see cref="Ids"/>: all the others that <paramref name="wanted"/> asks for.</summary>
+        public IReadOnlyCollection<string> ColumnsBesideTestId(IReadOnlyCollection<string>? wanted) =>
+            _besideTestId ??= Parquet.FileSchema.Columns.Select(c => c.Name)
+                .Where(n => !string.Equals(n, RecordSchema.TestId, StringComparison.OrdinalIgnoreCase) &&
+                            (wanted is null || wanted.Contains(n, StringComparer.OrdinalIgnoreCase)))
+                .ToList();
+
+        private IReadOnlyCollection<string>? _besideTestId;
+    }
 
     /// <summary>Pass one of one increment: its open reader, test ids and written_at, and its schema as read.</summary>
     private sealed class IncrementKeys

@@ -68,6 +68,12 @@ public sealed class ParquetFile : IAsyncDisposable
     public long GetRowGroupRowCount(int index) => _reader.RowGroups[index].RowCount;
 
     /// <summary>
+    /// Whether the file's test_id column is text, so that <see cref="ReadKeysAsync"/> gives its
+    /// values exactly (a key's text, or a canonical GUID that formats back to the same text).
+    /// </summary>
+    internal bool TestIdIsText => _columns.Any(c => c.Name == RecordSchema.TestId && c.Type == ColumnType.String);
+
+    /// <summary>
     /// Whether column chunks are read by <see cref="ColumnChunkDecoder"/> where it can (true) or
     /// always through Parquet.Net (false: for tests that compare the two).
     /// </summary>
@@ -113,7 +119,10 @@ public sealed class ParquetFile : IAsyncDisposable
             // Taken before Parquet.Net reads: the decoder reads chunks with positional reads on
             // the handle, which leave the stream (Parquet.Net's) alone.
             var handle = stream.SafeFileHandle;
-            var reader = await ParquetReader.CreateAsync(stream, ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
+            // Parquet.Net's reads complete synchronously (SynchronousStream): a FileStream's
+            // asynchronous read is a thread-pool work item, and the footer of a small file is read
+            // faster than a pool thread is woken (which then spins before it parks again).
+            var reader = await ParquetReader.CreateAsync(new SynchronousStream(stream), ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
             return new ParquetFile(path, stream, handle, reader, records);
         }
         catch

@@ -16,6 +16,14 @@ public static class StatsFeed
         RecordSchema.ErrorType, RecordSchema.ErrorMessage, RecordSchema.ErrorCategory, RecordSchema.Assisted, RecordSchema.AssistedTurns,
     };
 
+    /// <remarks>
+    /// Compiled optimized at once (AggressiveOptimization, with <see cref="StatsAccumulator.Add(in StatsObservation)"/> and
+    /// <see cref="GroupStats.Add(in StatsObservation)"/>): a consolidation calls it for 30 chunks of 32,768 rows, and with
+    /// tiered compilation these per-row loops ran as unoptimized (tier-0) and then instrumented code for
+    /// most of a 1M-record merge (perf: about 5 % of its CPU). Not used by the first statistics call
+    /// (stored statistics), so leaving it out of the ReadyToRun images costs that path nothing.
+    /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Add(StatsAccumulator accumulator, RecordTable table, Func<int, bool>? filter = null)
     {
         int n = table.RowCount;
@@ -79,5 +87,6 @@ public static class StatsFeed
 
     private static string?[]? Strings(RecordTable table, string name) => table.Find(name)?.Values as string?[];
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int? ToInt(double? value) => value is double d && d >= int.MinValue && d <= int.MaxValue ? (int)d : null;
 }

@@ -77,6 +77,16 @@ internal sealed class TestIdIndex
 
     public int Count => _guids.Count + _texts.Count;
 
+    /// <summary>
+    /// Room for about <paramref name="ids"/> GUID ids without growing: growing a dictionary of a
+    /// million entries step by step allocates about twice its final size on the large object heap
+    /// (and rehashes every entry at each step).
+    /// </summary>
+    public void Reserve(int ids)
+    {
+        if (ids > _guids.Count) _guids.EnsureCapacity(ids);
+    }
+
     public IEnumerable<string> Ids => _guids.Keys.Select(g => g.ToString("D")).Concat(_texts.Keys);
 
     public static long Ticks(DateTime? value) => value is DateTime t ? t.Ticks : NoTime;

@@ -212,6 +212,9 @@ internal static class PageDecoding
                 if (source.Length != destination.Length) throw new InvalidDataException("An uncompressed page whose sizes differ.");
                 source.CopyTo(destination);
                 return;
+            case CompressionCodec.ZSTD when NativeZstd.IsAvailable:
+                written = NativeZstd.Decompress(source, destination);
+                break;
             case CompressionCodec.ZSTD:
                 _zstd ??= new ZstdSharp.Decompressor();
                 try

@@ -625,7 +625,7 @@ internal static class ParquetEncoder
             var compressed = scratch.Compressed;
             compressed.Clear();
             var target = compressed.GetSpan(Compressor.GetCompressBound(body.Length));
-            compressed.Advance(scratch.Zstd.Wrap(body, target));
+            compressed.Advance(scratch.ZstdCompress(body, target));
             stored = compressed.Span;
         }
 
@@ -748,6 +748,15 @@ internal static class ParquetEncoder
         public ByteBuffer Page { get; } = new(1 << 16);
         public ByteBuffer Compressed { get; } = new(1 << 16);
         public Compressor Zstd { get; } = NewCompressor();
+        private IntPtr _nativeZstd;
+
+        /// <summary>One Zstd frame at <see cref="ZstdLevel"/>: the system's libzstd when there is one (<see cref="NativeZstd"/>), else ZstdSharp.</summary>
+        public int ZstdCompress(ReadOnlySpan<byte> body, Span<byte> target)
+        {
+            if (!NativeZstd.IsAvailable) return Zstd.Wrap(body, target);
+            if (_nativeZstd == IntPtr.Zero) _nativeZstd = NativeZstd.CreateCompressor();
+            return NativeZstd.Compress(_nativeZstd, body, target, ZstdLevel);
+        }
         private ValueIndex<int>? _intIndex;
         private ValueIndex<long>? _longIndex;
 
@@ -816,6 +825,8 @@ internal static class ParquetEncoder
             Page.Dispose();
             Compressed.Dispose();
             Zstd.Dispose();
+            NativeZstd.FreeCompressor(_nativeZstd);
+            _nativeZstd = IntPtr.Zero;
         }
     }
 }

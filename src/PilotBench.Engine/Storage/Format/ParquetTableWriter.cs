@@ -119,8 +119,24 @@ internal sealed class ParquetTableWriter
     public Task WriteRowGroupAsync(RecordTable table, CancellationToken cancellationToken) =>
         WriteRowGroupAsync(table, 0, table.RowCount, cancellationToken);
 
+    /// <summary>
+    /// Threads that encode the columns of a row group (null: <see cref="Parallel.For(int, int, Action{int})"/>
+    /// on the thread pool). The caller owns them; one row group is written at a time.
+    /// </summary>
+    internal ColumnWorkers? Workers { get; set; }
+
+    /// <summary>
+    /// Writes one row group of every row of <paramref name="table"/> and runs <paramref name="alongside"/>
+    /// (work on the same rows, e.g. statistics) in parallel with the encoding, as its first item.
+    /// </summary>
+    internal Task WriteRowGroupAsync(RecordTable table, Action? alongside, CancellationToken cancellationToken) =>
+        WriteRowGroupAsync(table, 0, table.RowCount, cancellationToken, alongside);
+
     /// <summary>Writes rows [<paramref name="start"/>, start + <paramref name="count"/>) of <paramref name="table"/> as one row group, without copying them out first.</summary>
-    public async Task WriteRowGroupAsync(RecordTable table, int start, int count, CancellationToken cancellationToken)
+    public Task WriteRowGroupAsync(RecordTable table, int start, int count, CancellationToken cancellationToken) =>
+        WriteRowGroupAsync(table, start, count, cancellationToken, null);
+
+    private async Task WriteRowGroupAsync(RecordTable table, int start, int count, CancellationToken cancellationToken, Action? alongside)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(start);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -139,20 +155,35 @@ internal sealed class ParquetTableWriter
         cancellationToken.ThrowIfCancellationRequested();
 
         int rows = count;
-        if (rows == 0) return; // no empty row groups: a file of no rows has none
+        if (rows == 0)
+        {
+            alongside?.Invoke();
+            return; // no empty row groups: a file of no rows has none
+        }
         var chunks = new EncodedChunk?[table.Columns.Count];
         var filters = new SplitBlockBloomFilter?[_bloomColumns.Length];
         try
         {
             // Encoding is CPU work on independent columns: one column per work item, on all cores,
-            // the Bloom filters as items of their own; the chunks are then written in column order,
-            // each filter after its row group's chunks.
-            Parallel.For(0, chunks.Length + filters.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-                c =>
-                {
-                    if (c < chunks.Length) chunks[c] = ParquetEncoder.Encode(table.Columns[c], start, rows, _compress);
-                    else filters[c - chunks.Length] = BloomFilterOf((string?[])table.Columns[_bloomColumns[c - chunks.Length]].Values, start, rows);
-                });
+            // the Bloom filters as items of their own (and the caller's side job, if any, as the
+            // first item); the chunks are then written in column order, each filter after its row
+            // group's chunks.
+            int first = alongside is null ? 0 : 1;
+            void Work(int i)
+            {
+                if (i < first) alongside!();
+                else if (i - first < chunks.Length) chunks[i - first] = ParquetEncoder.Encode(table.Columns[i - first], start, rows, _compress);
+                else filters[i - first - chunks.Length] = BloomFilterOf((string?[])table.Columns[_bloomColumns[i - first - chunks.Length]].Values, start, rows);
+            }
+            int items = first + chunks.Length + filters.Length;
+            if (Workers is { } workers)
+            {
+                workers.For(items, Work, cancellationToken);
+            }
+            else
+            {
+                Parallel.For(0, items, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, Work);
+            }
 
             var info = new RowGroupInfo(rows, new ColumnChunkInfo[chunks.Length]);
             for (int c = 0; c < chunks.Length; c++)
