@@ -17,6 +17,14 @@ public sealed class ColumnWorkersTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
+    public void Items_are_taken_longest_first_by_the_previous_row_groups_times()
+    {
+        Assert.Equal(new[] { 0, 1, 2, 3 }, ParquetTableWriter.LongestFirst(new long[4]));
+        Assert.Equal(new[] { 2, 0, 3, 1 }, ParquetTableWriter.LongestFirst(new long[] { 50, 10, 90, 50 }));
+        Assert.Empty(ParquetTableWriter.LongestFirst(Array.Empty<long>()));
+    }
+
+    [Fact]
     public void Every_item_of_every_loop_runs_exactly_once()
     {
         using var workers = new ColumnWorkers(2);

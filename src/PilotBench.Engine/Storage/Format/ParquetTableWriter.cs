@@ -168,12 +168,22 @@ internal sealed class ParquetTableWriter
             // the Bloom filters as items of their own (and the caller's side job, if any, as the
             // first item); the chunks are then written in column order, each filter after its row
             // group's chunks.
+            // Items are taken longest first, as the previous row group's took (a long column last
+            // would leave the other cores idle while it finishes).
             int first = alongside is null ? 0 : 1;
-            void Work(int i)
+            int[] order = ItemOrder(chunks.Length + filters.Length);
+            void Work(int k)
             {
-                if (i < first) alongside!();
-                else if (i - first < chunks.Length) chunks[i - first] = ParquetEncoder.Encode(table.Columns[i - first], start, rows, _compress);
-                else filters[i - first - chunks.Length] = BloomFilterOf((string?[])table.Columns[_bloomColumns[i - first - chunks.Length]].Values, start, rows);
+                if (k < first)
+                {
+                    alongside!();
+                    return;
+                }
+                int i = order[k - first];
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (i < chunks.Length) chunks[i] = ParquetEncoder.Encode(table.Columns[i], start, rows, _compress);
+                else filters[i - chunks.Length] = BloomFilterOf((string?[])table.Columns[_bloomColumns[i - chunks.Length]].Values, start, rows);
+                _itemTicks[i] = System.Diagnostics.Stopwatch.GetTimestamp() - started;
             }
             int items = first + chunks.Length + filters.Length;
             if (Workers is { } workers)
@@ -223,6 +233,25 @@ internal sealed class ParquetTableWriter
             foreach (var chunk in chunks) chunk?.Dispose();
             foreach (var filter in filters) filter?.Dispose();
         }
+    }
+
+    /// <summary>How long each item (column chunks, then filters) took in the previous row group.</summary>
+    private long[] _itemTicks = Array.Empty<long>();
+
+    /// <summary>The items of a row group, longest first by the previous row group's times (column order the first time).</summary>
+    private int[] ItemOrder(int count)
+    {
+        if (_itemTicks.Length != count) _itemTicks = new long[count];
+        return LongestFirst(_itemTicks);
+    }
+
+    /// <summary>Indexes of <paramref name="ticks"/> from the largest to the smallest; equal ones (the first row group's zeros) in index order.</summary>
+    internal static int[] LongestFirst(long[] ticks)
+    {
+        var order = new int[ticks.Length];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (a, b) => ticks[a] != ticks[b] ? ticks[b].CompareTo(ticks[a]) : a.CompareTo(b));
+        return order;
     }
 
     /// <summary>A filter of the non-null values of rows [start, start + count), sized for their number.</summary>
