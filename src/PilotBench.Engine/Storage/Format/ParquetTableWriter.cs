@@ -255,6 +255,7 @@ internal sealed class ParquetTableWriter
     }
 
     /// <summary>A filter of the non-null values of rows [start, start + count), sized for their number.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static SplitBlockBloomFilter BloomFilterOf(string?[] values, int start, int count)
     {
         int present = 0;

@@ -67,6 +67,7 @@ internal sealed class SplitBlockBloomFilter : IDisposable
     public int ByteCount => _count * 4;
 
     /// <summary>Inserts a string as the encoder stores it (UTF-8, invalid surrogates replaced).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called for every id written (see XxHash64.Hash)
     public void Insert(string value)
     {
         int max = Encoding.UTF8.GetMaxByteCount(value.Length);
@@ -82,6 +83,7 @@ internal sealed class SplitBlockBloomFilter : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Insert(ulong hash)
     {
         int block = BlockOf(hash, _count / 8) * 8;
@@ -101,6 +103,7 @@ internal sealed class SplitBlockBloomFilter : IDisposable
     }
 
     /// <summary>Whether a filter's bitset (little-endian words, as stored) may hold the value of <paramref name="hash"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // probed with every new id for every row group
     public static bool MightContain(ReadOnlySpan<byte> bitset, ulong hash)
     {
         int block = BlockOf(hash, bitset.Length / 32) * 32;

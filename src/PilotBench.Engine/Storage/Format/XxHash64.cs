@@ -18,6 +18,10 @@ internal static class XxHash64
     private const ulong Prime4 = 0x85EBCA77C2B2AE63UL;
     private const ulong Prime5 = 0x27D4EB2F165667C5UL;
 
+    // Optimized at once: a consolidation hashes every test_id it writes, and tiered compilation
+    // would run this at tier 0 for much of a short run (the module's ReadyToRun images do not
+    // precompile it then; it is compiled on its first call).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ulong Hash(ReadOnlySpan<byte> data)
     {
         int length = data.Length;
