@@ -461,6 +461,11 @@ namespace PilotBench.Bench
             {
                 throw new InvalidOperationException($"'{file} {string.Join(' ', info.ArgumentList)}' failed ({process.ExitCode}):\n{stdout}\n{stderr.Result}");
             }
+            if (Environment.GetEnvironmentVariable("PILOTBENCH_TIMINGS") == "1")
+            {
+                // The engine's step timings of the child (diagnostics: PILOTBENCH_TIMINGS=1 is inherited).
+                foreach (var timing in (stdout + "\n" + stderr.Result).Split('\n').Where(l => l.StartsWith("TIMING ", StringComparison.Ordinal))) Console.WriteLine("    " + timing.TrimEnd());
+            }
             if (!expectResult) return new Dictionary<string, double>();
             string? line = stdout.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
             if (line is null) throw new InvalidOperationException($"No RESULT line from '{file} {string.Join(' ', info.ArgumentList)}':\n{stdout}\n{stderr.Result}");
