@@ -235,20 +235,13 @@ public sealed class MergedView : IAsyncDisposable
     public IAsyncEnumerable<RecordTable> ReadAsync(IProgress<(long Rows, long Total)>? progress,
         CancellationToken cancellationToken = default,
         Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch = null) =>
-        ReadCoreAsync(includeMain: true, progress, rowGroupMayMatch, cancellationToken);
+        ReadCoreAsync(progress, rowGroupMayMatch, cancellationToken);
 
-    /// <summary>
-    /// The winning increment rows alone, laid out as <see cref="Schema"/>, in chunks of about
-    /// <see cref="ChunkRows"/>: what an append adds when no main row is superseded.
-    /// </summary>
-    public IAsyncEnumerable<RecordTable> ReadIncrementWinnersAsync(CancellationToken cancellationToken) =>
-        ReadCoreAsync(includeMain: false, null, null, cancellationToken);
-
-    private async IAsyncEnumerable<RecordTable> ReadCoreAsync(bool includeMain, IProgress<(long Rows, long Total)>? progress,
+    private async IAsyncEnumerable<RecordTable> ReadCoreAsync(IProgress<(long Rows, long Total)>? progress,
         Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var steps = Steps(includeMain, rowGroupMayMatch, cancellationToken, out long total);
+        var steps = Steps(includeMain: true, rowGroupMayMatch, cancellationToken, out long total);
 
         // One producer runs the steps one after another (never two at once: they share readers and
         // the winner bits) and builds the next chunk while the caller writes the current one; the
@@ -285,8 +278,8 @@ public sealed class MergedView : IAsyncDisposable
     }
 
     /// <summary>
-    /// As <see cref="ReadAsync"/> (<paramref name="includeMain"/> true) or
-    /// <see cref="ReadIncrementWinnersAsync(CancellationToken)"/> (false), for a consolidation that consumes the chunks
+    /// As <see cref="ReadAsync"/> (<paramref name="includeMain"/> true), or the winning increment rows
+    /// alone (false: what an append adds), for a consolidation that consumes the chunks
     /// on its own thread: the producer runs on a thread of its own and hands chunks over through a
     /// monitor, so no thread-pool thread is woken per chunk (each wake-up of a pool thread ends in
     /// the pool's spinning, which on two cores takes CPU from the merge). The enumeration blocks.
