@@ -42,22 +42,19 @@ public sealed class BloomFilterTests : IDisposable
         using var filter = SplitBlockBloomFilter.ForValues(present.Count);
         Assert.Equal(256 << 10, filter.ByteCount); // 64 bits a value, a power of two
         foreach (var id in present) filter.Insert(id);
-        foreach (var id in present) Assert.True(filter.MightContain(XxHash64.Hash(Encoding.UTF8.GetBytes(id))));
 
-        // The stored form (little-endian words after the header) answers the same.
+        // Probed in its stored form (little-endian words after the header), as readers probe it.
         using var bytes = new ByteBuffer();
         filter.WriteTo(bytes);
         Assert.True(SplitBlockBloomFilter.TryReadHeader(bytes.Span, out int headerLength, out int numBytes));
         Assert.Equal(filter.ByteCount, numBytes);
         var bitset = bytes.Span.Slice(headerLength, numBytes);
+        foreach (var id in present) Assert.True(SplitBlockBloomFilter.MightContain(bitset, XxHash64.Hash(Encoding.UTF8.GetBytes(id))));
         int falsePositives = 0;
         const int Absent = 1_000_000;
         for (int i = 0; i < Absent; i++)
         {
-            ulong hash = XxHash64.Hash(Encoding.UTF8.GetBytes($"absent-{i}"));
-            bool stored = SplitBlockBloomFilter.MightContain(bitset, hash);
-            Assert.Equal(filter.MightContain(hash), stored);
-            if (stored) falsePositives++;
+            if (SplitBlockBloomFilter.MightContain(bitset, XxHash64.Hash(Encoding.UTF8.GetBytes($"absent-{i}")))) falsePositives++;
         }
         // Under 1 in 1,000,000 at 64 bits a value (4 values a block; 4 in 100,000 at 32 bits); a
         // broken size or hash gives far more.

@@ -91,17 +91,6 @@ internal sealed class SplitBlockBloomFilter : IDisposable
         for (int i = 0; i < 8; i++) _words[block + i] |= 1U << (int)((key * Salt[i]) >> 27);
     }
 
-    public bool MightContain(ulong hash)
-    {
-        int block = BlockOf(hash, _count / 8) * 8;
-        uint key = (uint)hash;
-        for (int i = 0; i < 8; i++)
-        {
-            if ((_words[block + i] & (1U << (int)((key * Salt[i]) >> 27))) == 0) return false;
-        }
-        return true;
-    }
-
     /// <summary>Whether a filter's bitset (little-endian words, as stored) may hold the value of <paramref name="hash"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // probed with every new id for every row group
     public static bool MightContain(ReadOnlySpan<byte> bitset, ulong hash)
@@ -156,14 +145,18 @@ internal sealed class SplitBlockBloomFilter : IDisposable
     /// </summary>
     public static ReadOnlyMemory<byte>? TryRead(SafeFileHandle handle, long fileLength, long offset, int? length, ref byte[] buffer)
     {
-        // The header is about 15 bytes; 64 is more than any header this reader accepts.
+        // The header is about 15 bytes; 64 is more than any header this reader accepts. When the
+        // metadata gives the length (header and bitset: ours always does), one read takes both.
         const int HeaderRead = 64;
         if (offset < 4 || offset >= fileLength) return null;
-        if (buffer.Length < HeaderRead) buffer = new byte[Math.Max(HeaderRead, MinBytes + HeaderRead)];
-        int read = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(HeaderRead, fileLength - offset)), offset);
+        int first = length is int stated && stated > 0 && stated <= HeaderRead + MaxBytes && offset + stated <= fileLength
+            ? stated : (int)Math.Min(HeaderRead, fileLength - offset);
+        if (buffer.Length < first) buffer = new byte[first];
+        int read = RandomAccess.Read(handle, buffer.AsSpan(0, first), offset);
         if (!TryReadHeader(buffer.AsSpan(0, read), out int headerLength, out int numBytes)) return null;
-        if (length is int stated && stated != headerLength + numBytes) return null;
+        if (length is int expected && expected != headerLength + numBytes) return null;
         if (offset + headerLength + (long)numBytes > fileLength) return null;
+        if (read >= headerLength + numBytes) return buffer.AsMemory(headerLength, numBytes);
         if (buffer.Length < numBytes) buffer = new byte[numBytes];
         int got = RandomAccess.Read(handle, buffer.AsSpan(0, numBytes), offset + headerLength);
         if (got != numBytes) return null;
