@@ -98,12 +98,13 @@ public static class RecordTables
     /// The typed column of an extra from its values as the converter gave them (rows [0, n)), of
     /// the type <see cref="WidenExtraType"/> found (null: all values null, a string column).
     /// Values that are <paramref name="nullMarker"/> (by reference), and rows past the end of
-    /// <paramref name="values"/>, are null.
+    /// <paramref name="values"/>, are null. <paramref name="target"/>: an all-null array of the
+    /// column's type and length <paramref name="n"/> to fill instead of a new one.
     /// </summary>
-    internal static Column ExtraColumn(string name, ColumnType? inferred, object?[] values, int n, object? nullMarker)
+    internal static Column ExtraColumn(string name, ColumnType? inferred, object?[] values, int n, object? nullMarker, Array? target = null)
     {
         var type = inferred ?? ColumnType.String;
-        Array typed = Column.NewArray(type, n);
+        Array typed = target ?? Column.NewArray(type, n);
         int given = Math.Min(n, values.Length);
         switch (typed)
         {

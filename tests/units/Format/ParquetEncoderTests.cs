@@ -138,14 +138,14 @@ public sealed class ParquetEncoderTests : IDisposable
     public void Value_index_finds_what_a_dictionary_finds()
     {
         var random = new Random(11);
-        var longs = new ParquetEncoder.ValueIndex<long>();
-        var ints = new ParquetEncoder.ValueIndex<int>();
+        var longs = new ParquetEncoder.ValueIndex();
+        var ints = new ParquetEncoder.ValueIndex();
         for (int round = 0; round < 3; round++)
         {
             longs.Clear();
             ints.Clear();
             var expectedLongs = new Dictionary<long, int>();
-            var expectedInts = new Dictionary<int, int>();
+            var expectedInts = new Dictionary<long, int>();
             // Small, negative, extreme, double bit patterns (-0.0 and 0.0 differ), and keys that
             // share their low or high bits; enough of them to grow the table several times.
             long[] specials = { 0, -1, 1, long.MinValue, long.MaxValue, BitConverter.DoubleToInt64Bits(-0.0), BitConverter.DoubleToInt64Bits(double.NaN), 1L << 40, 2L << 40 };
@@ -159,20 +159,21 @@ public sealed class ParquetEncoderTests : IDisposable
                     _ => random.NextInt64(),
                 };
                 Check(longs, expectedLongs, key);
-                Check(ints, expectedInts, unchecked((int)key));
+                Check(ints, expectedInts, unchecked((int)key)); // int32 columns: values sign-extended
             }
             Assert.Equal(expectedLongs.Count, longs.Count);
             Assert.Equal(expectedInts.Count, ints.Count);
         }
 
-        static void Check<T>(ParquetEncoder.ValueIndex<T> index, Dictionary<T, int> expected, T key) where T : unmanaged, IEquatable<T>
+        static void Check(ParquetEncoder.ValueIndex index, Dictionary<long, int> expected, long key)
         {
             bool found = index.TryGetValue(key, out int at);
             Assert.Equal(expected.TryGetValue(key, out int want), found);
             if (found) { Assert.Equal(want, at); return; }
             Assert.Equal(-1, at);
-            index.Add(key, expected.Count);
+            index.Add(key);
             expected.Add(key, expected.Count);
+            Assert.Equal(key, index.Entries[expected.Count - 1]);
         }
     }
 

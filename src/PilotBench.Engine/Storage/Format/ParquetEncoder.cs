@@ -122,10 +122,10 @@ internal static class ParquetEncoder
             {
                 string?[] s => EncodeStrings(s, start, count, scratch),
                 bool?[] b => EncodeBooleans(b, start, count, scratch),
-                int?[] i => EncodeFixed<int, Int32Values>(new Int32Values(i), PhysicalType.Int32, start, count, scratch),
-                long?[] l => EncodeFixed<long, Int64Values>(new Int64Values(l), PhysicalType.Int64, start, count, scratch),
-                double?[] d => EncodeFixed<long, DoubleValues>(new DoubleValues(d), PhysicalType.Double, start, count, scratch),
-                DateTime?[] t => EncodeFixed<long, TimestampValues>(new TimestampValues(t), PhysicalType.Int64, start, count, scratch),
+                int?[] i => EncodeFixed(new Int32Values(i), PhysicalType.Int32, start, count, scratch),
+                long?[] l => EncodeFixed(new Int64Values(l), PhysicalType.Int64, start, count, scratch),
+                double?[] d => EncodeFixed(new DoubleValues(d), PhysicalType.Double, start, count, scratch),
+                DateTime?[] t => EncodeFixed(new TimestampValues(t), PhysicalType.Int64, start, count, scratch),
                 _ => throw new ArgumentException($"Column '{column.Name}' holds {column.Values.GetType().Name}, which has no Parquet encoding here."),
             };
         }
@@ -172,40 +172,47 @@ internal static class ParquetEncoder
 
     // ---- fixed-width values (int32, int64, double, timestamp) ----
 
-    private interface IFixedValues<T> where T : unmanaged
+    /// <summary>
+    /// The values of one fixed-width column, each as a long (int32 sign-extended, doubles as their
+    /// bits). Generic over nothing but the column's own struct: an instantiation over a framework
+    /// type (EncodeFixed&lt;long, ...&gt;, ValueIndex&lt;long&gt;) lies outside the module's
+    /// version bubble, so the ReadyToRun images did not hold it and every process compiled these
+    /// loops from IL (tier 0, instrumented, then optimized) on its first increment.
+    /// </summary>
+    private interface IFixedValues
     {
         bool HasValue(int row);
-        bool TryGet(int row, out T value);
+        bool TryGet(int row, out long value);
         /// <summary>Whether the value takes part in min/max (NaN does not).</summary>
-        bool Ordered(T value);
-        bool Less(T a, T b);
-        void WritePlain(T value, ByteBuffer output);
-        byte[] StatisticsBytes(T value, bool isMin);
+        bool Ordered(long value);
+        bool Less(long a, long b);
+        void WritePlain(long value, ByteBuffer output);
+        byte[] StatisticsBytes(long value, bool isMin);
     }
 
-    private readonly struct Int32Values : IFixedValues<int>
+    private readonly struct Int32Values : IFixedValues
     {
         private readonly int?[] _values;
         public Int32Values(int?[] values) => _values = values;
         public bool HasValue(int row) => _values[row].HasValue;
-        public bool TryGet(int row, out int value)
+        public bool TryGet(int row, out long value)
         {
             var v = _values[row];
             value = v.GetValueOrDefault();
             return v.HasValue;
         }
-        public bool Ordered(int value) => true;
-        public bool Less(int a, int b) => a < b;
-        public void WritePlain(int value, ByteBuffer output) => output.WriteInt32(value);
-        public byte[] StatisticsBytes(int value, bool isMin)
+        public bool Ordered(long value) => true;
+        public bool Less(long a, long b) => a < b;
+        public void WritePlain(long value, ByteBuffer output) => output.WriteInt32((int)value);
+        public byte[] StatisticsBytes(long value, bool isMin)
         {
             var bytes = new byte[4];
-            BinaryPrimitives.WriteInt32LittleEndian(bytes, value);
+            BinaryPrimitives.WriteInt32LittleEndian(bytes, (int)value);
             return bytes;
         }
     }
 
-    private readonly struct Int64Values : IFixedValues<long>
+    private readonly struct Int64Values : IFixedValues
     {
         private readonly long?[] _values;
         public Int64Values(long?[] values) => _values = values;
@@ -222,7 +229,7 @@ internal static class ParquetEncoder
         public byte[] StatisticsBytes(long value, bool isMin) => Int64Bytes(value);
     }
 
-    private readonly struct TimestampValues : IFixedValues<long>
+    private readonly struct TimestampValues : IFixedValues
     {
         private readonly DateTime?[] _values;
         public TimestampValues(DateTime?[] values) => _values = values;
@@ -240,7 +247,7 @@ internal static class ParquetEncoder
     }
 
     /// <summary>Doubles as their bits (dictionary keys must tell -0.0 from 0.0 and keep NaN payloads).</summary>
-    private readonly struct DoubleValues : IFixedValues<long>
+    private readonly struct DoubleValues : IFixedValues
     {
         private readonly double?[] _values;
         public DoubleValues(double?[] values) => _values = values;
@@ -270,9 +277,8 @@ internal static class ParquetEncoder
         return bytes;
     }
 
-    private static EncodedChunk EncodeFixed<T, TValues>(TValues values, PhysicalType type, int start, int count, Scratch scratch)
-        where T : unmanaged, IEquatable<T>
-        where TValues : struct, IFixedValues<T>
+    private static EncodedChunk EncodeFixed<TValues>(TValues values, PhysicalType type, int start, int count, Scratch scratch)
+        where TValues : struct, IFixedValues
     {
         var chunk = new EncodedChunk(type, count);
         try
@@ -286,17 +292,16 @@ internal static class ParquetEncoder
 
             // One pass: statistics, and the dictionary while it stays worth having.
             int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
-            var dictionary = cap > 0 ? scratch.Index<T>() : null;
-            var entries = scratch.EntriesOf<T>();
+            var dictionary = cap > 0 ? scratch.Index() : null;
             int[] indices = scratch.Indices(count);
             bool any = false;
-            T min = default, max = default;
-            T last = default;
+            long min = 0, max = 0;
+            long last = 0;
             int lastIndex = -1;
             int seen = 0; // non-null values given to the dictionary so far
             for (int row = start; row < start + count; row++)
             {
-                if (!values.TryGet(row, out T v))
+                if (!values.TryGet(row, out long v))
                 {
                     indices[row - start] = -1;
                     continue;
@@ -311,18 +316,17 @@ internal static class ParquetEncoder
                     }
                 }
                 if (dictionary is null) continue;
-                if (lastIndex < 0 || !v.Equals(last))
+                if (lastIndex < 0 || v != last)
                 {
                     if (!dictionary.TryGetValue(v, out lastIndex))
                     {
-                        lastIndex = entries.Count;
+                        lastIndex = dictionary.Count;
                         if (lastIndex >= cap || (lastIndex == DistinctProbe && seen == DistinctProbe))
                         {
                             dictionary = null;
                             continue;
                         }
-                        dictionary.Add(v, lastIndex);
-                        entries.Add(v);
+                        dictionary.Add(v);
                     }
                     last = v;
                 }
@@ -339,9 +343,9 @@ internal static class ParquetEncoder
             {
                 var plain = scratch.Values;
                 plain.Clear();
-                foreach (var entry in entries) values.WritePlain(entry, plain);
-                WriteDictionaryPage(chunk, scratch, entries.Count);
-                WriteIndexPages(chunk, scratch, count, indices, entries.Count);
+                foreach (long entry in dictionary.Entries) values.WritePlain(entry, plain);
+                WriteDictionaryPage(chunk, scratch, dictionary.Count);
+                WriteIndexPages(chunk, scratch, count, indices, dictionary.Count);
                 return chunk;
             }
 
@@ -355,7 +359,7 @@ internal static class ParquetEncoder
                 bool anyNull = false;
                 for (int i = 0; i < rows; i++)
                 {
-                    if (values.TryGet(pageStart + i, out T v))
+                    if (values.TryGet(pageStart + i, out long v))
                     {
                         defs[i] = 1;
                         values.WritePlain(v, plain);
@@ -644,19 +648,24 @@ internal static class ParquetEncoder
 
     /// <summary>
     /// The dictionary of a fixed-width chunk: each distinct value's entry index, open addressing
-    /// with linear probing over a power-of-two table (Fibonacci hashing of the value's bits).
-    /// Dictionary&lt;long, int&gt; cost about 20 ns per row in the writer (a lookup for every
-    /// value that differs from the one before); this is a multiply, a mask and a compare for the
-    /// usual hit. Keys are compared by their bits (doubles come as bits), as the dictionary did.
-    /// One per thread (in <see cref="Scratch"/>), cleared for each chunk.
+    /// with linear probing over a power-of-two table (Fibonacci hashing of the value's bits), and
+    /// the values in entry order. Dictionary&lt;long, int&gt; cost about 20 ns per row in the
+    /// writer (a lookup for every value that differs from the one before); this is a multiply, a
+    /// mask and a compare for the usual hit. Keys are the values' longs (<see cref="IFixedValues"/>:
+    /// doubles as bits, so -0.0 and 0.0 differ and NaN payloads are kept). One per scratch,
+    /// cleared for each chunk.
     /// </summary>
-    internal sealed class ValueIndex<T> where T : unmanaged, IEquatable<T>
+    internal sealed class ValueIndex
     {
-        private T[] _keys = new T[256];
+        private long[] _keys = new long[256];
         private int[] _slots = new int[256]; // entry index + 1; 0: empty
+        private long[] _entries = new long[128];
         private int _count;
 
         public int Count => _count;
+
+        /// <summary>The keys in the order they were added (entry i has index i).</summary>
+        public ReadOnlySpan<long> Entries => _entries.AsSpan(0, _count);
 
         public void Clear()
         {
@@ -665,20 +674,16 @@ internal static class ParquetEncoder
             _count = 0;
         }
 
-        private static int Hash(T key, int mask)
-        {
-            ulong bits = typeof(T) == typeof(int) ? (uint)Unsafe.As<T, int>(ref key) : (ulong)Unsafe.As<T, long>(ref key);
-            return (int)((bits * 0x9E3779B97F4A7C15UL) >> 40) & mask;
-        }
+        private static int Hash(long key, int mask) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 40) & mask;
 
-        public bool TryGetValue(T key, out int index)
+        public bool TryGetValue(long key, out int index)
         {
             int mask = _slots.Length - 1;
             for (int i = Hash(key, mask); ; i = (i + 1) & mask)
             {
                 int slot = _slots[i];
                 if (slot == 0) break;
-                if (_keys[i].Equals(key))
+                if (_keys[i] == key)
                 {
                     index = slot - 1;
                     return true;
@@ -688,15 +693,16 @@ internal static class ParquetEncoder
             return false;
         }
 
-        /// <summary>Adds a key that is not in the index.</summary>
-        public void Add(T key, int index)
+        /// <summary>Adds a key that is not in the index as the next entry (index <see cref="Count"/>).</summary>
+        public void Add(long key)
         {
             if (2 * (_count + 1) > _slots.Length) Grow();
-            Insert(_keys, _slots, key, index + 1);
-            _count++;
+            if (_count == _entries.Length) Array.Resize(ref _entries, 2 * _entries.Length);
+            Insert(_keys, _slots, key, _count + 1);
+            _entries[_count++] = key;
         }
 
-        private static void Insert(T[] keys, int[] slots, T key, int slot)
+        private static void Insert(long[] keys, int[] slots, long key, int slot)
         {
             int mask = slots.Length - 1;
             int i = Hash(key, mask);
@@ -707,7 +713,7 @@ internal static class ParquetEncoder
 
         private void Grow()
         {
-            var keys = new T[_keys.Length * 2];
+            var keys = new long[_keys.Length * 2];
             var slots = new int[_slots.Length * 2];
             for (int i = 0; i < _slots.Length; i++)
             {
@@ -757,18 +763,14 @@ internal static class ParquetEncoder
             if (_nativeZstd == IntPtr.Zero) _nativeZstd = NativeZstd.CreateCompressor();
             return NativeZstd.Compress(_nativeZstd, body, target, ZstdLevel);
         }
-        private ValueIndex<int>? _intIndex;
-        private ValueIndex<long>? _longIndex;
+        private ValueIndex? _index;
 
-        /// <summary>This thread's empty value index for int or long values.</summary>
-        public ValueIndex<T> Index<T>() where T : unmanaged, IEquatable<T>
+        /// <summary>This scratch's value index, empty.</summary>
+        public ValueIndex Index()
         {
-            object index = typeof(T) == typeof(int) ? (_intIndex ??= new ValueIndex<int>())
-                : typeof(T) == typeof(long) ? (_longIndex ??= new ValueIndex<long>())
-                : throw new NotSupportedException($"No value index for {typeof(T).Name}.");
-            var typed = (ValueIndex<T>)index;
-            typed.Clear();
-            return typed;
+            var index = _index ??= new ValueIndex();
+            index.Clear();
+            return index;
         }
 
         public int[] Definitions(int count) => _definitions.Length >= count ? _definitions : _definitions = new int[Math.Max(count, _definitions.Length * 2)];
@@ -792,22 +794,6 @@ internal static class ParquetEncoder
 
         private readonly Dictionary<Type, (System.Collections.IDictionary Dictionary, System.Collections.IList Entries)> _dictionaries = new();
 
-        /// <summary>The empty entry list of a fixed-width chunk (whose index is a <see cref="ValueIndex{T}"/>), kept from chunk to chunk.</summary>
-        public List<T> EntriesOf<T>()
-        {
-            if (_entryLists.TryGetValue(typeof(T), out var held))
-            {
-                var list = (List<T>)held;
-                list.Clear();
-                return list;
-            }
-            var created = new List<T>();
-            _entryLists[typeof(T)] = created;
-            return created;
-        }
-
-        private readonly Dictionary<Type, System.Collections.IList> _entryLists = new();
-
         /// <summary>Empties the dictionaries (keeping their capacity): an idle scratch holds no value of the last chunk.</summary>
         public void Clear()
         {
@@ -816,7 +802,7 @@ internal static class ParquetEncoder
                 dictionary.Clear();
                 entries.Clear();
             }
-            foreach (var entries in _entryLists.Values) entries.Clear();
+            _index?.Clear();
         }
 
         public void Dispose()
