@@ -36,6 +36,7 @@ internal static class Cases
         result["peak_mb"] = PeakBytes() / 1048576.0;
         result["gc_pause_seconds"] = GC.GetTotalPauseDuration().TotalSeconds;
         result["gen2_collections"] = GC.CollectionCount(2);
+        result["allocated_mb"] = GC.GetTotalAllocatedBytes() / 1048576.0;
         // Informational: JIT time of all threads (tiered re-compilation runs on a background thread).
         result["jit_seconds"] = System.Runtime.JitInfo.GetCompilationTime(currentThread: false).TotalSeconds;
         result["jit_methods"] = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false);
@@ -253,24 +254,34 @@ internal static class Cases
     private static async Task Writer(Dictionary<string, string> args, Dictionary<string, double> result)
     {
         int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
-        var distinct = DataSet.Records(7, 0, Math.Min(rows, 100_000), new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
-        var records = Enumerable.Range(0, rows).Select(i => distinct[i % distinct.Count]);
-        var layout = new StoreLayout(args["store"]);
+        // warm=N: N records written first into a store of their own (not timed), so the timed run
+        // shows the writer's steady state apart from the process's first compilations.
+        int warm = int.Parse(args.GetValueOrDefault("warm", "0"), CultureInfo.InvariantCulture);
+        var distinct = DataSet.Records(7, 0, Math.Min(Math.Max(rows, warm), 100_000), new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        if (warm > 0)
+        {
+            string warmStore = args["store"] + "-warm";
+            await WriteRecords(new StoreLayout(warmStore), distinct, warm);
+            Directory.Delete(warmStore, recursive: true);
+        }
         var cpu = Cpu();
         var clock = Stopwatch.StartNew();
-        // As Write-PilotResult without -PassThru: the flushed records are not read back.
-        await using (var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = 100_000, FlushedRecords = false }))
-        {
-            // As Write-PilotResult does: a full buffer is written in the background while records
-            // keep coming (one flush at a time); disposing waits for the last and flushes the rest.
-            foreach (var record in records)
-            {
-                if (writer.Add(record)) _ = writer.StartFlush();
-            }
-        }
+        await WriteRecords(new StoreLayout(args["store"]), distinct, rows);
         result["seconds"] = clock.Elapsed.TotalSeconds;
         result["cpu_seconds"] = Cpu() - cpu;
         result["rows_per_second"] = rows / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task WriteRecords(StoreLayout layout, List<PilotBench.Engine.Schema.TestRecord> distinct, int rows)
+    {
+        // As Write-PilotResult without -PassThru: the flushed records are not read back.
+        await using var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = 100_000, FlushedRecords = false });
+        // As Write-PilotResult does: a full buffer is written in the background while records
+        // keep coming (one flush at a time); disposing waits for the last and flushes the rest.
+        for (int i = 0; i < rows; i++)
+        {
+            if (writer.Add(distinct[i % distinct.Count])) _ = writer.StartFlush();
+        }
     }
 
     /// <summary>Where the writer's time goes: classification, table building, Parquet encoding (no file).</summary>
