@@ -200,7 +200,10 @@ public sealed class IncrementWriter : IAsyncDisposable
         Directory.CreateDirectory(_layout.IncrementalFolder);
         await DurableFile.WriteAsync(path, async stream =>
         {
-            await ParquetCodec.WriteTableAsync(stream, table, null, CancellationToken.None).ConfigureAwait(false);
+            // Pages stored uncompressed (dictionary encoding kept): an increment lives until the
+            // next consolidation, which writes the main file with Zstd. Zstd was about a third of
+            // the writer's encoding work (docs/decisions.md "Increments uncompressed").
+            await ParquetCodec.WriteTableAsync(stream, table, null, CancellationToken.None, compress: false).ConfigureAwait(false);
             bytes = stream.Length;
         }, "increment").ConfigureAwait(false);
         return new IncrementFlush(path, batch.Count, bytes, writtenAt, new FlushedRecords(batch, writtenAt, WriterName));

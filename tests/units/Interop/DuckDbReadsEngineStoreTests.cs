@@ -48,6 +48,9 @@ public sealed class DuckDbReadsEngineStoreTests : IDisposable
 
         Assert.Equal(700, _duck.Scalar<long>($"SELECT count(*) FROM read_parquet({main})"));
         Assert.Equal(120, _duck.Scalar<long>($"SELECT count(*) FROM read_parquet({increments})"));
+        // The main file is Zstd; increments (read until the next consolidation only) are stored uncompressed.
+        Assert.Equal("ZSTD", _duck.Scalar<string>($"SELECT string_agg(DISTINCT compression, ',') FROM parquet_metadata({main})"));
+        Assert.Equal("UNCOMPRESSED", _duck.Scalar<string>($"SELECT string_agg(DISTINCT compression, ',') FROM parquet_metadata({increments})"));
 
         // Per-model statistics of the main file: DuckDB over the rows vs the engine's model_stats.parquet.
         var stored = await ModelStatsFile.TryReadAsync(_store.Layout, consolidation.ConsolidationId, CancellationToken.None);
