@@ -257,31 +257,43 @@ internal static class Cases
         // warm=N: N records written first into a store of their own (not timed), so the timed run
         // shows the writer's steady state apart from the process's first compilations.
         int warm = int.Parse(args.GetValueOrDefault("warm", "0"), CultureInfo.InvariantCulture);
+        // flush=N: records per flush (default 100,000; Write-PilotResult's default is 10,000).
+        int flush = int.Parse(args.GetValueOrDefault("flush", "100000"), CultureInfo.InvariantCulture);
         var distinct = DataSet.Records(7, 0, Math.Min(Math.Max(rows, warm), 100_000), new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
         if (warm > 0)
         {
             string warmStore = args["store"] + "-warm";
-            await WriteRecords(new StoreLayout(warmStore), distinct, warm);
+            await WriteRecords(new StoreLayout(warmStore), distinct, warm, flush);
             Directory.Delete(warmStore, recursive: true);
         }
         var cpu = Cpu();
         var clock = Stopwatch.StartNew();
-        await WriteRecords(new StoreLayout(args["store"]), distinct, rows);
+        double waited = await WriteRecords(new StoreLayout(args["store"]), distinct, rows, flush);
         result["seconds"] = clock.Elapsed.TotalSeconds;
+        result["producer_wait_seconds"] = waited;
         result["cpu_seconds"] = Cpu() - cpu;
         result["rows_per_second"] = rows / clock.Elapsed.TotalSeconds;
     }
 
-    private static async Task WriteRecords(StoreLayout layout, List<PilotBench.Engine.Schema.TestRecord> distinct, int rows)
+    /// <summary>Returns the seconds the producer waited: for a flush still running, then for the last one.</summary>
+    private static async Task<double> WriteRecords(StoreLayout layout, List<PilotBench.Engine.Schema.TestRecord> distinct, int rows, int flush)
     {
+        long waited = 0;
         // As Write-PilotResult without -PassThru: the flushed records are not read back.
-        await using var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = 100_000, FlushedRecords = false });
+        var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = flush, FlushedRecords = false });
         // As Write-PilotResult does: a full buffer is written in the background while records
         // keep coming (one flush at a time); disposing waits for the last and flushes the rest.
         for (int i = 0; i < rows; i++)
         {
-            if (writer.Add(distinct[i % distinct.Count])) _ = writer.StartFlush();
+            if (!writer.Add(distinct[i % distinct.Count])) continue;
+            long started = Stopwatch.GetTimestamp();
+            _ = writer.StartFlush();
+            waited += Stopwatch.GetTimestamp() - started;
         }
+        long disposing = Stopwatch.GetTimestamp();
+        await writer.DisposeAsync();
+        waited += Stopwatch.GetTimestamp() - disposing;
+        return (double)waited / Stopwatch.Frequency;
     }
 
     /// <summary>Where the writer's time goes: classification, table building, Parquet encoding (no file).</summary>
