@@ -108,11 +108,11 @@ public static class RecordTables
         int given = Math.Min(n, values.Length);
         switch (typed)
         {
-            case string?[] s: Fill(s, values, given, nullMarker, v => (string?)ConvertExtra(v, type)); break;
-            case double?[] d: Fill(d, values, given, nullMarker, v => v is long l ? l : (double)v); break;
-            case long?[] l64: Fill(l64, values, given, nullMarker, v => (long)v); break;
-            case bool?[] b: Fill(b, values, given, nullMarker, v => (bool)v); break;
-            case DateTime?[] t: Fill(t, values, given, nullMarker, v => (DateTime)v); break;
+            case string?[] s: Fill(s, values, given, nullMarker, new ToText(type)); break;
+            case double?[] d: Fill(d, values, given, nullMarker, new ToDouble()); break;
+            case long?[] l64: Fill(l64, values, given, nullMarker, new Unbox<long>()); break;
+            case bool?[] b: Fill(b, values, given, nullMarker, new Unbox<bool>()); break;
+            case DateTime?[] t: Fill(t, values, given, nullMarker, new Unbox<DateTime>()); break;
             default:
                 for (int i = 0; i < given; i++)
                 {
@@ -124,13 +124,40 @@ public static class RecordTables
         return new Column(name, type, typed);
     }
 
-    /// <summary>Rows [0, <paramref name="given"/>) of a typed extra column: each value that is neither null nor the null marker, converted.</summary>
-    private static void Fill<T>(T[] target, object?[] values, int given, object? nullMarker, Func<object, T> convert)
+    /// <summary>How an extra's value (neither null nor the null marker) becomes an element of its typed column.</summary>
+    private interface IExtraConversion<T>
+    {
+        T Convert(object value);
+    }
+
+    private readonly struct ToText(ColumnType type) : IExtraConversion<string?>
+    {
+        public string? Convert(object value) => (string?)ConvertExtra(value, type);
+    }
+
+    private readonly struct ToDouble : IExtraConversion<double?>
+    {
+        public double? Convert(object value) => value is long l ? l : (double)value;
+    }
+
+    private readonly struct Unbox<T> : IExtraConversion<T?> where T : struct
+    {
+        public T? Convert(object value) => (T)value;
+    }
+
+    /// <summary>
+    /// Rows [0, <paramref name="given"/>) of a typed extra column: each value that is neither null
+    /// nor the null marker, converted. Per value, so compiled optimized at once (see
+    /// ParquetEncoder's remarks); the conversion is a struct, not a delegate call per value.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Fill<T, TConversion>(T[] target, object?[] values, int given, object? nullMarker, TConversion conversion)
+        where TConversion : struct, IExtraConversion<T>
     {
         for (int i = 0; i < given; i++)
         {
             var value = values[i];
-            if (value is not null && !ReferenceEquals(value, nullMarker)) target[i] = convert(value);
+            if (value is not null && !ReferenceEquals(value, nullMarker)) target[i] = conversion.Convert(value);
         }
     }
 

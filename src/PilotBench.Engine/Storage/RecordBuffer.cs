@@ -122,6 +122,7 @@ internal sealed class RecordBuffer
     private string?[]? _writers;
 
     /// <summary>Appends a validated record; its error_category is derived here (SPEC 4.2).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per record: see ParquetEncoder's remarks
     public void Add(TestRecord record)
     {
         if (Count == _testId.Length) Grow();
@@ -159,6 +160,7 @@ internal sealed class RecordBuffer
     /// the first spelling of a name names the column, every value widens its type, and when a
     /// record gives a name twice (only a hand-made record can) its first value is kept.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per record: see ParquetEncoder's remarks
     private void AddExtras(int row, List<KeyValuePair<string, object?>> extras)
     {
         for (int e = 0; e < extras.Count; e++)
@@ -334,6 +336,7 @@ internal sealed class ErrorCategoryCache
     private string? _lastType, _lastMessage, _lastCategory;
     private bool _hasLast;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per record: see ParquetEncoder's remarks
     public string? Classify(string? errorType, string? errorMessage)
     {
         if (_hasLast && ReferenceEquals(errorType, _lastType) && ReferenceEquals(errorMessage, _lastMessage)) return _lastCategory;

@@ -62,6 +62,14 @@ internal sealed class EncodedChunk : IDisposable
 /// format's order: UTF-8 bytes unsigned, NaN ignored, -0.0/+0.0 widened; null_count).
 /// Millisecond timestamps (see <see cref="Timestamps"/>). Thread-safe: one call encodes one chunk,
 /// so the columns of a row group are encoded in parallel.
+/// <para>
+/// The loops that run per value are compiled optimized at once (AggressiveOptimization), not
+/// taken from the module's ReadyToRun images: under tiered PGO (on by default, and pwsh cannot
+/// turn it off for a module) hot precompiled code is first replaced by an instrumented copy, and
+/// on two busy cores that copy ran for the rest of the run (JIT summaries of a 2M-row writer run:
+/// EncodeFixed over doubles was still instrumented after 2M rows); the writer's second million
+/// rows took 2.8-2.9 CPU-s that way against 1.7 with PGO off (docs/performance.md, fifth session).
+/// </para>
 /// </summary>
 internal static class ParquetEncoder
 {
@@ -277,6 +285,7 @@ internal static class ParquetEncoder
         return bytes;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per value: see the class remarks
     private static EncodedChunk EncodeFixed<TValues>(TValues values, PhysicalType type, int start, int count, Scratch scratch)
         where TValues : struct, IFixedValues
     {
@@ -430,6 +439,7 @@ internal static class ParquetEncoder
 
     // ---- strings ----
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per value: see the class remarks
     private static EncodedChunk EncodeStrings(string?[] values, int start, int count, Scratch scratch)
     {
         var chunk = new EncodedChunk(PhysicalType.ByteArray, count);
@@ -560,6 +570,7 @@ internal static class ParquetEncoder
     // ---- pages ----
 
     /// <summary>Data pages of dictionary indices; <paramref name="rowIndices"/> holds one per row, -1 for null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per value: see the class remarks
     private static void WriteIndexPages(EncodedChunk chunk, Scratch scratch, int count, int[] rowIndices, int entries)
     {
         int bitWidth = RleHybridEncoder.BitWidth(entries - 1);

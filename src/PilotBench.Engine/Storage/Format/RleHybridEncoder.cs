@@ -11,6 +11,7 @@ internal static class RleHybridEncoder
     /// <summary>Bits needed for values 0..<paramref name="maxValue"/> (at least 1).</summary>
     public static int BitWidth(int maxValue) => maxValue <= 1 ? 1 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)maxValue);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see ParquetEncoder
     public static void Encode(ReadOnlySpan<int> values, int bitWidth, ByteBuffer output)
     {
         int n = values.Length;
@@ -52,6 +53,7 @@ internal static class RleHybridEncoder
         for (int b = 0; b < bytes; b++) output.WriteByte((byte)(value >> (8 * b)));
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see ParquetEncoder
     private static void WriteBitPacked(ReadOnlySpan<int> values, int bitWidth, ByteBuffer output)
     {
         int groups = (values.Length + 7) / 8;
