@@ -259,7 +259,8 @@ internal static class Cases
         int warm = int.Parse(args.GetValueOrDefault("warm", "0"), CultureInfo.InvariantCulture);
         // flush=N: records per flush (default 100,000; Write-PilotResult's default is 10,000).
         int flush = int.Parse(args.GetValueOrDefault("flush", "100000"), CultureInfo.InvariantCulture);
-        var distinct = DataSet.Records(7, 0, Math.Min(Math.Max(rows, warm), 100_000), new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        int ring = int.Parse(args.GetValueOrDefault("distinct", "100000"), CultureInfo.InvariantCulture);
+        var distinct = DataSet.Records(7, 0, Math.Min(Math.Max(rows, warm), ring), new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
         if (warm > 0)
         {
             string warmStore = args["store"] + "-warm";
@@ -268,12 +269,17 @@ internal static class Cases
         }
         var cpu = Cpu();
         var clock = Stopwatch.StartNew();
+        double producerCpu = ThreadCpu();
         double waited = await WriteRecords(new StoreLayout(args["store"]), distinct, rows, flush);
         result["seconds"] = clock.Elapsed.TotalSeconds;
         result["producer_wait_seconds"] = waited;
+        result["producer_cpu_seconds"] = ProducerCpu - producerCpu;
         result["cpu_seconds"] = Cpu() - cpu;
         result["rows_per_second"] = rows / clock.Elapsed.TotalSeconds;
     }
+
+    /// <summary>The producer thread's CPU seconds when it had added the last record (see <see cref="ThreadCpu"/>).</summary>
+    private static double ProducerCpu;
 
     /// <summary>Returns the seconds the producer waited: for a flush still running, then for the last one.</summary>
     private static async Task<double> WriteRecords(StoreLayout layout, List<PilotBench.Engine.Schema.TestRecord> distinct, int rows, int flush)
@@ -291,6 +297,7 @@ internal static class Cases
             waited += Stopwatch.GetTimestamp() - started;
         }
         long disposing = Stopwatch.GetTimestamp();
+        ProducerCpu = ThreadCpu();
         await writer.DisposeAsync();
         waited += Stopwatch.GetTimestamp() - disposing;
         return (double)waited / Stopwatch.Frequency;
@@ -397,6 +404,23 @@ internal static class Cases
 
     /// <summary>CPU time of this process so far (user + system, all threads), in seconds: steadier than wall time on a shared machine.</summary>
     private static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+
+    /// <summary>CPU seconds of the calling thread (Linux and macOS; NaN elsewhere).</summary>
+    private static double ThreadCpu()
+    {
+        if (OperatingSystem.IsWindows()) return double.NaN;
+        // CLOCK_THREAD_CPUTIME_ID: 3 on Linux, 16 on macOS.
+        return clock_gettime(OperatingSystem.IsMacOS() ? 16 : 3, out var time) == 0 ? time.Seconds + time.Nanoseconds / 1e9 : double.NaN;
+    }
+
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+    private static extern int clock_gettime(int clock, out TimeSpec time);
 
     private static void LogGc(Stopwatch clock)
     {
