@@ -46,6 +46,7 @@ internal sealed class ByteArrayEntries
     /// <paramref name="buffer"/> at <paramref name="start"/>: in place when the buffer is the room
     /// <see cref="Reserve"/> gave, copied otherwise. Returns the bytes used.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
     public int AppendPlain(byte[] buffer, int start, int length, int count)
     {
         var source = buffer.AsSpan(start, length);
@@ -353,6 +354,7 @@ internal static class ColumnChunkDecoder
         public int Count { get; private set; }
         public bool HasDictionary => _dictionaryCount >= 0;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
         public void ReadDictionary(byte[] buffer, int start, int length, int count)
         {
             var data = buffer.AsSpan(start, length);
@@ -390,6 +392,7 @@ internal static class ColumnChunkDecoder
             Count += count;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
         private void ReadPlain(byte[] buffer, int start, int length, int count)
         {
             var data = buffer.AsSpan(start, length);
@@ -427,6 +430,7 @@ internal static class ColumnChunkDecoder
             _ => MemoryMarshal.AsBytes(((double[])_values!).AsSpan()),
         };
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
         private void ReadIndexes(ReadOnlySpan<byte> data, int count)
         {
             if (!HasDictionary) throw new InvalidDataException("Dictionary-encoded values without a dictionary page.");

@@ -107,6 +107,7 @@ internal static class FastColumnReader
     /// would give, <paramref name="missing"/> for nulls, without an array of DateTimes. False (nothing
     /// written) for kinds that are not INT64 timestamps.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
     public static bool TryTicks(FastKind kind, DecodedChunk chunk, Span<long> ticks, long missing)
     {
         (long multiply, long divide) = kind switch
@@ -188,6 +189,7 @@ internal static class FastColumnReader
     private static string Decode(ReadOnlySpan<byte> utf8) => utf8.Length == 0 ? "" : Encoding.UTF8.GetString(utf8);
 
     /// <summary>The test id keys of the rows of a byte-array chunk (no string for canonical GUID ids).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
     public static void Keys(DecodedChunk chunk, Span<TestIdKey> keys)
     {
         var entries = chunk.Entries!;

@@ -120,6 +120,7 @@ internal static class PageDecoding
     /// encoding of width <paramref name="bitWidth"/> (0..32). Returns the bytes used; throws
     /// <see cref="InvalidDataException"/> when the data ends first.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
     public static int DecodeHybrid(ReadOnlySpan<byte> source, int bitWidth, Span<int> destination)
     {
         if (bitWidth is < 0 or > 32) throw new InvalidDataException($"Bit width {bitWidth} is out of range.");
@@ -156,6 +157,7 @@ internal static class PageDecoding
         return pos;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
     private static void Unpack(ReadOnlySpan<byte> source, int bitWidth, Span<int> destination)
     {
         if (bitWidth == 0)

@@ -538,6 +538,7 @@ internal static class ParquetEncoder
     }
 
     /// <summary>Writes a PLAIN byte array (length, UTF-8 bytes); returns the bytes just written (without the length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // per value, inside the optimized loops
     private static ReadOnlySpan<byte> WritePlainString(string s, ByteBuffer output)
     {
         var span = output.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(s.Length));
@@ -554,6 +555,7 @@ internal static class ParquetEncoder
         private byte[]? _max;
         private bool _tooLong;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // per value, inside the optimized loops
         public void Add(ReadOnlySpan<byte> value)
         {
             if (_min is null || value.SequenceCompareTo(_min) < 0) _min = value.ToArray();
@@ -687,6 +689,7 @@ internal static class ParquetEncoder
 
         private static int Hash(long key, int mask) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 40) & mask;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // per value, inside the optimized loops
         public bool TryGetValue(long key, out int index)
         {
             int mask = _slots.Length - 1;
