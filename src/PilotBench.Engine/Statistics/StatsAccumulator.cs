@@ -15,6 +15,13 @@ public sealed class StatsAccumulator
     private StatsGroupKey lastKey;
     private GroupStats? lastGroup;
 
+    // Groups recently looked up, by the identity of their key's strings (direct-mapped): rows in
+    // no particular order still share the instances of a dictionary-encoded chunk, and hashing
+    // the key's four strings (randomized string hashing) plus the dictionary lookup for nearly
+    // every row of a merge cost about 0.2 CPU-s per 1M records (perf, issue 6 case 1).
+    private const int RecentSlots = 256;
+    private (StatsGroupKey Key, GroupStats? Group)[]? recent;
+
     public int GroupCount => groups.Count;
 
     public IReadOnlyDictionary<StatsGroupKey, GroupStats> Groups => groups;
@@ -26,7 +33,10 @@ public sealed class StatsAccumulator
         var key = observation.Key;
         if (lastGroup is null || !key.IsSameInstanceAs(lastKey))
         {
-            lastGroup = GetOrAdd(key);
+            recent ??= new (StatsGroupKey, GroupStats?)[RecentSlots];
+            ref var slot = ref recent[key.IdentityHash() & (RecentSlots - 1)];
+            if (slot.Group is null || !key.IsSameInstanceAs(slot.Key)) slot = (key, GetOrAdd(key));
+            lastGroup = slot.Group!;
             lastKey = key;
         }
         lastGroup.Add(observation);

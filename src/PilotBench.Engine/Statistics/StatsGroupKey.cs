@@ -40,6 +40,17 @@ public readonly struct StatsGroupKey : IEquatable<StatsGroupKey>, IComparable<St
         ReferenceEquals(Difficulty, other.Difficulty) && ReferenceEquals(TaskType, other.TaskType) &&
         Nullable.Equals(ToolSuccessRate, other.ToolSuccessRate);
 
+    /// <summary>A hash of the key's string instances (not their text) and rate: equal for keys that are <see cref="IsSameInstanceAs"/>.</summary>
+    internal int IdentityHash()
+    {
+        uint h = (uint)System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Model);
+        h = h * 31 + (uint)System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(PromptType);
+        h = h * 31 + (uint)System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Difficulty);
+        h = h * 31 + (uint)System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(TaskType);
+        h = h * 31 + (uint)ToolSuccessRate.GetHashCode();
+        return (int)(h ^ (h >> 16));
+    }
+
     public bool Equals(StatsGroupKey other) =>
         string.Equals(Model, other.Model, StringComparison.Ordinal) &&
         string.Equals(PromptType, other.PromptType, StringComparison.Ordinal) &&

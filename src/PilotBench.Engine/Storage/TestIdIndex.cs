@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace PilotBench.Engine.Storage;
@@ -70,7 +71,7 @@ internal sealed class TestIdIndex
     /// <summary>written_at ticks of a row without written_at.</summary>
     public const long NoTime = long.MinValue;
 
-    private readonly Dictionary<Guid, Entry> _guids = new();
+    private readonly GuidMap _guids = new();
     private readonly Dictionary<string, Entry> _texts = new(StringComparer.Ordinal);
 
     public readonly record struct Entry(int File, int Row, long WrittenAtTicks);
@@ -78,14 +79,11 @@ internal sealed class TestIdIndex
     public int Count => _guids.Count + _texts.Count;
 
     /// <summary>
-    /// Room for about <paramref name="ids"/> GUID ids without growing: growing a dictionary of a
+    /// Room for about <paramref name="ids"/> GUID ids without growing: growing a table of a
     /// million entries step by step allocates about twice its final size on the large object heap
     /// (and rehashes every entry at each step).
     /// </summary>
-    public void Reserve(int ids)
-    {
-        if (ids > _guids.Count) _guids.EnsureCapacity(ids);
-    }
+    public void Reserve(int ids) => _guids.Reserve(ids);
 
     public IEnumerable<string> Ids => _guids.Keys.Select(g => g.ToString("D")).Concat(_texts.Keys);
 
@@ -93,7 +91,7 @@ internal sealed class TestIdIndex
 
     public ref Entry GetValueRefOrAddDefault(in TestIdKey key, out bool exists) =>
         ref key.Text is null
-            ? ref CollectionsMarshal.GetValueRefOrAddDefault(_guids, key.Guid, out exists)
+            ? ref _guids.GetValueRefOrAddDefault(key.Guid, out exists)
             : ref CollectionsMarshal.GetValueRefOrAddDefault(_texts, key.Text, out exists);
 
     public bool TryGetValue(in TestIdKey key, out Entry entry)
@@ -104,5 +102,120 @@ internal sealed class TestIdIndex
             return false;
         }
         return key.Text is null ? _guids.TryGetValue(key.Guid, out entry) : _texts.TryGetValue(key.Text, out entry);
+    }
+
+    /// <summary>
+    /// GUID id -> entry: open addressing with linear probing, each slot holding its key, entry and
+    /// whether it is used side by side (one cache miss per lookup in a table of a million ids,
+    /// where Dictionary's buckets and entries cost two), any capacity (a multiply-shift maps a
+    /// hash to a slot), at most 3/4 full. Written per increment row in the merge's first pass,
+    /// which runs on one thread: compiled optimized at once (Dictionary&lt;Guid, Entry&gt; is a
+    /// framework instantiation over this engine's struct, so no ReadyToRun image held it, and it
+    /// ran unoptimized for much of a 1M-record merge: 0.36 s of its CPU in a trace).
+    /// </summary>
+    internal sealed class GuidMap
+    {
+        private struct Slot
+        {
+            public Guid Key;
+            public Entry Value;
+            public bool Used;
+        }
+
+        private Slot[] _slots = new Slot[16];
+        private int _count;
+
+        public int Count => _count;
+
+        public IEnumerable<Guid> Keys
+        {
+            get
+            {
+                for (int i = 0; i < _slots.Length; i++)
+                {
+                    if (_slots[i].Used) yield return _slots[i].Key;
+                }
+            }
+        }
+
+        /// <summary>Grows (once) to hold <paramref name="count"/> keys within the load limit.</summary>
+        public void Reserve(int count)
+        {
+            if (count > _count && (long)count * 4 > (long)_slots.Length * 3) Resize((int)Math.Min(Array.MaxLength, (long)count * 4 / 3 + 1));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int SlotOf(in Guid key, int length)
+        {
+            ref byte bytes = ref Unsafe.As<Guid, byte>(ref Unsafe.AsRef(in key));
+            ulong a = Unsafe.ReadUnaligned<ulong>(ref bytes);
+            ulong b = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref bytes, 8));
+            ulong h = (a * 0x9E3779B97F4A7C15UL) ^ (b * 0xC2B2AE3D27D4EB4FUL);
+            h ^= h >> 29;
+            return (int)(((h >> 32) * (ulong)(uint)length) >> 32);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public ref Entry GetValueRefOrAddDefault(Guid key, out bool exists)
+        {
+            if ((long)(_count + 1) * 4 > (long)_slots.Length * 3) Resize(_slots.Length * 2);
+            var slots = _slots;
+            int i = SlotOf(key, slots.Length);
+            while (true)
+            {
+                ref var slot = ref slots[i];
+                if (!slot.Used)
+                {
+                    slot.Used = true;
+                    slot.Key = key;
+                    slot.Value = default;
+                    _count++;
+                    exists = false;
+                    return ref slot.Value;
+                }
+                if (slot.Key == key)
+                {
+                    exists = true;
+                    return ref slot.Value;
+                }
+                if (++i == slots.Length) i = 0;
+            }
+        }
+
+        public bool TryGetValue(Guid key, out Entry entry)
+        {
+            var slots = _slots;
+            int i = SlotOf(key, slots.Length);
+            while (true)
+            {
+                ref var slot = ref slots[i];
+                if (!slot.Used) break;
+                if (slot.Key == key)
+                {
+                    entry = slot.Value;
+                    return true;
+                }
+                if (++i == slots.Length) i = 0;
+            }
+            entry = default;
+            return false;
+        }
+
+        private void Resize(int length)
+        {
+            var old = _slots;
+            var slots = new Slot[Math.Max(length, 16)];
+            foreach (ref readonly var slot in old.AsSpan())
+            {
+                if (!slot.Used) continue;
+                int i = SlotOf(slot.Key, slots.Length);
+                while (slots[i].Used)
+                {
+                    if (++i == slots.Length) i = 0;
+                }
+                slots[i] = slot;
+            }
+            _slots = slots;
+        }
     }
 }
