@@ -147,11 +147,22 @@ public static class RecordTables
 
     /// <summary>
     /// Rows [0, <paramref name="given"/>) of a typed extra column: each value that is neither null
-    /// nor the null marker, converted. Per value, so compiled optimized at once (see
-    /// ParquetEncoder's remarks); the conversion is a struct, not a delegate call per value.
+    /// nor the null marker, converted (through a struct, not a delegate call per value). Per value:
+    /// two entry points around one body (see <see cref="Storage.Format.HotLoops"/>).
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Fill<T, TConversion>(T[] target, object?[] values, int given, object? nullMarker, TConversion conversion)
+        where TConversion : struct, IExtraConversion<T>
+    {
+        if (given >= Storage.Format.HotLoops.MinValues) FillHot(target, values, given, nullMarker, conversion);
+        else FillCore(target, values, given, nullMarker, conversion);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+    private static void FillHot<T, TConversion>(T[] target, object?[] values, int given, object? nullMarker, TConversion conversion)
+        where TConversion : struct, IExtraConversion<T> => FillCore(target, values, given, nullMarker, conversion);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points
+    private static void FillCore<T, TConversion>(T[] target, object?[] values, int given, object? nullMarker, TConversion conversion)
         where TConversion : struct, IExtraConversion<T>
     {
         for (int i = 0; i < given; i++)

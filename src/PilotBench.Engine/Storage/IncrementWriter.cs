@@ -82,7 +82,6 @@ public sealed class IncrementWriter : IAsyncDisposable
     /// buffer (the record itself is not kept or changed); the <see cref="Flushed"/> event gives
     /// them back as records, with error_category, written_at and writer set.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per record: see ParquetEncoder's remarks
     public bool Add(TestRecord record)
     {
         ThrowIfFailed();

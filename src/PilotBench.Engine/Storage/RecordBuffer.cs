@@ -122,8 +122,26 @@ internal sealed class RecordBuffer
     private string?[]? _writers;
 
     /// <summary>Appends a validated record; its error_category is derived here (SPEC 4.2).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per record: see ParquetEncoder's remarks
+    /// <remarks>
+    /// Per record, so two entry points around one body (see <see cref="Format.HotLoops"/>): the
+    /// precompiled one while fewer than <see cref="Format.HotLoops.MinValues"/> records were ever
+    /// added to this buffer, then a copy compiled optimized at once.
+    /// </remarks>
     public void Add(TestRecord record)
+    {
+        if (_added >= Format.HotLoops.MinValues) AddHot(record);
+        else AddCore(record);
+        _added++;
+    }
+
+    /// <summary>Records added over this buffer's life (batches included).</summary>
+    private long _added;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+    private void AddHot(TestRecord record) => AddCore(record);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points
+    private void AddCore(TestRecord record)
     {
         if (Count == _testId.Length) Grow();
         int i = Count;
@@ -160,7 +178,7 @@ internal sealed class RecordBuffer
     /// the first spelling of a name names the column, every value widens its type, and when a
     /// record gives a name twice (only a hand-made record can) its first value is kept.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per record: see ParquetEncoder's remarks
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inside Add, either entry point
     private void AddExtras(int row, List<KeyValuePair<string, object?>> extras)
     {
         for (int e = 0; e < extras.Count; e++)
@@ -336,7 +354,7 @@ internal sealed class ErrorCategoryCache
     private string? _lastType, _lastMessage, _lastCategory;
     private bool _hasLast;
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per record: see ParquetEncoder's remarks
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inside RecordBuffer.Add, either entry point
     public string? Classify(string? errorType, string? errorMessage)
     {
         if (_hasLast && ReferenceEquals(errorType, _lastType) && ReferenceEquals(errorMessage, _lastMessage)) return _lastCategory;

@@ -46,8 +46,14 @@ internal sealed class ByteArrayEntries
     /// <paramref name="buffer"/> at <paramref name="start"/>: in place when the buffer is the room
     /// <see cref="Reserve"/> gave, copied otherwise. Returns the bytes used.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
-    public int AppendPlain(byte[] buffer, int start, int length, int count)
+    public int AppendPlain(byte[] buffer, int start, int length, int count) =>
+        count >= HotLoops.MinValues ? AppendPlainHot(buffer, start, length, count) : AppendPlainCore(buffer, start, length, count);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+    private int AppendPlainHot(byte[] buffer, int start, int length, int count) => AppendPlainCore(buffer, start, length, count);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+    private int AppendPlainCore(byte[] buffer, int start, int length, int count)
     {
         var source = buffer.AsSpan(start, length);
         bool inPlace = ReferenceEquals(buffer, _data) && start >= _length;
@@ -354,8 +360,17 @@ internal static class ColumnChunkDecoder
         public int Count { get; private set; }
         public bool HasDictionary => _dictionaryCount >= 0;
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
         public void ReadDictionary(byte[] buffer, int start, int length, int count)
+        {
+            if (count >= HotLoops.MinValues) ReadDictionaryHot(buffer, start, length, count);
+            else ReadDictionaryCore(buffer, start, length, count);
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+        private void ReadDictionaryHot(byte[] buffer, int start, int length, int count) => ReadDictionaryCore(buffer, start, length, count);
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+        private void ReadDictionaryCore(byte[] buffer, int start, int length, int count)
         {
             var data = buffer.AsSpan(start, length);
             _dictionaryCount = count;
@@ -392,8 +407,17 @@ internal static class ColumnChunkDecoder
             Count += count;
         }
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
         private void ReadPlain(byte[] buffer, int start, int length, int count)
+        {
+            if (count >= HotLoops.MinValues) ReadPlainHot(buffer, start, length, count);
+            else ReadPlainCore(buffer, start, length, count);
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+        private void ReadPlainHot(byte[] buffer, int start, int length, int count) => ReadPlainCore(buffer, start, length, count);
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+        private void ReadPlainCore(byte[] buffer, int start, int length, int count)
         {
             var data = buffer.AsSpan(start, length);
             switch (_type)
@@ -430,8 +454,17 @@ internal static class ColumnChunkDecoder
             _ => MemoryMarshal.AsBytes(((double[])_values!).AsSpan()),
         };
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
         private void ReadIndexes(ReadOnlySpan<byte> data, int count)
+        {
+            if (count >= HotLoops.MinValues) ReadIndexesHot(data, count);
+            else ReadIndexesCore(data, count);
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+        private void ReadIndexesHot(ReadOnlySpan<byte> data, int count) => ReadIndexesCore(data, count);
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+        private void ReadIndexesCore(ReadOnlySpan<byte> data, int count)
         {
             if (!HasDictionary) throw new InvalidDataException("Dictionary-encoded values without a dictionary page.");
             if (data.Length < 1) throw new InvalidDataException("Dictionary indexes without their bit width.");

@@ -107,8 +107,14 @@ internal static class FastColumnReader
     /// would give, <paramref name="missing"/> for nulls, without an array of DateTimes. False (nothing
     /// written) for kinds that are not INT64 timestamps.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
-    public static bool TryTicks(FastKind kind, DecodedChunk chunk, Span<long> ticks, long missing)
+    public static bool TryTicks(FastKind kind, DecodedChunk chunk, Span<long> ticks, long missing) =>
+        ticks.Length >= HotLoops.MinValues ? TryTicksHot(kind, chunk, ticks, missing) : TryTicksCore(kind, chunk, ticks, missing);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+    private static bool TryTicksHot(FastKind kind, DecodedChunk chunk, Span<long> ticks, long missing) => TryTicksCore(kind, chunk, ticks, missing);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+    private static bool TryTicksCore(FastKind kind, DecodedChunk chunk, Span<long> ticks, long missing)
     {
         (long multiply, long divide) = kind switch
         {
@@ -189,8 +195,17 @@ internal static class FastColumnReader
     private static string Decode(ReadOnlySpan<byte> utf8) => utf8.Length == 0 ? "" : Encoding.UTF8.GetString(utf8);
 
     /// <summary>The test id keys of the rows of a byte-array chunk (no string for canonical GUID ids).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
     public static void Keys(DecodedChunk chunk, Span<TestIdKey> keys)
+    {
+        if (keys.Length >= HotLoops.MinValues) KeysHot(chunk, keys);
+        else KeysCore(chunk, keys);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+    private static void KeysHot(DecodedChunk chunk, Span<TestIdKey> keys) => KeysCore(chunk, keys);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+    private static void KeysCore(DecodedChunk chunk, Span<TestIdKey> keys)
     {
         var entries = chunk.Entries!;
         var indexes = chunk.EntryIndexes!;

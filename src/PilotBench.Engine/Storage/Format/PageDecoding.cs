@@ -120,8 +120,14 @@ internal static class PageDecoding
     /// encoding of width <paramref name="bitWidth"/> (0..32). Returns the bytes used; throws
     /// <see cref="InvalidDataException"/> when the data ends first.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
-    public static int DecodeHybrid(ReadOnlySpan<byte> source, int bitWidth, Span<int> destination)
+    public static int DecodeHybrid(ReadOnlySpan<byte> source, int bitWidth, Span<int> destination) =>
+        destination.Length >= HotLoops.MinValues ? DecodeHybridHot(source, bitWidth, destination) : DecodeHybridCore(source, bitWidth, destination);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+    private static int DecodeHybridHot(ReadOnlySpan<byte> source, int bitWidth, Span<int> destination) => DecodeHybridCore(source, bitWidth, destination);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+    private static int DecodeHybridCore(ReadOnlySpan<byte> source, int bitWidth, Span<int> destination)
     {
         if (bitWidth is < 0 or > 32) throw new InvalidDataException($"Bit width {bitWidth} is out of range.");
         int pos = 0, filled = 0, count = destination.Length;
@@ -157,7 +163,7 @@ internal static class PageDecoding
         return pos;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per value: see ParquetEncoder's remarks
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inside DecodeHybrid's loop, either entry point (HotLoops)
     private static void Unpack(ReadOnlySpan<byte> source, int bitWidth, Span<int> destination)
     {
         if (bitWidth == 0)

@@ -62,14 +62,7 @@ internal sealed class EncodedChunk : IDisposable
 /// format's order: UTF-8 bytes unsigned, NaN ignored, -0.0/+0.0 widened; null_count).
 /// Millisecond timestamps (see <see cref="Timestamps"/>). Thread-safe: one call encodes one chunk,
 /// so the columns of a row group are encoded in parallel.
-/// <para>
-/// The loops that run per value are compiled optimized at once (AggressiveOptimization), not
-/// taken from the module's ReadyToRun images: under tiered PGO (on by default, and pwsh cannot
-/// turn it off for a module) hot precompiled code is first replaced by an instrumented copy, and
-/// on two busy cores that copy ran for the rest of the run (JIT summaries of a 2M-row writer run:
-/// EncodeFixed over doubles was still instrumented after 2M rows); the writer's second million
-/// rows took 2.8-2.9 CPU-s that way against 1.7 with PGO off (docs/performance.md, fifth session).
-/// </para>
+/// <para>The loops that run per value have two entry points (<see cref="HotLoops"/>).</para>
 /// </summary>
 internal static class ParquetEncoder
 {
@@ -285,8 +278,16 @@ internal static class ParquetEncoder
         return bytes;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per value: see the class remarks
     private static EncodedChunk EncodeFixed<TValues>(TValues values, PhysicalType type, int start, int count, Scratch scratch)
+        where TValues : struct, IFixedValues =>
+        count >= HotLoops.MinValues ? EncodeFixedHot<TValues>(values, type, start, count, scratch) : EncodeFixedCore<TValues>(values, type, start, count, scratch);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+    private static EncodedChunk EncodeFixedHot<TValues>(TValues values, PhysicalType type, int start, int count, Scratch scratch)
+        where TValues : struct, IFixedValues => EncodeFixedCore<TValues>(values, type, start, count, scratch);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+    private static EncodedChunk EncodeFixedCore<TValues>(TValues values, PhysicalType type, int start, int count, Scratch scratch)
         where TValues : struct, IFixedValues
     {
         var chunk = new EncodedChunk(type, count);
@@ -439,8 +440,14 @@ internal static class ParquetEncoder
 
     // ---- strings ----
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per value: see the class remarks
-    private static EncodedChunk EncodeStrings(string?[] values, int start, int count, Scratch scratch)
+    private static EncodedChunk EncodeStrings(string?[] values, int start, int count, Scratch scratch) =>
+        count >= HotLoops.MinValues ? EncodeStringsHot(values, start, count, scratch) : EncodeStringsCore(values, start, count, scratch);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+    private static EncodedChunk EncodeStringsHot(string?[] values, int start, int count, Scratch scratch) => EncodeStringsCore(values, start, count, scratch);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+    private static EncodedChunk EncodeStringsCore(string?[] values, int start, int count, Scratch scratch)
     {
         var chunk = new EncodedChunk(PhysicalType.ByteArray, count);
         try
@@ -538,7 +545,7 @@ internal static class ParquetEncoder
     }
 
     /// <summary>Writes a PLAIN byte array (length, UTF-8 bytes); returns the bytes just written (without the length).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // per value, inside the optimized loops
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // per value, inside the loops (HotLoops)
     private static ReadOnlySpan<byte> WritePlainString(string s, ByteBuffer output)
     {
         var span = output.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(s.Length));
@@ -555,7 +562,7 @@ internal static class ParquetEncoder
         private byte[]? _max;
         private bool _tooLong;
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] // per value, inside the optimized loops
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // per value, inside the loops (HotLoops)
         public void Add(ReadOnlySpan<byte> value)
         {
             if (_min is null || value.SequenceCompareTo(_min) < 0) _min = value.ToArray();
@@ -572,8 +579,17 @@ internal static class ParquetEncoder
     // ---- pages ----
 
     /// <summary>Data pages of dictionary indices; <paramref name="rowIndices"/> holds one per row, -1 for null.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per value: see the class remarks
     private static void WriteIndexPages(EncodedChunk chunk, Scratch scratch, int count, int[] rowIndices, int entries)
+    {
+        if (count >= HotLoops.MinValues) WriteIndexPagesHot(chunk, scratch, count, rowIndices, entries);
+        else WriteIndexPagesCore(chunk, scratch, count, rowIndices, entries);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+    private static void WriteIndexPagesHot(EncodedChunk chunk, Scratch scratch, int count, int[] rowIndices, int entries) => WriteIndexPagesCore(chunk, scratch, count, rowIndices, entries);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+    private static void WriteIndexPagesCore(EncodedChunk chunk, Scratch scratch, int count, int[] rowIndices, int entries)
     {
         int bitWidth = RleHybridEncoder.BitWidth(entries - 1);
         for (int pageStart = 0; pageStart < count; pageStart += PageRows)
@@ -689,7 +705,7 @@ internal static class ParquetEncoder
 
         private static int Hash(long key, int mask) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 40) & mask;
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] // per value, inside the optimized loops
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // per value, inside the loops (HotLoops)
         public bool TryGetValue(long key, out int index)
         {
             int mask = _slots.Length - 1;

@@ -11,8 +11,17 @@ internal static class RleHybridEncoder
     /// <summary>Bits needed for values 0..<paramref name="maxValue"/> (at least 1).</summary>
     public static int BitWidth(int maxValue) => maxValue <= 1 ? 1 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)maxValue);
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see ParquetEncoder
     public static void Encode(ReadOnlySpan<int> values, int bitWidth, ByteBuffer output)
+    {
+        if (values.Length >= HotLoops.MinValues) EncodeHot(values, bitWidth, output);
+        else EncodeCore(values, bitWidth, output);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
+    private static void EncodeHot(ReadOnlySpan<int> values, int bitWidth, ByteBuffer output) => EncodeCore(values, bitWidth, output);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
+    private static void EncodeCore(ReadOnlySpan<int> values, int bitWidth, ByteBuffer output)
     {
         int n = values.Length;
         int literalStart = 0;
@@ -53,7 +62,7 @@ internal static class RleHybridEncoder
         for (int b = 0; b < bytes; b++) output.WriteByte((byte)(value >> (8 * b)));
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see ParquetEncoder
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inside Encode's loop, either entry point (HotLoops)
     private static void WriteBitPacked(ReadOnlySpan<int> values, int bitWidth, ByteBuffer output)
     {
         int groups = (values.Length + 7) / 8;
