@@ -360,17 +360,8 @@ internal static class ColumnChunkDecoder
         public int Count { get; private set; }
         public bool HasDictionary => _dictionaryCount >= 0;
 
+        // No per-value loop of its own (strings: AppendPlain's; fixed widths: one copy), so one entry point.
         public void ReadDictionary(byte[] buffer, int start, int length, int count)
-        {
-            if (count >= HotLoops.MinValues) ReadDictionaryHot(buffer, start, length, count);
-            else ReadDictionaryCore(buffer, start, length, count);
-        }
-
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
-        private void ReadDictionaryHot(byte[] buffer, int start, int length, int count) => ReadDictionaryCore(buffer, start, length, count);
-
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
-        private void ReadDictionaryCore(byte[] buffer, int start, int length, int count)
         {
             var data = buffer.AsSpan(start, length);
             _dictionaryCount = count;
