@@ -56,6 +56,9 @@ public sealed class MergedView : IAsyncDisposable
     private readonly ParquetFile? _main;
     private readonly IReadOnlyList<IncrementSource> _sources;
     private readonly TestIdIndex _winnerById;
+
+    /// <summary>Rows ahead whose test-id slot pass one prefetches.</summary>
+    private const int PrefetchDistance = 16;
     private readonly IReadOnlyCollection<string>? _columns;
 
     private MergedView(StoreLayout layout, ParquetFile? main, IReadOnlyList<IncrementSource> sources, TableSchema incrementSchema,
@@ -160,9 +163,13 @@ public sealed class MergedView : IAsyncDisposable
                 // column): its test_id is then not decoded a second time.
                 sources.Add(new IncrementSource(keys.File, keys.Parquet, winner, keys.Parquet.TestIdIsText ? keys.Ids : null));
                 schemas.Add(keys.Schema!);
-                for (int row = 0; row < keys.Ids.Length; row++)
+                var ids = keys.Ids;
+                for (int row = 0; row < ids.Length; row++)
                 {
-                    ref readonly var id = ref keys.Ids[row];
+                    // The index's slots are scattered over tens of megabytes: ask for the one of a
+                    // row a little ahead while this row's is looked up.
+                    if (row + PrefetchDistance < ids.Length) winnerById.Prefetch(ids[row + PrefetchDistance]);
+                    ref readonly var id = ref ids[row];
                     if (id.IsNull) { winner[row] = true; continue; }
                     ref var entry = ref winnerById.GetValueRefOrAddDefault(id, out bool exists);
                     if (exists)

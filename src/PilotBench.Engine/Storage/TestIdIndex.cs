@@ -94,6 +94,12 @@ internal sealed class TestIdIndex
             ? ref _guids.GetValueRefOrAddDefault(key.Guid, out exists)
             : ref CollectionsMarshal.GetValueRefOrAddDefault(_texts, key.Text, out exists);
 
+    /// <summary>A hint that <paramref name="key"/> is looked up soon (see <see cref="GuidMap.Prefetch"/>).</summary>
+    public void Prefetch(in TestIdKey key)
+    {
+        if (!key.IsNull && key.Text is null) _guids.Prefetch(key.Guid);
+    }
+
     public bool TryGetValue(in TestIdKey key, out Entry entry)
     {
         if (key.IsNull)
@@ -153,6 +159,20 @@ internal sealed class TestIdIndex
             ulong h = (a * 0x9E3779B97F4A7C15UL) ^ (b * 0xC2B2AE3D27D4EB4FUL);
             h ^= h >> 29;
             return (int)(((h >> 32) * (ulong)(uint)length) >> 32);
+        }
+
+        /// <summary>
+        /// Asks the processor to bring <paramref name="key"/>'s first slot into the cache (a hint;
+        /// no effect where there is no prefetch instruction). A table of a million ids is tens of
+        /// megabytes: each lookup misses the cache, about 0.3 us here, and pass one looked up one
+        /// id after the other. Prefetching a few rows ahead overlaps those misses.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public unsafe void Prefetch(in Guid key)
+        {
+            if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+            var slots = _slots;
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref slots[SlotOf(key, slots.Length)]));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
