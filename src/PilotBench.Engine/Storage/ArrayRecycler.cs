@@ -50,6 +50,18 @@ internal sealed class ArrayRecycler
         }
     }
 
+    /// <summary>An array of a column type (see <see cref="Schema.Column.NewArray"/>), as <see cref="Rent{T}"/>.</summary>
+    public Array Rent(Schema.ColumnType type, int length) => type switch
+    {
+        Schema.ColumnType.String => Rent<string?>(length),
+        Schema.ColumnType.Boolean => Rent<bool?>(length),
+        Schema.ColumnType.Int32 => Rent<int?>(length),
+        Schema.ColumnType.Int64 => Rent<long?>(length),
+        Schema.ColumnType.Double => Rent<double?>(length),
+        Schema.ColumnType.Timestamp => Rent<DateTime?>(length),
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
     /// <summary>Takes back the column arrays of a table whose rows are no longer needed; arrays it did not lend are left alone.</summary>
     public void Return(Schema.RecordTable table)
     {

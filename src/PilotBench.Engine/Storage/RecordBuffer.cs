@@ -32,15 +32,16 @@ internal sealed class RecordBuffer
 
     /// <summary>
     /// Arrays of a written batch's extras kept for the next batch (<see cref="Reset"/>): the
-    /// value arrays of its extra columns, emptied, and the typed arrays its table was given. New
+    /// value arrays of its extra columns, emptied, and the typed arrays its table was given (lent
+    /// by an <see cref="ArrayRecycler"/>, which takes them back from <see cref="_lastTable"/>). New
     /// for every batch, they were most of the writer's allocations (a 100k-row batch with four
     /// extras: about 9 MB on the large-object heap, each page touched fresh, and the gen-2
     /// collections such heaps bring).
     /// </summary>
     private readonly Stack<object?[]> _spareExtraValues = new();
-    private readonly List<Array> _tableExtras = new();
-    private readonly List<Array> _spareTableExtras = new();
-    /// <summary>Extra columns whose arrays are kept at most (a batch may give many rare extras).</summary>
+    private readonly ArrayRecycler _typedExtras = new();
+    private RecordTable? _lastTable;
+    /// <summary>Extra value arrays kept at most (a batch may give many rare extras).</summary>
     private const int MaxSpareExtras = 64;
 
     private readonly ErrorCategoryCache _categories;
@@ -105,13 +106,9 @@ internal sealed class RecordBuffer
             Array.Clear(column.Values);
             _spareExtraValues.Push(column.Values);
         }
-        foreach (var typed in _tableExtras)
-        {
-            if (_spareTableExtras.Count >= MaxSpareExtras) break;
-            Array.Clear(typed);
-            _spareTableExtras.Add(typed);
-        }
-        _tableExtras.Clear();
+        // Only the extras' arrays were lent: the table's other columns are this buffer's own.
+        if (_lastTable is not null) _typedExtras.Return(_lastTable);
+        _lastTable = null;
         _extraColumns.Clear();
         _extraByName.Clear();
         Count = 0;
@@ -274,25 +271,12 @@ internal sealed class RecordBuffer
         };
         foreach (var column in _extraColumns)
         {
-            var extra = RecordTables.ExtraColumn(column.Name, column.Type, column.Values, n, GivenNull, SpareTableExtra(column.Type ?? ColumnType.String, n));
-            _tableExtras.Add(extra.Values);
-            columns.Add(extra);
+            // A recycled array holds the last batch's values: emptied, as ExtraColumn fills only the rows given.
+            var typed = _typedExtras.Rent(column.Type ?? ColumnType.String, n);
+            Array.Clear(typed);
+            columns.Add(RecordTables.ExtraColumn(column.Name, column.Type, column.Values, n, GivenNull, typed));
         }
-        return new RecordTable(n, columns);
-    }
-
-    /// <summary>A kept all-null typed array of this type and length, or null.</summary>
-    private Array? SpareTableExtra(ColumnType type, int n)
-    {
-        var arrayType = Column.ArrayTypeOf(type);
-        for (int i = 0; i < _spareTableExtras.Count; i++)
-        {
-            var spare = _spareTableExtras[i];
-            if (spare.Length != n || spare.GetType() != arrayType) continue;
-            _spareTableExtras.RemoveAt(i);
-            return spare;
-        }
-        return null;
+        return _lastTable = new RecordTable(n, columns);
     }
 
     /// <summary>Row <paramref name="i"/> as a record, as the writer accepted it plus what the flush set.</summary>

@@ -255,7 +255,11 @@ public sealed class WritingTests : IDisposable
             {
                 0 => new List<KeyValuePair<string, object?>> { new("run_id", "r" + i), new("tokens", (long)i) },
                 1 => null,
-                2 => new List<KeyValuePair<string, object?>> { new("tokens", "many" + i), new("flag", i % 2 == 0) },
+                // retries: a long column again (the same writer buffer as batch 0, whose tokens
+                // filled a long array of this length), given on even rows only.
+                2 => i % 2 == 0
+                    ? new List<KeyValuePair<string, object?>> { new("tokens", "many" + i), new("flag", true), new("retries", (long)i) }
+                    : new List<KeyValuePair<string, object?>> { new("tokens", "many" + i), new("flag", false) },
                 _ => i % 2 == 0 ? new List<KeyValuePair<string, object?>> { new("run_id", null) } : null,
             };
             bool failed = batch % 2 == 0;

@@ -58,7 +58,7 @@ internal sealed class EncodedChunk : IDisposable
 /// what every reader reads: data page v1; definition levels RLE/bit-packed (every column is
 /// OPTIONAL); values PLAIN or, when at most half of the values are distinct, a PLAIN dictionary
 /// page and RLE_DICTIONARY indices (a chunk whose first <see cref="DistinctProbe"/> values are all
-/// different is taken for a column of unique values and written PLAIN without building the rest of the dictionary); Zstd level 1; chunk statistics (min_value/max_value in the
+/// different is taken for a column of unique values and written PLAIN without building the rest of the dictionary); pages Zstd level 1 or stored as they are (increments, model_stats); chunk statistics (min_value/max_value in the
 /// format's order: UTF-8 bytes unsigned, NaN ignored, -0.0/+0.0 widened; null_count).
 /// Millisecond timestamps (see <see cref="Timestamps"/>). Thread-safe: one call encodes one chunk,
 /// so the columns of a row group are encoded in parallel.
