@@ -264,25 +264,26 @@ internal static class Cases
         if (warm > 0)
         {
             string warmStore = args["store"] + "-warm";
-            await WriteRecords(new StoreLayout(warmStore), distinct, warm, flush);
+            _ = await WriteRecords(new StoreLayout(warmStore), distinct, warm, flush);
             Directory.Delete(warmStore, recursive: true);
         }
         var cpu = Cpu();
         var clock = Stopwatch.StartNew();
         double producerCpu = ThreadCpu();
-        double waited = await WriteRecords(new StoreLayout(args["store"]), distinct, rows, flush);
+        var (waited, producerCpuAtEnd) = await WriteRecords(new StoreLayout(args["store"]), distinct, rows, flush);
         result["seconds"] = clock.Elapsed.TotalSeconds;
         result["producer_wait_seconds"] = waited;
-        result["producer_cpu_seconds"] = ProducerCpu - producerCpu;
+        // Not where the thread's CPU time cannot be read (JSON has no NaN).
+        if (double.IsFinite(producerCpu) && double.IsFinite(producerCpuAtEnd)) result["producer_cpu_seconds"] = producerCpuAtEnd - producerCpu;
         result["cpu_seconds"] = Cpu() - cpu;
         result["rows_per_second"] = rows / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>The producer thread's CPU seconds when it had added the last record (see <see cref="ThreadCpu"/>).</summary>
-    private static double ProducerCpu;
-
-    /// <summary>Returns the seconds the producer waited: for a flush still running, then for the last one.</summary>
-    private static async Task<double> WriteRecords(StoreLayout layout, List<PilotBench.Engine.Schema.TestRecord> distinct, int rows, int flush)
+    /// <summary>
+    /// Returns the seconds the producer waited (for a flush still running, then for the last one)
+    /// and the producer thread's CPU seconds (<see cref="ThreadCpu"/>) when it had added the last record.
+    /// </summary>
+    private static async Task<(double Waited, double ProducerCpu)> WriteRecords(StoreLayout layout, List<PilotBench.Engine.Schema.TestRecord> distinct, int rows, int flush)
     {
         long waited = 0;
         // As Write-PilotResult without -PassThru: the flushed records are not read back.
@@ -297,10 +298,10 @@ internal static class Cases
             waited += Stopwatch.GetTimestamp() - started;
         }
         long disposing = Stopwatch.GetTimestamp();
-        ProducerCpu = ThreadCpu();
+        double producerCpu = ThreadCpu();
         await writer.DisposeAsync();
         waited += Stopwatch.GetTimestamp() - disposing;
-        return (double)waited / Stopwatch.Frequency;
+        return ((double)waited / Stopwatch.Frequency, producerCpu);
     }
 
     /// <summary>Where the writer's time goes: classification, table building, Parquet encoding (no file).</summary>
@@ -405,12 +406,19 @@ internal static class Cases
     /// <summary>CPU time of this process so far (user + system, all threads), in seconds: steadier than wall time on a shared machine.</summary>
     private static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
-    /// <summary>CPU seconds of the calling thread (Linux and macOS; NaN elsewhere).</summary>
+    /// <summary>CPU seconds of the calling thread (Linux; NaN elsewhere).</summary>
     private static double ThreadCpu()
     {
-        if (OperatingSystem.IsWindows()) return double.NaN;
-        // CLOCK_THREAD_CPUTIME_ID: 3 on Linux, 16 on macOS.
-        return clock_gettime(OperatingSystem.IsMacOS() ? 16 : 3, out var time) == 0 ? time.Seconds + time.Nanoseconds / 1e9 : double.NaN;
+        if (!OperatingSystem.IsLinux()) return double.NaN; // read here through Linux's libc only
+        try
+        {
+            // CLOCK_THREAD_CPUTIME_ID
+            return clock_gettime(3, out var time) == 0 ? time.Seconds + time.Nanoseconds / 1e9 : double.NaN;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return double.NaN;
+        }
     }
 
     private struct TimeSpec
