@@ -50,6 +50,27 @@ internal sealed class ArrayRecycler
         }
     }
 
+    /// <summary>
+    /// A kept array of a column type and exactly <paramref name="length"/> elements, holding old
+    /// values, or false when none is kept (nothing is allocated: the caller decides what a new one
+    /// may cost).
+    /// </summary>
+    public bool TryRent(Schema.ColumnType type, int length, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Array? array)
+    {
+        lock (_gate)
+        {
+            if (_free.TryGetValue((Schema.Column.ArrayTypeOf(type), length), out var stack) && stack.Count > 0)
+            {
+                array = stack.Pop();
+                _bytes -= SizeOf(array);
+                _lent.AddOrUpdate(array, this);
+                return true;
+            }
+        }
+        array = null;
+        return false;
+    }
+
     /// <summary>An array of a column type (see <see cref="Schema.Column.NewArray"/>), as <see cref="Rent{T}"/>.</summary>
     public Array Rent(Schema.ColumnType type, int length) => type switch
     {

@@ -11,8 +11,11 @@ namespace PilotBench.Engine.Storage;
 /// by then, which every later collection has to rescan): about 3 s per 1M rows, most of the
 /// writer's time besides the Parquet encoding. Extras are held the same way, one array per extra
 /// column (in order of first appearance, names compared ignoring case), so a record's extras list
-/// is not kept either and the flush does not look every extra up by name per row. Not
-/// thread-safe: the writer's lock guards it.
+/// is not kept either and the flush does not look every extra up by name per row. An extra whose
+/// values all have one type (the usual case: a run id, a temperature, a token count) goes into an
+/// array of its column type as it comes, which becomes the table's column as it is; only a column
+/// of mixed types keeps the values as given and converts them at the flush. Not thread-safe: the
+/// writer's lock guards it.
 /// </summary>
 internal sealed class RecordBuffer
 {
@@ -62,20 +65,62 @@ internal sealed class RecordBuffer
         _turns = new int?[capacity]; _toolCalls = new int?[capacity]; _assistedTurns = new int?[capacity];
     }
 
-    /// <summary>One extra column: the values as the converter gave them (null or past the end: not given), and the type they widen to.</summary>
+    /// <summary>
+    /// How an extra column holds its rows: not yet decided (no value but nulls so far), in an
+    /// array of its column type (every value given so far had that type), or as the values were
+    /// given (mixed types; widened and converted at the flush as <see cref="RecordTables.FromRecords"/> does).
+    /// </summary>
+    private enum ExtraMode : byte { Undecided, Strings, Doubles, Longs, Booleans, Instants, Objects }
+
+    /// <summary>One extra column of the batch; past the end of its arrays a row did not give it.</summary>
     private sealed class ExtraColumn
     {
-        public ExtraColumn(string name, object?[] values)
-        {
-            Name = name;
-            Values = values;
-        }
+        public ExtraColumn(string name) => Name = name;
 
         public string Name { get; }
-        public object?[] Values;
+        public ExtraMode Mode;
+        /// <summary>The type the values given so far widen to (null: none but nulls).</summary>
         public ColumnType? Type;
+        // Typed modes: the array of the mode's type; null where the row gave null or nothing.
+        public string?[]? Strings;
+        public double?[]? Doubles;
+        public long?[]? Longs;
+        public bool?[]? Booleans;
+        public DateTime?[]? Instants;
+        /// <summary>Typed and undecided modes: true where the row gave the extra as null (kept apart from not given; null until one does).</summary>
+        public bool[]? GivenNulls;
+        /// <summary>Objects mode: the values as the converter gave them (<see cref="GivenNull"/> for a given null).</summary>
+        public object?[]? Values;
         /// <summary>The last row that gave this extra (a second spelling in one record keeps the first value).</summary>
         public int LastRow = -1;
+
+        /// <summary>The typed array of a typed mode (null in the others).</summary>
+        public Array? TypedArray => Mode switch
+        {
+            ExtraMode.Strings => Strings,
+            ExtraMode.Doubles => Doubles,
+            ExtraMode.Longs => Longs,
+            ExtraMode.Booleans => Booleans,
+            ExtraMode.Instants => Instants,
+            _ => null,
+        };
+
+        /// <summary>The value row <paramref name="row"/> gave (boxed again from a typed array), <see cref="GivenNull"/>, or null when it gave none.</summary>
+        public object? ValueAt(int row)
+        {
+            if (Mode == ExtraMode.Objects) return row < Values!.Length ? Values[row] : null;
+            object? value = Mode switch
+            {
+                ExtraMode.Strings => row < Strings!.Length ? Strings[row] : null,
+                ExtraMode.Doubles => row < Doubles!.Length ? Doubles[row] : null,
+                ExtraMode.Longs => row < Longs!.Length ? Longs[row] : null,
+                ExtraMode.Booleans => row < Booleans!.Length ? Booleans[row] : null,
+                ExtraMode.Instants => row < Instants!.Length ? Instants[row] : null,
+                _ => null,
+            };
+            if (value is null && GivenNulls is { } nulls && row < nulls.Length && nulls[row]) return GivenNull;
+            return value;
+        }
     }
 
     public int Count { get; private set; }
@@ -102,11 +147,12 @@ internal sealed class RecordBuffer
         Array.Clear(_difficulty); Array.Clear(_errorType); Array.Clear(_errorMessage); Array.Clear(_errorCategory);
         foreach (var column in _extraColumns)
         {
-            if (column.Values.Length != _maxCapacity || _spareExtraValues.Count >= MaxSpareExtras) continue;
-            Array.Clear(column.Values);
-            _spareExtraValues.Push(column.Values);
+            if (column.Values is not { } values || values.Length != _maxCapacity || _spareExtraValues.Count >= MaxSpareExtras) continue;
+            Array.Clear(values);
+            _spareExtraValues.Push(values);
         }
-        // Only the extras' arrays were lent: the table's other columns are this buffer's own.
+        // Only the extras' arrays were lent (the typed arrays became the table's columns): the
+        // table's other columns are this buffer's own.
         if (_lastTable is not null) _typedExtras.Return(_lastTable);
         _lastTable = null;
         _extraColumns.Clear();
@@ -187,19 +233,151 @@ internal sealed class RecordBuffer
             {
                 if (!_extraByName.TryGetValue(name, out column))
                 {
-                    column = new ExtraColumn(name, _spareExtraValues.TryPop(out var spare) ? spare : new object?[Math.Min(_testId.Length, Math.Max(64, row + 1))]);
+                    column = new ExtraColumn(name);
                     _extraColumns.Add(column);
                     _extraByName.Add(name, column);
                 }
             }
-            column.Type = RecordTables.WidenExtraType(column.Type, value);
-            if (column.LastRow == row) continue;
+            bool first = column.LastRow != row;
             column.LastRow = row;
-            // Grown as rows come: a pipeline of many rarely given extras must not cost a full
-            // buffer's array per name (values past the array's end are "not given").
-            if (row >= column.Values.Length) Array.Resize(ref column.Values, Math.Min(_testId.Length, Math.Max(row + 1, 2 * column.Values.Length)));
-            column.Values[row] = value ?? GivenNull;
+            // The usual case, per value: the value has the column's type and goes into its array.
+            switch (column.Mode)
+            {
+                case ExtraMode.Strings when value is string text:
+                    if (first) Room(ref column.Strings, ColumnType.String, row)[row] = text;
+                    continue;
+                case ExtraMode.Doubles when value is double number:
+                    if (first) Room(ref column.Doubles, ColumnType.Double, row)[row] = number;
+                    continue;
+                case ExtraMode.Longs when value is long integer:
+                    if (first) Room(ref column.Longs, ColumnType.Int64, row)[row] = integer;
+                    continue;
+                case ExtraMode.Booleans when value is bool flag:
+                    if (first) Room(ref column.Booleans, ColumnType.Boolean, row)[row] = flag;
+                    continue;
+                case ExtraMode.Instants when value is DateTime instant:
+                    if (first) Room(ref column.Instants, ColumnType.Timestamp, row)[row] = instant;
+                    continue;
+            }
+            AddExtraSlow(column, row, value, first);
         }
+    }
+
+    /// <summary>
+    /// An extra's value that is not of its typed column's type: a null, the first value of a
+    /// column, or a value of another type (the column then holds values as given from now on).
+    /// </summary>
+    private void AddExtraSlow(ExtraColumn column, int row, object? value, bool first)
+    {
+        if (column.Mode != ExtraMode.Objects)
+        {
+            if (value is null)
+            {
+                if (first) Space(ref column.GivenNulls, row)[row] = true;
+                return;
+            }
+            if (column.Mode == ExtraMode.Undecided && TypedModeOf(value) is { } mode)
+            {
+                column.Mode = mode;
+                column.Type = RecordTables.WidenExtraType(null, value);
+                // Stored through the typed path (a second spelling of a new column keeps nothing).
+                if (first) StoreTyped(column, row, value);
+                return;
+            }
+            HoldObjects(column);
+        }
+        column.Type = RecordTables.WidenExtraType(column.Type, value);
+        if (!first) return;
+        // Grown as rows come: a pipeline of many rarely given extras must not cost a full
+        // buffer's array per name (values past the array's end are "not given").
+        Space(ref column.Values, row)[row] = value ?? GivenNull;
+    }
+
+    private static ExtraMode? TypedModeOf(object value) => value switch
+    {
+        string => ExtraMode.Strings,
+        double => ExtraMode.Doubles,
+        long => ExtraMode.Longs,
+        bool => ExtraMode.Booleans,
+        DateTime => ExtraMode.Instants,
+        _ => null,
+    };
+
+    private void StoreTyped(ExtraColumn column, int row, object value)
+    {
+        switch (column.Mode)
+        {
+            case ExtraMode.Strings: Room(ref column.Strings, ColumnType.String, row)[row] = (string)value; break;
+            case ExtraMode.Doubles: Room(ref column.Doubles, ColumnType.Double, row)[row] = (double)value; break;
+            case ExtraMode.Longs: Room(ref column.Longs, ColumnType.Int64, row)[row] = (long)value; break;
+            case ExtraMode.Booleans: Room(ref column.Booleans, ColumnType.Boolean, row)[row] = (bool)value; break;
+            case ExtraMode.Instants: Room(ref column.Instants, ColumnType.Timestamp, row)[row] = (DateTime)value; break;
+            default: throw new InvalidOperationException($"Extra column '{column.Name}' is not typed.");
+        }
+    }
+
+    /// <summary>
+    /// A typed column becomes one of values as given (a value of another type came): each value
+    /// so far boxed again (as given: the same type and value) and each given null marked.
+    /// </summary>
+    private void HoldObjects(ExtraColumn column)
+    {
+        var typed = column.TypedArray;
+        int length = Math.Max(typed?.Length ?? 0, column.GivenNulls?.Length ?? 0);
+        // A recycled batch's value array when there is one (full size), else one as long as the rows so far.
+        var values = _spareExtraValues.TryPop(out var spare) && spare.Length >= length ? spare : new object?[Math.Max(length, Math.Min(_testId.Length, 64))];
+        for (int row = 0; row < length; row++) values[row] = column.ValueAt(row);
+        column.Values = values;
+        column.Mode = ExtraMode.Objects;
+        column.Strings = null; column.Doubles = null; column.Longs = null; column.Booleans = null; column.Instants = null;
+        column.GivenNulls = null;
+    }
+
+    /// <summary>
+    /// The typed array of an extra column with room for <paramref name="row"/>. A new column takes
+    /// a kept full-size array of its type when there is one (a recycled batch's); otherwise arrays
+    /// start small and double, and one of the buffer's full size is rented from the recycler, so
+    /// the table takes it back at <see cref="Reset"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // per value, inside Add
+    private T?[] Room<T>(ref T?[]? array, ColumnType type, int row)
+    {
+        if (array is { } held && row < held.Length) return held;
+        return Grow(ref array, type, row);
+    }
+
+    private T?[] Grow<T>(ref T?[]? array, ColumnType type, int row)
+    {
+        int full = _testId.Length;
+        if (array is null && _typedExtras.TryRent(type, full, out var kept))
+        {
+            Array.Clear(kept);
+            return array = (T?[])kept;
+        }
+        int length = array is null ? Math.Min(full, Math.Max(64, row + 1)) : Math.Min(full, Math.Max(row + 1, 2 * array.Length));
+        T?[] bigger;
+        if (length == full)
+        {
+            bigger = (T?[])_typedExtras.Rent(type, full);
+            Array.Clear(bigger);
+        }
+        else
+        {
+            bigger = new T?[length];
+        }
+        if (array is not null) Array.Copy(array, bigger, array.Length);
+        return array = bigger;
+    }
+
+    /// <summary>An array with room for <paramref name="row"/>, grown as rows come (doubling, up to the buffer's size).</summary>
+    private T[] Space<T>(ref T[]? array, int row)
+    {
+        if (array is { } held && row < held.Length) return held;
+        int full = _testId.Length;
+        int length = array is null ? Math.Min(full, Math.Max(64, row + 1)) : Math.Min(full, Math.Max(row + 1, 2 * array.Length));
+        var bigger = new T[length];
+        if (array is not null) Array.Copy(array, bigger, array.Length);
+        return array = bigger;
     }
 
     /// <summary>Appends every row of <paramref name="other"/> (a failed flush's rows go back in front of newer ones).</summary>
@@ -271,10 +449,24 @@ internal sealed class RecordBuffer
         };
         foreach (var column in _extraColumns)
         {
-            // A recycled array holds the last batch's values: emptied, as ExtraColumn fills only the rows given.
-            var typed = _typedExtras.Rent(column.Type ?? ColumnType.String, n);
-            Array.Clear(typed);
-            columns.Add(RecordTables.ExtraColumn(column.Name, column.Type, column.Values, n, GivenNull, typed));
+            var type = column.Type ?? ColumnType.String;
+            if (column.TypedArray is { } typed && typed.Length == n)
+            {
+                // The column as it was filled: no copy, no conversion.
+                columns.Add(new Column(column.Name, type, typed));
+                continue;
+            }
+            // A recycled array holds the last batch's values: emptied, as only the rows given are set.
+            var exact = _typedExtras.Rent(type, n);
+            Array.Clear(exact);
+            if (column.Mode == ExtraMode.Objects)
+            {
+                columns.Add(RecordTables.ExtraColumn(column.Name, column.Type, column.Values!, n, GivenNull, exact));
+                continue;
+            }
+            // Typed but of another length (grown as rows came, or the batch is shorter), or undecided (all null).
+            if (column.TypedArray is { } shorter) Array.Copy(shorter, exact, Math.Min(n, shorter.Length));
+            columns.Add(new Column(column.Name, type, exact));
         }
         return _lastTable = new RecordTable(n, columns);
     }
@@ -314,7 +506,7 @@ internal sealed class RecordBuffer
         List<KeyValuePair<string, object?>>? extras = null;
         foreach (var column in _extraColumns)
         {
-            var value = row < column.Values.Length ? column.Values[row] : null;
+            var value = column.ValueAt(row);
             if (value is null) continue;
             (extras ??= new List<KeyValuePair<string, object?>>()).Add(new(column.Name, ReferenceEquals(value, GivenNull) ? null : value));
         }

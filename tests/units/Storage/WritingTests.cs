@@ -218,6 +218,58 @@ public sealed class WritingTests : IDisposable
     }
 
     [Fact]
+    public void Buffer_keeps_typed_extras_until_a_value_of_another_type_comes_then_widens_as_RecordTables()
+    {
+        // Extras of one type are held in arrays of their column type as they come (grown as rows
+        // come, past the per-record threshold of the compiled path); a value of another type late
+        // in the batch turns the column back into values as given, which must keep every earlier
+        // value and given null. Table and records given back must match RecordTables' own.
+        var at = new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        const int n = 10_000;
+        var records = new List<TestRecord>(n);
+        for (int i = 0; i < n; i++)
+        {
+            var extras = new List<KeyValuePair<string, object?>>
+            {
+                // long, then a string in the last row: a string column of formatted integers.
+                new("count", i == n - 1 ? "text" : (long)i * 1_000_000_007L),
+                // double with given nulls, then a long: a double column.
+                new("ratio", i % 7 == 0 ? null : i == n - 2 ? (object)(long)i : i / 3.0),
+                // stay typed: bool, instant, string given on some rows only.
+                new("flag", i % 2 == 0),
+                new("when", at.AddSeconds(i)),
+            };
+            if (i % 3 == 0) extras.Add(new("note", i % 9 == 0 ? null : "n" + (i % 5)));
+            records.Add(new TestRecord
+            {
+                TestId = "t" + i, Timestamp = at, Model = "m", TaskType = "task", PromptType = "cot", Success = true, Extras = extras,
+            });
+        }
+        var buffer = new RecordBuffer(n, new ErrorCategoryCache());
+        foreach (var record in records) buffer.Add(record);
+
+        var expected = RecordTables.FromRecords(records.Select(r => WithWriterColumns(r, at, "host:1")).ToList());
+        var given = Enumerable.Range(0, n).Select(i => buffer.RecordAt(i, at, "host:1")).ToList();
+        var table = buffer.ToTable(at, "host:1");
+
+        AssertSameTable(expected, table);
+        AssertSameTable(expected, RecordTables.FromRecords(given));
+        Assert.Equal(ColumnType.String, table.Find("count")!.Type);
+        Assert.Equal("7000000049", table.Find("count")![7]);
+        Assert.Equal(ColumnType.Double, table.Find("ratio")!.Type);
+        Assert.Null(table.Find("ratio")![7]);
+        Assert.Equal((double)(n - 2), table.Find("ratio")![n - 2]);
+        Assert.Equal(ColumnType.Boolean, table.Find("flag")!.Type);
+        Assert.Equal(ColumnType.Timestamp, table.Find("when")!.Type);
+        Assert.Equal(ColumnType.String, table.Find("note")!.Type);
+        // Given as null (kept in the record given back) and not given (absent) stay apart.
+        Assert.Contains(new KeyValuePair<string, object?>("note", null), given[9].Extras!);
+        Assert.DoesNotContain(given[1].Extras!, e => e.Key == "note");
+        Assert.Contains(new KeyValuePair<string, object?>("ratio", null), given[14].Extras!);
+        Assert.Equal(at.AddSeconds(5), Assert.Single(given[5].Extras!, e => e.Key == "when").Value);
+    }
+
+    [Fact]
     public void Buffer_of_many_rarely_given_extras_holds_each_in_an_array_of_the_rows_so_far()
     {
         // 2,000 records, each with its own extra: a full buffer's array per name (1M rows here)
