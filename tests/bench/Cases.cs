@@ -26,6 +26,7 @@ internal static class Cases
             case "writer": await Writer(args, result); break;
             case "sizes": Sizes(args, result); break;
             case "writer-parts": await WriterParts(args, result); break;
+            case "flush-parts": await FlushParts(args, result); break;
             case "encode-columns": EncodeColumns(args, result); break;
             case "generate": await Generate(args, result); break;
             case "scan": await Scan(args, result); break;
@@ -261,6 +262,8 @@ internal static class Cases
         int flush = int.Parse(args.GetValueOrDefault("flush", "100000"), CultureInfo.InvariantCulture);
         int ring = int.Parse(args.GetValueOrDefault("distinct", "100000"), CultureInfo.InvariantCulture);
         var distinct = DataSet.Records(7, 0, Math.Min(Math.Max(rows, warm), ring), new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        // extras=0: the records without their extra columns (what the extras cost).
+        if (args.GetValueOrDefault("extras", "1") == "0") foreach (var record in distinct) record.Extras = null;
         if (warm > 0)
         {
             string warmStore = args["store"] + "-warm";
@@ -304,6 +307,60 @@ internal static class Cases
         return ((double)waited / Stopwatch.Frequency, producerCpu);
     }
 
+    /// <summary>
+    /// A flush's steps one at a time, as the writer runs them (rounds=N batches of rows=N records,
+    /// the first one cold): the buffer filled from the records, its table, the encoding to memory,
+    /// the file written through DurableFile. CPU seconds of the process per step, summed over the
+    /// rounds after the first (cold_* for the first).
+    /// </summary>
+    private static async Task FlushParts(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
+        int rounds = int.Parse(args.GetValueOrDefault("rounds", "10"), CultureInfo.InvariantCulture);
+        string folder = args["store"];
+        Directory.CreateDirectory(folder);
+        var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
+        var categories = new ErrorCategoryCache();
+        var buffer = new RecordBuffer(rows, categories);
+        // workers=N: the columns encoded on the caller and N helper threads (ColumnWorkers) instead of Parallel.For.
+        using var workers = args.TryGetValue("workers", out var helpers) ? new PilotBench.Engine.Storage.Format.ColumnWorkers(int.Parse(helpers, CultureInfo.InvariantCulture)) : null;
+        for (int round = 0; round < rounds; round++)
+        {
+            string prefix = round == 0 ? "cold_" : "";
+            void Step(string name, double started) => result[prefix + name] = result.GetValueOrDefault(prefix + name) + Cpu() - started;
+            double t = Cpu();
+            foreach (var r in records) buffer.Add(r);
+            Step("add_seconds", t);
+            t = Cpu();
+            var table = buffer.ToTable(DateTime.UtcNow, "bench:1");
+            Step("table_seconds", t);
+            t = Cpu();
+            using (var memory = new MemoryStream())
+            {
+                if (workers is null)
+                {
+                    await ParquetCodec.WriteTableAsync(memory, table, null, CancellationToken.None, compress: false);
+                }
+                else
+                {
+                    var writer = await PilotBench.Engine.Storage.Format.ParquetTableWriter.CreateAsync(memory, table.Schema, CancellationToken.None, compress: false);
+                    writer.Workers = workers;
+                    await writer.WriteRowGroupAsync(table, CancellationToken.None);
+                    await writer.FinishAsync(ParquetCodec.WithFormatVersion(null), CancellationToken.None);
+                }
+                Step("encode_seconds", t);
+                t = Cpu();
+                string path = Path.Combine(folder, $"flush-{round}.parquet");
+                await DurableFile.WriteAsync(path, async stream => await stream.WriteAsync(memory.GetBuffer().AsMemory(0, (int)memory.Length)), "increment");
+                Step("file_seconds", t);
+            }
+            t = Cpu();
+            buffer.Reset();
+            Step("reset_seconds", t);
+        }
+        result["seconds"] = 0;
+    }
+
     /// <summary>Where the writer's time goes: classification, table building, Parquet encoding (no file).</summary>
     private static async Task WriterParts(Dictionary<string, string> args, Dictionary<string, double> result)
     {
@@ -331,6 +388,8 @@ internal static class Cases
     {
         int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
         int rounds = Math.Max(2, int.Parse(args.GetValueOrDefault("rounds", "2"), CultureInfo.InvariantCulture));
+        // compress=0: pages stored as they are, as the writer stores increments.
+        bool compress = args.GetValueOrDefault("compress", "1") != "0";
         var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
         foreach (var r in records) r.ErrorCategory = SuccessLevels.IsFullSuccess(r.Success, r.PartialSuccess) ? null : ErrorCategories.Classify(r.ErrorType, r.ErrorMessage);
         var table = PilotBench.Engine.Schema.RecordTables.FromRecords(records);
@@ -342,8 +401,10 @@ internal static class Cases
             var total = Stopwatch.StartNew();
             for (int c = 0; c < table.Columns.Count; c++)
             {
+                // only=<column>: that column alone (for a profiler).
+                if (args.TryGetValue("only", out var only) && table.Columns[c].Name != only) continue;
                 var clock = Stopwatch.StartNew();
-                using var chunk = PilotBench.Engine.Storage.Format.ParquetEncoder.Encode(table.Columns[c], 0, table.RowCount);
+                using var chunk = PilotBench.Engine.Storage.Format.ParquetEncoder.Encode(table.Columns[c], 0, table.RowCount, compress);
                 if (round > 0) best[c] = Math.Min(best[c], clock.Elapsed.TotalMilliseconds);
                 sizes[c] = (chunk.Bytes.Length, chunk.Dictionary);
             }

@@ -20,7 +20,8 @@ internal sealed class ModuleEngineContext : AssemblyLoadContext
 
     public static async Task<int> RunAsync(string caseName, Dictionary<string, string> args)
     {
-        string bin = args["engine"];
+        // Loading by path needs a full path: a relative engine= is taken from the current folder.
+        string bin = Path.GetFullPath(args["engine"]);
         bool readyToRun = !args.TryGetValue("readytorun", out var setting) || setting != "0";
         args.Remove("engine");
         args.Remove("readytorun");

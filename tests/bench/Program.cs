@@ -10,9 +10,17 @@ using PilotBench.Engine.Storage;
 if (args.Length >= 2 && args[0] == "--case")
 {
     var caseArgs = args.Skip(2).Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+    using var allocations = AllocationSampler.StartIfAsked();
+    try
+    {
     // engine=<module>/bin: the case runs on the engine the built module ships (its ReadyToRun images for this runtime).
-    if (caseArgs.ContainsKey("engine")) return await ModuleEngineContext.RunAsync(args[1], caseArgs);
-    return await Cases.RunAsync(args[1], caseArgs);
+        if (caseArgs.ContainsKey("engine")) return await ModuleEngineContext.RunAsync(args[1], caseArgs);
+        return await Cases.RunAsync(args[1], caseArgs);
+    }
+    finally
+    {
+        allocations?.Report();
+    }
 }
 
 string? moduleRoot = null;
