@@ -244,39 +244,45 @@ internal sealed class RecordBuffer
             switch (column.Mode)
             {
                 case ExtraMode.Strings when value is string text:
-                    if (first) Room(ref column.Strings, ColumnType.String, row)[row] = text;
+                    if (first) (column.Strings is { } held && row < held.Length ? held : (string?[])GrowTyped(column, row))[row] = text;
                     continue;
                 case ExtraMode.Doubles when value is double number:
-                    if (first) Room(ref column.Doubles, ColumnType.Double, row)[row] = number;
+                    if (first) (column.Doubles is { } held && row < held.Length ? held : (double?[])GrowTyped(column, row))[row] = number;
                     continue;
                 case ExtraMode.Longs when value is long integer:
-                    if (first) Room(ref column.Longs, ColumnType.Int64, row)[row] = integer;
+                    if (first) (column.Longs is { } held && row < held.Length ? held : (long?[])GrowTyped(column, row))[row] = integer;
                     continue;
                 case ExtraMode.Booleans when value is bool flag:
-                    if (first) Room(ref column.Booleans, ColumnType.Boolean, row)[row] = flag;
+                    if (first) (column.Booleans is { } held && row < held.Length ? held : (bool?[])GrowTyped(column, row))[row] = flag;
                     continue;
                 case ExtraMode.Instants when value is DateTime instant:
-                    if (first) Room(ref column.Instants, ColumnType.Timestamp, row)[row] = instant;
+                    if (first) (column.Instants is { } held && row < held.Length ? held : (DateTime?[])GrowTyped(column, row))[row] = instant;
                     continue;
+            }
+            if (value is null && column.Mode != ExtraMode.Objects)
+            {
+                // A given null of a typed (or undecided) column: marked, kept apart from not given.
+                if (first)
+                {
+                    if (column.GivenNulls is { } nulls && row < nulls.Length) nulls[row] = true;
+                    else GivenNullsWithRoom(column, row)[row] = true;
+                }
+                continue;
             }
             AddExtraSlow(column, row, value, first);
         }
     }
 
     /// <summary>
-    /// An extra's value that is not of its typed column's type: a null, the first value of a
-    /// column, or a value of another type (the column then holds values as given from now on).
+    /// An extra's value that is not of its typed column's type: the first value of a column, a
+    /// value of another type (the column then holds values as given from now on), or any value of
+    /// a column of values as given.
     /// </summary>
     private void AddExtraSlow(ExtraColumn column, int row, object? value, bool first)
     {
         if (column.Mode != ExtraMode.Objects)
         {
-            if (value is null)
-            {
-                if (first) Space(ref column.GivenNulls, row)[row] = true;
-                return;
-            }
-            if (column.Mode == ExtraMode.Undecided && TypedModeOf(value) is { } mode)
+            if (column.Mode == ExtraMode.Undecided && value is not null && TypedModeOf(value) is { } mode)
             {
                 column.Mode = mode;
                 column.Type = RecordTables.WidenExtraType(null, value);
@@ -288,9 +294,7 @@ internal sealed class RecordBuffer
         }
         column.Type = RecordTables.WidenExtraType(column.Type, value);
         if (!first) return;
-        // Grown as rows come: a pipeline of many rarely given extras must not cost a full
-        // buffer's array per name (values past the array's end are "not given").
-        Space(ref column.Values, row)[row] = value ?? GivenNull;
+        ValuesWithRoom(column, row)[row] = value ?? GivenNull;
     }
 
     private static ExtraMode? TypedModeOf(object value) => value switch
@@ -307,11 +311,11 @@ internal sealed class RecordBuffer
     {
         switch (column.Mode)
         {
-            case ExtraMode.Strings: Room(ref column.Strings, ColumnType.String, row)[row] = (string)value; break;
-            case ExtraMode.Doubles: Room(ref column.Doubles, ColumnType.Double, row)[row] = (double)value; break;
-            case ExtraMode.Longs: Room(ref column.Longs, ColumnType.Int64, row)[row] = (long)value; break;
-            case ExtraMode.Booleans: Room(ref column.Booleans, ColumnType.Boolean, row)[row] = (bool)value; break;
-            case ExtraMode.Instants: Room(ref column.Instants, ColumnType.Timestamp, row)[row] = (DateTime)value; break;
+            case ExtraMode.Strings: ((string?[])TypedWithRoom(column, row))[row] = (string)value; break;
+            case ExtraMode.Doubles: ((double?[])TypedWithRoom(column, row))[row] = (double)value; break;
+            case ExtraMode.Longs: ((long?[])TypedWithRoom(column, row))[row] = (long)value; break;
+            case ExtraMode.Booleans: ((bool?[])TypedWithRoom(column, row))[row] = (bool)value; break;
+            case ExtraMode.Instants: ((DateTime?[])TypedWithRoom(column, row))[row] = (DateTime)value; break;
             default: throw new InvalidOperationException($"Extra column '{column.Name}' is not typed.");
         }
     }
@@ -333,52 +337,80 @@ internal sealed class RecordBuffer
         column.GivenNulls = null;
     }
 
-    /// <summary>
-    /// The typed array of an extra column with room for <paramref name="row"/>. A new column takes
-    /// a kept full-size array of its type when there is one (a recycled batch's); otherwise arrays
-    /// start small and double, and one of the buffer's full size is rented from the recycler, so
-    /// the table takes it back at <see cref="Reset"/>.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // per value, inside Add
-    private T?[] Room<T>(ref T?[]? array, ColumnType type, int row)
-    {
-        if (array is { } held && row < held.Length) return held;
-        return Grow(ref array, type, row);
-    }
+    /// <summary>The typed array of a typed column, with room for <paramref name="row"/>.</summary>
+    private Array TypedWithRoom(ExtraColumn column, int row) =>
+        column.TypedArray is { } held && row < held.Length ? held : GrowTyped(column, row);
 
-    private T?[] Grow<T>(ref T?[]? array, ColumnType type, int row)
+    /// <summary>
+    /// A typed column's array made long enough for <paramref name="row"/>. A new column takes a
+    /// kept full-size array of its type when there is one (a recycled batch's); otherwise arrays
+    /// start small and double, and one of the buffer's full size is rented from the recycler, so
+    /// the table takes it back at <see cref="Reset"/>. Not generic: instantiations over the
+    /// framework's Nullable types are not in the module's precompiled images (they would run
+    /// unoptimized until re-compiled, per value).
+    /// </summary>
+    private Array GrowTyped(ExtraColumn column, int row)
     {
+        var type = column.Type!.Value;
+        var array = column.TypedArray;
         int full = _testId.Length;
+        Array bigger;
         if (array is null && _typedExtras.TryRent(type, full, out var kept))
         {
             Array.Clear(kept);
-            return array = (T?[])kept;
-        }
-        int length = array is null ? Math.Min(full, Math.Max(64, row + 1)) : Math.Min(full, Math.Max(row + 1, 2 * array.Length));
-        T?[] bigger;
-        if (length == full)
-        {
-            bigger = (T?[])_typedExtras.Rent(type, full);
-            Array.Clear(bigger);
+            bigger = kept;
         }
         else
         {
-            bigger = new T?[length];
+            int length = RoomFor(array?.Length, row);
+            if (length == full)
+            {
+                bigger = _typedExtras.Rent(type, full);
+                Array.Clear(bigger);
+            }
+            else
+            {
+                bigger = Column.NewArray(type, length);
+            }
+            if (array is not null) Array.Copy(array, bigger, array.Length);
         }
-        if (array is not null) Array.Copy(array, bigger, array.Length);
-        return array = bigger;
+        switch (column.Mode)
+        {
+            case ExtraMode.Strings: column.Strings = (string?[])bigger; break;
+            case ExtraMode.Doubles: column.Doubles = (double?[])bigger; break;
+            case ExtraMode.Longs: column.Longs = (long?[])bigger; break;
+            case ExtraMode.Booleans: column.Booleans = (bool?[])bigger; break;
+            case ExtraMode.Instants: column.Instants = (DateTime?[])bigger; break;
+            default: throw new InvalidOperationException($"Extra column '{column.Name}' is not typed.");
+        }
+        return bigger;
     }
 
-    /// <summary>An array with room for <paramref name="row"/>, grown as rows come (doubling, up to the buffer's size).</summary>
-    private T[] Space<T>(ref T[]? array, int row)
+    private bool[] GivenNullsWithRoom(ExtraColumn column, int row)
     {
-        if (array is { } held && row < held.Length) return held;
-        int full = _testId.Length;
-        int length = array is null ? Math.Min(full, Math.Max(64, row + 1)) : Math.Min(full, Math.Max(row + 1, 2 * array.Length));
-        var bigger = new T[length];
-        if (array is not null) Array.Copy(array, bigger, array.Length);
-        return array = bigger;
+        var held = column.GivenNulls;
+        if (held is not null && row < held.Length) return held;
+        var bigger = new bool[RoomFor(held?.Length, row)];
+        if (held is not null) Array.Copy(held, bigger, held.Length);
+        return column.GivenNulls = bigger;
     }
+
+    private object?[] ValuesWithRoom(ExtraColumn column, int row)
+    {
+        var held = column.Values;
+        if (held is not null && row < held.Length) return held;
+        var bigger = new object?[RoomFor(held?.Length, row)];
+        if (held is not null) Array.Copy(held, bigger, held.Length);
+        return column.Values = bigger;
+    }
+
+    /// <summary>
+    /// The length an extra's array grows to for <paramref name="row"/>: doubling from 64, at most
+    /// the buffer's (a pipeline of many rarely given extras must not cost a full buffer's array
+    /// per name; values past the array's end are "not given").
+    /// </summary>
+    private int RoomFor(int? length, int row) =>
+        length is not { } held ? Math.Min(_testId.Length, Math.Max(64, row + 1)) : Math.Min(_testId.Length, Math.Max(row + 1, 2 * held));
 
     /// <summary>Appends every row of <paramref name="other"/> (a failed flush's rows go back in front of newer ones).</summary>
     public void AddRange(RecordBuffer other)
