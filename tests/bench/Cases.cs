@@ -270,11 +270,27 @@ internal static class Cases
             _ = await WriteRecords(new StoreLayout(warmStore), distinct, warm, flush);
             Directory.Delete(warmStore, recursive: true);
         }
+        // settle=1: a full collection first, so the records generated above are old when the timing
+        // starts and the writer's collections do not pay for promoting the harness's own data.
+        if (args.GetValueOrDefault("settle", "0") == "1")
+        {
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+        }
+        var pauses = GC.GetTotalPauseDuration();
+        int collections0 = GC.CollectionCount(0), collections1 = GC.CollectionCount(1), collections2 = GC.CollectionCount(2);
         var cpu = Cpu();
+        var jit = System.Runtime.JitInfo.GetCompilationTime(currentThread: false);
         var clock = Stopwatch.StartNew();
         double producerCpu = ThreadCpu();
         var (waited, producerCpuAtEnd) = await WriteRecords(new StoreLayout(args["store"]), distinct, rows, flush);
         result["seconds"] = clock.Elapsed.TotalSeconds;
+        // Compiling done while the records were written (jit_seconds is the whole process's, generation included).
+        result["jit_timed_seconds"] = (System.Runtime.JitInfo.GetCompilationTime(currentThread: false) - jit).TotalSeconds;
+        result["gc_timed_pause_seconds"] = (GC.GetTotalPauseDuration() - pauses).TotalSeconds;
+        result["gc_timed_collections"] = GC.CollectionCount(0) - collections0;
+        result["gc_timed_gen1"] = GC.CollectionCount(1) - collections1;
+        result["gc_timed_gen2"] = GC.CollectionCount(2) - collections2;
         result["producer_wait_seconds"] = waited;
         // Not where the thread's CPU time cannot be read (JSON has no NaN).
         if (double.IsFinite(producerCpu) && double.IsFinite(producerCpuAtEnd)) result["producer_cpu_seconds"] = producerCpuAtEnd - producerCpu;
@@ -322,6 +338,13 @@ internal static class Cases
         var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
         var categories = new ErrorCategoryCache();
         var buffer = new RecordBuffer(rows, categories);
+        // prewarm=N: N records through a buffer of their own first (compiles Add without touching this buffer's arrays).
+        if (int.Parse(args.GetValueOrDefault("prewarm", "0"), CultureInfo.InvariantCulture) is > 0 and var prewarm)
+        {
+            var other = new RecordBuffer(prewarm, categories);
+            for (int i = 0; i < prewarm; i++) other.Add(records[i % records.Count]);
+        }
+        if (args.GetValueOrDefault("settle", "0") == "1") GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         // workers=N: the columns encoded on the caller and N helper threads (ColumnWorkers) instead of Parallel.For.
         using var workers = args.TryGetValue("workers", out var helpers) ? new PilotBench.Engine.Storage.Format.ColumnWorkers(int.Parse(helpers, CultureInfo.InvariantCulture)) : null;
         for (int round = 0; round < rounds; round++)
