@@ -54,10 +54,24 @@ public sealed class IncrementWriter : IAsyncDisposable
         if (_options.FlushRecordCount < 1) throw new ArgumentOutOfRangeException(nameof(options), "FlushRecordCount must be at least 1.");
         if (_options.FlushInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "FlushInterval must be positive.");
         _buffer = new RecordBuffer(_options.FlushRecordCount, _categories);
+        _sliceRows = _options.FlushRecordCount >= MinSlicedFlush ? (int)((_options.FlushRecordCount + (long)SlicesPerFlush - 1) / SlicesPerFlush) : 0;
         Directory.CreateDirectory(_layout.IncrementalFolder);
         var period = _options.FlushInterval < TimeSpan.FromSeconds(1) ? _options.FlushInterval : TimeSpan.FromSeconds(1);
         _timer = new Timer(OnTimer, null, period, period);
     }
+
+    /// <summary>
+    /// Batches of at least this many records are encoded in <see cref="SlicesPerFlush"/> slices,
+    /// each a row group of the file, the standard columns of a slice as soon as its rows are in
+    /// (<see cref="RecordBuffer.StartSlice"/>). One batch encoded at its flush left the second
+    /// core idle while the first batch filled (a tenth of a new process's million-record run) and
+    /// the pipeline waiting on the whole last batch at the end; slices start the encoding a
+    /// quarter of a batch in. Smaller batches flush soon after they start: one row group.
+    /// </summary>
+    internal const int MinSlicedFlush = 65_536;
+    internal const int SlicesPerFlush = 4;
+    /// <summary>Rows per slice of a batch (0: batches are not sliced).</summary>
+    private readonly int _sliceRows;
 
     /// <summary>Who writes: host name and process id (the writer column).</summary>
     public static string WriterName { get; } = $"{Environment.MachineName}:{Environment.ProcessId}";
@@ -90,7 +104,11 @@ public sealed class IncrementWriter : IAsyncDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_buffer.Count == 0) _oldestBufferedTicks = Stopwatch.GetTimestamp();
             _buffer.Add(record);
-            return _buffer.Count >= _options.FlushRecordCount;
+            int count = _buffer.Count;
+            if (count >= _options.FlushRecordCount) return true;
+            // Rows not in a slice yet: after a failed flush the buffer starts with the kept rows, unsliced.
+            if (_sliceRows > 0 && count - _buffer.SlicedRows >= _sliceRows) _buffer.StartSlice(_buffer.SlicedRows, count - _buffer.SlicedRows);
+            return false;
         }
     }
 
@@ -157,6 +175,7 @@ public sealed class IncrementWriter : IAsyncDisposable
             }
             catch
             {
+                batch.DiscardSlices();
                 lock (_gate)
                 {
                     var retained = new RecordBuffer(_options.FlushRecordCount, _categories);
@@ -203,10 +222,37 @@ public sealed class IncrementWriter : IAsyncDisposable
             // Pages stored uncompressed (dictionary encoding kept): an increment lives until the
             // next consolidation, which writes the main file with Zstd. Zstd was about a third of
             // the writer's encoding work (docs/decisions.md "Increments uncompressed").
-            await ParquetCodec.WriteTableAsync(stream, table, null, CancellationToken.None, compress: false).ConfigureAwait(false);
+            if (batch.Slices.Count == 0)
+            {
+                await ParquetCodec.WriteTableAsync(stream, table, null, CancellationToken.None, compress: false).ConfigureAwait(false);
+            }
+            else
+            {
+                await WriteSlicedAsync(stream, batch, table).ConfigureAwait(false);
+            }
             bytes = stream.Length;
         }, "increment").ConfigureAwait(false);
         return new IncrementFlush(path, batch.Count, bytes, writtenAt, new FlushedRecords(batch, writtenAt, WriterName));
+    }
+
+    /// <summary>
+    /// A batch encoded in slices: each slice a row group, its standard columns as encoded ahead
+    /// (the rest, written_at, writer and the extras, whose columns and types are only known now,
+    /// encoded here), then the rows after the last slice as the last row group.
+    /// </summary>
+    private static async Task WriteSlicedAsync(Stream stream, RecordBuffer batch, Schema.RecordTable table)
+    {
+        // On a failure, the slices' chunks are freed by RecordBuffer.DiscardSlices (the caller's).
+        var writer = await Format.ParquetTableWriter.CreateAsync(stream, table.Schema, CancellationToken.None, compress: false).ConfigureAwait(false);
+        int done = 0;
+        foreach (var slice in batch.Slices)
+        {
+            var chunks = await slice.Chunks.ConfigureAwait(false);
+            await writer.WriteRowGroupAsync(table, slice.Start, slice.Count, chunks, CancellationToken.None).ConfigureAwait(false);
+            done = slice.Start + slice.Count;
+        }
+        if (done < table.RowCount) await writer.WriteRowGroupAsync(table, done, table.RowCount - done, CancellationToken.None).ConfigureAwait(false);
+        await writer.FinishAsync(ParquetCodec.WithFormatVersion(null), CancellationToken.None).ConfigureAwait(false);
     }
 
     private void OnTimer(object? state)

@@ -1,5 +1,6 @@
 using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
+using PilotBench.Engine.Storage.Format;
 
 namespace PilotBench.Engine.Storage;
 
@@ -155,6 +156,8 @@ internal sealed class RecordBuffer
         // table's other columns are this buffer's own.
         if (_lastTable is not null) _typedExtras.Return(_lastTable);
         _lastTable = null;
+        // Written: the file's writer disposed their chunks.
+        _slices.Clear();
         _extraColumns.Clear();
         _extraByName.Clear();
         Count = 0;
@@ -452,33 +455,10 @@ internal sealed class RecordBuffer
         var writers = _writers is { } keptWriters && keptWriters.Length == n ? keptWriters : new string?[n];
         Array.Fill(writers, writer);
         _writers = writers;
-        var columns = new List<Column>(RecordSchema.Columns.Count + 4)
-        {
-            new(RecordSchema.TestId, ColumnType.String, _testId),
-            new(RecordSchema.Timestamp, ColumnType.Timestamp, _timestamp),
-            new(RecordSchema.Model, ColumnType.String, _model),
-            new(RecordSchema.TaskType, ColumnType.String, _taskType),
-            new(RecordSchema.PromptType, ColumnType.String, _promptType),
-            new(RecordSchema.Difficulty, ColumnType.String, _difficulty),
-            new(RecordSchema.ToolSuccessRate, ColumnType.Double, _toolSuccessRate),
-            new(RecordSchema.Success, ColumnType.Boolean, _success),
-            new(RecordSchema.PartialSuccess, ColumnType.Boolean, _partialSuccess),
-            new(RecordSchema.ExecutionTime, ColumnType.Double, _executionTime),
-            new(RecordSchema.Turns, ColumnType.Int32, _turns),
-            new(RecordSchema.ToolCalls, ColumnType.Int32, _toolCalls),
-            new(RecordSchema.ToolCoverageRate, ColumnType.Double, _toolCoverageRate),
-            new(RecordSchema.WorkflowScore, ColumnType.Double, _workflowScore),
-            new(RecordSchema.Phase2Score, ColumnType.Double, _phase2Score),
-            new(RecordSchema.QualityScore, ColumnType.Double, _qualityScore),
-            new(RecordSchema.FinalScore, ColumnType.Double, _finalScore),
-            new(RecordSchema.ErrorType, ColumnType.String, _errorType),
-            new(RecordSchema.ErrorMessage, ColumnType.String, _errorMessage),
-            new(RecordSchema.ErrorCategory, ColumnType.String, _errorCategory),
-            new(RecordSchema.Assisted, ColumnType.Boolean, _assisted),
-            new(RecordSchema.AssistedTurns, ColumnType.Int32, _assistedTurns),
-            new(RecordSchema.WrittenAt, ColumnType.Timestamp, writtenAtValues),
-            new(RecordSchema.Writer, ColumnType.String, writers),
-        };
+        var columns = new List<Column>(RecordSchema.Columns.Count + _extraColumns.Count);
+        AddStandardColumns(columns);
+        columns.Add(new(RecordSchema.WrittenAt, ColumnType.Timestamp, writtenAtValues));
+        columns.Add(new(RecordSchema.Writer, ColumnType.String, writers));
         foreach (var column in _extraColumns)
         {
             var type = column.Type ?? ColumnType.String;
@@ -501,6 +481,97 @@ internal sealed class RecordBuffer
             columns.Add(new Column(column.Name, type, exact));
         }
         return _lastTable = new RecordTable(n, columns);
+    }
+
+    /// <summary>
+    /// The standard columns a record gives (all but written_at and writer, which the flush sets),
+    /// in the table's order, over this buffer's arrays as they are now.
+    /// </summary>
+    private void AddStandardColumns(List<Column> columns)
+    {
+        columns.Add(new(RecordSchema.TestId, ColumnType.String, _testId));
+        columns.Add(new(RecordSchema.Timestamp, ColumnType.Timestamp, _timestamp));
+        columns.Add(new(RecordSchema.Model, ColumnType.String, _model));
+        columns.Add(new(RecordSchema.TaskType, ColumnType.String, _taskType));
+        columns.Add(new(RecordSchema.PromptType, ColumnType.String, _promptType));
+        columns.Add(new(RecordSchema.Difficulty, ColumnType.String, _difficulty));
+        columns.Add(new(RecordSchema.ToolSuccessRate, ColumnType.Double, _toolSuccessRate));
+        columns.Add(new(RecordSchema.Success, ColumnType.Boolean, _success));
+        columns.Add(new(RecordSchema.PartialSuccess, ColumnType.Boolean, _partialSuccess));
+        columns.Add(new(RecordSchema.ExecutionTime, ColumnType.Double, _executionTime));
+        columns.Add(new(RecordSchema.Turns, ColumnType.Int32, _turns));
+        columns.Add(new(RecordSchema.ToolCalls, ColumnType.Int32, _toolCalls));
+        columns.Add(new(RecordSchema.ToolCoverageRate, ColumnType.Double, _toolCoverageRate));
+        columns.Add(new(RecordSchema.WorkflowScore, ColumnType.Double, _workflowScore));
+        columns.Add(new(RecordSchema.Phase2Score, ColumnType.Double, _phase2Score));
+        columns.Add(new(RecordSchema.QualityScore, ColumnType.Double, _qualityScore));
+        columns.Add(new(RecordSchema.FinalScore, ColumnType.Double, _finalScore));
+        columns.Add(new(RecordSchema.ErrorType, ColumnType.String, _errorType));
+        columns.Add(new(RecordSchema.ErrorMessage, ColumnType.String, _errorMessage));
+        columns.Add(new(RecordSchema.ErrorCategory, ColumnType.String, _errorCategory));
+        columns.Add(new(RecordSchema.Assisted, ColumnType.Boolean, _assisted));
+        columns.Add(new(RecordSchema.AssistedTurns, ColumnType.Int32, _assistedTurns));
+    }
+
+    /// <summary>
+    /// Rows of this batch whose standard columns are being encoded ahead of the flush, as a row
+    /// group of their own (<see cref="StartSlice"/>), in row order from row 0.
+    /// </summary>
+    public IReadOnlyList<EncodedSlice> Slices => _slices;
+
+    private readonly List<EncodedSlice> _slices = new();
+
+    /// <summary>Rows in <see cref="Slices"/> (the next slice starts here).</summary>
+    public int SlicedRows => _slices.Count == 0 ? 0 : _slices[^1].Start + _slices[^1].Count;
+
+    /// <summary>
+    /// Starts encoding the standard columns of rows [<paramref name="start"/>, start + <paramref name="count"/>)
+    /// in the background (pages stored uncompressed, as increments are), while rows keep coming:
+    /// those rows are complete and no longer change, and the arrays a later <see cref="Grow"/> or
+    /// <see cref="ToTable"/> replaces still hold them. Slices follow each other from row 0.
+    /// </summary>
+    public void StartSlice(int start, int count)
+    {
+        if (start != SlicedRows || count <= 0 || start + count > Count) throw new ArgumentOutOfRangeException(nameof(start), "Slices follow each other from row 0, over added rows.");
+        var columns = new List<Column>(RecordSchema.Columns.Count);
+        AddStandardColumns(columns);
+        _slices.Add(new EncodedSlice(start, count, Task.Run(() => EncodeSlice(columns, start, count))));
+    }
+
+    private static EncodedChunk[] EncodeSlice(List<Column> columns, int start, int count)
+    {
+        var chunks = new EncodedChunk[columns.Count];
+        try
+        {
+            for (int c = 0; c < columns.Count; c++) chunks[c] = ParquetEncoder.Encode(columns[c], start, count, compress: false);
+            return chunks;
+        }
+        catch
+        {
+            foreach (var chunk in chunks) chunk?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits for the slices still being encoded and frees what they encoded (a batch whose file
+    /// was not written: its rows go back to the writer's buffer). Chunks the file's writer had
+    /// taken and freed are freed again harmlessly (freeing is idempotent). Never throws: a slice
+    /// that failed has nothing to free.
+    /// </summary>
+    public void DiscardSlices()
+    {
+        foreach (var slice in _slices)
+        {
+            try
+            {
+                foreach (var chunk in slice.Chunks.GetAwaiter().GetResult()) chunk.Dispose();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+            }
+        }
+        _slices.Clear();
     }
 
     /// <summary>Row <paramref name="i"/> as a record, as the writer accepted it plus what the flush set.</summary>
@@ -610,3 +681,6 @@ internal sealed class FlushedRecords : IReadOnlyList<TestRecord>
     public IEnumerator<TestRecord> GetEnumerator() => ((IEnumerable<TestRecord>)Records).GetEnumerator();
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => Records.GetEnumerator();
 }
+
+/// <summary>Rows [Start, Start + Count) of a batch, their standard columns' chunks being encoded (<see cref="RecordBuffer.StartSlice"/>).</summary>
+internal sealed record EncodedSlice(int Start, int Count, Task<EncodedChunk[]> Chunks);

@@ -357,6 +357,103 @@ public sealed class WritingTests : IDisposable
     }
 
     [Fact]
+    public async Task Large_batches_are_written_as_row_groups_encoded_while_the_batch_fills_and_read_back_as_given()
+    {
+        // Batches of 65,536 records are encoded a quarter at a time as they fill (the standard
+        // columns of each 16,384-row slice), each slice a row group; extras that first appear,
+        // change type or are given as null after a slice was encoded, and a last partial batch
+        // (one row group), must still read back exactly as the records were given, by PilotBench
+        // and by DuckDB.
+        int batch = IncrementWriter.MinSlicedFlush, slice = batch / IncrementWriter.SlicesPerFlush;
+        var options = new IncrementWriterOptions { FlushRecordCount = batch, FlushedRecords = false };
+        var records = new List<TestRecord>();
+        for (int i = 0; i < 2 * batch + 8_928; i++)
+        {
+            var extras = new List<KeyValuePair<string, object?>> { new("kind", i < batch + 3 * slice + 5 ? (long)(i % 7) : "k" + (i % 7)) };
+            if (i >= 20_000) extras.Add(new("late", i % 3 == 0 ? null : i * 0.25));
+            bool failed = i % 5 == 0;
+            records.Add(new TestRecord
+            {
+                TestId = "s-" + i, Timestamp = Records.BaseTime.AddSeconds(i), Model = "m" + (i % 4), TaskType = "task", PromptType = "cot",
+                Success = !failed, ErrorType = failed ? "timeout" : null, ErrorMessage = failed ? "Timeout after 5 s" : null,
+                Turns = i % 3 == 0 ? null : i % 11, ExecutionTime = i % 4 == 0 ? null : i * 0.001, Assisted = i % 9 == 0, AssistedTurns = i % 2,
+                Extras = extras,
+            });
+        }
+
+        var flushed = new List<IncrementFlush>();
+        await using (var writer = new IncrementWriter(_store.Layout, options))
+        {
+            writer.Flushed += flushed.Add;
+            Task<IncrementFlush?>? pending = null;
+            foreach (var record in records)
+            {
+                if (!writer.Add(record)) continue;
+                if (pending is not null) await pending;
+                pending = writer.StartFlush();
+            }
+            if (pending is not null) await pending;
+        }
+
+        Assert.Equal(new[] { batch, batch, 8_928 }, flushed.Select(f => f.RecordCount));
+        using var duck = new PilotBench.Tests.Interop.DuckDb();
+        int offset = 0;
+        for (int b = 0; b < flushed.Count; b++)
+        {
+            var own = records.Skip(offset).Take(flushed[b].RecordCount).Select(r => WithWriterColumns(r, flushed[b].WrittenAtUtc, IncrementWriter.WriterName)).ToList();
+            offset += own.Count;
+            var expected = Row.From(RecordTables.FromRecords(own));
+            var actual = await TempStore.ReadFileAsync(flushed[b].Path);
+            Assert.Equal(expected.Count, actual.Count);
+            var schema = await TempStore.ReadSchemaAsync(flushed[b].Path);
+            Assert.Equal(RecordTables.FromRecords(own).Columns.Select(c => (c.Name, c.Type)), schema.Columns.Select(c => (c.Name, c.Type)));
+            for (int i = 0; i < expected.Count; i++)
+            {
+                foreach (var column in schema.Columns) Assert.Equal(expected[i][column.Name], actual[i][column.Name]);
+            }
+            string path = PilotBench.Tests.Interop.DuckDb.Quote(flushed[b].Path);
+            Assert.Equal(b < 2 ? IncrementWriter.SlicesPerFlush : 1, duck.Scalar<long>($"SELECT count(DISTINCT row_group_id) FROM parquet_metadata({path})"));
+            Assert.Equal(own.Count, duck.Scalar<long>($"SELECT count(*) FROM read_parquet({path})"));
+            Assert.Equal(own.Count(r => r.Turns is null), duck.Scalar<long>($"SELECT count(*) FROM read_parquet({path}) WHERE turns IS NULL"));
+            Assert.Equal(own.Sum(r => r.Extras!.Count(e => e.Key == "late" && e.Value is not null)), duck.Scalar<long>($"SELECT count(late) FROM read_parquet({path})"));
+        }
+    }
+
+    [Fact]
+    public async Task A_sliced_batch_whose_file_cannot_be_written_is_kept_and_written_whole_later()
+    {
+        // The increments folder is replaced by a file, so flushes fail: first of a partial batch
+        // (20,000 records, one slice encoded), whose records then lead the buffer unsliced while
+        // more come (slicing goes on from the kept rows), then of the full (sliced) batch. The
+        // records stay buffered in order, the slices encoded for failed flushes are dropped, and
+        // once the folder can be made again every record is written, each as given.
+        var options = new IncrementWriterOptions { FlushRecordCount = IncrementWriter.MinSlicedFlush };
+        var records = Records.Many("kept", IncrementWriter.MinSlicedFlush + 1_000);
+        await using var writer = new IncrementWriter(_store.Layout, options);
+        Directory.Delete(_store.Layout.IncrementalFolder);
+        File.WriteAllText(_store.Layout.IncrementalFolder, "not a folder");
+        int i = 0;
+        for (; i < 20_000; i++) Assert.False(writer.Add(records[i]));
+        await Assert.ThrowsAnyAsync<IOException>(() => writer.FlushAsync());
+        for (; i < IncrementWriter.MinSlicedFlush; i++)
+        {
+            if (writer.Add(records[i])) await Assert.ThrowsAnyAsync<IOException>(() => writer.FlushAsync());
+        }
+        for (; i < records.Count; i++) writer.Add(records[i]);
+        Assert.Equal(records.Count, writer.BufferedCount);
+
+        File.Delete(_store.Layout.IncrementalFolder);
+        var flush = await writer.FlushAsync();
+        Assert.NotNull(flush);
+        Assert.Equal(records.Count, flush!.RecordCount);
+        var actual = await TempStore.ReadFileAsync(flush.Path);
+        var expected = Row.From(RecordTables.FromRecords(records.Select(r => WithWriterColumns(r, flush.WrittenAtUtc, IncrementWriter.WriterName)).ToList()));
+        Assert.Equal(expected.Count, actual.Count);
+        for (int r = 0; r < expected.Count; r++) Assert.Equal(expected[r][RecordSchema.TestId], actual[r][RecordSchema.TestId]);
+        Assert.Equal(expected.Select(e => e[RecordSchema.Timestamp]), actual.Select(a => a[RecordSchema.Timestamp]));
+    }
+
+    [Fact]
     public void Category_cache_answers_as_the_classifier_for_repeated_new_and_equal_but_distinct_pairs()
     {
         var cache = new ErrorCategoryCache();

@@ -136,31 +136,53 @@ internal sealed class ParquetTableWriter
     public Task WriteRowGroupAsync(RecordTable table, int start, int count, CancellationToken cancellationToken) =>
         WriteRowGroupAsync(table, start, count, cancellationToken, null);
 
-    private async Task WriteRowGroupAsync(RecordTable table, int start, int count, CancellationToken cancellationToken, Action? alongside)
+    /// <summary>
+    /// As <see cref="WriteRowGroupAsync(RecordTable, int, int, CancellationToken)"/>, with the chunks
+    /// of the first columns already encoded (<paramref name="encoded"/>[c] is column c's chunk of
+    /// exactly these rows, encoded as this writer would: see <see cref="ParquetEncoder.Encode"/>);
+    /// the other columns are encoded here. The writer owns the given chunks: they are disposed
+    /// once written, or when this call fails.
+    /// </summary>
+    internal Task WriteRowGroupAsync(RecordTable table, int start, int count, IReadOnlyList<EncodedChunk> encoded, CancellationToken cancellationToken) =>
+        WriteRowGroupAsync(table, start, count, cancellationToken, null, encoded);
+
+    private async Task WriteRowGroupAsync(RecordTable table, int start, int count, CancellationToken cancellationToken, Action? alongside, IReadOnlyList<EncodedChunk>? encoded = null)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(start);
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(start, table.RowCount - count);
-        if (_finished) throw new InvalidOperationException("The file is finished.");
-        if (table.Columns.Count != _schema.Columns.Count) throw new ArgumentException("The table does not have the writer's schema.", nameof(table));
-        for (int c = 0; c < _schema.Columns.Count; c++)
+        try
         {
-            var spec = _schema.Columns[c];
-            var column = table.Columns[c];
-            if (column.Type != spec.Type || !string.Equals(column.Name, spec.Name, StringComparison.Ordinal))
+            CheckEncoded(table, count, encoded);
+            ArgumentOutOfRangeException.ThrowIfNegative(start);
+            ArgumentOutOfRangeException.ThrowIfNegative(count);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(start, table.RowCount - count);
+            if (_finished) throw new InvalidOperationException("The file is finished.");
+            if (table.Columns.Count != _schema.Columns.Count) throw new ArgumentException("The table does not have the writer's schema.", nameof(table));
+            for (int c = 0; c < _schema.Columns.Count; c++)
             {
-                throw new ArgumentException($"Column {c} is '{column.Name}' ({column.Type}); the file's is '{spec.Name}' ({spec.Type}).", nameof(table));
+                var spec = _schema.Columns[c];
+                var column = table.Columns[c];
+                if (column.Type != spec.Type || !string.Equals(column.Name, spec.Name, StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"Column {c} is '{column.Name}' ({column.Type}); the file's is '{spec.Name}' ({spec.Type}).", nameof(table));
+                }
             }
+            cancellationToken.ThrowIfCancellationRequested();
         }
-        cancellationToken.ThrowIfCancellationRequested();
+        catch
+        {
+            // The given chunks are the writer's from the call on.
+            if (encoded is not null) foreach (var chunk in encoded) chunk.Dispose();
+            throw;
+        }
 
         int rows = count;
         if (rows == 0)
         {
+            if (encoded is not null) foreach (var chunk in encoded) chunk.Dispose();
             alongside?.Invoke();
             return; // no empty row groups: a file of no rows has none
         }
         var chunks = new EncodedChunk?[table.Columns.Count];
+        if (encoded is not null) for (int c = 0; c < encoded.Count; c++) chunks[c] = encoded[c];
         var filters = new SplitBlockBloomFilter?[_bloomColumns.Length];
         try
         {
@@ -181,7 +203,7 @@ internal sealed class ParquetTableWriter
                 }
                 int i = order[k - first];
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
-                if (i < chunks.Length) chunks[i] = ParquetEncoder.Encode(table.Columns[i], start, rows, _compress);
+                if (i < chunks.Length) chunks[i] ??= ParquetEncoder.Encode(table.Columns[i], start, rows, _compress);
                 else filters[i - chunks.Length] = BloomFilterOf((string?[])table.Columns[_bloomColumns[i - chunks.Length]].Values, start, rows);
                 _itemTicks[i] = System.Diagnostics.Stopwatch.GetTimestamp() - started;
             }
@@ -232,6 +254,20 @@ internal sealed class ParquetTableWriter
         {
             foreach (var chunk in chunks) chunk?.Dispose();
             foreach (var filter in filters) filter?.Dispose();
+        }
+    }
+
+    /// <summary>Given chunks: no more than the table's columns, each of the rows and physical type of its column.</summary>
+    private static void CheckEncoded(RecordTable table, int count, IReadOnlyList<EncodedChunk>? encoded)
+    {
+        if (encoded is null) return;
+        if (encoded.Count > table.Columns.Count) throw new ArgumentException("More encoded chunks than columns.", nameof(encoded));
+        for (int c = 0; c < encoded.Count; c++)
+        {
+            if (encoded[c].Rows != count || encoded[c].Type != ParquetEncoder.PhysicalTypeOf(table.Columns[c].Type))
+            {
+                throw new ArgumentException($"The encoded chunk of column '{table.Columns[c].Name}' is not one of its {count} rows.", nameof(encoded));
+            }
         }
     }
 
