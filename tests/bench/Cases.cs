@@ -280,6 +280,7 @@ internal static class Cases
         var pauses = GC.GetTotalPauseDuration();
         int collections0 = GC.CollectionCount(0), collections1 = GC.CollectionCount(1), collections2 = GC.CollectionCount(2);
         var cpu = Cpu();
+        long faults = MinorFaults();
         var jit = System.Runtime.JitInfo.GetCompilationTime(currentThread: false);
         var clock = Stopwatch.StartNew();
         double producerCpu = ThreadCpu();
@@ -288,6 +289,7 @@ internal static class Cases
         // Compiling done while the records were written (jit_seconds is the whole process's, generation included).
         result["jit_timed_seconds"] = (System.Runtime.JitInfo.GetCompilationTime(currentThread: false) - jit).TotalSeconds;
         result["gc_timed_pause_seconds"] = (GC.GetTotalPauseDuration() - pauses).TotalSeconds;
+        if (faults >= 0 && MinorFaults() is >= 0 and var after) result["page_faults"] = after - faults;
         result["gc_timed_collections"] = GC.CollectionCount(0) - collections0;
         result["gc_timed_gen1"] = GC.CollectionCount(1) - collections1;
         result["gc_timed_gen2"] = GC.CollectionCount(2) - collections2;
@@ -307,6 +309,11 @@ internal static class Cases
         long waited = 0;
         // As Write-PilotResult without -PassThru: the flushed records are not read back.
         var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = flush, FlushedRecords = false });
+        // PILOTBENCH_TIMELINE=1: when each flush started and ended, and how long the producer waited for it (stderr).
+        bool timeline = Environment.GetEnvironmentVariable("PILOTBENCH_TIMELINE") == "1";
+        long origin = Stopwatch.GetTimestamp();
+        double Ms() => Stopwatch.GetElapsedTime(origin).TotalMilliseconds;
+        if (timeline) writer.Flushed += f => Console.Error.WriteLine($"timeline {Ms(),8:F1} ms  flush of {f.RecordCount} written");
         // As Write-PilotResult does: a full buffer is written in the background while records
         // keep coming (one flush at a time); disposing waits for the last and flushes the rest.
         for (int i = 0; i < rows; i++)
@@ -315,6 +322,7 @@ internal static class Cases
             long started = Stopwatch.GetTimestamp();
             _ = writer.StartFlush();
             waited += Stopwatch.GetTimestamp() - started;
+            if (timeline) Console.Error.WriteLine($"timeline {Ms(),8:F1} ms  flush started at record {i + 1:N0} (waited {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F1} ms)");
         }
         long disposing = Stopwatch.GetTimestamp();
         double producerCpu = ThreadCpu();
@@ -489,6 +497,23 @@ internal static class Cases
 
     /// <summary>CPU time of this process so far (user + system, all threads), in seconds: steadier than wall time on a shared machine.</summary>
     private static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+
+    /// <summary>Minor page faults of this process so far (Linux: /proc/self/stat; -1 elsewhere).</summary>
+    private static long MinorFaults()
+    {
+        if (!OperatingSystem.IsLinux()) return -1;
+        try
+        {
+            string stat = File.ReadAllText("/proc/self/stat");
+            // Fields after the command name (which may hold spaces, so split after its closing parenthesis): minflt is field 10 of the whole line.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[7], CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return -1;
+        }
+    }
 
     /// <summary>CPU seconds of the calling thread (Linux; NaN elsewhere).</summary>
     private static double ThreadCpu()
