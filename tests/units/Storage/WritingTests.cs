@@ -359,8 +359,8 @@ public sealed class WritingTests : IDisposable
     [Fact]
     public async Task Large_batches_are_written_as_row_groups_encoded_while_the_batch_fills_and_read_back_as_given()
     {
-        // Batches of 65,536 records are encoded a quarter at a time as they fill (the standard
-        // columns of each 16,384-row slice), each slice a row group; extras that first appear,
+        // Batches of 65,536 records are encoded a quarter at a time as they fill while no flush
+        // runs (the standard columns of each 16,384-row slice), each slice a row group; extras that first appear,
         // change type or are given as null after a slice was encoded, and a last partial batch
         // (one row group), must still read back exactly as the records were given, by PilotBench
         // and by DuckDB.
@@ -412,7 +412,12 @@ public sealed class WritingTests : IDisposable
                 foreach (var column in schema.Columns) Assert.Equal(expected[i][column.Name], actual[i][column.Name]);
             }
             string path = PilotBench.Tests.Interop.DuckDb.Quote(flushed[b].Path);
-            Assert.Equal(b < 2 ? IncrementWriter.SlicesPerFlush : 1, duck.Scalar<long>($"SELECT count(DISTINCT row_group_id) FROM parquet_metadata({path})"));
+            // The first batch filled with no flush running: four slices. The second filled while
+            // the first was written: sliced only from when that flush ended (timing), whole at most.
+            long rowGroups = duck.Scalar<long>($"SELECT count(DISTINCT row_group_id) FROM parquet_metadata({path})");
+            if (b == 0) Assert.Equal(IncrementWriter.SlicesPerFlush, rowGroups);
+            else if (b == 1) Assert.InRange(rowGroups, 1, IncrementWriter.SlicesPerFlush);
+            else Assert.Equal(1, rowGroups);
             Assert.Equal(own.Count, duck.Scalar<long>($"SELECT count(*) FROM read_parquet({path})"));
             Assert.Equal(own.Count(r => r.Turns is null), duck.Scalar<long>($"SELECT count(*) FROM read_parquet({path}) WHERE turns IS NULL"));
             Assert.Equal(own.Sum(r => r.Extras!.Count(e => e.Key == "late" && e.Value is not null)), duck.Scalar<long>($"SELECT count(late) FROM read_parquet({path})"));
