@@ -244,6 +244,8 @@ internal sealed class RecordBuffer
             bool first = column.LastRow != row;
             column.LastRow = row;
             // The usual case, per value: the value has the column's type and goes into its array.
+            // Written out per type: a generic helper would be an instantiation over Nullable<T>,
+            // which the module's images cannot hold (it would run unoptimized per value).
             switch (column.Mode)
             {
                 case ExtraMode.Strings when value is string text:

@@ -324,20 +324,7 @@ public sealed class WritingTests : IDisposable
             });
         }
 
-        var flushed = new List<IncrementFlush>();
-        await using (var writer = new IncrementWriter(_store.Layout, options))
-        {
-            writer.Flushed += flushed.Add;
-            Task<IncrementFlush?>? pending = null;
-            foreach (var record in records)
-            {
-                // As Write-PilotResult does: the full batch is written while the next one fills.
-                if (!writer.Add(record)) continue;
-                if (pending is not null) await pending;
-                pending = writer.StartFlush();
-            }
-            if (pending is not null) await pending;
-        }
+        var flushed = await WriteAsPipelineAsync(options, records);
 
         Assert.Equal(new[] { 8, 8, 8, 8, 4 }, flushed.Select(f => f.RecordCount));
         Assert.All(flushed, f => Assert.Empty(f.Records));
@@ -381,19 +368,7 @@ public sealed class WritingTests : IDisposable
             });
         }
 
-        var flushed = new List<IncrementFlush>();
-        await using (var writer = new IncrementWriter(_store.Layout, options))
-        {
-            writer.Flushed += flushed.Add;
-            Task<IncrementFlush?>? pending = null;
-            foreach (var record in records)
-            {
-                if (!writer.Add(record)) continue;
-                if (pending is not null) await pending;
-                pending = writer.StartFlush();
-            }
-            if (pending is not null) await pending;
-        }
+        var flushed = await WriteAsPipelineAsync(options, records);
 
         Assert.Equal(new[] { batch, batch, 8_928 }, flushed.Select(f => f.RecordCount));
         using var duck = new PilotBench.Tests.Interop.DuckDb();
@@ -470,6 +445,28 @@ public sealed class WritingTests : IDisposable
             (null, new string(rate.AsSpan())), ("timeout", timeout),
         };
         foreach (var (type, message) in pairs) Assert.Equal(ErrorCategories.Classify(type, message), cache.Classify(type, message));
+    }
+
+    /// <summary>
+    /// Writes the records as Write-PilotResult does (a full batch is written in the background
+    /// while the next one fills, one flush at a time) and returns every flush, in order.
+    /// </summary>
+    private async Task<List<IncrementFlush>> WriteAsPipelineAsync(IncrementWriterOptions options, List<TestRecord> records)
+    {
+        var flushed = new List<IncrementFlush>();
+        await using (var writer = new IncrementWriter(_store.Layout, options))
+        {
+            writer.Flushed += flushed.Add;
+            Task<IncrementFlush?>? pending = null;
+            foreach (var record in records)
+            {
+                if (!writer.Add(record)) continue;
+                if (pending is not null) await pending;
+                pending = writer.StartFlush();
+            }
+            if (pending is not null) await pending;
+        }
+        return flushed;
     }
 
     private static TestRecord WithWriterColumns(TestRecord r, DateTime writtenAt, string writer)
