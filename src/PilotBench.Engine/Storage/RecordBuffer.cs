@@ -112,11 +112,11 @@ internal sealed class RecordBuffer
             if (Mode == ExtraMode.Objects) return row < Values!.Length ? Values[row] : null;
             object? value = Mode switch
             {
-                ExtraMode.Strings => row < Strings!.Length ? Strings[row] : null,
-                ExtraMode.Doubles => row < Doubles!.Length ? Doubles[row] : null,
-                ExtraMode.Longs => row < Longs!.Length ? Longs[row] : null,
-                ExtraMode.Booleans => row < Booleans!.Length ? Booleans[row] : null,
-                ExtraMode.Instants => row < Instants!.Length ? Instants[row] : null,
+                ExtraMode.Strings => Strings is { } strings && row < strings.Length ? strings[row] : null,
+                ExtraMode.Doubles => Doubles is { } doubles && row < doubles.Length ? doubles[row] : null,
+                ExtraMode.Longs => Longs is { } longs && row < longs.Length ? longs[row] : null,
+                ExtraMode.Booleans => Booleans is { } booleans && row < booleans.Length ? booleans[row] : null,
+                ExtraMode.Instants => Instants is { } instants && row < instants.Length ? instants[row] : null,
                 _ => null,
             };
             if (value is null && GivenNulls is { } nulls && row < nulls.Length && nulls[row]) return GivenNull;
@@ -287,13 +287,24 @@ internal sealed class RecordBuffer
     {
         if (column.Mode != ExtraMode.Objects)
         {
-            if (column.Mode == ExtraMode.Undecided && value is not null && TypedModeOf(value) is { } mode)
+            if (column.Mode == ExtraMode.Undecided)
             {
-                column.Mode = mode;
-                column.Type = RecordTables.WidenExtraType(null, value);
-                // Stored through the typed path (a second spelling of a new column keeps nothing).
-                if (first) StoreTyped(column, row, value);
-                return;
+                if (!first)
+                {
+                    // A second spelling in one record (a hand-made record): its value is not
+                    // kept, but its type counts, as in RecordTables.FromRecords. The column stays
+                    // undecided (nothing stored yet to be typed).
+                    column.Type = RecordTables.WidenExtraType(column.Type, value);
+                    return;
+                }
+                var type = value is null ? null : RecordTables.WidenExtraType(null, value);
+                if (value is not null && TypedModeOf(value) is { } mode && (column.Type is null || column.Type == type))
+                {
+                    column.Mode = mode;
+                    column.Type = type;
+                    StoreTyped(column, row, value);
+                    return;
+                }
             }
             HoldObjects(column);
         }

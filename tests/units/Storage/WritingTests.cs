@@ -240,6 +240,10 @@ public sealed class WritingTests : IDisposable
                 new("when", at.AddSeconds(i)),
             };
             if (i % 3 == 0) extras.Add(new("note", i % 9 == 0 ? null : "n" + (i % 5)));
+            // A hand-made record giving a name twice, the first value null: the second's type
+            // counts, nothing of it is kept; a later row agrees with that type.
+            if (i == 0) extras.AddRange(new KeyValuePair<string, object?>[] { new("same", null), new("SAME", 6L) });
+            if (i == 2) extras.Add(new("same", 8L));
             records.Add(new TestRecord
             {
                 TestId = "t" + i, Timestamp = at, Model = "m", TaskType = "task", PromptType = "cot", Success = true, Extras = extras,
@@ -262,11 +266,41 @@ public sealed class WritingTests : IDisposable
         Assert.Equal(ColumnType.Boolean, table.Find("flag")!.Type);
         Assert.Equal(ColumnType.Timestamp, table.Find("when")!.Type);
         Assert.Equal(ColumnType.String, table.Find("note")!.Type);
+        Assert.Equal(ColumnType.Int64, table.Find("same")!.Type);
+        Assert.Null(table.Find("same")![0]);
+        Assert.Equal(8L, table.Find("same")![2]);
+        Assert.Contains(new KeyValuePair<string, object?>("same", null), given[0].Extras!);
         // Given as null (kept in the record given back) and not given (absent) stay apart.
         Assert.Contains(new KeyValuePair<string, object?>("note", null), given[9].Extras!);
         Assert.DoesNotContain(given[1].Extras!, e => e.Key == "note");
         Assert.Contains(new KeyValuePair<string, object?>("ratio", null), given[14].Extras!);
         Assert.Equal(at.AddSeconds(5), Assert.Single(given[5].Extras!, e => e.Key == "when").Value);
+    }
+
+    [Fact]
+    public void A_name_given_twice_with_a_null_first_widens_the_type_and_the_rows_read_back()
+    {
+        // Only a hand-made record can give a name twice. The first value (null) is kept; the
+        // second's type counts for the column's type (as RecordTables.FromRecords has it), and a
+        // later value of another type widens the column. The buffer's rows must read back
+        // (records given back: -PassThru, a failed flush), not only its table.
+        var at = new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        var records = new List<TestRecord>
+        {
+            new() { TestId = "a", Model = "m", TaskType = "t", PromptType = "p", Success = true, Extras = new() { new("mix", null), new("MIX", 5L), new("later", null), new("LATER", 1.5) } },
+            new() { TestId = "b", Model = "m", TaskType = "t", PromptType = "p", Success = true, Extras = new() { new("mix", true) } },
+            new() { TestId = "c", Model = "m", TaskType = "t", PromptType = "p", Success = true },
+        };
+        var buffer = new RecordBuffer(records.Count, new ErrorCategoryCache());
+        foreach (var record in records) buffer.Add(record);
+
+        var given = Enumerable.Range(0, records.Count).Select(i => buffer.RecordAt(i, at, "host:1")).ToList();
+        var expected = RecordTables.FromRecords(records.Select(r => WithWriterColumns(r, at, "host:1")).ToList());
+        AssertSameTable(expected, buffer.ToTable(at, "host:1"));
+        Assert.Equal(ColumnType.String, expected.Find("mix")!.Type);
+        Assert.Equal(new KeyValuePair<string, object?>[] { new("mix", null), new("later", null) }, given[0].Extras!);
+        Assert.Equal(new KeyValuePair<string, object?>("mix", true), Assert.Single(given[1].Extras!));
+        Assert.Null(given[2].Extras);
     }
 
     [Fact]

@@ -202,8 +202,10 @@ internal sealed class ParquetTableWriter
                     return;
                 }
                 int i = order[k - first];
+                // A chunk encoded ahead (given) keeps its column's time from the row group it was timed in.
+                if (i < chunks.Length && chunks[i] is not null) return;
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
-                if (i < chunks.Length) chunks[i] ??= ParquetEncoder.Encode(table.Columns[i], start, rows, _compress);
+                if (i < chunks.Length) chunks[i] = ParquetEncoder.Encode(table.Columns[i], start, rows, _compress);
                 else filters[i - chunks.Length] = BloomFilterOf((string?[])table.Columns[_bloomColumns[i - chunks.Length]].Values, start, rows);
                 _itemTicks[i] = System.Diagnostics.Stopwatch.GetTimestamp() - started;
             }
