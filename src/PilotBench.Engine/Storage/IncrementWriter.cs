@@ -228,25 +228,19 @@ public sealed class IncrementWriter : IAsyncDisposable
             // Pages stored uncompressed (dictionary encoding kept): an increment lives until the
             // next consolidation, which writes the main file with Zstd. Zstd was about a third of
             // the writer's encoding work (docs/decisions.md "Increments uncompressed").
-            if (batch.Slices.Count == 0)
-            {
-                await ParquetCodec.WriteTableAsync(stream, table, null, CancellationToken.None, compress: false).ConfigureAwait(false);
-            }
-            else
-            {
-                await WriteSlicedAsync(stream, batch, table).ConfigureAwait(false);
-            }
+            await WriteBatchAsync(stream, batch, table).ConfigureAwait(false);
             bytes = stream.Length;
         }, "increment").ConfigureAwait(false);
         return new IncrementFlush(path, batch.Count, bytes, writtenAt, new FlushedRecords(batch, writtenAt, WriterName));
     }
 
     /// <summary>
-    /// A batch encoded in slices: each slice a row group, its standard columns as encoded ahead
-    /// (the rest, written_at, writer and the extras, whose columns and types are only known now,
-    /// encoded here), then the rows after the last slice as the last row group.
+    /// A batch's file: each slice encoded ahead a row group, its standard columns as encoded (the
+    /// rest, written_at, writer and the extras, whose columns and types are only known now, encoded
+    /// here), then the rows after the last slice (all of them for a batch without slices) in row
+    /// groups of at most <see cref="ParquetCodec.WholeFileRowGroupRows"/>, as a file written whole.
     /// </summary>
-    private static async Task WriteSlicedAsync(Stream stream, RecordBuffer batch, Schema.RecordTable table)
+    private static async Task WriteBatchAsync(Stream stream, RecordBuffer batch, Schema.RecordTable table)
     {
         // On a failure, the slices' chunks are freed by RecordBuffer.DiscardSlices (the caller's).
         var writer = await Format.ParquetTableWriter.CreateAsync(stream, table.Schema, CancellationToken.None, compress: false).ConfigureAwait(false);
@@ -257,7 +251,10 @@ public sealed class IncrementWriter : IAsyncDisposable
             await writer.WriteRowGroupAsync(table, slice.Start, slice.Count, chunks, CancellationToken.None).ConfigureAwait(false);
             done = slice.Start + slice.Count;
         }
-        if (done < table.RowCount) await writer.WriteRowGroupAsync(table, done, table.RowCount - done, CancellationToken.None).ConfigureAwait(false);
+        for (; done < table.RowCount; done += ParquetCodec.WholeFileRowGroupRows)
+        {
+            await writer.WriteRowGroupAsync(table, done, Math.Min(ParquetCodec.WholeFileRowGroupRows, table.RowCount - done), CancellationToken.None).ConfigureAwait(false);
+        }
         await writer.FinishAsync(ParquetCodec.WithFormatVersion(null), CancellationToken.None).ConfigureAwait(false);
     }
 

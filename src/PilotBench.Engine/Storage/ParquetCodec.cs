@@ -21,11 +21,14 @@ internal static class ParquetCodec
 
     public static ParquetOptions ReadOptions() => new() { TreatByteArrayAsString = true };
 
+    /// <summary>Rows per row group of a file written whole (<see cref="WriteTableAsync"/>), at most.</summary>
+    public const int WholeFileRowGroupRows = 1 << 20;
+
     /// <summary>
     /// Writes a whole file (row groups of at most <paramref name="rowGroupSize"/> rows) to a stream
     /// with PilotBench's encoder (<see cref="Format.ParquetTableWriter"/>).
     /// </summary>
-    public static async Task WriteTableAsync(Stream stream, RecordTable table, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, int rowGroupSize = 1 << 20, bool compress = true)
+    public static async Task WriteTableAsync(Stream stream, RecordTable table, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, int rowGroupSize = WholeFileRowGroupRows, bool compress = true)
     {
         var writer = await Format.ParquetTableWriter.CreateAsync(stream, table.Schema, cancellationToken, compress).ConfigureAwait(false);
         for (int start = 0; start < table.RowCount; start += rowGroupSize)
