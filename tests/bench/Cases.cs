@@ -277,6 +277,7 @@ internal static class Cases
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();
         }
+        AllocationSampler.RestartIfSampling();
         var pauses = GC.GetTotalPauseDuration();
         int collections0 = GC.CollectionCount(0), collections1 = GC.CollectionCount(1), collections2 = GC.CollectionCount(2);
         var cpu = Cpu();
@@ -318,6 +319,7 @@ internal static class Cases
         // keep coming (one flush at a time); disposing waits for the last and flushes the rest.
         for (int i = 0; i < rows; i++)
         {
+            if (i == 300_000 && Environment.GetEnvironmentVariable("TMP_ALLOC_LATE") == "1") AllocationSampler.RestartIfSampling();
             if (!writer.Add(distinct[i % distinct.Count])) continue;
             long started = Stopwatch.GetTimestamp();
             _ = writer.StartFlush();

@@ -125,8 +125,8 @@ namespace PilotBench.Bench
         /// </summary>
         private const string MainDataVersion = "data version 2";
 
-        /// <summary>Stamped into each cached increment set, as <see cref="MainDataVersion"/>. 2: increments written uncompressed, as the writer now writes them.</summary>
-        private const string IncrementDataVersion = "increment data version 2";
+        /// <summary>Stamped into each cached increment set, as <see cref="MainDataVersion"/>. 2: increments written uncompressed, as the writer now writes them; 3: their fixed-width columns of many distinct values PLAIN.</summary>
+        private const string IncrementDataVersion = "increment data version 3";
 
         private static async Task Cached(string folder, Func<Task> make, string? version = null)
         {

@@ -33,6 +33,7 @@ public sealed class ParquetEncoderTests : IDisposable
         var doubles = new double?[rows];
         var lowDoubles = new double?[rows];
         var times = new DateTime?[rows];
+        var wideInts = new int?[rows];
         double[] specials = { double.NaN, -0.0, 0.0, double.PositiveInfinity, double.NegativeInfinity, double.Epsilon, double.MaxValue, double.MinValue };
         int[] intSpecials = { int.MinValue, int.MaxValue, 0, -1 };
         long[] longSpecials = { long.MinValue, long.MaxValue, 0, -1 };
@@ -48,6 +49,7 @@ public sealed class ParquetEncoderTests : IDisposable
             longs[i] = random.Next(10) == 0 ? null : i % 50 == 0 ? longSpecials[i % longSpecials.Length] : random.NextInt64(long.MinValue / 2, long.MaxValue / 2);
             doubles[i] = random.Next(10) == 0 ? null : i % 40 == 0 ? specials[i % specials.Length] : random.NextDouble() * 200 - 100;
             lowDoubles[i] = i % 9 == 0 ? null : (i / 100 % 4) * 0.25;
+            wideInts[i] = random.Next(10) == 0 ? null : i % 50 == 0 ? intSpecials[i % intSpecials.Length] : random.Next(int.MinValue, int.MaxValue);
             times[i] = random.Next(10) == 0 ? null : new DateTime(1960, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddMilliseconds(random.NextInt64(0, 80L * 365 * 24 * 3600 * 1000));
         }
         return new RecordTable(rows, new[]
@@ -62,14 +64,15 @@ public sealed class ParquetEncoderTests : IDisposable
             new Column("measure", ColumnType.Double, doubles),
             new Column("rate", ColumnType.Double, lowDoubles),
             new Column("stamp", ColumnType.Timestamp, times),
+            new Column("wide_int", ColumnType.Int32, wideInts), // PLAIN: too many distinct values for a dictionary
         });
     }
 
-    private async Task<string> WriteAsync(RecordTable table, int rowGroupSize, string name = "t.parquet")
+    private async Task<string> WriteAsync(RecordTable table, int rowGroupSize, string name = "t.parquet", bool compress = true)
     {
         string path = _dir.File(name);
         await using var stream = File.Create(path);
-        await ParquetCodec.WriteTableAsync(stream, table, new Dictionary<string, string> { ["k"] = "v" }, CancellationToken.None, rowGroupSize);
+        await ParquetCodec.WriteTableAsync(stream, table, new Dictionary<string, string> { ["k"] = "v" }, CancellationToken.None, rowGroupSize, compress);
         return path;
     }
 
@@ -132,6 +135,77 @@ public sealed class ParquetEncoderTests : IDisposable
             using var chunk = ParquetEncoder.Encode(column, 0, column.Length);
             return chunk.Dictionary;
         }
+    }
+
+    [Fact]
+    public void Uncompressed_chunks_keep_a_fixed_width_dictionary_only_for_few_distinct_values_over_the_probe()
+    {
+        const int limit = ParquetEncoder.SpeedProbeDistinct;
+        var random = new Random(5);
+        // Scores with four decimals over 100,000 shuffled rows (about 10,000 distinct values): a
+        // dictionary in compressed files (the main file), PLAIN in uncompressed ones (increments).
+        var scores = Enumerable.Range(0, 100_000).Select(i => i % 3 == 0 ? null : (double?)Math.Round(random.NextDouble(), 4)).ToArray();
+        Assert.True(Encode(new Column("d", ColumnType.Double, scores), compress: true));
+        Assert.False(Encode(new Column("d", ColumnType.Double, scores), compress: false));
+        // Few distinct values: a dictionary in both.
+        var few = Enumerable.Range(0, 100_000).Select(_ => (long?)random.Next(200)).ToArray();
+        Assert.True(Encode(new Column("l", ColumnType.Int64, few), compress: true));
+        Assert.True(Encode(new Column("l", ColumnType.Int64, few), compress: false));
+        // The limit itself: that many distinct values over the probe keep the dictionary, one more gives it up.
+        Assert.True(Encode(new Column("i", ColumnType.Int32, Enumerable.Range(0, 4 * ParquetEncoder.DistinctProbe).Select(i => (int?)(i % limit)).ToArray()), compress: false));
+        Assert.False(Encode(new Column("i", ColumnType.Int32, Enumerable.Range(0, 4 * ParquetEncoder.DistinctProbe).Select(i => (int?)(i % (limit + 1))).ToArray()), compress: false));
+        Assert.True(Encode(new Column("i", ColumnType.Int32, Enumerable.Range(0, 4 * ParquetEncoder.DistinctProbe).Select(i => (int?)(i % (limit + 1))).ToArray()), compress: true));
+        // Strings keep the general rule (their PLAIN bytes cost more than a dictionary probe).
+        Assert.True(Encode(new Column("s", ColumnType.String, scores.Select(v => v?.ToString(CultureInfo.InvariantCulture)).ToArray()), compress: false));
+
+        static bool Encode(Column column, bool compress)
+        {
+            using var chunk = ParquetEncoder.Encode(column, 0, column.Length, compress);
+            return chunk.Dictionary;
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Min_and_max_of_every_column_are_exact_in_compressed_and_uncompressed_files(bool compress)
+    {
+        const int rows = 40_000;
+        var table = MakeTable(rows, seed: 17);
+        string path = await WriteAsync(table, 10_000, compress: compress);
+        await using var file = await ParquetFile.OpenAsync(path, CancellationToken.None, records: false);
+        Assert.Equal(4, file.RowGroupCount);
+        foreach (var column in table.Columns.Where(c => c.Type is not ColumnType.String and not ColumnType.Boolean))
+        {
+            for (int g = 0; g < file.RowGroupCount; g++)
+            {
+                // NaN takes no part in min/max; -0.0 and 0.0 are equal here (the file widens them).
+                var present = Enumerable.Range(g * 10_000, 10_000).Select(i => column[i]).Where(v => v is not null && !(v is double d && double.IsNaN(d))).ToList();
+                var stats = file.GetStatistics(g, column.Name);
+                if (present.Count == 0) { Assert.True(stats is null || stats.Value.Min is null, column.Name); continue; }
+                Assert.NotNull(stats);
+                object min = present.Min()!, max = present.Max()!;
+                if (column.Type == ColumnType.Timestamp)
+                {
+                    // Millisecond timestamps: the statistics are the values truncated to the millisecond.
+                    Assert.Equal(ParquetEncoder.ToUnixMilliseconds((DateTime)min), Milliseconds(stats!.Value.Min!));
+                    Assert.Equal(ParquetEncoder.ToUnixMilliseconds((DateTime)max), Milliseconds(stats.Value.Max!));
+                    continue;
+                }
+                Assert.True(Convert.ToDouble(min, CultureInfo.InvariantCulture) == Convert.ToDouble(stats!.Value.Min, CultureInfo.InvariantCulture), $"{column.Name} group {g}: min {min} vs {stats.Value.Min}");
+                Assert.True(Convert.ToDouble(max, CultureInfo.InvariantCulture) == Convert.ToDouble(stats.Value.Max, CultureInfo.InvariantCulture), $"{column.Name} group {g}: max {max} vs {stats.Value.Max}");
+                if (column.Type == ColumnType.Int64) Assert.Equal(max, Convert.ToInt64(stats.Value.Max, CultureInfo.InvariantCulture)); // exact beyond a double's precision
+            }
+        }
+        // Every value reads back.
+        var read = await file.ReadAllAsync(null, CancellationToken.None);
+        foreach (var column in table.Columns)
+        {
+            for (int i = 0; i < rows; i++) Assert.Equal(column[i], read.Find(column.Name)![i]);
+        }
+
+        // Statistics of a timestamp column: the stored milliseconds (or an instant, as a reader may give them).
+        static long Milliseconds(object value) => value is DateTime t ? ParquetEncoder.ToUnixMilliseconds(t.ToUniversalTime()) : Convert.ToInt64(value, CultureInfo.InvariantCulture);
     }
 
     [Fact]
@@ -303,11 +377,11 @@ public sealed class ParquetEncoderTests : IDisposable
         await using (var file = await ParquetFile.OpenAsync(path, CancellationToken.None, records: false))
         {
             Assert.Equal(0, file.RowGroupCount);
-            Assert.Equal(10, file.FileSchema.Columns.Count);
+            Assert.Equal(11, file.FileSchema.Columns.Count);
         }
         using var duck = new DuckDb();
         Assert.Equal(0L, duck.Scalar<long>($"SELECT count(*) FROM read_parquet({DuckDb.Quote(path)})"));
-        Assert.Equal(10L, duck.Scalar<long>($"SELECT count(*) FROM (DESCRIBE SELECT * FROM read_parquet({DuckDb.Quote(path)}))"));
+        Assert.Equal(11L, duck.Scalar<long>($"SELECT count(*) FROM (DESCRIBE SELECT * FROM read_parquet({DuckDb.Quote(path)}))"));
     }
 
     [Fact]

@@ -89,6 +89,15 @@ internal static class ParquetEncoder
     internal const int DistinctProbe = 8192;
 
     /// <summary>
+    /// Uncompressed files (increments, model_stats) are written for speed: consolidation rewrites
+    /// increments soon, and their size matters less than the writer's time. A fixed-width column
+    /// whose first <see cref="DistinctProbe"/> non-null values hold more distinct values than this
+    /// is written PLAIN: a dictionary of thousands of doubles (scores with four decimals, token
+    /// counts) cost 20-40 ns per value to build and probe against 2-3 ns to copy the value.
+    /// </summary>
+    internal const int SpeedProbeDistinct = DistinctProbe / 4;
+
+    /// <summary>
     /// Idle scratch buffers, shared by all threads: an encode takes one (or makes one) and hands it
     /// back; at most <see cref="MaxIdleScratch"/> are kept. Not one per thread: a thread-static
     /// scratch (its buffers grown to the largest page, about 2 MB each, and a Zstd context) stayed
@@ -189,6 +198,40 @@ internal static class ParquetEncoder
         bool Less(long a, long b);
         void WritePlain(long value, ByteBuffer output);
         byte[] StatisticsBytes(long value, bool isMin);
+        /// <summary>Bytes of one PLAIN value.</summary>
+        int Width { get; }
+        /// <summary>
+        /// A PLAIN page's values: rows [start, start + defs.Length) into <paramref name="target"/>
+        /// (present values only, <see cref="Width"/> bytes each, room for all rows), their
+        /// definition levels (1 present, 0 null) into <paramref name="defs"/>, and the chunk's
+        /// statistics widened by every ordered value; returns the bytes written. One tight loop
+        /// per column type: the loop over TryGet and WritePlain cost a call per value.
+        /// </summary>
+        int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics);
+    }
+
+    /// <summary>Min and max of a fixed-width chunk in its column's order (longs as <see cref="IFixedValues"/> gives them).</summary>
+    private struct FixedStatistics
+    {
+        public bool Any;
+        public long Min;
+        public long Max;
+    }
+
+    /// <summary>Stores a value at a byte offset, little-endian (PLAIN); the caller has made the room.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(Span<byte> target, int offset, T value) where T : unmanaged
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(target), offset), value);
+            return;
+        }
+        // Big-endian hosts: byte by byte (no such .NET host is supported today; kept correct).
+        Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<T>()];
+        Unsafe.WriteUnaligned(ref bytes[0], value);
+        bytes.Reverse();
+        bytes.CopyTo(target.Slice(offset));
     }
 
     private readonly struct Int32Values : IFixedValues
@@ -211,6 +254,30 @@ internal static class ParquetEncoder
             BinaryPrimitives.WriteInt32LittleEndian(bytes, (int)value);
             return bytes;
         }
+        public int Width => 4;
+        public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
+        {
+            var source = new ReadOnlySpan<int?>(_values, start, defs.Length);
+            long min = statistics.Any ? statistics.Min : long.MaxValue, max = statistics.Any ? statistics.Max : long.MinValue;
+            int n = 0;
+            for (int i = 0; i < source.Length; i++)
+            {
+                int? x = source[i];
+                if (!x.HasValue)
+                {
+                    defs[i] = 0;
+                    continue;
+                }
+                int v = x.GetValueOrDefault();
+                defs[i] = 1;
+                Store(target, n, v);
+                n += 4;
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+            if (n > 0) statistics = new FixedStatistics { Any = true, Min = min, Max = max };
+            return n;
+        }
     }
 
     private readonly struct Int64Values : IFixedValues
@@ -228,6 +295,30 @@ internal static class ParquetEncoder
         public bool Less(long a, long b) => a < b;
         public void WritePlain(long value, ByteBuffer output) => output.WriteInt64(value);
         public byte[] StatisticsBytes(long value, bool isMin) => Int64Bytes(value);
+        public int Width => 8;
+        public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
+        {
+            var source = new ReadOnlySpan<long?>(_values, start, defs.Length);
+            long min = statistics.Any ? statistics.Min : long.MaxValue, max = statistics.Any ? statistics.Max : long.MinValue;
+            int n = 0;
+            for (int i = 0; i < source.Length; i++)
+            {
+                long? x = source[i];
+                if (!x.HasValue)
+                {
+                    defs[i] = 0;
+                    continue;
+                }
+                long v = x.GetValueOrDefault();
+                defs[i] = 1;
+                Store(target, n, v);
+                n += 8;
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+            if (n > 0) statistics = new FixedStatistics { Any = true, Min = min, Max = max };
+            return n;
+        }
     }
 
     private readonly struct TimestampValues : IFixedValues
@@ -245,6 +336,30 @@ internal static class ParquetEncoder
         public bool Less(long a, long b) => a < b;
         public void WritePlain(long value, ByteBuffer output) => output.WriteInt64(value);
         public byte[] StatisticsBytes(long value, bool isMin) => Int64Bytes(value);
+        public int Width => 8;
+        public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
+        {
+            var source = new ReadOnlySpan<DateTime?>(_values, start, defs.Length);
+            long min = statistics.Any ? statistics.Min : long.MaxValue, max = statistics.Any ? statistics.Max : long.MinValue;
+            int n = 0;
+            for (int i = 0; i < source.Length; i++)
+            {
+                DateTime? x = source[i];
+                if (!x.HasValue)
+                {
+                    defs[i] = 0;
+                    continue;
+                }
+                long v = ToUnixMilliseconds(x.GetValueOrDefault());
+                defs[i] = 1;
+                Store(target, n, v);
+                n += 8;
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+            if (n > 0) statistics = new FixedStatistics { Any = true, Min = min, Max = max };
+            return n;
+        }
     }
 
     /// <summary>Doubles as their bits (dictionary keys must tell -0.0 from 0.0 and keep NaN payloads).</summary>
@@ -268,6 +383,33 @@ internal static class ParquetEncoder
             double d = BitConverter.Int64BitsToDouble(value);
             if (d == 0) d = isMin ? -0.0 : 0.0;
             return Int64Bytes(BitConverter.DoubleToInt64Bits(d));
+        }
+        public int Width => 8;
+        public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
+        {
+            var source = new ReadOnlySpan<double?>(_values, start, defs.Length);
+            // NaN compares false both ways, so it never becomes min or max (the format's rule).
+            double min = statistics.Any ? BitConverter.Int64BitsToDouble(statistics.Min) : double.PositiveInfinity;
+            double max = statistics.Any ? BitConverter.Int64BitsToDouble(statistics.Max) : double.NegativeInfinity;
+            int n = 0;
+            for (int i = 0; i < source.Length; i++)
+            {
+                double? x = source[i];
+                if (!x.HasValue)
+                {
+                    defs[i] = 0;
+                    continue;
+                }
+                double v = x.GetValueOrDefault();
+                defs[i] = 1;
+                Store(target, n, v);
+                n += 8;
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+            // Ordered values seen: min <= max (a lone infinity moves one bound past the other's start).
+            if (min <= max) statistics = new FixedStatistics { Any = true, Min = BitConverter.DoubleToInt64Bits(min), Max = BitConverter.DoubleToInt64Bits(max) };
+            return n;
         }
     }
 
@@ -304,12 +446,14 @@ internal static class ParquetEncoder
             int cap = Math.Min(MaxDictionaryEntries, nonNull / 2);
             var dictionary = cap > 0 ? scratch.Index() : null;
             int[] indices = scratch.Indices(count);
-            bool any = false;
-            long min = 0, max = 0;
+            var statistics = new FixedStatistics();
             long last = 0;
             int lastIndex = -1;
             int seen = 0; // non-null values given to the dictionary so far
-            for (int row = start; row < start + count; row++)
+            // Distinct values of the probe above which the dictionary is given up (SpeedProbeDistinct).
+            int probeDistinct = scratch.Compress ? DistinctProbe : SpeedProbeDistinct;
+            // Without a dictionary (none tried, or given up) the PLAIN pages below take the statistics.
+            for (int row = start; row < start + count && dictionary is not null; row++)
             {
                 if (!values.TryGet(row, out long v))
                 {
@@ -318,14 +462,18 @@ internal static class ParquetEncoder
                 }
                 if (values.Ordered(v))
                 {
-                    if (!any) { min = v; max = v; any = true; }
+                    if (!statistics.Any) statistics = new FixedStatistics { Any = true, Min = v, Max = v };
                     else
                     {
-                        if (values.Less(v, min)) min = v;
-                        if (values.Less(max, v)) max = v;
+                        if (values.Less(v, statistics.Min)) statistics.Min = v;
+                        if (values.Less(statistics.Max, v)) statistics.Max = v;
                     }
                 }
-                if (dictionary is null) continue;
+                if (seen == DistinctProbe && dictionary.Count > probeDistinct)
+                {
+                    dictionary = null;
+                    continue;
+                }
                 if (lastIndex < 0 || v != last)
                 {
                     if (!dictionary.TryGetValue(v, out lastIndex))
@@ -343,14 +491,9 @@ internal static class ParquetEncoder
                 indices[row - start] = lastIndex;
                 seen++;
             }
-            if (any)
-            {
-                chunk.Min = values.StatisticsBytes(min, isMin: true);
-                chunk.Max = values.StatisticsBytes(max, isMin: false);
-            }
-
             if (dictionary is not null)
             {
+                SetFixedStatistics(chunk, values, statistics);
                 var plain = scratch.Values;
                 plain.Clear();
                 foreach (long entry in dictionary.Entries) values.WritePlain(entry, plain);
@@ -359,29 +502,20 @@ internal static class ParquetEncoder
                 return chunk;
             }
 
-            // PLAIN pages of at most PageRows rows.
+            // PLAIN pages of at most PageRows rows; they widen the statistics of the rows the
+            // dictionary saw before it was given up by every row (min and max are idempotent).
             for (int pageStart = start; pageStart < start + count; pageStart += PageRows)
             {
                 int rows = Math.Min(PageRows, start + count - pageStart);
-                var defs = scratch.Definitions(rows);
+                var defs = scratch.Definitions(rows).AsSpan(0, rows);
                 var plain = scratch.Values;
                 plain.Clear();
-                bool anyNull = false;
-                for (int i = 0; i < rows; i++)
-                {
-                    if (values.TryGet(pageStart + i, out long v))
-                    {
-                        defs[i] = 1;
-                        values.WritePlain(v, plain);
-                    }
-                    else
-                    {
-                        defs[i] = 0;
-                        anyNull = true;
-                    }
-                }
-                WriteDataPage(chunk, scratch, rows, anyNull ? defs.AsSpan(0, rows) : default, ParquetEncodings.Plain);
+                int written = values.WritePlainPage(pageStart, defs, plain.GetSpan(rows * values.Width), ref statistics);
+                plain.Advance(written);
+                bool anyNull = written < rows * values.Width;
+                WriteDataPage(chunk, scratch, rows, anyNull ? defs : default, ParquetEncodings.Plain);
             }
+            SetFixedStatistics(chunk, values, statistics);
             return chunk;
         }
         catch
@@ -389,6 +523,14 @@ internal static class ParquetEncoder
             chunk.Dispose();
             throw;
         }
+    }
+
+    private static void SetFixedStatistics<TValues>(EncodedChunk chunk, TValues values, FixedStatistics statistics)
+        where TValues : struct, IFixedValues
+    {
+        if (!statistics.Any) return;
+        chunk.Min = values.StatisticsBytes(statistics.Min, isMin: true);
+        chunk.Max = values.StatisticsBytes(statistics.Max, isMin: false);
     }
 
     // ---- booleans ----
