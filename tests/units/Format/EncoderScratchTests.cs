@@ -5,10 +5,21 @@ using Xunit;
 namespace PilotBench.Tests.Format;
 
 /// <summary>
+/// The idle scratch count is process-wide: an encode in a test running beside this one can hold
+/// every idle scratch at the moment it is counted (it failed once run beside the writing tests), so this runs alone.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class EncoderScratchCollection
+{
+    public const string Name = "Encoder scratch (process-wide)";
+}
+
+/// <summary>
 /// The encoder's scratch buffers (grown to the largest page, with a Zstd context) are shared, not
 /// kept per thread: however many threads have encoded, only a bounded number stay allocated.
 /// (Per-thread scratch made a long consolidation's memory grow with the thread pool's threads.)
 /// </summary>
+[Collection(EncoderScratchCollection.Name)]
 public sealed class EncoderScratchTests
 {
     [Fact]

@@ -218,20 +218,24 @@ internal static class ParquetEncoder
         public long Max;
     }
 
-    /// <summary>Stores a value at a byte offset, little-endian (PLAIN); the caller has made the room.</summary>
+    /// <summary>
+    /// Stores a value at a byte offset, little-endian (PLAIN); the caller has made the room. Not
+    /// generic: an instantiation over int or long is outside the module's version bubble, so the
+    /// ReadyToRun images would call an unoptimized copy per value (seen in JIT summaries).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(Span<byte> target, int offset, T value) where T : unmanaged
+    private static void StoreInt32(Span<byte> target, int offset, int value)
     {
-        if (BitConverter.IsLittleEndian)
-        {
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(target), offset), value);
-            return;
-        }
-        // Big-endian hosts: byte by byte (no such .NET host is supported today; kept correct).
-        Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<T>()];
-        Unsafe.WriteUnaligned(ref bytes[0], value);
-        bytes.Reverse();
-        bytes.CopyTo(target.Slice(offset));
+        if (!BitConverter.IsLittleEndian) value = BinaryPrimitives.ReverseEndianness(value);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(target), offset), value);
+    }
+
+    /// <summary>As <see cref="StoreInt32"/>, 8 bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreInt64(Span<byte> target, int offset, long value)
+    {
+        if (!BitConverter.IsLittleEndian) value = BinaryPrimitives.ReverseEndianness(value);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(target), offset), value);
     }
 
     private readonly struct Int32Values : IFixedValues
@@ -257,12 +261,13 @@ internal static class ParquetEncoder
         public int Width => 4;
         public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
         {
-            var source = new ReadOnlySpan<int?>(_values, start, defs.Length);
+            // The array itself: a span of Nullable<T> is an instantiation the images do not hold.
+            var source = _values;
             long min = statistics.Any ? statistics.Min : long.MaxValue, max = statistics.Any ? statistics.Max : long.MinValue;
             int n = 0;
-            for (int i = 0; i < source.Length; i++)
+            for (int i = 0; i < defs.Length; i++)
             {
-                int? x = source[i];
+                int? x = source[start + i];
                 if (!x.HasValue)
                 {
                     defs[i] = 0;
@@ -270,7 +275,7 @@ internal static class ParquetEncoder
                 }
                 int v = x.GetValueOrDefault();
                 defs[i] = 1;
-                Store(target, n, v);
+                StoreInt32(target, n, v);
                 n += 4;
                 if (v < min) min = v;
                 if (v > max) max = v;
@@ -298,12 +303,13 @@ internal static class ParquetEncoder
         public int Width => 8;
         public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
         {
-            var source = new ReadOnlySpan<long?>(_values, start, defs.Length);
+            // The array itself: a span of Nullable<T> is an instantiation the images do not hold.
+            var source = _values;
             long min = statistics.Any ? statistics.Min : long.MaxValue, max = statistics.Any ? statistics.Max : long.MinValue;
             int n = 0;
-            for (int i = 0; i < source.Length; i++)
+            for (int i = 0; i < defs.Length; i++)
             {
-                long? x = source[i];
+                long? x = source[start + i];
                 if (!x.HasValue)
                 {
                     defs[i] = 0;
@@ -311,7 +317,7 @@ internal static class ParquetEncoder
                 }
                 long v = x.GetValueOrDefault();
                 defs[i] = 1;
-                Store(target, n, v);
+                StoreInt64(target, n, v);
                 n += 8;
                 if (v < min) min = v;
                 if (v > max) max = v;
@@ -339,12 +345,13 @@ internal static class ParquetEncoder
         public int Width => 8;
         public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
         {
-            var source = new ReadOnlySpan<DateTime?>(_values, start, defs.Length);
+            // The array itself: a span of Nullable<T> is an instantiation the images do not hold.
+            var source = _values;
             long min = statistics.Any ? statistics.Min : long.MaxValue, max = statistics.Any ? statistics.Max : long.MinValue;
             int n = 0;
-            for (int i = 0; i < source.Length; i++)
+            for (int i = 0; i < defs.Length; i++)
             {
-                DateTime? x = source[i];
+                DateTime? x = source[start + i];
                 if (!x.HasValue)
                 {
                     defs[i] = 0;
@@ -352,7 +359,7 @@ internal static class ParquetEncoder
                 }
                 long v = ToUnixMilliseconds(x.GetValueOrDefault());
                 defs[i] = 1;
-                Store(target, n, v);
+                StoreInt64(target, n, v);
                 n += 8;
                 if (v < min) min = v;
                 if (v > max) max = v;
@@ -387,14 +394,15 @@ internal static class ParquetEncoder
         public int Width => 8;
         public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
         {
-            var source = new ReadOnlySpan<double?>(_values, start, defs.Length);
+            // The array itself: a span of Nullable<T> is an instantiation the images do not hold.
+            var source = _values;
             // NaN compares false both ways, so it never becomes min or max (the format's rule).
             double min = statistics.Any ? BitConverter.Int64BitsToDouble(statistics.Min) : double.PositiveInfinity;
             double max = statistics.Any ? BitConverter.Int64BitsToDouble(statistics.Max) : double.NegativeInfinity;
             int n = 0;
-            for (int i = 0; i < source.Length; i++)
+            for (int i = 0; i < defs.Length; i++)
             {
-                double? x = source[i];
+                double? x = source[start + i];
                 if (!x.HasValue)
                 {
                     defs[i] = 0;
@@ -402,7 +410,7 @@ internal static class ParquetEncoder
                 }
                 double v = x.GetValueOrDefault();
                 defs[i] = 1;
-                Store(target, n, v);
+                StoreInt64(target, n, BitConverter.DoubleToInt64Bits(v));
                 n += 8;
                 if (v < min) min = v;
                 if (v > max) max = v;
@@ -702,10 +710,12 @@ internal static class ParquetEncoder
     private static unsafe void PrefetchString(string? s)
     {
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported || s is null) return;
-        byte* first = (byte*)Unsafe.AsPointer(ref Unsafe.AsRef(in s.GetPinnableReference()));
-        System.Runtime.Intrinsics.X86.Sse.Prefetch0(first);
-        // A 36-character id spans two cache lines.
-        if (s.Length > 24) System.Runtime.Intrinsics.X86.Sse.Prefetch0(first + 64);
+        // The object's address as the reference holds it (string.GetPinnableReference is a call
+        // from the images, not inlined: outside the module's version bubble).
+        byte* start = *(byte**)Unsafe.AsPointer(ref s);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(start);
+        // A 36-character id (86 bytes with the object's header and length) spans two cache lines.
+        if (s.Length > 20) System.Runtime.Intrinsics.X86.Sse.Prefetch0(start + 64);
     }
 
     /// <summary>Writes a PLAIN byte array (length, UTF-8 bytes); returns the bytes just written (without the length).</summary>
@@ -718,7 +728,7 @@ internal static class ParquetEncoder
         var bytes = span.Slice(4);
         // ASCII (ids, names, most messages) in one vectorized call; anything else transcoded again.
         if (System.Text.Ascii.FromUtf16(s, bytes, out int length) != OperationStatus.Done) length = Encoding.UTF8.GetBytes(s, bytes);
-        Store(span, 0, length);
+        StoreInt32(span, 0, length);
         output.Advance(4 + length);
         return bytes.Slice(0, length);
     }
