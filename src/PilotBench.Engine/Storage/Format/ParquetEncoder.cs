@@ -617,6 +617,8 @@ internal static class ParquetEncoder
             string? last = null;
             int lastIndex = -1;
             int seen = 0; // non-null values given to the dictionary so far
+            var (recent, recentIndices) = scratch.Recent();
+            int nextRecent = 0;
             for (int row = start; row < start + count && dictionary is not null; row++)
             {
                 if (row + StringPrefetchDistance < start + count) PrefetchString(values[row + StringPrefetchDistance]);
@@ -628,17 +630,32 @@ internal static class ParquetEncoder
                 }
                 if (!ReferenceEquals(s, last))
                 {
-                    if (!dictionary.TryGetValue(s, out lastIndex))
+                    // The few strings seen last, by reference: the values of a column of few
+                    // distinct values are mostly the same few objects (names, literals), and
+                    // a reference compare is cheaper than hashing the characters.
+                    int k = 0;
+                    while (k < RecentStrings && !ReferenceEquals(recent[k], s)) k++;
+                    if (k < RecentStrings)
                     {
-                        lastIndex = entries.Count;
-                        dictionaryChars += s.Length;
-                        if (lastIndex >= cap || dictionaryChars > MaxDictionaryBytes || (lastIndex == DistinctProbe && seen == DistinctProbe))
+                        lastIndex = recentIndices[k];
+                    }
+                    else
+                    {
+                        if (!dictionary.TryGetValue(s, out lastIndex))
                         {
-                            dictionary = null;
-                            break;
+                            lastIndex = entries.Count;
+                            dictionaryChars += s.Length;
+                            if (lastIndex >= cap || dictionaryChars > MaxDictionaryBytes || (lastIndex == DistinctProbe && seen == DistinctProbe))
+                            {
+                                dictionary = null;
+                                break;
+                            }
+                            dictionary.Add(s, lastIndex);
+                            entries.Add(s);
                         }
-                        dictionary.Add(s, lastIndex);
-                        entries.Add(s);
+                        recent[nextRecent] = s;
+                        recentIndices[nextRecent] = lastIndex;
+                        nextRecent = (nextRecent + 1) & (RecentStrings - 1);
                     }
                     last = s;
                 }
@@ -695,6 +712,9 @@ internal static class ParquetEncoder
             throw;
         }
     }
+
+    /// <summary>Strings (by reference) with their dictionary index that the dictionary loop checks before hashing; a power of two.</summary>
+    private const int RecentStrings = 8;
 
     /// <summary>Rows ahead whose string the string loops ask the processor to load (<see cref="PrefetchString"/>).</summary>
     private const int StringPrefetchDistance = 16;
@@ -1008,6 +1028,16 @@ internal static class ParquetEncoder
             return index;
         }
 
+        private readonly string?[] _recent = new string?[RecentStrings];
+        private readonly int[] _recentIndices = new int[RecentStrings];
+
+        /// <summary>The string loop's recent references and their indices, empty.</summary>
+        public (string?[] Strings, int[] Indices) Recent()
+        {
+            Array.Clear(_recent);
+            return (_recent, _recentIndices);
+        }
+
         public int[] Definitions(int count) => _definitions.Length >= count ? _definitions : _definitions = new int[Math.Max(count, _definitions.Length * 2)];
 
         public int[] PageIndices(int count) => _pageIndices.Length >= count ? _pageIndices : _pageIndices = new int[Math.Max(count, _pageIndices.Length * 2)];
@@ -1038,6 +1068,7 @@ internal static class ParquetEncoder
                 entries.Clear();
             }
             _index?.Clear();
+            Array.Clear(_recent); // an idle scratch holds no string of the last chunk
         }
 
         public void Dispose()
