@@ -45,11 +45,11 @@ public sealed class ParquetEncoderTests : IDisposable
             low[i] = random.Next(7) == 0 ? null : Words[(i / (1 + seed % 9) + run) % Words.Length];
             noNull[i] = Words[random.Next(Words.Length)] + (i % 3);
             bools[i] = (i % 11) switch { 0 => null, < 6 => true, _ => false };
-            ints[i] = random.Next(10) == 0 ? null : i % 50 == 0 ? intSpecials[i % intSpecials.Length] : random.Next(-1000, 1000);
-            longs[i] = random.Next(10) == 0 ? null : i % 50 == 0 ? longSpecials[i % longSpecials.Length] : random.NextInt64(long.MinValue / 2, long.MaxValue / 2);
-            doubles[i] = random.Next(10) == 0 ? null : i % 40 == 0 ? specials[i % specials.Length] : random.NextDouble() * 200 - 100;
+            ints[i] = random.Next(10) == 0 ? null : i % 50 == 0 ? intSpecials[i / 50 % intSpecials.Length] : random.Next(-1000, 1000);
+            longs[i] = random.Next(10) == 0 ? null : i % 50 == 0 ? longSpecials[i / 50 % longSpecials.Length] : random.NextInt64(long.MinValue / 2, long.MaxValue / 2);
+            doubles[i] = random.Next(10) == 0 ? null : i % 40 == 0 ? specials[i / 40 % specials.Length] : random.NextDouble() * 200 - 100;
             lowDoubles[i] = i % 9 == 0 ? null : (i / 100 % 4) * 0.25;
-            wideInts[i] = random.Next(10) == 0 ? null : i % 50 == 0 ? intSpecials[i % intSpecials.Length] : random.Next(int.MinValue, int.MaxValue);
+            wideInts[i] = random.Next(10) == 0 ? null : i % 50 == 0 ? intSpecials[i / 50 % intSpecials.Length] : random.Next(int.MinValue, int.MaxValue);
             times[i] = random.Next(10) == 0 ? null : new DateTime(1960, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddMilliseconds(random.NextInt64(0, 80L * 365 * 24 * 3600 * 1000));
         }
         return new RecordTable(rows, new[]
@@ -151,6 +151,11 @@ public sealed class ParquetEncoderTests : IDisposable
         var few = Enumerable.Range(0, 100_000).Select(_ => (long?)random.Next(200)).ToArray();
         Assert.True(Encode(new Column("l", ColumnType.Int64, few), compress: true));
         Assert.True(Encode(new Column("l", ColumnType.Int64, few), compress: false));
+        // Nulls take no part in the probe: every other row null; the first 4,096 values hold 1,000
+        // distinct ones, the next 4,096 another 1,100. Over the probe's 8,192 values that is 2,100
+        // (PLAIN); had the probe counted rows, it would have seen 1,000 and kept the dictionary.
+        Assert.False(Encode(new Column("i", ColumnType.Int32, Enumerable.Range(0, 4 * ParquetEncoder.DistinctProbe).Select(i => i % 2 == 0 ? null : (int?)(i / 2 < 4096 ? i / 2 % 1000 : 1000 + i / 2 % 1100)).ToArray()), compress: false));
+        Assert.True(Encode(new Column("i", ColumnType.Int32, Enumerable.Range(0, 4 * ParquetEncoder.DistinctProbe).Select(i => i % 2 == 0 ? null : (int?)(i / 2 % limit)).ToArray()), compress: false));
         // The limit itself: that many distinct values over the probe keep the dictionary, one more gives it up.
         Assert.True(Encode(new Column("i", ColumnType.Int32, Enumerable.Range(0, 4 * ParquetEncoder.DistinctProbe).Select(i => (int?)(i % limit)).ToArray()), compress: false));
         Assert.False(Encode(new Column("i", ColumnType.Int32, Enumerable.Range(0, 4 * ParquetEncoder.DistinctProbe).Select(i => (int?)(i % (limit + 1))).ToArray()), compress: false));
@@ -170,33 +175,58 @@ public sealed class ParquetEncoderTests : IDisposable
     [InlineData(false)]
     public async Task Min_and_max_of_every_column_are_exact_in_compressed_and_uncompressed_files(bool compress)
     {
-        const int rows = 40_000;
+        // Row groups of two pages each (65,536 + 4,464 rows), and one more column: about 3,000
+        // distinct values with nulls, whose dictionary an uncompressed file gives up after the
+        // probe (statistics partly from the dictionary loop, then from the PLAIN pages), which a
+        // compressed file keeps.
+        const int rows = 140_000, group = 70_000;
+        var random = new Random(23);
+        var mid = Enumerable.Range(0, rows).Select(i => i % 6 == 0 ? null : (double?)(random.Next(3000) * 0.5 - 700)).ToArray();
         var table = MakeTable(rows, seed: 17);
-        string path = await WriteAsync(table, 10_000, compress: compress);
+        table = new RecordTable(rows, table.Columns.Append(new Column("mid", ColumnType.Double, mid)).ToArray());
+        string path = await WriteAsync(table, group, compress: compress);
         await using var file = await ParquetFile.OpenAsync(path, CancellationToken.None, records: false);
-        Assert.Equal(4, file.RowGroupCount);
+        Assert.Equal(2, file.RowGroupCount);
         foreach (var column in table.Columns.Where(c => c.Type is not ColumnType.String and not ColumnType.Boolean))
         {
             for (int g = 0; g < file.RowGroupCount; g++)
             {
-                // NaN takes no part in min/max; -0.0 and 0.0 are equal here (the file widens them).
-                var present = Enumerable.Range(g * 10_000, 10_000).Select(i => column[i]).Where(v => v is not null && !(v is double d && double.IsNaN(d))).ToList();
+                // NaN takes no part in min/max.
+                var present = Enumerable.Range(g * group, group).Select(i => column[i]).Where(v => v is not null && !(v is double d && double.IsNaN(d))).ToList();
                 var stats = file.GetStatistics(g, column.Name);
                 if (present.Count == 0) { Assert.True(stats is null || stats.Value.Min is null, column.Name); continue; }
                 Assert.NotNull(stats);
-                object min = present.Min()!, max = present.Max()!;
-                if (column.Type == ColumnType.Timestamp)
+                object min = present.Min()!, max = present.Max()!, statMin = stats!.Value.Min!, statMax = stats.Value.Max!;
+                string where = $"{column.Name} group {g}";
+                switch (column.Type)
                 {
-                    // Millisecond timestamps: the statistics are the values truncated to the millisecond.
-                    Assert.Equal(ParquetEncoder.ToUnixMilliseconds((DateTime)min), Milliseconds(stats!.Value.Min!));
-                    Assert.Equal(ParquetEncoder.ToUnixMilliseconds((DateTime)max), Milliseconds(stats.Value.Max!));
-                    continue;
+                    case ColumnType.Timestamp:
+                        // Millisecond timestamps: the statistics are the values truncated to the millisecond.
+                        Assert.Equal(ParquetEncoder.ToUnixMilliseconds((DateTime)min), Milliseconds(statMin));
+                        Assert.Equal(ParquetEncoder.ToUnixMilliseconds((DateTime)max), Milliseconds(statMax));
+                        break;
+                    case ColumnType.Double:
+                        // The format's rule for zeros: a zero minimum is written -0.0, a zero maximum +0.0 (bits compared).
+                        double lo = (double)min, hi = (double)max;
+                        Assert.True(BitConverter.DoubleToInt64Bits(lo == 0 ? -0.0 : lo) == BitConverter.DoubleToInt64Bits(Convert.ToDouble(statMin, CultureInfo.InvariantCulture)), $"{where}: min {lo} vs {statMin}");
+                        Assert.True(BitConverter.DoubleToInt64Bits(hi == 0 ? 0.0 : hi) == BitConverter.DoubleToInt64Bits(Convert.ToDouble(statMax, CultureInfo.InvariantCulture)), $"{where}: max {hi} vs {statMax}");
+                        break;
+                    case ColumnType.Int64:
+                        Assert.Equal((long)min, Convert.ToInt64(statMin, CultureInfo.InvariantCulture));
+                        Assert.Equal((long)max, Convert.ToInt64(statMax, CultureInfo.InvariantCulture));
+                        break;
+                    default:
+                        Assert.Equal((int)min, Convert.ToInt32(statMin, CultureInfo.InvariantCulture));
+                        Assert.Equal((int)max, Convert.ToInt32(statMax, CultureInfo.InvariantCulture));
+                        break;
                 }
-                Assert.True(Convert.ToDouble(min, CultureInfo.InvariantCulture) == Convert.ToDouble(stats!.Value.Min, CultureInfo.InvariantCulture), $"{column.Name} group {g}: min {min} vs {stats.Value.Min}");
-                Assert.True(Convert.ToDouble(max, CultureInfo.InvariantCulture) == Convert.ToDouble(stats.Value.Max, CultureInfo.InvariantCulture), $"{column.Name} group {g}: max {max} vs {stats.Value.Max}");
-                if (column.Type == ColumnType.Int64) Assert.Equal(max, Convert.ToInt64(stats.Value.Max, CultureInfo.InvariantCulture)); // exact beyond a double's precision
             }
         }
+        // The extremes the data holds are there to be found (not only values in the middle).
+        Assert.Contains(int.MaxValue, (int?[])table.Find("small_int")!.Values);
+        Assert.Contains(long.MaxValue, (long?[])table.Find("big_int")!.Values);
+        Assert.Contains(BitConverter.DoubleToInt64Bits(-0.0), ((double?[])table.Find("measure")!.Values).Where(v => v is not null).Select(v => BitConverter.DoubleToInt64Bits(v!.Value)));
+        Assert.Contains(double.PositiveInfinity, (double?[])table.Find("measure")!.Values);
         // Every value reads back.
         var read = await file.ReadAllAsync(null, CancellationToken.None);
         foreach (var column in table.Columns)
@@ -206,6 +236,32 @@ public sealed class ParquetEncoderTests : IDisposable
 
         // Statistics of a timestamp column: the stored milliseconds (or an instant, as a reader may give them).
         static long Milliseconds(object value) => value is DateTime t ? ParquetEncoder.ToUnixMilliseconds(t.ToUniversalTime()) : Convert.ToInt64(value, CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task Strings_that_are_not_valid_UTF_16_are_written_as_UTF_8_writes_them()
+    {
+        // Lone surrogates (not ASCII: the transcoding fallback), in a column of unique values
+        // (PLAIN) and in one of few values (the dictionary page), in both kinds of file.
+        int rows = 3 * ParquetEncoder.DistinctProbe;
+        string[] odd = { "lone \ud800 high", "\udc00 lone low", "pair \ud83d\ude00 ok", "end \ud800" };
+        var unique = Enumerable.Range(0, rows).Select(i => (string?)(odd[i % odd.Length] + i)).ToArray();
+        var few = Enumerable.Range(0, rows).Select(i => (string?)odd[i % odd.Length]).ToArray();
+        var table = new RecordTable(rows, new[] { new Column("unique", ColumnType.String, unique), new Column("few", ColumnType.String, few) });
+        foreach (bool compress in new[] { true, false })
+        {
+            string path = await WriteAsync(table, rows, $"odd-{compress}.parquet", compress);
+            await using var file = await ParquetFile.OpenAsync(path, CancellationToken.None, records: false);
+            var read = await file.ReadAllAsync(null, CancellationToken.None);
+            foreach (var column in table.Columns)
+            {
+                for (int i = 0; i < rows; i++)
+                {
+                    string expected = System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes((string)column[i]!));
+                    Assert.Equal(expected, read.Find(column.Name)![i]);
+                }
+            }
+        }
     }
 
     [Fact]
