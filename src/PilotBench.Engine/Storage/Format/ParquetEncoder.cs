@@ -200,14 +200,8 @@ internal static class ParquetEncoder
         byte[] StatisticsBytes(long value, bool isMin);
         /// <summary>Bytes of one PLAIN value.</summary>
         int Width { get; }
-        /// <summary>
-        /// A PLAIN page's values: rows [start, start + defs.Length) into <paramref name="target"/>
-        /// (present values only, <see cref="Width"/> bytes each, room for all rows), their
-        /// definition levels (1 present, 0 null) into <paramref name="defs"/>, and the chunk's
-        /// statistics widened by every ordered value; returns the bytes written. One tight loop
-        /// per column type: the loop over TryGet and WritePlain cost a call per value.
-        /// </summary>
-        int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics);
+        /// <summary>Stores a value's PLAIN bytes at an offset the caller has made room for (no call per value, unlike <see cref="WritePlain"/>).</summary>
+        void Store(Span<byte> target, int offset, long value);
     }
 
     /// <summary>Min and max of a fixed-width chunk in its column's order (longs as <see cref="IFixedValues"/> gives them).</summary>
@@ -259,30 +253,7 @@ internal static class ParquetEncoder
             return bytes;
         }
         public int Width => 4;
-        public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
-        {
-            // The array itself: a span of Nullable<T> is an instantiation the images do not hold.
-            var source = _values;
-            long min = statistics.Any ? statistics.Min : long.MaxValue, max = statistics.Any ? statistics.Max : long.MinValue;
-            int n = 0;
-            for (int i = 0; i < defs.Length; i++)
-            {
-                int? x = source[start + i];
-                if (!x.HasValue)
-                {
-                    defs[i] = 0;
-                    continue;
-                }
-                int v = x.GetValueOrDefault();
-                defs[i] = 1;
-                StoreInt32(target, n, v);
-                n += 4;
-                if (v < min) min = v;
-                if (v > max) max = v;
-            }
-            if (n > 0) statistics = new FixedStatistics { Any = true, Min = min, Max = max };
-            return n;
-        }
+        public void Store(Span<byte> target, int offset, long value) => StoreInt32(target, offset, (int)value);
     }
 
     private readonly struct Int64Values : IFixedValues
@@ -301,30 +272,7 @@ internal static class ParquetEncoder
         public void WritePlain(long value, ByteBuffer output) => output.WriteInt64(value);
         public byte[] StatisticsBytes(long value, bool isMin) => Int64Bytes(value);
         public int Width => 8;
-        public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
-        {
-            // The array itself: a span of Nullable<T> is an instantiation the images do not hold.
-            var source = _values;
-            long min = statistics.Any ? statistics.Min : long.MaxValue, max = statistics.Any ? statistics.Max : long.MinValue;
-            int n = 0;
-            for (int i = 0; i < defs.Length; i++)
-            {
-                long? x = source[start + i];
-                if (!x.HasValue)
-                {
-                    defs[i] = 0;
-                    continue;
-                }
-                long v = x.GetValueOrDefault();
-                defs[i] = 1;
-                StoreInt64(target, n, v);
-                n += 8;
-                if (v < min) min = v;
-                if (v > max) max = v;
-            }
-            if (n > 0) statistics = new FixedStatistics { Any = true, Min = min, Max = max };
-            return n;
-        }
+        public void Store(Span<byte> target, int offset, long value) => StoreInt64(target, offset, value);
     }
 
     private readonly struct TimestampValues : IFixedValues
@@ -343,30 +291,7 @@ internal static class ParquetEncoder
         public void WritePlain(long value, ByteBuffer output) => output.WriteInt64(value);
         public byte[] StatisticsBytes(long value, bool isMin) => Int64Bytes(value);
         public int Width => 8;
-        public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
-        {
-            // The array itself: a span of Nullable<T> is an instantiation the images do not hold.
-            var source = _values;
-            long min = statistics.Any ? statistics.Min : long.MaxValue, max = statistics.Any ? statistics.Max : long.MinValue;
-            int n = 0;
-            for (int i = 0; i < defs.Length; i++)
-            {
-                DateTime? x = source[start + i];
-                if (!x.HasValue)
-                {
-                    defs[i] = 0;
-                    continue;
-                }
-                long v = ToUnixMilliseconds(x.GetValueOrDefault());
-                defs[i] = 1;
-                StoreInt64(target, n, v);
-                n += 8;
-                if (v < min) min = v;
-                if (v > max) max = v;
-            }
-            if (n > 0) statistics = new FixedStatistics { Any = true, Min = min, Max = max };
-            return n;
-        }
+        public void Store(Span<byte> target, int offset, long value) => StoreInt64(target, offset, value);
     }
 
     /// <summary>Doubles as their bits (dictionary keys must tell -0.0 from 0.0 and keep NaN payloads).</summary>
@@ -392,33 +317,7 @@ internal static class ParquetEncoder
             return Int64Bytes(BitConverter.DoubleToInt64Bits(d));
         }
         public int Width => 8;
-        public int WritePlainPage(int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
-        {
-            // The array itself: a span of Nullable<T> is an instantiation the images do not hold.
-            var source = _values;
-            // NaN compares false both ways, so it never becomes min or max (the format's rule).
-            double min = statistics.Any ? BitConverter.Int64BitsToDouble(statistics.Min) : double.PositiveInfinity;
-            double max = statistics.Any ? BitConverter.Int64BitsToDouble(statistics.Max) : double.NegativeInfinity;
-            int n = 0;
-            for (int i = 0; i < defs.Length; i++)
-            {
-                double? x = source[start + i];
-                if (!x.HasValue)
-                {
-                    defs[i] = 0;
-                    continue;
-                }
-                double v = x.GetValueOrDefault();
-                defs[i] = 1;
-                StoreInt64(target, n, BitConverter.DoubleToInt64Bits(v));
-                n += 8;
-                if (v < min) min = v;
-                if (v > max) max = v;
-            }
-            // Ordered values seen: min <= max (a lone infinity moves one bound past the other's start).
-            if (min <= max) statistics = new FixedStatistics { Any = true, Min = BitConverter.DoubleToInt64Bits(min), Max = BitConverter.DoubleToInt64Bits(max) };
-            return n;
-        }
+        public void Store(Span<byte> target, int offset, long value) => StoreInt64(target, offset, value);
     }
 
     private static byte[] Int64Bytes(long value)
@@ -518,7 +417,7 @@ internal static class ParquetEncoder
                 var defs = scratch.Definitions(rows).AsSpan(0, rows);
                 var plain = scratch.Values;
                 plain.Clear();
-                int written = values.WritePlainPage(pageStart, defs, plain.GetSpan(rows * values.Width), ref statistics);
+                int written = WritePlainPage(values, pageStart, defs, plain.GetSpan(rows * values.Width), ref statistics);
                 plain.Advance(written);
                 bool anyNull = written < rows * values.Width;
                 WriteDataPage(chunk, scratch, rows, anyNull ? defs : default, ParquetEncodings.Plain);
@@ -531,6 +430,45 @@ internal static class ParquetEncoder
             chunk.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A PLAIN page's values: rows [start, start + defs.Length) into <paramref name="target"/>
+    /// (present values only, Width bytes each, room made for all rows), their definition levels
+    /// (1 present, 0 null) into <paramref name="defs"/>, and the chunk's statistics widened by every
+    /// ordered value; returns the bytes written. The values' struct calls are inlined; the loop over
+    /// TryGet and WritePlain (into a ByteBuffer) cost a call per value.
+    /// </summary>
+    private static int WritePlainPage<TValues>(TValues values, int start, Span<int> defs, Span<byte> target, ref FixedStatistics statistics)
+        where TValues : struct, IFixedValues
+    {
+        int n = 0, width = values.Width;
+        bool any = statistics.Any;
+        long min = statistics.Min, max = statistics.Max;
+        for (int i = 0; i < defs.Length; i++)
+        {
+            if (!values.TryGet(start + i, out long v))
+            {
+                defs[i] = 0;
+                continue;
+            }
+            defs[i] = 1;
+            values.Store(target, n, v);
+            n += width;
+            if (!values.Ordered(v)) continue;
+            if (!any)
+            {
+                min = max = v;
+                any = true;
+            }
+            else
+            {
+                if (values.Less(v, min)) min = v;
+                if (values.Less(max, v)) max = v;
+            }
+        }
+        statistics = new FixedStatistics { Any = any, Min = min, Max = max };
+        return n;
     }
 
     private static void SetFixedStatistics<TValues>(EncodedChunk chunk, TValues values, FixedStatistics statistics)
