@@ -35,19 +35,36 @@ param(
     [switch] $Smoke,
 
     # Bench: only these cases of the performance issue (1-6; 6, the file sizes, comes with 1). Default: all.
-    [ValidateRange(1, 6)]
-    [int[]] $Cases,
+    # Strings, split on commas below: from bash, `-Cases 1,3` arrives as the one string '1,3', which
+    # an [int[]] parameter took for the number 13.
+    [string[]] $Cases,
 
     # Runtime identifiers to precompile the engine and its packages for (ReadyToRun, .NET 10), so
     # that a first call in a new pwsh 7.6 process does not JIT-compile them. Other platforms, and
     # .NET 8 (pwsh 7.4), load the portable IL in bin/. 'none' builds no images (faster inner loop;
     # tests/ReadyToRun.Tests.ps1 then fails, since the module it tests would ship without them).
-    [ValidateSet('none', 'linux-x64', 'linux-arm64', 'linux-musl-x64', 'win-x64', 'win-arm64', 'osx-x64', 'osx-arm64')]
+    # Checked below, after splitting on commas (as -Cases: `-ReadyToRun linux-x64,win-x64` from bash is one string).
     [string[]] $ReadyToRun = @('linux-x64', 'win-x64', 'osx-arm64')
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+
+# A list parameter given from another shell arrives as one comma-separated string: split it, then check.
+function Split-ListArgument([string[]] $Values) {
+    @(foreach ($value in $Values) { foreach ($part in "$value" -split ',') { if ($part.Trim()) { $part.Trim() } } })
+}
+if ($Cases) {
+    $Cases = Split-ListArgument $Cases
+    foreach ($case in $Cases) {
+        if ($case -notmatch '^[1-6]$') { throw "-Cases takes case numbers of the performance issue, 1 to 6 (for example -Cases 1,3); '$case' is not one." }
+    }
+}
+$ReadyToRun = Split-ListArgument $ReadyToRun
+$knownRids = 'none', 'linux-x64', 'linux-arm64', 'linux-musl-x64', 'win-x64', 'win-arm64', 'osx-x64', 'osx-arm64'
+foreach ($rid in $ReadyToRun) {
+    if ($rid -notin $knownRids) { throw "-ReadyToRun takes runtime identifiers among $($knownRids -join ', '); '$rid' is not one." }
+}
 $RepoRoot = $PSScriptRoot
 $OutputRoot = Join-Path $RepoRoot 'output'
 $ModuleName = 'PilotBench'

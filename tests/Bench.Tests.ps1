@@ -14,4 +14,22 @@ Describe 'Benchmark harness (smoke)' {
         $text | Should -Match '\(1\) full consolidation'
         $text | Should -Match '\(5\) pwsh'
     }
+
+    It 'takes a comma list of cases given by another shell as one argument, and names a case that does not exist' {
+        $repo = Split-Path $PSScriptRoot -Parent
+        # As bash passes `-Cases 1,9`: one argument '1,9' (an [int[]] parameter once read it as 19).
+        # It fails before building anything.
+        Push-Location $repo
+        try {
+            $output = & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $repo 'build.ps1') Bench -Cases '1,9' 2>&1 | ForEach-Object { "$_" }
+            $exit = $LASTEXITCODE
+        }
+        finally {
+            Pop-Location
+        }
+        $text = $output -join "`n"
+        $exit | Should -Not -Be 0 -Because $text
+        $text | Should -Match "'9' is not one"
+        $text | Should -Not -Match '19'
+    }
 }
