@@ -82,12 +82,8 @@ internal sealed class RecordBuffer
         public ExtraMode Mode;
         /// <summary>The type the values given so far widen to (null: none but nulls).</summary>
         public ColumnType? Type;
-        // Typed modes: the array of the mode's type; null where the row gave null or nothing.
-        public string?[]? Strings;
-        public double?[]? Doubles;
-        public long?[]? Longs;
-        public bool?[]? Booleans;
-        public DateTime?[]? Instants;
+        /// <summary>Typed modes: an array of the mode's type (string?[], double?[], long?[], bool?[], DateTime?[]), null where the row gave null or nothing; null in the other modes.</summary>
+        public Array? Typed;
         /// <summary>Typed and undecided modes: true where the row gave the extra as null (kept apart from not given; null until one does).</summary>
         public bool[]? GivenNulls;
         /// <summary>Objects mode: the values as the converter gave them (<see cref="GivenNull"/> for a given null).</summary>
@@ -95,28 +91,17 @@ internal sealed class RecordBuffer
         /// <summary>The last row that gave this extra (a second spelling in one record keeps the first value).</summary>
         public int LastRow = -1;
 
-        /// <summary>The typed array of a typed mode (null in the others).</summary>
-        public Array? TypedArray => Mode switch
-        {
-            ExtraMode.Strings => Strings,
-            ExtraMode.Doubles => Doubles,
-            ExtraMode.Longs => Longs,
-            ExtraMode.Booleans => Booleans,
-            ExtraMode.Instants => Instants,
-            _ => null,
-        };
-
         /// <summary>The value row <paramref name="row"/> gave (boxed again from a typed array), <see cref="GivenNull"/>, or null when it gave none.</summary>
         public object? ValueAt(int row)
         {
             if (Mode == ExtraMode.Objects) return row < Values!.Length ? Values[row] : null;
             object? value = Mode switch
             {
-                ExtraMode.Strings => Strings is { } strings && row < strings.Length ? strings[row] : null,
-                ExtraMode.Doubles => Doubles is { } doubles && row < doubles.Length ? doubles[row] : null,
-                ExtraMode.Longs => Longs is { } longs && row < longs.Length ? longs[row] : null,
-                ExtraMode.Booleans => Booleans is { } booleans && row < booleans.Length ? booleans[row] : null,
-                ExtraMode.Instants => Instants is { } instants && row < instants.Length ? instants[row] : null,
+                ExtraMode.Strings => Typed is string?[] strings && row < strings.Length ? strings[row] : null,
+                ExtraMode.Doubles => Typed is double?[] doubles && row < doubles.Length ? doubles[row] : null,
+                ExtraMode.Longs => Typed is long?[] longs && row < longs.Length ? longs[row] : null,
+                ExtraMode.Booleans => Typed is bool?[] booleans && row < booleans.Length ? booleans[row] : null,
+                ExtraMode.Instants => Typed is DateTime?[] instants && row < instants.Length ? instants[row] : null,
                 _ => null,
             };
             if (value is null && GivenNulls is { } nulls && row < nulls.Length && nulls[row]) return GivenNull;
@@ -249,19 +234,19 @@ internal sealed class RecordBuffer
             switch (column.Mode)
             {
                 case ExtraMode.Strings when value is string text:
-                    if (first) (column.Strings is { } held && row < held.Length ? held : (string?[])GrowTyped(column, row))[row] = text;
+                    if (first) (column.Typed is string?[] held && row < held.Length ? held : (string?[])GrowTyped(column, row))[row] = text;
                     continue;
                 case ExtraMode.Doubles when value is double number:
-                    if (first) (column.Doubles is { } held && row < held.Length ? held : (double?[])GrowTyped(column, row))[row] = number;
+                    if (first) (column.Typed is double?[] held && row < held.Length ? held : (double?[])GrowTyped(column, row))[row] = number;
                     continue;
                 case ExtraMode.Longs when value is long integer:
-                    if (first) (column.Longs is { } held && row < held.Length ? held : (long?[])GrowTyped(column, row))[row] = integer;
+                    if (first) (column.Typed is long?[] held && row < held.Length ? held : (long?[])GrowTyped(column, row))[row] = integer;
                     continue;
                 case ExtraMode.Booleans when value is bool flag:
-                    if (first) (column.Booleans is { } held && row < held.Length ? held : (bool?[])GrowTyped(column, row))[row] = flag;
+                    if (first) (column.Typed is bool?[] held && row < held.Length ? held : (bool?[])GrowTyped(column, row))[row] = flag;
                     continue;
                 case ExtraMode.Instants when value is DateTime instant:
-                    if (first) (column.Instants is { } held && row < held.Length ? held : (DateTime?[])GrowTyped(column, row))[row] = instant;
+                    if (first) (column.Typed is DateTime?[] held && row < held.Length ? held : (DateTime?[])GrowTyped(column, row))[row] = instant;
                     continue;
             }
             if (value is null && column.Mode != ExtraMode.Objects)
@@ -342,20 +327,20 @@ internal sealed class RecordBuffer
     /// </summary>
     private void HoldObjects(ExtraColumn column)
     {
-        var typed = column.TypedArray;
+        var typed = column.Typed;
         int length = Math.Max(typed?.Length ?? 0, column.GivenNulls?.Length ?? 0);
         // A recycled batch's value array when there is one (full size), else one as long as the rows so far.
         var values = _spareExtraValues.TryPop(out var spare) && spare.Length >= length ? spare : new object?[Math.Max(length, Math.Min(_testId.Length, 64))];
         for (int row = 0; row < length; row++) values[row] = column.ValueAt(row);
         column.Values = values;
         column.Mode = ExtraMode.Objects;
-        column.Strings = null; column.Doubles = null; column.Longs = null; column.Booleans = null; column.Instants = null;
+        column.Typed = null;
         column.GivenNulls = null;
     }
 
     /// <summary>The typed array of a typed column, with room for <paramref name="row"/>.</summary>
     private Array TypedWithRoom(ExtraColumn column, int row) =>
-        column.TypedArray is { } held && row < held.Length ? held : GrowTyped(column, row);
+        column.Typed is { } held && row < held.Length ? held : GrowTyped(column, row);
 
     /// <summary>
     /// A typed column's array made long enough for <paramref name="row"/>. A new column takes a
@@ -368,7 +353,7 @@ internal sealed class RecordBuffer
     private Array GrowTyped(ExtraColumn column, int row)
     {
         var type = column.Type!.Value;
-        var array = column.TypedArray;
+        var array = column.Typed;
         int full = _testId.Length;
         Array bigger;
         if (array is null && _typedExtras.TryRent(type, full, out var kept))
@@ -390,16 +375,8 @@ internal sealed class RecordBuffer
             }
             if (array is not null) Array.Copy(array, bigger, array.Length);
         }
-        switch (column.Mode)
-        {
-            case ExtraMode.Strings: column.Strings = (string?[])bigger; break;
-            case ExtraMode.Doubles: column.Doubles = (double?[])bigger; break;
-            case ExtraMode.Longs: column.Longs = (long?[])bigger; break;
-            case ExtraMode.Booleans: column.Booleans = (bool?[])bigger; break;
-            case ExtraMode.Instants: column.Instants = (DateTime?[])bigger; break;
-            default: throw new InvalidOperationException($"Extra column '{column.Name}' is not typed.");
-        }
-        return bigger;
+        if (column.Mode is ExtraMode.Undecided or ExtraMode.Objects) throw new InvalidOperationException($"Extra column '{column.Name}' is not typed.");
+        return column.Typed = bigger;
     }
 
     private bool[] GivenNullsWithRoom(ExtraColumn column, int row)
@@ -475,7 +452,7 @@ internal sealed class RecordBuffer
         foreach (var column in _extraColumns)
         {
             var type = column.Type ?? ColumnType.String;
-            if (column.TypedArray is { } typed && typed.Length == n)
+            if (column.Typed is { } typed && typed.Length == n)
             {
                 // The column as it was filled: no copy, no conversion.
                 columns.Add(new Column(column.Name, type, typed));
@@ -490,7 +467,7 @@ internal sealed class RecordBuffer
                 continue;
             }
             // Typed but of another length (grown as rows came, or the batch is shorter), or undecided (all null).
-            if (column.TypedArray is { } shorter) Array.Copy(shorter, exact, Math.Min(n, shorter.Length));
+            if (column.Typed is { } shorter) Array.Copy(shorter, exact, Math.Min(n, shorter.Length));
             columns.Add(new Column(column.Name, type, exact));
         }
         return _lastTable = new RecordTable(n, columns);
