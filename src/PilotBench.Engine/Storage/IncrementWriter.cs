@@ -225,9 +225,10 @@ public sealed class IncrementWriter : IAsyncDisposable
         Directory.CreateDirectory(_layout.IncrementalFolder);
         await DurableFile.WriteAsync(path, async stream =>
         {
-            // Pages stored uncompressed (dictionary encoding kept): an increment lives until the
-            // next consolidation, which writes the main file with Zstd. Zstd was about a third of
-            // the writer's encoding work (docs/decisions.md "Increments uncompressed").
+            // Pages stored uncompressed, and a fixed-width column of many distinct values PLAIN
+            // (ParquetEncoder.SpeedProbeDistinct): an increment lives until the next consolidation,
+            // which writes the main file with Zstd and dictionaries. Zstd was about a third of the
+            // writer's encoding work (docs/decisions.md, "Compression").
             await WriteBatchAsync(stream, batch, table).ConfigureAwait(false);
             bytes = stream.Length;
         }, "increment").ConfigureAwait(false);
