@@ -8,7 +8,6 @@
     Copyright            = '(c) PilotBench contributors. All rights reserved.'
     Description          = 'Stores LLM benchmark ("pilot bench") test results in Parquet: many concurrent writers, crash-safe consolidation, exact statistics.'
     PowerShellVersion    = '7.4'
-    FormatsToProcess     = @('PilotBench.Format.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = 'Write-PilotResult',
                            'Invoke-PilotConsolidation',

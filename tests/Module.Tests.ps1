@@ -64,9 +64,13 @@ Describe 'The module manifest' {
         $Manifest.CmdletsToExport | Should -Contain 'Get-PilotResult'
     }
 
-    It 'loads the format file that ships beside it' {
-        $Manifest.FormatsToProcess | Should -Be @('PilotBench.Format.ps1xml')
-        Join-Path (Split-Path -Parent $ManifestPath) 'PilotBench.Format.ps1xml' | Should -Exist
+    It 'ships its format file beside it, loaded by the cmdlets at first use rather than by FormatsToProcess (docs/decisions.md, "Import cost")' {
+        $Manifest.ContainsKey('FormatsToProcess') | Should -BeFalse
+        $Manifest.ContainsKey('TypesToProcess') | Should -BeFalse
+        $file = Join-Path (Split-Path -Parent $ManifestPath) 'PilotBench.Format.ps1xml'
+        $file | Should -Exist
+        $views = @(([xml](Get-Content -LiteralPath $file -Raw)).Configuration.ViewDefinitions.View.ViewSelectedBy.TypeName)
+        $views | Sort-Object | Should -Be @('PilotBench.ConsolidationResult', 'PilotBench.IncrementStatus', 'PilotBench.ModelStats', 'PilotBench.PilotResult')
     }
 
     It 'writes every list of several items as a bare comma list, never inside @() (docs/decisions.md, "Import cost")' {
@@ -105,5 +109,89 @@ Describe 'The module manifest' {
         }
         [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($engine).Name | Should -Be 'PilotBench'
         (Get-Command Get-PilotModelStats).OutputType.Name | Should -Be 'PilotBench.ModelStats'
+    }
+}
+
+Describe 'The table views' {
+    # Each test runs in a new runspace of this process: its own session, format tables as a new
+    # pwsh has them, the module imported by its manifest's path.
+    BeforeAll {
+        $script:ViewStore = Join-Path $TestDrive 'views-store'
+        $script:FormatFile = Join-Path (Split-Path -Parent $ManifestPath) 'PilotBench.Format.ps1xml'
+
+        function script:Invoke-InNewSession {
+            param([Parameter(Mandatory)][string] $Script, [switch] $DisableFormatUpdates)
+            $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault2()
+            if ($DisableFormatUpdates) { $iss.DisableFormatUpdates = $true }
+            $ps = [powershell]::Create($iss)
+            try {
+                $output = $ps.AddScript("`$ErrorActionPreference = 'Stop'; Import-Module -Name '$($ManifestPath -replace "'", "''")'; $Script").Invoke()
+                [pscustomobject]@{ Output = @($output); Errors = @($ps.Streams.Error); Verbose = @($ps.Streams.Verbose | ForEach-Object Message) }
+            }
+            finally { $ps.Dispose() }
+        }
+
+        $seed = Invoke-InNewSession "Write-PilotResult -Path '$ViewStore' -TestId seed-1 -Model gpt-4o -PromptType cot -TaskType simple_task -Difficulty easy -Success `$true"
+        $seed.Errors | Should -BeNullOrEmpty
+    }
+
+    It 'are not loaded by Import-Module nor by Write-PilotResult without -PassThru, and are loaded before the first object of a cmdlet that emits some' {
+        $result = Invoke-InNewSession @"
+@(Get-FormatData -TypeName 'PilotBench.*').Count
+Write-PilotResult -Path '$ViewStore' -TestId views-1 -Model gpt-4o -PromptType cot -TaskType simple_task -Difficulty easy -Success `$false
+@(Get-FormatData -TypeName 'PilotBench.*').Count
+Get-PilotModelStats -Path '$ViewStore' -NoConsolidate | Out-String -Width 200
+@(Get-FormatData -TypeName 'PilotBench.*').Count
+"@
+        $result.Errors | Should -BeNullOrEmpty
+        $result.Output[0] | Should -Be 0 -Because 'Import-Module leaves the format tables alone'
+        $result.Output[1] | Should -Be 0 -Because 'a writer that emits nothing never needs the views'
+        # The table view's own headers, not PowerShell's default list of every property.
+        $result.Output[2] | Should -Match 'Model\s+PromptType\s+TaskType\s+Difficulty\s+Total\s+Success\s+Partial\s+Failure\s+Weighted'
+        $result.Output[2] | Should -Match '50\.0 %'
+        $result.Output[2] | Should -Not -Match 'AvgQualityScore'
+        $result.Output[3] | Should -Be 4
+    }
+
+    It 'are loaded by Write-PilotResult -PassThru, despite $WhatIfPreference, and a user''s own Update-FormatData of the file adds nothing twice' {
+        $result = Invoke-InNewSession @"
+Update-FormatData -AppendPath '$($FormatFile -replace "'", "''")'
+@(Get-FormatData -TypeName 'PilotBench.*').Count
+`$WhatIfPreference = `$true
+Get-PilotIncrementStatus -Path '$ViewStore' | Out-String -Width 200
+`$WhatIfPreference = `$false
+@(Get-FormatData -TypeName 'PilotBench.ModelStats').Count
+"@
+        $result.Errors | Should -BeNullOrEmpty
+        $result.Output[0] | Should -Be 4
+        $result.Output[1] | Should -Match 'PendingSize\s+:\s+[\d.,]+ KB'
+        $result.Output[1] | Should -Not -Match 'What if'
+        $result.Output[2] | Should -Be 1
+
+        $passThru = Invoke-InNewSession @"
+`$WhatIfPreference = `$true
+`$written = Write-PilotResult -Path '$ViewStore' -TestId views-2 -Model gpt-4o -PromptType cot -TaskType simple_task -Difficulty easy -Success `$true -PassThru
+`$WhatIfPreference = `$false
+@(Get-FormatData -TypeName 'PilotBench.*').Count
+`$written | Format-Table | Out-String -Width 200
+"@
+        $passThru.Errors | Should -BeNullOrEmpty
+        $passThru.Output[0] | Should -Be 4
+        $passThru.Output[1] | Should -Match 'Outcome'
+        $passThru.Output[1] | Should -Match 'views-2'
+    }
+
+    It 'are missing, with the reason in the verbose stream, in a session that refuses format updates; the objects still come' {
+        $result = Invoke-InNewSession -DisableFormatUpdates @"
+Get-PilotIncrementStatus -Path '$ViewStore' -Verbose
+Get-PilotModelStats -Path '$ViewStore' -NoConsolidate
+"@
+        $result.Errors | Should -BeNullOrEmpty
+        $result.Output.Count | Should -Be 2
+        $result.Output[0].PSObject.TypeNames[0] | Should -Be 'PilotBench.IncrementStatus'
+        $result.Output[0].PendingFiles | Should -BeGreaterThan 0
+        $result.Output[1].PSObject.TypeNames[0] | Should -Be 'PilotBench.ModelStats'
+        $result.Output[1].Model | Should -Be 'gpt-4o'
+        @($result.Verbose -match 'table views were not loaded').Count | Should -Be 1 -Because ($result.Verbose -join "`n")
     }
 }

@@ -26,6 +26,13 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
     /// <summary>The store folder, used exactly as typed (no wildcards).</summary>
     public abstract string? LiteralPath { get; set; }
 
+    /// <summary>
+    /// Loads the module's table views into the session before the first object is written (see
+    /// <see cref="TableViews"/>: they are not loaded at import). Write-PilotResult overrides this and
+    /// loads them only for -PassThru.
+    /// </summary>
+    protected override void BeginProcessing() => TableViews.EnsureLoaded(this);
+
     /// <summary>Resolves the store folder named by -Path / -LiteralPath / the default.</summary>
     protected StoreLayout ResolveStore()
     {

@@ -142,6 +142,8 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
 
     protected override void BeginProcessing()
     {
+        // Only -PassThru emits objects; a test process that only writes never loads the views.
+        if (PassThru) TableViews.EnsureLoaded(this);
         var layout = ResolveStore();
         try
         {
