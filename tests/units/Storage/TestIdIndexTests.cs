@@ -7,6 +7,95 @@ namespace PilotBench.Tests.Storage;
 /// <summary>The merge's test-id index and the statistics' group cache against the framework's dictionaries.</summary>
 public sealed class TestIdIndexTests
 {
+    /// <summary>
+    /// What TestIdKey took for "a canonical GUID" before it parsed by hand: the framework's parse in
+    /// "D" format, accepted only when formatting the GUID gives back the same characters.
+    /// </summary>
+    private static bool ReferenceCanonical(string id, out Guid guid)
+    {
+        if (id.Length == 36 && Guid.TryParseExact(id, "D", out guid) && guid.ToString("D") == id) return true;
+        guid = default;
+        return false;
+    }
+
+    private static void AssertKeyAsReference(string id)
+    {
+        bool canonical = ReferenceCanonical(id, out var guid);
+        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(id);
+        foreach (var (key, text) in new[] { (TestIdKey.From(id), id), (TestIdKey.From(id.AsSpan()), id), (TestIdKey.From(utf8), System.Text.Encoding.UTF8.GetString(utf8)) })
+        {
+            Assert.False(key.IsNull);
+            if (canonical)
+            {
+                Assert.True(key.Text is null, $"'{id}' is a canonical GUID");
+                Assert.Equal(guid, key.Guid);
+                Assert.Equal(id, key.ToString());
+            }
+            else
+            {
+                Assert.True(key.Text is not null, $"'{id}' is not a canonical GUID");
+                Assert.Equal(text, key.Text);
+            }
+        }
+    }
+
+    [Fact]
+    public void Test_id_keys_take_exactly_the_canonical_GUIDs_the_framework_round_trips()
+    {
+        var random = new Random(11);
+        // Every printable ASCII character and some others (Latin-1, a full-width digit and letter, an
+        // Arabic-Indic digit, a lone surrogate) at every position of a canonical GUID.
+        var replacements = Enumerable.Range(0, 128).Select(c => (char)c)
+            .Concat(new[] { '\u00e9', '\u00ff', '\uff10', '\uff41', '\u0663', '\ud800', '\u0100' }).ToArray();
+        for (int n = 0; n < 40; n++)
+        {
+            // Random GUIDs, and GUIDs made of all-zero / all-0xff / 0x0f / 0xf0 bytes (the digit edges).
+            Guid guid = n switch
+            {
+                0 => Guid.Empty,
+                1 => new Guid(Enumerable.Repeat((byte)0xff, 16).ToArray()),
+                2 => new Guid(Enumerable.Repeat((byte)0x0f, 16).ToArray()),
+                3 => new Guid(Enumerable.Repeat((byte)0xf0, 16).ToArray()),
+                4 => new Guid(Enumerable.Range(0, 16).Select(b => (byte)(b * 17)).ToArray()),
+                _ => new Guid(Enumerable.Range(0, 16).Select(_ => (byte)random.Next(256)).ToArray()),
+            };
+            string id = guid.ToString("D");
+            AssertKeyAsReference(id);
+            AssertKeyAsReference(id.ToUpperInvariant());
+            AssertKeyAsReference(guid.ToString("N"));
+            AssertKeyAsReference(guid.ToString("B"));
+            AssertKeyAsReference(id + " ");
+            AssertKeyAsReference(" " + id.Substring(1));
+            AssertKeyAsReference(id.Substring(0, 35));
+            if (n >= 3) continue;
+            for (int at = 0; at < 36; at++)
+            {
+                foreach (char c in replacements)
+                {
+                    var chars = id.ToCharArray();
+                    chars[at] = c;
+                    AssertKeyAsReference(new string(chars));
+                }
+            }
+        }
+        AssertKeyAsReference("");
+        AssertKeyAsReference("not-a-guid");
+    }
+
+    [Fact]
+    public void Test_id_keys_of_UTF8_bytes_that_are_not_valid_UTF8_fall_back_to_their_decoded_text()
+    {
+        string id = Guid.NewGuid().ToString("D");
+        byte[] bytes = System.Text.Encoding.ASCII.GetBytes(id);
+        foreach (byte bad in new byte[] { 0x80, 0xc3, 0xff })
+        {
+            bytes[10] = bad;
+            var key = TestIdKey.From(bytes);
+            Assert.NotNull(key.Text);
+            Assert.Equal(System.Text.Encoding.UTF8.GetString(bytes), key.Text);
+        }
+    }
+
     [Fact]
     public void Guid_map_finds_adds_and_updates_what_a_dictionary_does_across_growth()
     {
