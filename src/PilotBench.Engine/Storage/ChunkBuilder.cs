@@ -66,7 +66,7 @@ internal sealed class ChunkBuilder
             }
             switch (target[c])
             {
-                case string?[] t: Copy((string?[])source, rows, from, count, t, Rows); break;
+                case string?[] t: CopyStrings((string?[])source, rows, from, count, t, Rows); break;
                 case bool?[] t: Copy((bool?[])source, rows, from, count, t, Rows); break;
                 case int?[] t: Copy((int?[])source, rows, from, count, t, Rows); break;
                 case long?[] t: Copy((long?[])source, rows, from, count, t, Rows); break;
@@ -128,6 +128,24 @@ internal sealed class ChunkBuilder
         arrays = new Array[_schema.Columns.Count];
         for (int c = 0; c < arrays.Length; c++) arrays[c] = Column.NewArray(_schema.Columns[c].Type, Capacity);
         return arrays;
+    }
+
+    /// <summary>
+    /// <see cref="Copy{T}"/> for strings, storing through a reference: the shared generic code
+    /// stores each element with an array-covariance check (a runtime helper call per value, about
+    /// 2 % of a 1M-record consolidation's CPU in a perf profile); a string array holds exactly
+    /// strings (the type is sealed), so no check is needed.
+    /// </summary>
+    private static void CopyStrings(string?[] source, int[]? rows, int from, int count, string?[] target, int at)
+    {
+        if (rows is null)
+        {
+            Array.Copy(source, from, target, at, count);
+            return;
+        }
+        if ((uint)at + (uint)count > (uint)target.Length) throw new ArgumentOutOfRangeException(nameof(count));
+        ref string? first = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(target);
+        for (int i = 0; i < count; i++) System.Runtime.CompilerServices.Unsafe.Add(ref first, at + i) = source[rows[from + i]];
     }
 
     private static void Copy<T>(T[] source, int[]? rows, int from, int count, T[] target, int at)

@@ -178,16 +178,20 @@ internal static class FastColumnReader
         var result = arrays?.Rent<string?>(chunk.Rows) ?? new string?[chunk.Rows];
         var defined = chunk.Defined;
         int next = 0;
+        // Stored through a reference: a string array holds exactly strings (a sealed type), and the
+        // precompiled code would otherwise call the array-covariance check for every value.
+        ref string? first = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(result);
         for (int row = 0; row < result.Length; row++)
         {
+            ref string? slot = ref System.Runtime.CompilerServices.Unsafe.Add(ref first, row);
             if (defined is not null && !defined[row])
             {
-                result[row] = null;
+                slot = null;
                 continue;
             }
             int index = indexes[next++];
-            if (index < dictionary.Length) result[row] = dictionary[index] ??= Decode(entries[index]);
-            else result[row] = Decode(entries[index]);
+            if (index < dictionary.Length) slot = dictionary[index] ??= Decode(entries[index]);
+            else slot = Decode(entries[index]);
         }
         return result;
     }
