@@ -22,13 +22,20 @@ $config = New-PesterConfiguration
 $config.Run.Path = $PSScriptRoot
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Detailed'
-$config.TestResult.Enabled = $true
-$config.TestResult.OutputFormat = 'NUnitXml'
-$config.TestResult.OutputPath = [IO.Path]::ChangeExtension($ResultPath, '.xml')
+# The NUnit report is written after the run, not by Invoke-Pester itself: when Pester's writer
+# fails (a failure message holding a control character, such as a colour code, is not valid XML),
+# Invoke-Pester throws away the whole result and the run's counts with it.
+$config.TestResult.Enabled = $false
 $result = Invoke-Pester -Configuration $config
 if ($null -eq $result) {
     Write-Error 'Pester returned no result.'
     exit 1
+}
+try {
+    Export-NUnitReport -Result $result -Path ([IO.Path]::ChangeExtension($ResultPath, '.xml')) -ErrorAction Stop
+}
+catch {
+    Write-Warning "The NUnit report was not written: $($_.Exception.Message)"
 }
 
 [pscustomobject]@{

@@ -17,11 +17,17 @@ namespace PilotBench;
 /// </para>
 /// <para>
 /// Loading runs Update-FormatData -AppendPath in the current runspace (the documented way to add
-/// format data to a session); it skips a file the session already has, so a second load in the same
-/// runspace, or a user's own Update-FormatData, adds nothing twice. When it cannot run (a
-/// constrained endpoint without the cmdlet, a host with format updates disabled, a file refused by
-/// the execution policy) the objects are still emitted, shown with PowerShell's default layout, and
-/// the reason is written to the verbose stream.
+/// format data to a session); it skips a file (by its full path) the session already has, so a
+/// user's own Update-FormatData of it adds nothing twice. When it fails (a host with format updates
+/// disabled, a file refused by the execution policy) the objects are still emitted, shown with
+/// PowerShell's default layout, and the reason is written to the verbose stream; a stopped pipeline
+/// (Ctrl+C) is not taken as a failure, so the next call tries again.
+/// <para>
+/// Objects formatted in another runspace than the one that ran the cmdlet (ForEach-Object -Parallel,
+/// thread jobs, Start-Job, Invoke-Command, Import-Clixml) show the views only once a PilotBench cmdlet
+/// has run in the formatting runspace, or after Update-FormatData -AppendPath of the file (about_PilotBench).
+/// Remove-Module leaves loaded views in place (they name only PilotBench's types).
+/// </para>
 /// </para>
 /// </summary>
 internal static class TableViews
@@ -48,6 +54,13 @@ internal static class TableViews
         var runspace = Runspace.DefaultRunspace;
         if (runspace is not null && Loaded.TryGetValue(runspace, out _)) return;
         string file = System.IO.Path.Combine(ModuleBase(cmdlet), FileName);
+        if (runspace?.InitialSessionState?.DisableFormatUpdates == true)
+        {
+            // Checked first: Update-FormatData would fail, and its error would land in $Error.
+            cmdlet.WriteVerbose("PilotBench's table views were not loaded (this session's host disables format updates); its objects are shown with PowerShell's default layout.");
+            Loaded.AddOrUpdate(runspace, Marker);
+            return;
+        }
         try
         {
             using var update = PowerShell.Create(RunspaceMode.CurrentRunspace);
@@ -57,7 +70,10 @@ internal static class TableViews
             else update.AddCommand("Microsoft.PowerShell.Utility\\Update-FormatData");
             update.AddParameter("AppendPath", file)
                   .AddParameter("WhatIf", false)
-                  .AddParameter("Confirm", false);
+                  .AddParameter("Confirm", false)
+                  // A failure throws (caught below) rather than landing in the caller's $Error or
+                  // prompting under $ErrorActionPreference = 'Inquire'.
+                  .AddParameter("ErrorAction", ActionPreference.Stop);
             update.Invoke();
             if (update.HadErrors)
             {
@@ -65,7 +81,7 @@ internal static class TableViews
                 cmdlet.WriteVerbose($"PilotBench's table views were not loaded ({reason}); its objects are shown with PowerShell's default layout.");
             }
         }
-        catch (Exception ex) when (ex is RuntimeException or InvalidOperationException or NotSupportedException or System.IO.IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is not PipelineStoppedException && (ex is RuntimeException or InvalidOperationException or NotSupportedException or System.IO.IOException or UnauthorizedAccessException))
         {
             cmdlet.WriteVerbose($"PilotBench's table views were not loaded ({ex.Message}); its objects are shown with PowerShell's default layout.");
         }

@@ -178,12 +178,12 @@ internal static class FastColumnReader
         var result = arrays?.Rent<string?>(chunk.Rows) ?? new string?[chunk.Rows];
         var defined = chunk.Defined;
         int next = 0;
-        // Stored through a reference: a string array holds exactly strings (a sealed type), and the
-        // precompiled code would otherwise call the array-covariance check for every value.
-        ref string? first = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(result);
-        for (int row = 0; row < result.Length; row++)
+        // Stored through a span (the array's type checked once): storing into the array itself, the
+        // precompiled code calls the array-covariance check for every value.
+        Span<string?> into = result;
+        for (int row = 0; row < into.Length; row++)
         {
-            ref string? slot = ref System.Runtime.CompilerServices.Unsafe.Add(ref first, row);
+            ref string? slot = ref into[row];
             if (defined is not null && !defined[row])
             {
                 slot = null;
