@@ -32,6 +32,7 @@ internal static class Cases
             case "scan": await Scan(args, result); break;
             case "add-increment": await AddIncrement(args, result); break;
             case "decode-check": await DecodeCheck(args, result); break;
+            case "cpu-probe": CpuProbe(args, result); break;
             default: Console.Error.WriteLine($"Unknown case '{name}'."); return 2;
         }
         result["peak_mb"] = PeakBytes() / 1048576.0;
@@ -244,6 +245,23 @@ internal static class Cases
             result[round == 0 ? "seconds" : "warm_seconds"] = clock.Elapsed.TotalSeconds;
             result["groups"] = rows;
         }
+    }
+
+    /// <summary>
+    /// The machine's speed at this moment, for reading the other figures: a fixed single-threaded
+    /// loop of dependent floating-point steps (no memory traffic, nothing of PilotBench or DuckDB),
+    /// so its time changes only with what the cores deliver (iterations=N, default 100M). On a
+    /// shared VM this moves by a third between quiet and busy periods (docs/performance.md).
+    /// </summary>
+    private static void CpuProbe(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        long iterations = long.Parse(args.GetValueOrDefault("iterations", "100000000"), CultureInfo.InvariantCulture);
+        var clock = Stopwatch.StartNew();
+        double x = 1;
+        for (long i = 0; i < iterations; i++) x = x * 1.0000001 + 0.1;
+        result["seconds"] = clock.Elapsed.TotalSeconds;
+        // The loop's result, so that it cannot be left out.
+        result["value"] = double.IsFinite(x) ? 1 : 0;
     }
 
     /// <summary>

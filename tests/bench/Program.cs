@@ -87,6 +87,7 @@ namespace PilotBench.Bench
             // Case 5 alone needs no generated data.
             if (_cases is null || _cases.Overlaps(new[] { 1, 2, 3, 4, 6 })) await PrepareDataAsync();
             if (Directory.Exists(_work)) Directory.Delete(_work, recursive: true);
+            var speedAtStart = CpuProbe();
 
             if (Runs(1) || Runs(6)) FullConsolidation();
             if (Runs(2)) IncrementalConsolidation();
@@ -94,6 +95,8 @@ namespace PilotBench.Bench
             if (Runs(4)) Writer();
             if (Runs(4)) PwshWrite();
             if (Runs(5)) PwshStartup();
+            var speedAtEnd = CpuProbe();
+            _rows.Insert(0, new[] { $"(machine) a fixed single-threaded CPU loop ({ProbeIterations / 1_000_000:N0}M steps, best of {_repeat}): before the cases / after them", Sec(speedAtStart), $"{Sec(speedAtEnd)} (after)", Ratio(speedAtEnd, speedAtStart), "(info)", "" });
 
             Console.WriteLine();
             var table = RenderTable();
@@ -106,6 +109,14 @@ namespace PilotBench.Bench
         }
 
         private bool Runs(int issueCase) => _cases is null || _cases.Contains(issueCase);
+
+        private long ProbeIterations => _smoke ? 10_000_000 : 100_000_000;
+
+        /// <summary>
+        /// How fast the cores are now (Cases.CpuProbe, in a child process like every case): the same
+        /// work takes up to a third longer in this VM's busy periods, which moves every other figure.
+        /// </summary>
+        private double CpuProbe() => Best(() => RunCase("cpu-probe", $"iterations={ProbeIterations}"))["seconds"];
 
         // ---------- data ----------
 
