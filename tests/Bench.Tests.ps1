@@ -14,7 +14,7 @@ Describe 'Benchmark harness (smoke)' {
         $text | Should -Match '\(1\) full consolidation'
         $text | Should -Match '\(5\) pwsh'
         # The machine's speed before and after the cases, for reading the other figures.
-        $text | Should -Match '\(machine\) a fixed single-threaded CPU loop .*\(after\)'
+        $text | Should -Match '\(machine\) CPU loop .*\(after\)'
     }
 
     It 'takes a comma list of cases given by another shell as one argument, and names a case that does not exist' {

@@ -248,10 +248,12 @@ internal static class Cases
     }
 
     /// <summary>
-    /// The machine's speed at this moment, for reading the other figures: a fixed single-threaded
-    /// loop of dependent floating-point steps (no memory traffic, nothing of PilotBench or DuckDB),
-    /// so its time changes only with what the cores deliver (iterations=N, default 100M). On a
-    /// shared VM this moves by a third between quiet and busy periods (docs/performance.md).
+    /// The machine's speed at this moment, for reading the other figures (nothing of PilotBench or
+    /// DuckDB runs): seconds = a fixed single-threaded loop of dependent floating-point steps (the
+    /// cores alone, iterations=N, default 100M); chase_ns = one step of a random walk over 64 MB
+    /// (memory latency: every step a cache and TLB miss); fault_us = first touch of one 4 KB page of
+    /// 64 MB of fresh memory from the operating system (what a new process pays for its buffers).
+    /// On this VM the first stays put while the other two move with its busy periods.
     /// </summary>
     private static void CpuProbe(Dictionary<string, string> args, Dictionary<string, double> result)
     {
@@ -260,8 +262,37 @@ internal static class Cases
         double x = 1;
         for (long i = 0; i < iterations; i++) x = x * 1.0000001 + 0.1;
         result["seconds"] = clock.Elapsed.TotalSeconds;
-        // The loop's result, so that it cannot be left out.
-        result["value"] = double.IsFinite(x) ? 1 : 0;
+
+        // One cycle through all slots (Sattolo's shuffle, fixed seed), walked for a fixed number of steps.
+        const int slots = 16 << 20; // 64 MB of int
+        int steps = (int)Math.Min(10_000_000, iterations / 10);
+        var next = new int[slots];
+        for (int i = 0; i < slots; i++) next[i] = i;
+        var rng = new Random(1);
+        for (int i = slots - 1; i > 0; i--)
+        {
+            int j = rng.Next(i);
+            (next[i], next[j]) = (next[j], next[i]);
+        }
+        clock.Restart();
+        int p = 0;
+        for (int k = 0; k < steps; k++) p = next[p];
+        result["chase_ns"] = clock.Elapsed.TotalMilliseconds * 1e6 / steps;
+
+        const int bytes = 64 << 20;
+        IntPtr fresh = System.Runtime.InteropServices.Marshal.AllocHGlobal(bytes);
+        try
+        {
+            clock.Restart();
+            for (int offset = 0; offset < bytes; offset += 4096) System.Runtime.InteropServices.Marshal.WriteByte(fresh, offset, 1);
+            result["fault_us"] = clock.Elapsed.TotalMilliseconds * 1e3 / (bytes / 4096);
+        }
+        finally
+        {
+            System.Runtime.InteropServices.Marshal.FreeHGlobal(fresh);
+        }
+        // The loops' results, so that they cannot be left out.
+        result["value"] = double.IsFinite(x) && p >= 0 ? 1 : 0;
     }
 
     /// <summary>
