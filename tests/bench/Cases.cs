@@ -251,8 +251,9 @@ internal static class Cases
     /// The machine's speed at this moment, for reading the other figures (nothing of PilotBench or
     /// DuckDB runs): seconds = a fixed single-threaded loop of dependent floating-point steps (the
     /// cores alone, iterations=N, default 100M); chase_ns = one step of a random walk over 64 MB
-    /// (memory latency: every step a cache and TLB miss); fault_us = first touch of one 4 KB page of
-    /// 64 MB of fresh memory from the operating system (what a new process pays for its buffers).
+    /// (memory latency: twice the L3 this VM shows, so mostly cache and TLB misses, and slower when
+    /// neighbours fill the shared cache); fault_us = first touch of one 4 KB page of 64 MB of fresh
+    /// memory from the operating system (what this process pays for new buffers).
     /// On this VM the first stays put while the other two move with its busy periods.
     /// </summary>
     private static void CpuProbe(Dictionary<string, string> args, Dictionary<string, double> result)
@@ -265,7 +266,7 @@ internal static class Cases
 
         // One cycle through all slots (Sattolo's shuffle, fixed seed), walked for a fixed number of steps.
         const int slots = 16 << 20; // 64 MB of int
-        int steps = (int)Math.Min(10_000_000, iterations / 10);
+        int steps = (int)Math.Clamp(iterations / 10, 1, 10_000_000);
         var next = new int[slots];
         for (int i = 0; i < slots; i++) next[i] = i;
         var rng = new Random(1);
