@@ -86,7 +86,7 @@ namespace PilotBench.Bench
                               $"{Environment.OSVersion}, .NET {Environment.Version}; DuckDB threads = {_threads}.");
             // Case 5 alone needs no generated data.
             if (_cases is null || _cases.Overlaps(new[] { 1, 2, 3, 4, 6 })) await PrepareDataAsync();
-            if (Directory.Exists(_work)) Directory.Delete(_work, recursive: true);
+            ClearWork();
             var speedAtStart = CpuProbe();
 
             // Each case starts with an empty scratch folder: what one case leaves there (copies of
@@ -104,7 +104,7 @@ namespace PilotBench.Bench
             var table = RenderTable();
             Console.WriteLine(table);
             File.WriteAllText(Path.Combine(_moduleRoot, (_smoke ? "bench-smoke" : "bench-results") + (_cases is null ? "" : "-cases-" + string.Join("-", _cases.Order())) + ".md"), table);
-            if (Directory.Exists(_work)) Directory.Delete(_work, recursive: true);
+            ClearWork();
             Console.WriteLine($"Total {total.Elapsed.TotalMinutes:F1} min.");
             foreach (var failure in _failures) Console.Error.WriteLine("FAILED: " + failure);
             return _failures.Count == 0 ? 0 : 1;

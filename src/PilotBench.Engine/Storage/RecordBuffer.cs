@@ -352,6 +352,7 @@ internal sealed class RecordBuffer
     /// </summary>
     private Array GrowTyped(ExtraColumn column, int row)
     {
+        if (column.Mode is ExtraMode.Undecided or ExtraMode.Objects) throw new InvalidOperationException($"Extra column '{column.Name}' is not typed.");
         var type = column.Type!.Value;
         var array = column.Typed;
         int full = _testId.Length;
@@ -375,7 +376,6 @@ internal sealed class RecordBuffer
             }
             if (array is not null) Array.Copy(array, bigger, array.Length);
         }
-        if (column.Mode is ExtraMode.Undecided or ExtraMode.Objects) throw new InvalidOperationException($"Extra column '{column.Name}' is not typed.");
         return column.Typed = bigger;
     }
 
