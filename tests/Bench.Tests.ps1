@@ -13,6 +13,9 @@ Describe 'Benchmark harness (smoke)' {
         $exit | Should -Be 0 -Because $text
         $text | Should -Match '\(1\) full consolidation'
         $text | Should -Match '\(5\) pwsh'
+        # Case 5 runs with PowerShell's module analysis cache primed (judged) and without one.
+        $text | Should -Match "\(5\) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, module analysis cache present"
+        $text | Should -Match "\(5\) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, module analysis cache absent"
         # The machine's speed before and after the cases, for reading the other figures.
         $text | Should -Match '\(machine\) CPU loop .*\(after\)'
     }
