@@ -372,21 +372,25 @@ namespace PilotBench.Bench
 
         private void PwshStartup()
         {
-            // Rounds of three process start-ups, back to back: the baseline, PilotBench, and a reference
-            // module that has nothing but a manifest (what PowerShell pays for any Import-Module by name:
-            // module discovery, manifest parsing and validation, the cmdlet's own JIT). The target is judged
-            // on the best of each; the median of the per-round differences is shown beside it because the
-            // best of a few runs on a shared machine moves by more than the target from run to run.
+            // Rounds of three process start-ups: the baseline, PilotBench, and a reference module that
+            // has nothing but a manifest (what PowerShell pays for any Import-Module by name: module
+            // discovery, manifest parsing and validation). The order is reversed every other round. The
+            // target is judged on the median of the per-round differences (PilotBench minus the
+            // baseline of the same round); the difference of the two bests is shown beside it.
             //
             // Two things outside the module are held fixed (docs/performance.md, tenth session):
-            // - The process is pwsh itself (`dotnet <$PSHOME>/pwsh.dll`, what the pwsh apphost starts),
-            //   not `dotnet pwsh`, which first starts the .NET CLI and the tool's shim: two more .NET
-            //   processes (about 0.3 s) whose start-up varies by more than the target.
-            // - PowerShell's module analysis cache. An Import-Module by name reads it first, and when the
-            //   file does not exist PowerShell sleeps 3 x 25 ms before going on (AnalysisCacheData.Get);
-            //   a process writes it only 13 s after its last import, so `pwsh -c` never does. Each round
-            //   runs with a cache primed by a process that imported both modules (the state of any machine
-            //   where a pwsh session has run for a while; judged) and with none (a fresh machine; info).
+            // - The process is pwsh itself (`dotnet <$PSHOME>/pwsh.dll`, what the tool's shim starts;
+            //   a pwsh apphost runs the same in its own process), not `dotnet pwsh`, which first starts
+            //   the .NET CLI and the shim: two more .NET processes (about 0.3 s) whose start-up varies
+            //   by more than the target.
+            // - PowerShell's module analysis cache. An Import-Module by name records the module's
+            //   commands in it during the import, and when its file does not exist PowerShell sleeps
+            //   3 x 25 ms first (AnalysisCacheData.Get); a process writes the file only 13 s after its
+            //   first change to it, so `pwsh -c` never does. Each round runs with a file that PowerShell
+            //   wrote after importing another module (Microsoft.PowerShell.Utility): the cache exists,
+            //   as on any machine where a pwsh session has run for a while, but knows neither PilotBench
+            //   nor the reference, as on a machine where only short processes import them (judged);
+            //   and with no file (a fresh machine or container; info).
             string referenceModules = Path.Combine(_work, "startup-reference");
             string referenceFolder = Path.Combine(referenceModules, ReferenceModuleName);
             Directory.CreateDirectory(referenceFolder);
@@ -396,20 +400,25 @@ namespace PilotBench.Bench
             Directory.CreateDirectory(cacheFolder);
             string primedCache = Path.Combine(cacheFolder, "primed"), absentCache = Path.Combine(cacheFolder, "absent");
             string? primingFailure = PrimeAnalysisCache(pwshDll, primedCache, referenceModules);
+            var primedState = primingFailure is null ? (Length: new FileInfo(primedCache).Length, Written: File.GetLastWriteTimeUtc(primedCache)) : default;
             var states = primingFailure is null ? new[] { (Name: "present", Cache: primedCache), (Name: "absent", Cache: absentCache) } : new[] { (Name: "absent", Cache: absentCache) };
             string[] commands = { "0", "Import-Module PilotBench -ErrorAction Stop", $"Import-Module {ReferenceModuleName} -ErrorAction Stop" };
             var times = states.ToDictionary(s => s.Name, _ => commands.Select(_ => new List<double>()).ToArray());
             for (int i = 0; i < _size.StartupRuns; i++)
             {
-                foreach (var state in states)
+                var stateOrder = i % 2 == 0 ? states : Enumerable.Reverse(states).ToArray();
+                var commandOrder = i % 2 == 0 ? new[] { 0, 1, 2 } : new[] { 2, 1, 0 };
+                foreach (var state in stateOrder)
                 {
-                    for (int c = 0; c < commands.Length; c++)
+                    foreach (int c in commandOrder)
                     {
                         times[state.Name][c].Add(TimeProcess(pwshDll, new[] { "-NoProfile", "-c", commands[c] }, referenceModules, state.Cache));
                     }
                 }
             }
             Check(!File.Exists(absentCache), $"A process wrote the module analysis cache '{absentCache}' during the runs: the figures without one are not valid");
+            Check(primingFailure is not null || (new FileInfo(primedCache).Length == primedState.Length && File.GetLastWriteTimeUtc(primedCache) == primedState.Written),
+                  $"A process rewrote the module analysis cache '{primedCache}' during the runs: the figures with it are not valid");
             if (primingFailure is not null)
             {
                 Console.WriteLine($"  pwsh-startup       the module analysis cache could not be primed ({primingFailure}); judged without one");
@@ -426,10 +435,15 @@ namespace PilotBench.Bench
                 string cache = $"module analysis cache {state.Name}";
                 Console.WriteLine($"  pwsh-startup       {cache}: -c 0 best {Sec(bare.Min())}, median {Sec(Median(bare))}; PilotBench: best {Sec(ours.Min())}, median {Sec(Median(ours))}; " +
                                   $"manifest-only module: best {Sec(reference.Min())}, median {Sec(Median(reference))}");
+                string failed = primingFailure is null ? "" : $" (priming failed: {primingFailure})";
+                // Judged on the median of the per-round differences: over four runs of the same module in
+                // the tenth session the difference of the two bests moved from +38 to +158 ms (one lucky
+                // baseline start-up is enough to move it), the median from +122 to +134 ms
+                // (docs/performance.md, tenth session).
                 _rows.Add(judged
-                    ? new[] { $"(5) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, {cache} (best of {_size.StartupRuns})", Sec(ours.Min()), Sec(bare.Min()), Ms(added), "<= +150 ms", Met(added <= 0.150) }
-                    : new[] { $"(5) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, {cache}: PowerShell sleeps 75 ms first (best of {_size.StartupRuns}; info)", Sec(ours.Min()), Sec(bare.Min()), Ms(added), "(info)", "" });
-                _rows.Add(new[] { $"(5) {cache}: median of the {_size.StartupRuns} differences within a round / PilotBench over the manifest-only module, median (info)", Ms(addedMedian), $"{Ms(overReference)} (over the reference)", "", "(info)", "" });
+                    ? new[] { $"(5) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, {cache}{failed} (median of the {_size.StartupRuns} differences within a round)", Sec(Median(ours)), Sec(Median(bare)), Ms(addedMedian), "<= +150 ms", Met(addedMedian <= 0.150) }
+                    : new[] { $"(5) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, {cache}: PowerShell sleeps 75 ms during the import (median of the {_size.StartupRuns} differences within a round; info)", Sec(Median(ours)), Sec(Median(bare)), Ms(addedMedian), "(info)", "" });
+                _rows.Add(new[] { $"(5) {cache}: best of {_size.StartupRuns} against best of {_size.StartupRuns} / PilotBench over the manifest-only module, median (info)", Ms(added), $"{Ms(overReference)} (over the reference)", "", "(info)", "" });
                 _rows.Add(new[] { $"(5) {cache}: reference pwsh -c 'Import-Module <a manifest-only module>' vs pwsh -c 0, best / median of the differences (info)", Ms(referenceAdded), $"{Ms(referenceMedian)} (median)", "", "(info)", "" });
             }
         }
@@ -438,29 +452,35 @@ namespace PilotBench.Bench
         private string PwshDll()
         {
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepoRoot() };
-            foreach (var a in new[] { "pwsh", "-NoProfile", "-c", "$PSHOME" }) info.ArgumentList.Add(a);
+            foreach (var a in new[] { "pwsh", "-NoProfile", "-c", "'PSHOME=' + $PSHOME" }) info.ArgumentList.Add(a);
             using var process = Process.Start(info)!;
             var stderr = process.StandardError.ReadToEndAsync();
-            string home = process.StandardOutput.ReadToEnd().Trim();
+            string stdout = process.StandardOutput.ReadToEnd();
             process.WaitForExit();
-            string dll = Path.Combine(home, "pwsh.dll");
-            if (process.ExitCode != 0 || !File.Exists(dll))
+            // The last line that pwsh printed: anything before it (a first-run banner of the .NET SDK) is not the path.
+            string? home = stdout.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("PSHOME=", StringComparison.Ordinal))?.Substring(7);
+            string dll = Path.Combine(home ?? "", "pwsh.dll");
+            if (process.ExitCode != 0 || home is null || !File.Exists(dll))
             {
-                throw new InvalidOperationException($"Could not find the pwsh.dll of `dotnet pwsh` ('{home}', exit code {process.ExitCode}): {stderr.Result}");
+                throw new InvalidOperationException($"Could not find the pwsh.dll of `dotnet pwsh` (exit code {process.ExitCode}):\n{stdout}\n{stderr.Result}");
             }
             return dll;
         }
 
         /// <summary>
-        /// Writes a module analysis cache at <paramref name="cache"/> the way PowerShell does: a process
-        /// imports PilotBench and the reference module by name and waits until its own background task
-        /// has written the file (13 s after the last import). Returns why it could not, or null.
+        /// Has PowerShell write a module analysis cache at <paramref name="cache"/>: a process imports
+        /// Microsoft.PowerShell.Utility by name (neither PilotBench nor the reference) and waits until
+        /// its own background task has written the file (at least 13 s after the import) and the file
+        /// has stopped growing. Returns why it could not, or null.
         /// </summary>
         private string? PrimeAnalysisCache(string pwshDll, string cache, string referenceModules)
         {
             File.Delete(cache);
-            string script = $"Import-Module PilotBench, {ReferenceModuleName} -ErrorAction Stop; $clock = [Diagnostics.Stopwatch]::StartNew(); " +
-                            "while (-not [IO.File]::Exists($env:PSModuleAnalysisCachePath) -and $clock.Elapsed.TotalSeconds -lt 60) { [Threading.Thread]::Sleep(200) }";
+            string script = "Import-Module Microsoft.PowerShell.Utility -ErrorAction Stop; $path = $env:PSModuleAnalysisCachePath; " +
+                            "$clock = [Diagnostics.Stopwatch]::StartNew(); $last = -1; " +
+                            "while ($clock.Elapsed.TotalSeconds -lt 60) { [Threading.Thread]::Sleep(250); " +
+                            "$length = if ([IO.File]::Exists($path)) { ([IO.FileInfo]::new($path)).Length } else { -1 }; " +
+                            "if ($length -gt 0 -and $length -eq $last) { break }; $last = $length }";
             var clock = Stopwatch.StartNew();
             try
             {
@@ -468,9 +488,18 @@ namespace PilotBench.Bench
             }
             catch (InvalidOperationException ex)
             {
-                return ex.Message.Split('\n')[0];
+                return ex.Message.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.Length > 0) ?? "pwsh failed";
             }
             if (!File.Exists(cache)) return "PowerShell wrote no module analysis cache within 60 s";
+            // PowerShell's format (AnalysisCache.cs): "PSMODULECACHE", a version byte, then the entries.
+            byte[] header = new byte[13];
+            using (var stream = File.OpenRead(cache))
+            {
+                if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length || Encoding.ASCII.GetString(header) != "PSMODULECACHE")
+                {
+                    return "the module analysis cache file PowerShell wrote does not start with its header";
+                }
+            }
             Console.WriteLine($"  pwsh-startup       module analysis cache primed in {Sec(clock.Elapsed.TotalSeconds)} ({new FileInfo(cache).Length:N0} bytes)");
             return null;
         }
