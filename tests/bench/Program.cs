@@ -435,10 +435,10 @@ namespace PilotBench.Bench
                 string cache = $"module analysis cache {state.Name}";
                 Console.WriteLine($"  pwsh-startup       {cache}: -c 0 best {Sec(bare.Min())}, median {Sec(Median(bare))}; PilotBench: best {Sec(ours.Min())}, median {Sec(Median(ours))}; " +
                                   $"manifest-only module: best {Sec(reference.Min())}, median {Sec(Median(reference))}");
-                string failed = primingFailure is null ? "" : $" (priming failed: {primingFailure})";
-                // Judged on the median of the per-round differences: over four runs of the same module in
-                // the tenth session the difference of the two bests moved from +38 to +158 ms (one lucky
-                // baseline start-up is enough to move it), the median from +122 to +134 ms
+                string failed = primingFailure is null ? "" : $" (priming failed: {primingFailure.Replace('|', '/')})";
+                // Judged on the median of the per-round differences: over six runs of the same module in
+                // the tenth session the difference of the two bests moved from +38 to +196 ms (one lucky
+                // baseline start-up is enough to move it), the median from +77 to +134 ms
                 // (docs/performance.md, tenth session).
                 _rows.Add(judged
                     ? new[] { $"(5) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, {cache}{failed} (median of the {_size.StartupRuns} differences within a round)", Sec(Median(ours)), Sec(Median(bare)), Ms(addedMedian), "<= +150 ms", Met(addedMedian <= 0.150) }
@@ -524,7 +524,7 @@ namespace PilotBench.Bench
             return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
         }
 
-        private static string Ms(double seconds) => $"{(seconds < 0 ? "" : "+")}{seconds * 1000:F0} ms";
+        private static string Ms(double seconds) => string.Create(CultureInfo.InvariantCulture, $"{(seconds < 0 ? "" : "+")}{seconds * 1000:F0} ms");
 
         private const string PwshWriteScript = """
             param([string] $Store, [string] $Csv, [int] $Count, [int] $CsvFirst)
@@ -701,9 +701,10 @@ namespace PilotBench.Bench
             _rows.Add(new[] { label, $"{ours:F0} MB", $"{other:F0} MB", Ratio(ours, other), target, Met(met) });
 
         private string Met(bool met) => _smoke ? "(smoke)" : met ? "met" : "NOT met";
-        private static string Sec(double s) => s < 1 ? $"{s * 1000:F0} ms" : $"{s:F2} s";
-        private static string Mb(double bytes) => $"{bytes / 1048576.0:F1} MB";
-        private static string Ratio(double a, double b) => b == 0 ? "-" : $"{a / b:F2}x";
+        // Invariant: the table's figures read the same on every machine, and the smoke test matches them.
+        private static string Sec(double s) => s < 1 ? string.Create(CultureInfo.InvariantCulture, $"{s * 1000:F0} ms") : string.Create(CultureInfo.InvariantCulture, $"{s:F2} s");
+        private static string Mb(double bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MB");
+        private static string Ratio(double a, double b) => b == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{a / b:F2}x");
 
         private string RenderTable()
         {
