@@ -545,12 +545,14 @@ namespace PilotBench.Bench
                     RunId = 'run-42'; Temperature = 0.7
                 })
             }
-            # Warm-up of both, in the order of the timed runs, on all the objects: PowerShell's pipeline
-            # and binding code is compiled by whichever cmdlet takes pipeline objects first, and a
-            # first pipeline of this size makes the runtime recompile the hot methods (tier 1) on a
-            # background thread. With a warm-up of 2,000 objects (until the tenth session) that
-            # recompilation ran during the second and third timed runs, and the cmdlet timed first in
-            # a process won by 0.2-0.5 s whichever it was. The pause lets the recompilation finish.
+            # Warm-up of both, in the order of the timed runs, on all the objects, then a pause:
+            # PowerShell's pipeline and binding code is compiled by whichever cmdlet takes pipeline
+            # objects first. With a warm-up of 2,000 objects (until the tenth session) the cmdlet
+            # timed first in a process usually won by 0.2-0.5 s, whichever it was: a first pipeline
+            # of this size left work for the runtime (recompiling hot methods on a background thread,
+            # growing the heap) that fell into the later timed runs. Which of these mattered is not
+            # established (with tiered compilation off the effect shrank but stayed); a full warm-up
+            # and the pause removed it in the runs measured (docs/performance.md, tenth session).
             $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $Csv)
             $warm = $objects
             $warmStore = "$Store-warmup"
