@@ -384,7 +384,7 @@ namespace PilotBench.Bench
             //   by more than the target.
             // - PowerShell's module analysis cache. An Import-Module by name records the module's
             //   commands in it during the import, and when its file does not exist PowerShell sleeps
-            //   3 x 25 ms first (AnalysisCacheData.Get); a process writes the file only 13 s after its
+            //   3 x 25 ms first (AnalysisCacheData.Get); a process writes the file at least 13 s after its
             //   first change to it, so `pwsh -c` never does. Each round runs with a file that PowerShell
             //   wrote after importing another module (Microsoft.PowerShell.Utility): the cache exists,
             //   as on any machine where a pwsh session has run for a while, but knows neither PilotBench
@@ -435,10 +435,9 @@ namespace PilotBench.Bench
                 Console.WriteLine($"  pwsh-startup       {cache}: -c 0 best {Sec(bare.Min())}, median {Sec(Median(bare))}; PilotBench: best {Sec(ours.Min())}, median {Sec(Median(ours))}; " +
                                   $"manifest-only module: best {Sec(reference.Min())}, median {Sec(Median(reference))}");
                 string failed = primingFailure is null ? "" : $" (priming failed: {primingFailure.Replace('|', '/')})";
-                // Judged on the median of the per-round differences: over six runs of the same module in
-                // the tenth session the difference of the two bests moved from +38 to +196 ms (one lucky
-                // baseline start-up is enough to move it), the median from +77 to +134 ms
-                // (docs/performance.md, tenth session).
+                // Judged on the median of the per-round differences: over the tenth session's runs of the
+                // same module the difference of the two bests moved by about 160 ms (one lucky baseline
+                // start-up is enough to move it), the median by about 80 ms (docs/performance.md).
                 _rows.Add(judged
                     ? new[] { $"(5) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, {cache}{failed} (median of the {_size.StartupRuns} differences within a round)", Sec(Median(ours)), Sec(Median(bare)), Ms(addedMedian), "<= +150 ms", Met(addedMedian <= 0.150) }
                     : new[] { $"(5) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, {cache}: PowerShell sleeps 75 ms during the import (median of the {_size.StartupRuns} differences within a round; info)", Sec(Median(ours)), Sec(Median(bare)), Ms(addedMedian), "(info)", "" });
@@ -450,18 +449,13 @@ namespace PilotBench.Bench
         /// <summary>The pwsh.dll that `dotnet pwsh` (the repository's local tool) finally runs: $PSHOME/pwsh.dll.</summary>
         private string PwshDll()
         {
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepoRoot() };
-            foreach (var a in new[] { "pwsh", "-NoProfile", "-c", "'PSHOME=' + $PSHOME" }) info.ArgumentList.Add(a);
-            using var process = Process.Start(info)!;
-            var stderr = process.StandardError.ReadToEndAsync();
-            string stdout = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            // The last line that pwsh printed: anything before it (a first-run banner of the .NET SDK) is not the path.
+            var (stdout, stderr) = RunProcess("dotnet", new[] { "pwsh", "-NoProfile", "-c", "'PSHOME=' + $PSHOME" }, RepoRoot());
+            // The marked line: anything else on stdout (a first-run banner of the .NET SDK) is not the path.
             string? home = stdout.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("PSHOME=", StringComparison.Ordinal))?.Substring(7);
             string dll = Path.Combine(home ?? "", "pwsh.dll");
-            if (process.ExitCode != 0 || home is null || !File.Exists(dll))
+            if (home is null || !File.Exists(dll))
             {
-                throw new InvalidOperationException($"Could not find the pwsh.dll of `dotnet pwsh` (exit code {process.ExitCode}):\n{stdout}\n{stderr.Result}");
+                throw new InvalidOperationException($"Could not find the pwsh.dll of `dotnet pwsh`:\n{stdout}\n{stderr}");
             }
             return dll;
         }
@@ -633,6 +627,16 @@ namespace PilotBench.Bench
 
         private Dictionary<string, double> Run(string file, IEnumerable<string> arguments, string? workingDirectory, bool expectResult = true, string? extraModulePath = null, string? analysisCache = null)
         {
+            var (stdout, stderr) = RunProcess(file, arguments, workingDirectory, extraModulePath, analysisCache);
+            if (!expectResult) return new Dictionary<string, double>();
+            string? line = stdout.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
+            if (line is null) throw new InvalidOperationException($"No RESULT line from '{file} {string.Join(' ', arguments)}':\n{stdout}\n{stderr}");
+            return JsonSerializer.Deserialize<Dictionary<string, double>>(line.Substring(7))!;
+        }
+
+        /// <summary>Runs a child process with the module root on PSModulePath; its output, or an exception naming the command when it fails.</summary>
+        private (string Stdout, string Stderr) RunProcess(string file, IEnumerable<string> arguments, string? workingDirectory, string? extraModulePath = null, string? analysisCache = null)
+        {
             var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in arguments) info.ArgumentList.Add(a);
             if (workingDirectory is not null) info.WorkingDirectory = workingDirectory;
@@ -653,10 +657,7 @@ namespace PilotBench.Bench
                 // The engine's step timings of the child (diagnostics: PILOTBENCH_TIMINGS=1 is inherited).
                 foreach (var timing in (stdout + "\n" + stderr.Result).Split('\n').Where(l => l.StartsWith("TIMING ", StringComparison.Ordinal))) Console.WriteLine("    " + timing.TrimEnd());
             }
-            if (!expectResult) return new Dictionary<string, double>();
-            string? line = stdout.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
-            if (line is null) throw new InvalidOperationException($"No RESULT line from '{file} {string.Join(' ', info.ArgumentList)}':\n{stdout}\n{stderr.Result}");
-            return JsonSerializer.Deserialize<Dictionary<string, double>>(line.Substring(7))!;
+            return (stdout, stderr.Result);
         }
 
         /// <summary>
