@@ -209,7 +209,7 @@ function Invoke-Test {
     Write-Host ''
     Write-Host "xunit:  $($units.Passed) passed, $($units.Failed) failed, $($units.Skipped) skipped"
     Write-Host "Pester: $($pester.Passed) passed, $($pester.Failed) failed, $($pester.Skipped) skipped"
-    if ($skipped -gt 0) { Write-Output "$passed passed, $failed failed, $skipped skipped" } else { Write-Output "$passed passed, $failed failed" }
+    Write-Output "$passed passed, $failed failed, $skipped skipped"
     if ($failed -gt 0 -or ($passed -eq 0)) { exit 1 }
 }
 
