@@ -10,7 +10,7 @@
              as portable IL, and in bin/r2r-<rid>-net10/ as ReadyToRun images for .NET 10 on each
              runtime identifier of -ReadyToRun).
       Test   Build, then the xunit suite, then the Pester suite in a separate pwsh process against the
-             built module. Ends with one line "N passed, N failed" counting every test.
+             built module. Ends with one line "N passed, N failed, N skipped" counting every test.
       Demo   Build, then the main job: concurrent writers, status, consolidation, statistics.
       Bench  Build, then the benchmark against DuckDB (-Smoke for the small CI run; -Cases 1,3 for some cases).
 
