@@ -13,7 +13,8 @@
                            'Invoke-PilotConsolidation',
                            'Get-PilotModelStats',
                            'Get-PilotIncrementStatus',
-                           'Get-PilotResult'
+                           'Get-PilotResult',
+                           'Test-PilotThreshold'
     VariablesToExport    = @()
     AliasesToExport      = @()
     PrivateData          = @{

@@ -1,18 +1,33 @@
 namespace PilotBench.Engine.Statistics;
 
 /// <summary>
-/// Sum and count of the values that were present. A null value adds to neither, so a mean is
-/// over the records that have the value (SPEC 4.1: nulls are not zeros) and two of these merge
-/// exactly by adding both parts.
+/// Sum, sum of squares and count of the values that were present. A null value adds to none, so a
+/// mean is over the records that have the value (SPEC 4.1: nulls are not zeros), and two of these
+/// merge exactly by adding every part, which keeps the standard deviation exact under roll-ups.
+/// <para>
+/// <see cref="SumOfSquares"/> is NaN when unknown: a group read from a model_stats.parquet written
+/// before the sums of squares were stored (docs/statistics.md, "Stores written by an earlier
+/// version"). NaN survives every merge, so a roll-up that includes such a group has no standard
+/// deviation rather than a wrong one.
+/// </para>
 /// </summary>
-public readonly record struct PresentValues(double Sum, long Count)
+public readonly record struct PresentValues(double Sum, long Count, double SumOfSquares)
 {
-    public PresentValues Add(double? value) => value is double v ? new(Sum + v, Count + 1) : this;
+    public PresentValues Add(double? value) => value is double v ? new(Sum + v, Count + 1, SumOfSquares + v * v) : this;
 
-    public PresentValues Merge(PresentValues other) => new(Sum + other.Sum, Count + other.Count);
+    public PresentValues Merge(PresentValues other) => new(Sum + other.Sum, Count + other.Count, SumOfSquares + other.SumOfSquares);
 
     /// <summary>Sum / Count; null when no value was present.</summary>
     public double? Mean => Count == 0 ? null : Sum / Count;
+
+    /// <summary>Whether <see cref="SumOfSquares"/> is known (see the type's remarks).</summary>
+    public bool HasSumOfSquares => !double.IsNaN(SumOfSquares);
+
+    /// <summary>
+    /// Sample standard deviation (n - 1 denominator); null with fewer than two values or an unknown
+    /// sum of squares (<see cref="ProportionInterval.SampleStandardDeviation"/>).
+    /// </summary>
+    public double? StandardDeviation => ProportionInterval.SampleStandardDeviation(Count, Sum, SumOfSquares);
 }
 
 /// <summary>
@@ -38,6 +53,14 @@ public sealed class GroupStats
     public PresentValues Phase2Score { get; internal set; }
     public PresentValues QualityScore { get; internal set; }
     public PresentValues FinalScore { get; internal set; }
+
+    /// <summary>
+    /// Whether every measure's sum of squares is known; false for a group read from a
+    /// model_stats.parquet of an earlier version (see <see cref="PresentValues"/>).
+    /// </summary>
+    public bool HasSumsOfSquares =>
+        ExecutionTime.HasSumOfSquares && Turns.HasSumOfSquares && ToolCalls.HasSumOfSquares && ToolCoverageRate.HasSumOfSquares &&
+        WorkflowScore.HasSumOfSquares && Phase2Score.HasSumOfSquares && QualityScore.HasSumOfSquares && FinalScore.HasSumOfSquares;
 
     /// <summary>Records that are not a full success and have no error category.</summary>
     public long UnclassifiedErrors { get; internal set; }

@@ -4,8 +4,8 @@ namespace PilotBench.Engine.Statistics;
 
 /// <summary>
 /// The columns of model_stats.parquet: the five keys, every SPEC 4.1 figure by its exact name (so
-/// the original tool's scripts keep working), then the raw sums and counts (<c>sum_*</c>, <c>n_*</c>)
-/// that let <see cref="FromColumns"/> rebuild each <see cref="GroupStats"/> exactly, so roll-ups
+/// the original tool's scripts keep working), then the raw sums, counts and sums of squares
+/// (<c>sum_*</c>, <c>n_*</c>, <c>sum_sq_*</c>) that let <see cref="FromColumns"/> rebuild each <see cref="GroupStats"/> exactly, so roll-ups
 /// can be answered from this file without scanning the records. docs/statistics.md lists them.
 /// </summary>
 public static class ModelStatsTable
@@ -69,7 +69,10 @@ public static class ModelStatsTable
         new StatsColumn<DateTime>("last_updated", ColumnType.Timestamp, (r, _) => r.LastUpdated, ColumnValues.Timestamp, null),
     };
 
-    /// <summary>The sums behind the means: sum_x (double) and n_x (int64, records where x was present).</summary>
+    /// <summary>
+    /// The sums behind the means and standard deviations: sum_x (double), n_x (int64, records where
+    /// x was present) and sum_sq_x (double, sum of the squares; after n_x, which its restore reads).
+    /// </summary>
     private static readonly StatsColumn[] RawSums =
         PresentPair("execution_time", g => g.ExecutionTime, (g, v) => g.ExecutionTime = v)
         .Concat(PresentPair("turns", g => g.Turns, (g, v) => g.Turns = v))
@@ -87,7 +90,7 @@ public static class ModelStatsTable
     public static IReadOnlyList<string> ColumnNames { get; } =
         RecordSchema.KeyColumns.Concat(All.Select(c => c.Name)).ToArray();
 
-    /// <summary>The raw columns beyond SPEC 4.1 (sum_*, n_*), needed to roll up exactly.</summary>
+    /// <summary>The raw columns beyond SPEC 4.1 (sum_*, n_*, sum_sq_*), needed to roll up exactly.</summary>
     public static IReadOnlyList<string> RawColumnNames { get; } = RawSums.Select(c => c.Name).ToArray();
 
     /// <summary>
@@ -124,6 +127,11 @@ public static class ModelStatsTable
     /// </summary>
     /// <param name="column">The values of a column by name, or null when the table has no such column.</param>
     /// <param name="rowCount">Number of rows of the table.</param>
+    /// <remarks>
+    /// The sum_sq_* columns may be missing (a file of an earlier version of this engine) or null:
+    /// the sums of squares of those groups are then unknown (NaN, see <see cref="PresentValues"/>),
+    /// except where no value was present, whose sum of squares is 0.
+    /// </remarks>
     /// <exception cref="InvalidDataException">
     /// A needed column is missing (for instance a model_stats.parquet written by the original tool,
     /// which has no sum_*/n_* columns: recompute from the records instead) or the counts disagree.
@@ -147,7 +155,11 @@ public static class ModelStatsTable
 
         var stats = new GroupStats[rowCount];
         for (int i = 0; i < rowCount; i++) stats[i] = new GroupStats();
-        foreach (var restorable in All.Where(c => c.Restores)) restorable.Restore(Need(restorable.Name), stats);
+        foreach (var restorable in All.Where(c => c.Restores))
+        {
+            if (restorable.Optional && column(restorable.Name) is null) restorable.RestoreMissing(stats);
+            else restorable.Restore(Need(restorable.Name), stats);
+        }
 
         var groups = new KeyValuePair<StatsGroupKey, GroupStats>[rowCount];
         for (int i = 0; i < rowCount; i++)
@@ -171,7 +183,7 @@ public static class ModelStatsTable
             classified + g.UnclassifiedErrors == g.TotalErrors &&
             g.AssistedSuccess <= g.TestsWithAssistance && g.TestsWithAssistance <= g.Total &&
             new[] { g.ExecutionTime, g.Turns, g.ToolCalls, g.ToolCoverageRate, g.WorkflowScore, g.Phase2Score, g.QualityScore, g.FinalScore }
-                .All(p => p.Count >= 0 && p.Count <= g.Total);
+                .All(p => p.Count >= 0 && p.Count <= g.Total && !(p.SumOfSquares < 0));
         if (!consistent) throw new InvalidDataException($"model_stats row {key} has counts that do not add up.");
     }
 
@@ -185,6 +197,7 @@ public static class ModelStatsTable
     {
         new StatsColumn<double>("sum_" + column, ColumnType.Double, (_, g) => get(g).Sum, ColumnValues.Double, (g, v) => set(g, get(g) with { Sum = v })),
         new StatsColumn<long>("n_" + column, ColumnType.Int64, (_, g) => get(g).Count, ColumnValues.Int64, (g, v) => set(g, get(g) with { Count = v })),
+        new SumOfSquaresColumn("sum_sq_" + column, get, set),
     };
 
     private abstract class StatsColumn
@@ -198,8 +211,59 @@ public static class ModelStatsTable
         public string Name { get; }
         public ColumnType Type { get; }
         public abstract bool Restores { get; }
+        /// <summary>A column a file may lack (added after files were written without it).</summary>
+        public virtual bool Optional => false;
         public abstract Array Build(ModelStatsRow[] rows, GroupStats[] stats);
         public abstract void Restore(Array values, GroupStats[] stats);
+        public virtual void RestoreMissing(GroupStats[] stats) => throw new InvalidOperationException($"Column '{Name}' is not optional.");
+    }
+
+    /// <summary>
+    /// sum_sq_x: written null when unknown; read as unknown (NaN) when null or missing, unless no
+    /// value was present (n_x = 0), whose sum of squares is exactly 0. Never 0 for an unknown sum:
+    /// that would give a standard deviation that looks real and is wrong.
+    /// </summary>
+    private sealed class SumOfSquaresColumn : StatsColumn
+    {
+        private readonly Func<GroupStats, PresentValues> get;
+        private readonly Action<GroupStats, PresentValues> set;
+
+        public SumOfSquaresColumn(string name, Func<GroupStats, PresentValues> get, Action<GroupStats, PresentValues> set)
+            : base(name, ColumnType.Double)
+        {
+            this.get = get;
+            this.set = set;
+        }
+
+        public override bool Restores => true;
+        public override bool Optional => true;
+
+        public override Array Build(ModelStatsRow[] rows, GroupStats[] stats)
+        {
+            var values = new double?[stats.Length];
+            for (int i = 0; i < stats.Length; i++)
+            {
+                var present = get(stats[i]);
+                values[i] = present.HasSumOfSquares ? present.SumOfSquares : null;
+            }
+            return values;
+        }
+
+        public override void Restore(Array values, GroupStats[] stats)
+        {
+            for (int i = 0; i < stats.Length; i++) Set(stats[i], ColumnValues.Double(values, i));
+        }
+
+        public override void RestoreMissing(GroupStats[] stats)
+        {
+            foreach (var group in stats) Set(group, null);
+        }
+
+        private void Set(GroupStats group, double? sumOfSquares)
+        {
+            var present = get(group);
+            set(group, present with { SumOfSquares = sumOfSquares ?? (present.Count == 0 ? 0 : double.NaN) });
+        }
     }
 
     private sealed class StatsColumn<T> : StatsColumn where T : struct

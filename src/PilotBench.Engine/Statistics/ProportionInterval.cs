@@ -67,13 +67,32 @@ public static class ProportionInterval
     }
 
     /// <summary>
+    /// Normal interval of the mean of the per-record score 1 (full success), 0.5 (partial) or 0
+    /// (failure), whose mean is the weighted success score. The score's sum is F + P/2 and its sum of
+    /// squares F + P/4, so its sample variance follows from the counts alone (docs/statistics.md,
+    /// "Weighted success score"). Empty when total &lt; 2 (no sample variance); the bounds are
+    /// clamped to [0, 1], the range of the score.
+    /// </summary>
+    public static ConfidenceInterval WeightedScore(long fullSuccess, long partialSuccess, long total, double level)
+    {
+        if (fullSuccess < 0 || partialSuccess < 0 || fullSuccess + partialSuccess > total)
+            throw new ArgumentOutOfRangeException(nameof(partialSuccess), partialSuccess, $"Full and partial successes must add up to at most {total}.");
+        CheckLevel(level);
+        double sum = fullSuccess + 0.5 * partialSuccess;
+        if (SampleStandardDeviation(total, sum, fullSuccess + 0.25 * partialSuccess) is not double sd) return ConfidenceInterval.Empty;
+        var interval = NormalMean(sum / total, sd, total, level);
+        return new ConfidenceInterval(Math.Max(0, interval.Low), Math.Min(1, interval.High));
+    }
+
+    /// <summary>
     /// Sample standard deviation (n - 1 denominator) from a count, a sum and a sum of squares, the
-    /// form model_stats.parquet stores so that roll-ups stay exact. Null when count &lt; 2. The
+    /// form model_stats.parquet stores so that roll-ups stay exact. Null when count &lt; 2 or the sum
+    /// of squares is unknown (NaN: a store of an earlier version, docs/statistics.md). The
     /// difference of two large sums can round below zero: clamped to 0.
     /// </summary>
     public static double? SampleStandardDeviation(long count, double sum, double sumOfSquares)
     {
-        if (count < 2) return null;
+        if (count < 2 || double.IsNaN(sumOfSquares) || double.IsNaN(sum)) return null;
         double mean = sum / count;
         double variance = (sumOfSquares - sum * mean) / (count - 1);
         return Math.Sqrt(Math.Max(0, variance));

@@ -26,6 +26,9 @@ public sealed class StatsAccumulator
 
     public IReadOnlyDictionary<StatsGroupKey, GroupStats> Groups => groups;
 
+    /// <summary>Whether every group's sums of squares are known (<see cref="GroupStats.HasSumsOfSquares"/>).</summary>
+    public bool HasSumsOfSquares => groups.Values.All(g => g.HasSumsOfSquares);
+
     // Called for every merged row: compiled optimized at once (see StatsFeed.Add).
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Add(in StatsObservation observation)

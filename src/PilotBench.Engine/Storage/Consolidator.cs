@@ -173,7 +173,7 @@ public sealed class Consolidator
 
         bool metadataUsable = StoreMetadata.TryRead(_layout) is { } existing && existing.ConsolidationId is not null &&
                               view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId) && mainId == existing.ConsolidationId &&
-                              File.Exists(_layout.StatsFile);
+                              File.Exists(_layout.StatsFile) && ModelStatsFile.HasCurrentColumns(_layout);
         bool nothingToMerge = view.MergedIncrements.Count == 0 && quarantine.Count == 0;
 
         if (_options.WhatIf || (nothingToMerge && (metadataUsable || !view.HasMain)))
@@ -364,6 +364,8 @@ public sealed class Consolidator
         var footer = Format.FooterLayout.TryRead(_layout.MainFile);
         if (footer is null || !footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId)) return false;
         if (StoreMetadata.TryReadConsolidationId(_layout) is not { } metadataId || metadataId != mainId || !File.Exists(_layout.StatsFile)) return false;
+        // A statistics file of an earlier version (no sums of squares) is rebuilt by the general path.
+        if (!ModelStatsFile.HasCurrentColumns(_layout)) return false;
         rows = footer.RowCount;
         return true;
     }
@@ -440,7 +442,10 @@ public sealed class Consolidator
         if (view.SkippedColumns.Count > 0) return null; // a rewrite drops them (documented); an append would keep them
         if (!view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId)) return null;
         if (view.MainRowGroupRowCounts.Count(rows => rows < MergedView.ChunkRows / 2) > MaxSmallRowGroups) return null;
-        return await ModelStatsFile.TryReadAsync(_layout, mainId, cancellationToken).ConfigureAwait(false);
+        // Stored statistics of an earlier version lack the sums of squares; adding the new rows to them
+        // would keep the standard deviations unknown for good: rewrite once, computing everything.
+        var stored = await ModelStatsFile.TryReadAsync(_layout, mainId, cancellationToken).ConfigureAwait(false);
+        return stored is { HasSumsOfSquares: true } ? stored : null;
     }
 
     /// <summary>

@@ -21,6 +21,27 @@ public static class ModelStatsFile
     }
 
     /// <summary>
+    /// Whether model_stats.parquet has every raw column this version writes (the sums of squares
+    /// came later): false for a file of an earlier version, which the next consolidation rebuilds
+    /// (docs/statistics.md, "Stores written by an earlier version"). True when the engine's reader
+    /// cannot tell (a missing, damaged or foreign file): the readers then decide as before, and no
+    /// consolidation rebuilds the file over and over.
+    /// </summary>
+    internal static bool HasCurrentColumns(StoreLayout layout)
+    {
+        try
+        {
+            using var file = Format.DirectParquetFile.Open(layout.StatsFile);
+            var names = file.ColumnNames.ToHashSet(StringComparer.Ordinal);
+            return ModelStatsTable.RawColumnNames.All(names.Contains);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>
     /// The statistics stored for the main file with <paramref name="consolidationId"/>, or null when
     /// the file is missing, unreadable, from another tool, or describes another main file.
     /// </summary>

@@ -124,7 +124,10 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
         catch (InvalidOperationException) { }
     }
 
-    protected void ThrowStoreError(Exception exception, object? target)
+    protected void ThrowStoreError(Exception exception, object? target) => ThrowTerminatingError(StoreErrorRecord(exception, target));
+
+    /// <summary>The error record of an engine exception: one id and category per kind of failure.</summary>
+    protected static ErrorRecord StoreErrorRecord(Exception exception, object? target)
     {
         var (id, category) = exception switch
         {
@@ -136,7 +139,7 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
             IOException => ("StoreIOError", ErrorCategory.WriteError),
             _ => ("StoreError", ErrorCategory.NotSpecified),
         };
-        ThrowTerminatingError(new ErrorRecord(exception, id, category, target));
+        return new ErrorRecord(exception, id, category, target);
     }
 
     protected override void StopProcessing()

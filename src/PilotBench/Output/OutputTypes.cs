@@ -11,7 +11,12 @@ namespace PilotBench;
 // only (strings, numbers, booleans, DateTime, FileList), so ConvertTo-Json and Export-Csv
 // give plain output. Type names are documented in docs/en-US/about_PilotBench.help.txt.
 
-/// <summary>Statistics of one group (Get-PilotModelStats); a rolled-up key column is null.</summary>
+/// <summary>
+/// Statistics of one group (Get-PilotModelStats); a rolled-up key column is null. Beside each rate,
+/// its interval at <see cref="ConfidenceLevel"/> (null over no records); beside each mean, its sample
+/// standard deviation (null with fewer than two values, or from a store of an earlier version until
+/// its next consolidation). docs/statistics.md defines them.
+/// </summary>
 public sealed class ModelStats
 {
     public string? Model { get; init; }
@@ -27,19 +32,37 @@ public sealed class ModelStats
     public long Failed { get; init; }
     public long Successful { get; init; }
     public double SuccessRate { get; init; }
+    public double? SuccessRateLow { get; init; }
+    public double? SuccessRateHigh { get; init; }
     public double FullSuccessRate { get; init; }
     public double PartialSuccessRate { get; init; }
+    public double? PartialSuccessRateLow { get; init; }
+    public double? PartialSuccessRateHigh { get; init; }
     public double PartialRate { get; init; }
     public double FailureRate { get; init; }
+    public double? FailureRateLow { get; init; }
+    public double? FailureRateHigh { get; init; }
     public double WeightedSuccessScore { get; init; }
+    public double? WeightedSuccessScoreLow { get; init; }
+    public double? WeightedSuccessScoreHigh { get; init; }
+    /// <summary>The level of the intervals (-ConfidenceLevel).</summary>
+    public double ConfidenceLevel { get; init; }
     public double? AvgExecutionTime { get; init; }
+    public double? ExecutionTimeStdDev { get; init; }
     public double? AvgTurns { get; init; }
+    public double? TurnsStdDev { get; init; }
     public double? AvgToolCalls { get; init; }
+    public double? ToolCallsStdDev { get; init; }
     public double? ToolCoverageRate { get; init; }
+    public double? ToolCoverageRateStdDev { get; init; }
     public double? AvgWorkflowScore { get; init; }
+    public double? WorkflowScoreStdDev { get; init; }
     public double? AvgPhase2Score { get; init; }
+    public double? Phase2ScoreStdDev { get; init; }
     public double? AvgQualityScore { get; init; }
+    public double? QualityScoreStdDev { get; init; }
     public double? AvgFinalScore { get; init; }
+    public double? FinalScoreStdDev { get; init; }
     public long TotalErrors { get; init; }
     public long ToolCallFormatErrors { get; init; }
     public long TimeoutErrors { get; init; }
@@ -70,8 +93,16 @@ public sealed class ModelStats
     /// <summary>The store the figures come from.</summary>
     public string Path { get; init; } = "";
 
-    internal static ModelStats From(ModelStatsRow r, string path) => new()
+    internal static ModelStats From(ModelStatsRow r, ModelStatsUncertainty u, string path) => new()
     {
+        SuccessRateLow = u.SuccessRate.LowOrNull, SuccessRateHigh = u.SuccessRate.HighOrNull,
+        PartialSuccessRateLow = u.PartialSuccessRate.LowOrNull, PartialSuccessRateHigh = u.PartialSuccessRate.HighOrNull,
+        FailureRateLow = u.FailureRate.LowOrNull, FailureRateHigh = u.FailureRate.HighOrNull,
+        WeightedSuccessScoreLow = u.WeightedSuccessScore.LowOrNull, WeightedSuccessScoreHigh = u.WeightedSuccessScore.HighOrNull,
+        ConfidenceLevel = u.ConfidenceLevel,
+        ExecutionTimeStdDev = u.ExecutionTimeStdDev, TurnsStdDev = u.TurnsStdDev, ToolCallsStdDev = u.ToolCallsStdDev,
+        ToolCoverageRateStdDev = u.ToolCoverageRateStdDev, WorkflowScoreStdDev = u.WorkflowScoreStdDev,
+        Phase2ScoreStdDev = u.Phase2ScoreStdDev, QualityScoreStdDev = u.QualityScoreStdDev, FinalScoreStdDev = u.FinalScoreStdDev,
         Model = r.Model, PromptType = r.PromptType, ToolSuccessRate = r.ToolSuccessRate, Difficulty = r.Difficulty, TaskType = r.TaskType,
         Total = r.Total, Success = r.Success, FullSuccess = r.FullSuccess, PartialSuccess = r.PartialSuccess, Partial = r.Partial,
         Failed = r.Failed, Successful = r.Successful, SuccessRate = r.SuccessRate, FullSuccessRate = r.FullSuccessRate,
@@ -89,6 +120,52 @@ public sealed class ModelStats
         TotalAssistedTurns = r.TotalAssistedTurns, AvgAssistedTurns = r.AvgAssistedTurns, AssistedSuccessRate = r.AssistedSuccessRate,
         AssistanceRate = r.AssistanceRate, LatestTimestamp = r.LatestTimestamp, LastUpdated = r.LastUpdated, Path = path,
     };
+}
+
+/// <summary>
+/// One group's verdict (Test-PilotThreshold): its rate and interval, the threshold, which figure was
+/// compared with it (SuccessRate, or SuccessRateLow with -UseLowerBound) and whether it passed.
+/// </summary>
+public sealed class ThresholdResult
+{
+    public string? Model { get; init; }
+    public string? PromptType { get; init; }
+    public double? ToolSuccessRate { get; init; }
+    public string? Difficulty { get; init; }
+    public string? TaskType { get; init; }
+    public long Total { get; init; }
+    public long FullSuccess { get; init; }
+    public double SuccessRate { get; init; }
+    public double? SuccessRateLow { get; init; }
+    public double? SuccessRateHigh { get; init; }
+    public double ConfidenceLevel { get; init; }
+    /// <summary>The threshold (-MinSuccessRate).</summary>
+    public double MinSuccessRate { get; init; }
+    /// <summary>The property compared with the threshold: SuccessRate, or SuccessRateLow (-UseLowerBound).</summary>
+    public string Compared { get; init; } = "";
+    /// <summary>Its value; null when the group has no records (no interval), which never passes.</summary>
+    public double? ComparedValue { get; init; }
+    /// <summary>ComparedValue &gt;= MinSuccessRate.</summary>
+    public bool Passed { get; init; }
+    /// <summary>The store the figures come from.</summary>
+    public string Path { get; init; } = "";
+
+    internal static ThresholdResult From(StatsGroupKey key, GroupStats stats, ModelStatsUncertainty uncertainty, double threshold, bool useLowerBound, string path)
+    {
+        var row = new ModelStatsRow(key, stats, DateTime.UtcNow);
+        double? compared = useLowerBound ? uncertainty.SuccessRate.LowOrNull : stats.Total == 0 ? null : row.SuccessRate;
+        return new ThresholdResult
+        {
+            Model = row.Model, PromptType = row.PromptType, ToolSuccessRate = row.ToolSuccessRate, Difficulty = row.Difficulty, TaskType = row.TaskType,
+            Total = row.Total, FullSuccess = row.FullSuccess, SuccessRate = row.SuccessRate,
+            SuccessRateLow = uncertainty.SuccessRate.LowOrNull, SuccessRateHigh = uncertainty.SuccessRate.HighOrNull,
+            ConfidenceLevel = uncertainty.ConfidenceLevel, MinSuccessRate = threshold,
+            Compared = useLowerBound ? nameof(SuccessRateLow) : nameof(SuccessRate),
+            ComparedValue = compared,
+            Passed = compared is double value && value >= threshold,
+            Path = path,
+        };
+    }
 }
 
 /// <summary>

@@ -61,13 +61,35 @@ public class ModelStatsTableTests
     }
 
     [Fact]
-    public void The_columns_beyond_the_spec_are_the_raw_sums_and_counts()
+    public void The_columns_beyond_the_spec_are_the_raw_sums_counts_and_sums_of_squares()
     {
         var extra = ModelStatsTable.ColumnNames.Except(SpecColumns).ToArray();
 
         Assert.Equal(ModelStatsTable.RawColumnNames, extra);
-        Assert.Equal(16, extra.Length);
+        Assert.Equal(24, extra.Length);
         Assert.All(extra, name => Assert.True(name.StartsWith("sum_") || name.StartsWith("n_"), name));
+        Assert.Equal(8, extra.Count(name => name.StartsWith("sum_sq_")));
+        // Each sum of squares follows its count, which its restore reads.
+        Assert.Equal(Array.IndexOf(extra, "n_execution_time") + 1, Array.IndexOf(extra, "sum_sq_execution_time"));
+    }
+
+    [Fact]
+    public void A_table_without_the_sums_of_squares_reads_back_with_them_unknown_except_where_nothing_was_present()
+    {
+        var groups = SampleGroups();
+        var written = ModelStatsTable.ToColumns(groups, Now).Where(c => !c.Name.StartsWith("sum_sq_")).ToList();
+
+        var read = ModelStatsTable.FromColumns(Lookup(written), groups.Count);
+
+        int i = groups.ToList().FindIndex(g => g.Value.ExecutionTime.Count > 1);
+        var withValues = read[i].Value;
+        Assert.NotNull(groups[i].Value.ExecutionTime.StandardDeviation);
+        Assert.False(withValues.HasSumsOfSquares);
+        Assert.True(double.IsNaN(withValues.ExecutionTime.SumOfSquares));
+        Assert.Null(withValues.ExecutionTime.StandardDeviation);
+        Assert.Equal(groups[i].Value.ExecutionTime.Mean, withValues.ExecutionTime.Mean);
+        var noQualityScore = read.Single(g => g.Value.QualityScore.Count == 0 && g.Key.Model == "claude").Value;
+        Assert.Equal(0.0, noQualityScore.QualityScore.SumOfSquares);
     }
 
     [Fact]
