@@ -512,8 +512,10 @@ Describe 'Output objects' {
         $script:Consolidation = Invoke-PilotConsolidation -Path $OutputStore -Confirm:$false
         $script:Stats = @(Get-PilotModelStats -Path $OutputStore)
         $script:Results = @(Get-PilotResult -Path $OutputStore)
+        $script:Threshold = @(Test-PilotThreshold -Path $OutputStore -MinSuccessRate 0.5)
         $script:Objects = @{
             ModelStats          = $Stats[0]
+            ThresholdResult     = $Threshold[0]
             ConsolidationResult = $Consolidation
             IncrementStatus     = $Status
             PilotResult         = $Results | Where-Object TestId -eq 'extra'
@@ -521,15 +523,15 @@ Describe 'Output objects' {
     }
 
     It 'types <Name> objects as PilotBench.<Name>' -TestCases @(
-        @{ Name = 'ModelStats' }, @{ Name = 'ConsolidationResult' }, @{ Name = 'IncrementStatus' }, @{ Name = 'PilotResult' }
+        @{ Name = 'ModelStats' }, @{ Name = 'ConsolidationResult' }, @{ Name = 'IncrementStatus' }, @{ Name = 'PilotResult' }, @{ Name = 'ThresholdResult' }
     ) {
         $Objects[$Name].PSObject.TypeNames[0] | Should -Be "PilotBench.$Name"
-        $command = @{ ModelStats = 'Get-PilotModelStats'; ConsolidationResult = 'Invoke-PilotConsolidation'; IncrementStatus = 'Get-PilotIncrementStatus'; PilotResult = 'Get-PilotResult' }[$Name]
+        $command = @{ ModelStats = 'Get-PilotModelStats'; ConsolidationResult = 'Invoke-PilotConsolidation'; IncrementStatus = 'Get-PilotIncrementStatus'; PilotResult = 'Get-PilotResult'; ThresholdResult = 'Test-PilotThreshold' }[$Name]
         (Get-Command $command).OutputType.Name | Should -Contain "PilotBench.$Name"
     }
 
     It 'round-trips <Name> through ConvertTo-Json and ConvertFrom-Json with plain values' -TestCases @(
-        @{ Name = 'ModelStats' }, @{ Name = 'ConsolidationResult' }, @{ Name = 'IncrementStatus' }, @{ Name = 'PilotResult' }
+        @{ Name = 'ModelStats' }, @{ Name = 'ConsolidationResult' }, @{ Name = 'IncrementStatus' }, @{ Name = 'PilotResult' }, @{ Name = 'ThresholdResult' }
     ) {
         $object = $Objects[$Name]
         $json = $object | ConvertTo-Json -WarningVariable truncated -WarningAction SilentlyContinue
@@ -546,7 +548,7 @@ Describe 'Output objects' {
     }
 
     It 'exports <Name> to CSV with plain values (no type names), and Import-Csv reads them back' -TestCases @(
-        @{ Name = 'ModelStats' }, @{ Name = 'ConsolidationResult' }, @{ Name = 'IncrementStatus' }, @{ Name = 'PilotResult' }
+        @{ Name = 'ModelStats' }, @{ Name = 'ConsolidationResult' }, @{ Name = 'IncrementStatus' }, @{ Name = 'PilotResult' }, @{ Name = 'ThresholdResult' }
     ) {
         $object = $Objects[$Name]
         $csv = Join-Path $TestDrive "$Name.csv"

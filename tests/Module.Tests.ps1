@@ -62,6 +62,7 @@ Describe 'The module manifest' {
         $Manifest.CmdletsToExport | Should -Contain 'Get-PilotModelStats'
         $Manifest.CmdletsToExport | Should -Contain 'Get-PilotIncrementStatus'
         $Manifest.CmdletsToExport | Should -Contain 'Get-PilotResult'
+        $Manifest.CmdletsToExport | Should -Contain 'Test-PilotThreshold'
     }
 
     It 'ships its format file beside it, loaded by the cmdlets at first use rather than by FormatsToProcess (docs/decisions.md, "Import cost")' {
@@ -70,7 +71,7 @@ Describe 'The module manifest' {
         $file = Join-Path (Split-Path -Parent $ManifestPath) 'PilotBench.Format.ps1xml'
         $file | Should -Exist
         $views = @(([xml](Get-Content -LiteralPath $file -Raw)).Configuration.ViewDefinitions.View.ViewSelectedBy.TypeName)
-        $views | Sort-Object | Should -Be @('PilotBench.ConsolidationResult', 'PilotBench.IncrementStatus', 'PilotBench.ModelStats', 'PilotBench.PilotResult')
+        $views | Sort-Object | Should -Be @('PilotBench.ConsolidationResult', 'PilotBench.IncrementStatus', 'PilotBench.ModelStats', 'PilotBench.PilotResult', 'PilotBench.ThresholdResult')
     }
 
     It 'writes every list of several items as a bare comma list, never inside @() (docs/decisions.md, "Import cost")' {
@@ -84,7 +85,7 @@ Describe 'The module manifest' {
             @($array.SubExpression.FindAll({ param($node) $node -is [System.Management.Automation.Language.ArrayLiteralAst] }, $true)).Count |
                 Should -Be 0 -Because $array.Extent.Text
         }
-        $Manifest.CmdletsToExport.Count | Should -Be 5
+        $Manifest.CmdletsToExport.Count | Should -Be 6
         $Manifest.PrivateData.PSData.Tags | Should -Contain 'PSEdition_Core'
     }
 
@@ -96,7 +97,7 @@ Describe 'The module manifest' {
 
     It 'keeps the types PowerShell sees resolvable by name, and the engine in its own load context' {
         Import-Module PilotBench -Force
-        foreach ($name in 'PilotBench.ModelStats', 'PilotBench.ConsolidationResult', 'PilotBench.IncrementStatus', 'PilotBench.PilotResult') {
+        foreach ($name in 'PilotBench.ModelStats', 'PilotBench.ConsolidationResult', 'PilotBench.IncrementStatus', 'PilotBench.PilotResult', 'PilotBench.ThresholdResult') {
             $type = $name -as [type]
             $type | Should -Not -BeNullOrEmpty -Because "[$name] must resolve in scripts"
             [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($type.Assembly).Name | Should -Be 'Default'
