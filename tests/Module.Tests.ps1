@@ -38,7 +38,7 @@ $manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $module.ModuleBase
         $result.ModuleBase | Should -BeLike "$ModuleRoot*"
         $result.Commands | Should -Be @($Manifest.CmdletsToExport | Sort-Object)
         $result.Commands | Should -Be $result.Expected
-        $result.Commands.Count | Should -Be 5
+        $result.Commands.Count | Should -Be 6
         $result.Functions | Should -BeNullOrEmpty
         $result.Aliases | Should -BeNullOrEmpty
     }
@@ -151,7 +151,7 @@ Get-PilotModelStats -Path '$ViewStore' -NoConsolidate | Out-String -Width 200
         $result.Output[2] | Should -Match 'Model\s+PromptType\s+TaskType\s+Difficulty\s+Total\s+Success\s+Partial\s+Failure\s+Weighted'
         $result.Output[2] | Should -Match '50\.0 %'
         $result.Output[2] | Should -Not -Match 'AvgQualityScore'
-        $result.Output[3] | Should -Be 4
+        $result.Output[3] | Should -Be 5
     }
 
     It 'are loaded by Write-PilotResult -PassThru, despite $WhatIfPreference, and a user''s own Update-FormatData of the file adds nothing twice' {
@@ -164,7 +164,7 @@ Get-PilotIncrementStatus -Path '$ViewStore' | Out-String -Width 200
 @((Get-FormatData -TypeName 'PilotBench.ModelStats').FormatViewDefinition).Count
 "@
         $result.Errors | Should -BeNullOrEmpty
-        $result.Output[0] | Should -Be 4
+        $result.Output[0] | Should -Be 5
         $result.Output[1] | Should -Match 'PendingSize\s+:\s+[\d.,]+ KB'
         # One view per type: a file loaded twice gives two (Get-FormatData groups them by type name).
         $result.Output[2] | Should -Be 1
@@ -177,7 +177,7 @@ Get-PilotIncrementStatus -Path '$ViewStore' | Out-String -Width 200
 `$written | Format-Table | Out-String -Width 200
 "@
         $passThru.Errors | Should -BeNullOrEmpty
-        $passThru.Output[0] | Should -Be 4
+        $passThru.Output[0] | Should -Be 5
         $passThru.Output[1] | Should -Match 'Outcome'
         $passThru.Output[1] | Should -Match 'views-2'
     }
