@@ -5,8 +5,9 @@ namespace PilotBench.Engine.Statistics;
 /// <summary>
 /// The columns of model_stats.parquet: the five keys, every SPEC 4.1 figure by its exact name (so
 /// the original tool's scripts keep working), then the raw sums, counts and sums of squares
-/// (<c>sum_*</c>, <c>n_*</c>, <c>sum_sq_*</c>) that let <see cref="FromColumns"/> rebuild each <see cref="GroupStats"/> exactly, so roll-ups
-/// can be answered from this file without scanning the records. docs/statistics.md lists them.
+/// (<c>sum_*</c>, <c>n_*</c>, <c>sum_sq_*</c>) that let <see cref="FromColumns"/> rebuild each
+/// <see cref="GroupStats"/> exactly, so roll-ups can be answered from this file without scanning
+/// the records. docs/statistics.md lists them.
 /// </summary>
 public static class ModelStatsTable
 {
