@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# SPEC 7.1 and 7.4 as a user meets them: intervals and standard deviations on Get-PilotModelStats
+# docs/contract.md §7.1 and §7.4 as a user meets them: intervals and standard deviations on Get-PilotModelStats
 # objects and in its table, -ConfidenceLevel checking, and Test-PilotThreshold as a pipeline gate.
 # The figures themselves are proven in tests/units/Statistics (worked examples, statsmodels).
 

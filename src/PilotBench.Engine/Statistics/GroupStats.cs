@@ -2,8 +2,8 @@ namespace PilotBench.Engine.Statistics;
 
 /// <summary>
 /// Sum, sum of squares and count of the values that were present. A null value adds to none, so a
-/// mean is over the records that have the value (SPEC 4.1: nulls are not zeros), and two of these
-/// merge exactly by adding every part, which keeps the standard deviation exact under roll-ups.
+/// mean is over the records that have the value (docs/contract.md §4.1: nulls are not zeros), and
+/// two of these merge exactly by adding every part, which keeps the standard deviation exact under roll-ups.
 /// <para>
 /// <see cref="SumOfSquares"/> is NaN when unknown: a group read from a model_stats.parquet written
 /// before the sums of squares were stored (docs/statistics.md, "Stores written by an earlier

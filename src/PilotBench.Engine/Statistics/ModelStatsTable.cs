@@ -91,7 +91,7 @@ public static class ModelStatsTable
     public static IReadOnlyList<string> ColumnNames { get; } =
         RecordSchema.KeyColumns.Concat(All.Select(c => c.Name)).ToArray();
 
-    /// <summary>The raw columns beyond SPEC 4.1 (sum_*, n_*, sum_sq_*), needed to roll up exactly.</summary>
+    /// <summary>The raw columns beyond docs/contract.md §4.1 (sum_*, n_*, sum_sq_*), needed to roll up exactly.</summary>
     public static IReadOnlyList<string> RawColumnNames { get; } = RawSums.Select(c => c.Name).ToArray();
 
     /// <summary>

@@ -1,7 +1,7 @@
 namespace PilotBench.Engine.Statistics;
 
 /// <summary>
-/// The SPEC 7.1 figures of one group at a confidence level: the one definition of each interval
+/// The figures of docs/contract.md §7.1 for one group at a confidence level: the one definition of each interval
 /// and standard deviation (docs/statistics.md, "Uncertainty"). Kept apart from
 /// <see cref="ModelStatsRow"/>, whose figures are the columns of model_stats.parquet: these depend
 /// on the level a reader asks for, so they are computed when asked, from the same

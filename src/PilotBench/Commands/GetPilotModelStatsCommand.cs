@@ -5,8 +5,8 @@ using PilotBench.Engine.Statistics;
 namespace PilotBench.Commands;
 
 /// <summary>
-/// Get-PilotModelStats: statistics of SPEC section 4 rolled up to any subset of the five key
-/// columns (default: per model), with the intervals and standard deviations of SPEC 7.1
+/// Get-PilotModelStats: statistics of docs/contract.md §4 rolled up to any subset of the five key
+/// columns (default: per model), with the intervals and standard deviations of §7.1
 /// (docs/statistics.md). Consolidation first and the other shared parameters: <see cref="StatsQueryCmdlet"/>.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "PilotModelStats")]

@@ -6,7 +6,7 @@ using PilotBench.Engine.Storage;
 namespace PilotBench.Commands;
 
 /// <summary>
-/// What Get-PilotModelStats and Test-PilotThreshold share: the groups of SPEC 4.1 rolled up to
+/// What Get-PilotModelStats and Test-PilotThreshold share: the groups of docs/contract.md §4.1 rolled up to
 /// -GroupBy, with -ConfidenceLevel for their intervals. Consolidates first, as the original tool
 /// did, unless -NoConsolidate is given or the store cannot be written (read-only, no permission,
 /// another consolidation running): then it answers from the merged view (main + increments)

@@ -4,7 +4,7 @@ using PilotBench.Engine.Statistics;
 namespace PilotBench.Commands;
 
 /// <summary>
-/// Test-PilotThreshold: a pass/fail gate for pipelines (SPEC 7.4). Each group of -GroupBy passes when
+/// Test-PilotThreshold: a pass/fail gate for pipelines (docs/contract.md §7.4). Each group of -GroupBy passes when
 /// its success rate (or, with -UseLowerBound, the lower bound of its Wilson interval) reaches
 /// -MinSuccessRate; -Quiet answers one boolean for all groups.
 /// <para>

@@ -5,7 +5,7 @@ using static PilotBench.Tests.Statistics.Observations;
 namespace PilotBench.Tests.Statistics;
 
 /// <summary>
-/// The intervals and standard deviations of SPEC 7.1 on hand-checked worked examples and the
+/// The intervals and standard deviations of docs/contract.md §7.1 on hand-checked worked examples and the
 /// textbook edge cases (docs/statistics.md, "Uncertainty").
 /// </summary>
 public class IntervalTests

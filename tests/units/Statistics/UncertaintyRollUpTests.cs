@@ -6,7 +6,7 @@ using static PilotBench.Tests.Statistics.Observations;
 namespace PilotBench.Tests.Statistics;
 
 /// <summary>
-/// Roll-ups keep the SPEC 7.1 figures exact: a group rolled up from many five-key groups has the
+/// Roll-ups keep the figures of docs/contract.md §7.1 exact: a group rolled up from many five-key groups has the
 /// interval and standard deviation computed directly from its records.
 /// </summary>
 public class UncertaintyRollUpTests
