@@ -479,6 +479,11 @@ public sealed class Consolidator
         bool shares;
         try
         {
+            // The main's row groups are carried forward without being decoded: every page of it
+            // is checked first (checksums; decoded where it has none), so a damaged main is
+            // refused (StoreCorruptException) and never becomes the backup.
+            await view.VerifyMainAsync(cancellationToken).ConfigureAwait(false);
+            TimingAt("main verified (concurrent)", clock.Elapsed);
             shares = await view.MainSharesIdsWithIncrementsAsync(cancellationToken).ConfigureAwait(false);
             TimingAt("test_id scan (concurrent)", clock.Elapsed);
         }

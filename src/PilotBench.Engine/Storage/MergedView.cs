@@ -215,7 +215,7 @@ public sealed class MergedView : IAsyncDisposable
         catch (Exception ex)
         {
             foreach (var source in sources) await source.Parquet.DisposeAsync().ConfigureAwait(false);
-            if (ex is OperationCanceledException or OutOfMemoryException) throw;
+            if (ex is OperationCanceledException) throw;
             throw new StoreCorruptException(layout, ex);
         }
         return new MergedView(layout, main, sources, incrementSchema, winnerById, unreadable, duplicates, needed);
@@ -420,6 +420,21 @@ public sealed class MergedView : IAsyncDisposable
     private async Task<Step> ReadMainGroupAsync(ParquetFile main, int g, bool[][] winners,
         Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await ReadMainGroupCoreAsync(main, g, winners, rowGroupMayMatch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not StoreCorruptException)
+        {
+            // Whatever the exception: damage of the main file stops the query or the consolidation
+            // (which then replaces nothing), naming the damage and the backup.
+            throw new StoreCorruptException(Layout, ex);
+        }
+    }
+
+    private async Task<Step> ReadMainGroupCoreAsync(ParquetFile main, int g, bool[][] winners,
+        Func<Func<string, (object? Min, object? Max)?>, bool>? rowGroupMayMatch, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         long rows = main.GetRowGroupRowCount(g);
         if (rowGroupMayMatch is not null && !rowGroupMayMatch(column => main.GetStatistics(g, column)))
@@ -507,7 +522,7 @@ public sealed class MergedView : IAsyncDisposable
                 offset += n;
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             throw new IncrementReadException(source.File, ex);
         }
@@ -542,7 +557,33 @@ public sealed class MergedView : IAsyncDisposable
     public async Task<bool> MainSharesIdsWithIncrementsAsync(CancellationToken cancellationToken)
     {
         if (_main is null || _winnerById.Count == 0) return false;
-        return await _main.AnyValueInAsync(RecordSchema.TestId, new HashSet<string>(_winnerById.Ids, StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _main.AnyValueInAsync(RecordSchema.TestId, new HashSet<string>(_winnerById.Ids, StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new StoreCorruptException(Layout, ex);
+        }
+    }
+
+    /// <summary>
+    /// Checks every page of the main file (<see cref="ParquetFile.VerifyAsync"/>): what an append
+    /// runs before it carries the main file's row groups forward without decoding them, so a
+    /// damaged main never becomes the backup or the base of the next main. Damage throws
+    /// <see cref="StoreCorruptException"/>.
+    /// </summary>
+    public async Task VerifyMainAsync(CancellationToken cancellationToken)
+    {
+        if (_main is null) return;
+        try
+        {
+            await _main.VerifyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new StoreCorruptException(Layout, ex);
+        }
     }
 
     /// <summary>The main file's row counts per row group.</summary>
@@ -574,6 +615,33 @@ public sealed class MergedView : IAsyncDisposable
         private IReadOnlyCollection<string>? _besideTestId;
     }
 
+    /// <summary>
+    /// Why an increment's standard columns cannot be merged without changing the store's schema,
+    /// or null: test_id must be present, text and never null (it is the record's identity);
+    /// timestamp and written_at must be timestamps (text that parses as one converts); the
+    /// double columns (execution_time, rates, scores) must be numbers (int32 -> int64 -> double
+    /// widen, SPEC 2). Other standard columns widen as SPEC 2 says (a text `success` becomes a
+    /// text column: nothing is dropped).
+    /// </summary>
+    internal static string? StandardColumnProblem(ParquetFile file, TableSchema schema, TestIdKey[] ids)
+    {
+        var testId = file.FileSchema.Columns.FirstOrDefault(c => c.Name == RecordSchema.TestId);
+        if (testId is null) return "it has no test_id column";
+        if (testId.Type != ColumnType.String) return $"its test_id column holds {testId.Type} values, not text";
+        for (int row = 0; row < ids.Length; row++)
+        {
+            if (ids[row].IsNull) return $"its test_id is NULL in row {row}";
+        }
+        foreach (var column in schema.Columns)
+        {
+            if (RecordSchema.Find(column.Name) is not { } standard || column.Type == standard.Type) continue;
+            bool numeric = column.Type is ColumnType.Int32 or ColumnType.Int64 or ColumnType.Double;
+            if (standard.Type == ColumnType.Timestamp) return $"its {standard.Name} column holds {column.Type} values that are not timestamps";
+            if (standard.Type == ColumnType.Double && !numeric) return $"its {standard.Name} column holds {column.Type} values, not numbers";
+        }
+        return null;
+    }
+
     /// <summary>Pass one of one increment: its open reader, test ids and written_at, and its schema as read.</summary>
     private sealed class IncrementKeys
     {
@@ -590,8 +658,12 @@ public sealed class MergedView : IAsyncDisposable
             try
             {
                 parquet = await ParquetFile.OpenAsync(file.Path, cancellationToken).ConfigureAwait(false);
+                // Every page checked before any row is taken (checksums; chunks without them
+                // decoded), so damage makes the whole file unreadable here, never half-merged.
+                await parquet.VerifyAsync(cancellationToken).ConfigureAwait(false);
                 var (ids, writtenAt) = await parquet.ReadKeysAsync(cancellationToken).ConfigureAwait(false);
                 var schema = await parquet.ReadSchemaAsync(needed, cancellationToken).ConfigureAwait(false);
+                if (StandardColumnProblem(parquet, schema, ids) is { } problem) throw new InvalidDataException($"'{file.Path}': {problem}.");
                 return new IncrementKeys { File = file, Parquet = parquet, Ids = ids, WrittenAtTicks = writtenAt, Schema = schema };
             }
             catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
@@ -599,8 +671,10 @@ public sealed class MergedView : IAsyncDisposable
                 if (parquet is not null) await parquet.DisposeAsync().ConfigureAwait(false);
                 return new IncrementKeys { File = file };
             }
-            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Whatever the exception (an out-of-memory or overflow raised by a damaged length
+                // included): this file is unreadable, never the run.
                 if (parquet is not null) await parquet.DisposeAsync().ConfigureAwait(false);
                 return new IncrementKeys
                 {

@@ -119,17 +119,70 @@ public sealed class ParquetFile : IAsyncDisposable
             // Taken before Parquet.Net reads: the decoder reads chunks with positional reads on
             // the handle, which leave the stream (Parquet.Net's) alone.
             var handle = stream.SafeFileHandle;
+            // The footer is checked by the engine's own reader before Parquet.Net sees it: every
+            // list size, length, offset and count bounded by the file (Parquet.Net's parser can
+            // loop on a huge list size, and its readers trust the counts).
+            var footer = ReadCheckedFooter(path, handle, stream.Length);
             // Parquet.Net's reads complete synchronously (SynchronousStream): a FileStream's
             // asynchronous read is a thread-pool work item, and the footer of a small file is read
             // faster than a pool thread is woken (which then spins before it parks again).
             var reader = await ParquetReader.CreateAsync(new SynchronousStream(stream), ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
-            return new ParquetFile(path, stream, handle, reader, records);
+            return new ParquetFile(path, stream, handle, reader, records) { _footer = footer };
         }
         catch
         {
             await stream.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    private FooterMetadata? _footer;
+
+    /// <summary>The footer of the file at <paramref name="path"/>, parsed and checked (<see cref="FooterMetadata.Validate"/>); damage throws InvalidDataException naming the file.</summary>
+    private static FooterMetadata ReadCheckedFooter(string path, SafeFileHandle handle, long length)
+    {
+        try
+        {
+            var bytes = FooterMetadata.ReadFooterBytes(handle, length);
+            var footer = FooterMetadata.Parse(bytes);
+            footer.Validate(length, bytes.Length);
+            return footer;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or NotSupportedException)
+        {
+            throw new InvalidDataException($"'{path}' has a damaged footer: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Checks every page of every column chunk of the file (nested and skipped columns included):
+    /// by its checksum where the page carries one (no decoding), otherwise by decoding the chunk
+    /// (a column the engine does not read, without checksums, is left to its own readers). Damage
+    /// throws <see cref="InvalidDataException"/> naming the file, column and row group. What a
+    /// consolidation runs on a main file before it carries the file's pages forward unread (the
+    /// append path) and on every increment in its first pass.
+    /// </summary>
+    internal async Task VerifyAsync(CancellationToken cancellationToken)
+    {
+        var footer = _footer!;
+        var buffers = RentBuffers();
+        for (int g = 0; g < footer.RowGroups.Count; g++)
+        {
+            var group = footer.RowGroups[g];
+            for (int c = 0; c < group.Columns.Count; c++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int index = g, column = c;
+                string name = group.Columns[c].MetaData?.PathInSchema is { Count: > 0 } p ? string.Join('.', p) : $"#{c}";
+                if (Wrap(index, name, () => ColumnChunkDecoder.TryVerifyChecksums(_handle, _length, group.Columns[column], group.NumRows, buffers))) continue;
+                var read = _columns.FirstOrDefault(x => x.Field.Path.Length == 1 && x.Field.Name == name);
+                if (read.Field is null) continue;
+                ReturnBuffers(buffers);
+                await ReadColumnAsync(g, read.Field, read.Name, read.Kind, cancellationToken).ConfigureAwait(false);
+                buffers = RentBuffers();
+            }
+        }
+        ReturnBuffers(buffers);
     }
 
     /// <summary>
@@ -210,8 +263,10 @@ public sealed class ParquetFile : IAsyncDisposable
         {
             return decode();
         }
-        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // Whatever the exception: an overflow or an out-of-memory raised by a damaged length is
+            // damage of this file, not a failure of the process.
             throw new InvalidDataException($"'{Path}': column '{name}' of row group {index} does not decode: {ex.Message}", ex);
         }
     }

@@ -256,9 +256,13 @@ public static class StoreQueries
 
     /// <summary>The merged records matching <paramref name="filter"/>, chunk by chunk.</summary>
     public static async IAsyncEnumerable<RecordTable> ReadRecordsAsync(StoreLayout layout, RecordFilter filter, IProgress<(long Rows, long Total)>? progress,
+        Action<UnreadableIncrement>? unreadable = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var view = await MergedView.OpenAsync(layout, null, null, null, cancellationToken).ConfigureAwait(false);
+        // Each increment that does not read is left out of the answer and reported before any
+        // record (every page of every increment was checked when the view opened).
+        if (unreadable is not null) foreach (var file in view.UnreadableIncrements) unreadable(file);
         await foreach (var chunk in view.ReadAsync(progress, cancellationToken, filter.IsEmpty ? null : filter.MayMatch).ConfigureAwait(false))
         {
             if (filter.IsEmpty)

@@ -37,7 +37,7 @@ internal readonly struct TestIdKey
     public static TestIdKey From(ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length == 36 && TryCanonicalGuid(utf8, out var guid)) return new TestIdKey(guid, null, false);
-        return new TestIdKey(default, utf8.Length == 0 ? "" : System.Text.Encoding.UTF8.GetString(utf8), false);
+        return new TestIdKey(default, utf8.Length == 0 ? "" : Format.FastColumnReader.StrictUtf8.GetString(utf8), false);
     }
 
     public static TestIdKey From(string? id) =>

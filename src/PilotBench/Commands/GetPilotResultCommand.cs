@@ -30,7 +30,7 @@ public sealed class GetPilotResultCommand : StoreFilterCmdlet
             var progress = ReadProgress("Reading records of " + layout.Root);
             RunEngine(async token =>
             {
-                await foreach (var chunk in StoreQueries.ReadRecordsAsync(layout, filter, progress, token).ConfigureAwait(false))
+                await foreach (var chunk in StoreQueries.ReadRecordsAsync(layout, filter, progress, file => Post(() => WriteUnreadable(file)), token).ConfigureAwait(false))
                 {
                     var testIds = chunk.Find(Engine.Schema.RecordSchema.TestId)?.Values as string?[];
                     var read = PilotResult.Reader(chunk);

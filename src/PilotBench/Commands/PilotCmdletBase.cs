@@ -97,6 +97,13 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
         {
             foreach (var action in pipe.GetConsumingEnumerable()) action();
         }
+        catch
+        {
+            // A Write* that stops the pipeline (-ErrorAction Stop on a non-terminating error,
+            // Select-Object -First) stops the engine work too.
+            _cancellation.Cancel();
+            throw;
+        }
         finally
         {
             _pipe = null;
@@ -123,6 +130,14 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
         try { pipe.Add(action); }
         catch (InvalidOperationException) { }
     }
+
+    /// <summary>
+    /// An increment a query could not read (left out of the answer): a non-terminating error
+    /// naming the file and the damage (ErrorId IncrementUnreadable), so -ErrorAction Stop stops.
+    /// </summary>
+    protected void WriteUnreadable(UnreadableIncrement file) =>
+        WriteError(new ErrorRecord(new InvalidDataException($"The increment '{file.Path}' is unreadable and was left out of the answer: {file.Reason} (the next consolidation moves it to the quarantine folder)."),
+            "IncrementUnreadable", ErrorCategory.InvalidData, file.Path));
 
     protected void ThrowStoreError(Exception exception, object? target) => ThrowTerminatingError(StoreErrorRecord(exception, target));
 

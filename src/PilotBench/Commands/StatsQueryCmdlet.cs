@@ -44,10 +44,7 @@ public abstract class StatsQueryCmdlet : StoreFilterCmdlet
         // on the pipeline thread; otherwise the engine scans off it, with progress.
         var answer = StoreQueries.TryGetStoredStats(layout, filter)
                      ?? RunEngine(token => StoreQueries.GetStatsAsync(layout, filter, ReadProgress("Reading statistics of " + layout.Root), token));
-        foreach (var unreadable in answer.UnreadableIncrements)
-        {
-            WriteWarning($"Unreadable increment '{unreadable.Path}' not counted: {unreadable.Reason}");
-        }
+        foreach (var unreadable in answer.UnreadableIncrements) WriteUnreadable(unreadable);
         WriteVerbose($"Answered from {(answer.Source == StatsSource.ModelStatsFile ? StoreLayout.StatsFileName : "the merged records")} ({answer.RecordCount:N0} records, {answer.PendingIncrementFiles} pending increment file(s)).");
         if (answer.Source == StatsSource.ModelStatsFile && !answer.Groups.HasSumsOfSquares)
         {

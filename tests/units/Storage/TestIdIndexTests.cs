@@ -83,17 +83,19 @@ public sealed class TestIdIndexTests
     }
 
     [Fact]
-    public void Test_id_keys_of_UTF8_bytes_that_are_not_valid_UTF8_fall_back_to_their_decoded_text()
+    public void Test_id_keys_of_UTF8_bytes_that_are_not_valid_UTF8_are_refused_as_damage()
     {
+        // A GUID-length id with one invalid byte is neither taken as a GUID nor decoded with a
+        // replacement character: invalid UTF-8 in a string column is a damaged file.
         string id = Guid.NewGuid().ToString("D");
         byte[] bytes = System.Text.Encoding.ASCII.GetBytes(id);
         foreach (byte bad in new byte[] { 0x80, 0xc3, 0xff })
         {
             bytes[10] = bad;
-            var key = TestIdKey.From(bytes);
-            Assert.NotNull(key.Text);
-            Assert.Equal(System.Text.Encoding.UTF8.GetString(bytes), key.Text);
+            Assert.Throws<System.Text.DecoderFallbackException>(() => TestIdKey.From(bytes));
         }
+        bytes[10] = (byte)'x';
+        Assert.Equal(System.Text.Encoding.ASCII.GetString(bytes), TestIdKey.From(bytes).Text);
     }
 
     [Fact]

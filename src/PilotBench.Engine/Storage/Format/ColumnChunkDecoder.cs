@@ -58,6 +58,9 @@ internal sealed class ByteArrayEntries
         var source = buffer.AsSpan(start, length);
         bool inPlace = ReferenceEquals(buffer, _data) && start >= _length;
         int pos = 0;
+        // Each value takes at least its 4-byte length: a larger count is damage, refused before
+        // the entries are grown for it.
+        if (count < 0 || count > length / 4) throw new InvalidDataException($"A page of {length} bytes claims {count} byte arrays.");
         EnsureEntries(Count + count);
         int baseOffset = inPlace ? start : _length;
         // First pass: the lengths and offsets (relative to source), checked against the page.
@@ -200,6 +203,50 @@ internal static class ColumnChunkDecoder
         }
     }
 
+    /// <summary>
+    /// Checks the pages of a column chunk by their checksums, without decoding them: true when
+    /// every page carries one and matches; false when a page has none (the caller then decodes the
+    /// chunk to check it). Damage (a header that does not parse, a page past its chunk, a checksum
+    /// mismatch, fewer values than rows) throws <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static bool TryVerifyChecksums(SafeFileHandle file, long fileLength, ColumnChunk chunk, long rows, DecodeBuffers buffers)
+    {
+        var meta = chunk.MetaData ?? throw new InvalidDataException("A column chunk without metadata.");
+        long first = meta.DataPageOffset;
+        if (meta.DictionaryPageOffset is long d && d > 0 && d < first) first = d;
+        if (rows == 0 && meta.TotalCompressedSize == 0) return true;
+        if (first < 4 || meta.TotalCompressedSize <= 0 || meta.TotalCompressedSize > Array.MaxLength || first + meta.TotalCompressedSize > fileLength - 8)
+            throw new InvalidDataException("A column chunk lies outside the file.");
+        int length = (int)meta.TotalCompressedSize;
+        var bytes = DecodeBuffers.AtLeast(ref buffers.Chunk, length);
+        int read = 0;
+        while (read < length)
+        {
+            int n = RandomAccess.Read(file, bytes.AsSpan(read, length - read), first + read);
+            if (n == 0) throw new InvalidDataException("The file ends inside a column chunk.");
+            read += n;
+        }
+        var span = bytes.AsSpan(0, length);
+        int pos = 0;
+        long values = 0;
+        while (pos < span.Length)
+        {
+            var header = PageHeaderInfo.Read(span.Slice(pos), out int headerLength);
+            pos += headerLength;
+            if (header.CompressedSize > span.Length - pos) throw new InvalidDataException("A page runs past the end of its chunk.");
+            if (!header.HasCrc) return false;
+            header.VerifyCrc(span.Slice(pos, header.CompressedSize));
+            pos += header.CompressedSize;
+            if (header.Type is PageType.DATA_PAGE or PageType.DATA_PAGE_V2)
+            {
+                if (header.NumValues < 0) throw new InvalidDataException("A data page with a negative value count.");
+                values += header.NumValues;
+            }
+        }
+        if (values != meta.NumValues) throw new InvalidDataException($"The pages of a column chunk hold {values} values, its metadata {meta.NumValues}.");
+        return true;
+    }
+
     private static string? Check(long fileLength, ColumnChunk? chunk, SchemaElement element, int maxDefinitionLevel, long rows, out long start, out int length)
     {
         start = 0;
@@ -234,11 +281,12 @@ internal static class ColumnChunkDecoder
             if (pos >= chunk.Length) throw new InvalidDataException($"The chunk ends after {row} of its {rows} values.");
             var header = PageHeaderInfo.Read(chunk.Slice(pos), out int headerLength);
             pos += headerLength;
-            if (header.HasCrc) throw new DecoderDeclinedException("page checksums");
             if (header.UncompressedSize > MaxPageSize) throw new InvalidDataException($"A page of {header.UncompressedSize} bytes.");
             if (header.CompressedSize > chunk.Length - pos) throw new InvalidDataException("A page runs past the end of its chunk.");
             var page = chunk.Slice(pos, header.CompressedSize);
             pos += header.CompressedSize;
+            header.VerifyCrc(page);
+            if (header.Type != PageType.DATA_PAGE_V2) PageDecoding.CheckDeclaredSize(codec, page, header.UncompressedSize);
             switch (header.Type)
             {
                 case PageType.DICTIONARY_PAGE:

@@ -251,7 +251,13 @@ internal static class FastColumnReader
         return result;
     }
 
-    private static string Decode(ReadOnlySpan<byte> utf8) => utf8.Length == 0 ? "" : Encoding.UTF8.GetString(utf8);
+    private static string Decode(ReadOnlySpan<byte> utf8) => utf8.Length == 0 ? "" : StrictUtf8.GetString(utf8);
+
+    /// <summary>
+    /// UTF-8 that throws on invalid bytes instead of replacing them: a string column's values are
+    /// valid UTF-8 or the file is damaged (the same transcoding work as the replacing decoder).
+    /// </summary>
+    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>The test id keys of the rows of a byte-array chunk (no string for canonical GUID ids).</summary>
     public static void Keys(DecodedChunk chunk, Span<TestIdKey> keys)

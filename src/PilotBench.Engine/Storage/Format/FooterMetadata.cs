@@ -87,6 +87,75 @@ internal sealed class FooterMetadata
         return new FooterMetadata(rows, schema, rowGroups, keyValues);
     }
 
+    /// <summary>Schema nesting deeper than this is taken as damage (no tool writes records that deep).</summary>
+    internal const int MaxSchemaDepth = 64;
+
+    /// <summary>
+    /// Rows a file may claim beyond 8 per byte of its length: a record takes at least a bit in
+    /// some column, so more rows than that can only come from a damaged or hostile count.
+    /// </summary>
+    internal const long RowAllowance = 1 << 16;
+
+    /// <summary>
+    /// Checks that everything the readers will trust adds up, before any of them allocates or
+    /// loops for it (the footer's own list sizes and lengths are checked as it is parsed): the
+    /// schema is a tree of at most <see cref="MaxSchemaDepth"/> levels; the row count is the sum of
+    /// the row groups' and is not more than the file can hold; each row group has one chunk per
+    /// leaf column, whose bytes lie inside the file before the footer, and a flat column chunk has
+    /// exactly one value per row (a count of 0 would otherwise read as a column of nulls).
+    /// Throws <see cref="InvalidDataException"/> naming what does not add up.
+    /// </summary>
+    public void Validate(long fileLength, int footerLength)
+    {
+        long dataEnd = fileLength - 8 - footerLength;
+        var leaves = new List<bool>(); // per leaf: whether it is flat (no repeated ancestor)
+        int next = 1;
+        int rootChildren = Schema[0].NumChildren ?? 0;
+        if (rootChildren < 0) throw new InvalidDataException("The schema's root has a negative number of children.");
+        for (int c = 0; c < rootChildren; c++) WalkSchema(ref next, 1, repeated: false, leaves);
+        if (next != Schema.Count) throw new InvalidDataException($"The schema lists {Schema.Count} elements but its tree holds {next}.");
+        if (RowCount > RowAllowance + 8 * fileLength) throw new InvalidDataException($"The footer claims {RowCount} rows in a file of {fileLength} bytes.");
+        long rows = 0;
+        for (int g = 0; g < RowGroups.Count; g++)
+        {
+            var group = RowGroups[g];
+            long groupRows = group.NumRows;
+            if (groupRows < 0 || groupRows > Array.MaxLength) throw new InvalidDataException($"Row group {g} claims {groupRows} rows.");
+            rows += groupRows;
+            if (group.Columns.Count != leaves.Count) throw new InvalidDataException($"Row group {g} has {group.Columns.Count} column chunks for {leaves.Count} columns.");
+            for (int c = 0; c < leaves.Count; c++)
+            {
+                var meta = group.Columns[c].MetaData;
+                if (meta is null) throw new InvalidDataException($"Column chunk {c} of row group {g} has no metadata.");
+                if (group.Columns[c].FilePath is not null) throw new InvalidDataException($"Column chunk {c} of row group {g} is in another file.");
+                if (meta.NumValues < 0 || (leaves[c] ? meta.NumValues != groupRows : meta.NumValues < groupRows))
+                    throw new InvalidDataException($"Column chunk {c} of row group {g} holds {meta.NumValues} values for {groupRows} rows.");
+                if (groupRows == 0 && meta.TotalCompressedSize == 0) continue;
+                long first = meta.DataPageOffset;
+                if (meta.DictionaryPageOffset is long d && d > 0 && d < first) first = d;
+                if (first < 4 || meta.TotalCompressedSize <= 0 || meta.TotalCompressedSize > dataEnd - first)
+                    throw new InvalidDataException($"Column chunk {c} of row group {g} lies outside the file's data (offset {first}, {meta.TotalCompressedSize} bytes, data ends at {dataEnd}).");
+            }
+        }
+        if (rows != RowCount) throw new InvalidDataException($"The footer claims {RowCount} rows but its row groups hold {rows}.");
+    }
+
+    private void WalkSchema(ref int index, int depth, bool repeated, List<bool> leaves)
+    {
+        if (depth > MaxSchemaDepth) throw new InvalidDataException($"The schema is nested deeper than {MaxSchemaDepth} levels.");
+        if (index >= Schema.Count) throw new InvalidDataException("The schema's tree claims more elements than it lists.");
+        var element = Schema[index++];
+        repeated |= element.RepetitionType == FieldRepetitionType.REPEATED;
+        int children = element.NumChildren ?? 0;
+        if (children < 0 || children > Schema.Count - index) throw new InvalidDataException($"A schema element claims {children} children.");
+        if (children == 0)
+        {
+            leaves.Add(!repeated);
+            return;
+        }
+        for (int c = 0; c < children; c++) WalkSchema(ref index, depth + 1, repeated, leaves);
+    }
+
     private delegate T StructReader<T>(ref ThriftCompactReader reader);
 
     private static List<T> ReadList<T>(ref ThriftCompactReader reader, StructReader<T> read)

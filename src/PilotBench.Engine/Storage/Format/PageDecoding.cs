@@ -13,6 +13,7 @@ internal struct PageHeaderInfo
     public int UncompressedSize;
     public int CompressedSize;
     public bool HasCrc;
+    public uint Crc;
     public bool HasDataHeader, HasDataHeaderV2, HasDictionaryHeader;
     public int NumValues;
     public Encoding Encoding;
@@ -23,6 +24,16 @@ internal struct PageHeaderInfo
     public int DefinitionLevelsLength;
     public int RepetitionLevelsLength;
     public bool IsCompressed;
+
+    /// <summary>
+    /// Throws <see cref="InvalidDataException"/> when the header carries a checksum that the page's
+    /// bytes (as stored, after the header) do not match: the format's CRC32 (parquet-format
+    /// PageHeader.crc, the gzip polynomial; System.IO.Hashing's <see cref="System.IO.Hashing.Crc32"/>).
+    /// </summary>
+    public readonly void VerifyCrc(ReadOnlySpan<byte> page)
+    {
+        if (HasCrc && System.IO.Hashing.Crc32.HashToUInt32(page) != Crc) throw new InvalidDataException($"A {Type} page fails its checksum (damaged bytes).");
+    }
 
     /// <summary>Reads a PageHeader at the start of <paramref name="data"/>; <paramref name="length"/> is the header's size.</summary>
     public static PageHeaderInfo Read(ReadOnlySpan<byte> data, out int length)
@@ -37,7 +48,7 @@ internal struct PageHeaderInfo
                 case 1 when fieldType == ThriftCompactReader.I32: header.Type = (PageType)reader.ReadI32(fieldType); type = true; break;
                 case 2 when fieldType == ThriftCompactReader.I32: header.UncompressedSize = reader.ReadI32(fieldType); uncompressed = true; break;
                 case 3 when fieldType == ThriftCompactReader.I32: header.CompressedSize = reader.ReadI32(fieldType); compressed = true; break;
-                case 4 when fieldType == ThriftCompactReader.I32: reader.ReadI32(fieldType); header.HasCrc = true; break;
+                case 4 when fieldType == ThriftCompactReader.I32: header.Crc = unchecked((uint)reader.ReadI32(fieldType)); header.HasCrc = true; break;
                 case 5 when fieldType == ThriftCompactReader.Struct: ReadDataPageHeader(ref reader, ref header); break;
                 case 7 when fieldType == ThriftCompactReader.Struct: ReadDictionaryPageHeader(ref reader, ref header); break;
                 case 8 when fieldType == ThriftCompactReader.Struct: ReadDataPageHeaderV2(ref reader, ref header); break;
@@ -209,6 +220,32 @@ internal static class PageDecoding
     }
 
     [ThreadStatic] private static ZstdSharp.Decompressor? _zstd;
+
+    /// <summary>
+    /// Throws <see cref="InvalidDataException"/> when a page's declared size cannot be what its
+    /// codec produces, before a buffer of that size is allocated: stored pages are their own size,
+    /// Snappy data states its length. (Zstd is bounded by the decoder's largest page.)
+    /// </summary>
+    public static void CheckDeclaredSize(CompressionCodec codec, ReadOnlySpan<byte> source, int declared)
+    {
+        switch (codec)
+        {
+            case CompressionCodec.UNCOMPRESSED when source.Length != declared:
+                throw new InvalidDataException($"An uncompressed page of {source.Length} bytes declares {declared}.");
+            case CompressionCodec.SNAPPY:
+                int length;
+                try
+                {
+                    length = Snappier.Snappy.GetUncompressedLength(source);
+                }
+                catch (Exception ex)
+                {
+                    throw new InvalidDataException("Snappy data does not decompress: " + ex.Message, ex);
+                }
+                if (length != declared) throw new InvalidDataException("Snappy data of another size than the page's.");
+                break;
+        }
+    }
 
     /// <summary>Decompresses <paramref name="source"/> into exactly <paramref name="destination"/>.Length bytes.</summary>
     public static void Decompress(CompressionCodec codec, ReadOnlySpan<byte> source, Span<byte> destination)

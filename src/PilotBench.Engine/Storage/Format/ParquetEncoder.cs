@@ -831,6 +831,13 @@ internal static class ParquetEncoder
         writer.I32(1, pageType);
         writer.I32(2, body.Length + tail.Length);
         writer.I32(3, stored.Length + tail.Length);
+        // crc: CRC32 of the page's bytes as stored after the header (parquet-format PageHeader.crc),
+        // checked by every read of the engine, so damage inside a page is detected.
+        var crc = scratch.Crc;
+        crc.Reset();
+        crc.Append(stored);
+        crc.Append(tail);
+        writer.I32(4, unchecked((int)crc.GetCurrentHashAsUInt32()));
         typeHeader(writer, pageType);
         writer.StructEnd();
         int headerLength = chunk.Bytes.Length - headerStart;
@@ -948,6 +955,7 @@ internal static class ParquetEncoder
         public ByteBuffer Page { get; } = new(1 << 16);
         public ByteBuffer Compressed { get; } = new(1 << 16);
         public Compressor Zstd { get; } = NewCompressor();
+        public System.IO.Hashing.Crc32 Crc { get; } = new();
         private IntPtr _nativeZstd;
 
         /// <summary>One Zstd frame at <see cref="ZstdLevel"/>: the system's libzstd when there is one (<see cref="NativeZstd"/>), else ZstdSharp.</summary>

@@ -86,6 +86,9 @@ internal ref struct ThriftCompactReader
         count = header >> 4;
         if (count == 15) count = ReadLength();
         elementType = (byte)(header & 0x0F);
+        // Every element takes at least one byte: a larger count is damage, refused before any
+        // caller allocates for it or loops over it.
+        if (count > _data.Length - Position) throw Malformed($"a list of {count} elements in {_data.Length - Position} bytes");
     }
 
     public static bool ReadBool(byte type) => type switch
@@ -121,6 +124,7 @@ internal ref struct ThriftCompactReader
             {
                 int count = ReadLength();
                 if (count == 0) break;
+                if (count > _data.Length - Position) throw Malformed($"a map of {count} entries in {_data.Length - Position} bytes");
                 byte types = ReadByte();
                 for (int i = 0; i < count; i++)
                 {
