@@ -9,6 +9,9 @@ namespace PilotBench.Torture;
 ///   write &lt;store&gt; &lt;writerId&gt; &lt;count&gt; &lt;flushEvery&gt;
 ///   consolidate &lt;store&gt; [loops]
 ///   query &lt;store&gt; &lt;loops&gt; &lt;outfile&gt;
+///   damage &lt;store&gt;...   per store (a case of the damage corpus): a records query, a
+///                           statistics query, then a consolidation; each outcome written beside
+///                           the store (&lt;store&gt;.outcome) before the next case starts
 /// Environment:
 ///   PILOTBENCH_TORTURE_ACKDIR     where writers append the test_ids a returned flush made durable
 ///                                 ({writerId}.ack, fsynced); default &lt;store&gt;.acks
@@ -27,6 +30,7 @@ public static class Program
                 "write" when args.Length == 5 => await WriteAsync(args[1], args[2], int.Parse(args[3]), int.Parse(args[4])),
                 "consolidate" when args.Length is 2 or 3 => await ConsolidateAsync(args[1], args.Length == 3 ? int.Parse(args[2]) : 1),
                 "query" when args.Length == 4 => await QueryAsync(args[1], int.Parse(args[2]), args[3]),
+                "damage" when args.Length >= 2 => await DamageAsync(args.Skip(1).ToList()),
                 _ => Usage(),
             };
         }
@@ -155,6 +159,65 @@ public static class Program
         }
         return 0;
     }
+
+    /// <summary>
+    /// The damage corpus (tests/units/Reliability/DamageCorpusTests.cs): for each store, lines
+    /// "records ok|corrupt|error …", "unreadable &lt;path&gt;" (reported by the records query),
+    /// "id &lt;test_id&gt;" (its answer), "stats ok &lt;total&gt;|corrupt|error", "consolidate ok|corrupt|error …",
+    /// "quarantined &lt;path&gt;", "seconds &lt;s&gt;", then "peak &lt;bytes&gt;" (the process's peak working set so far).
+    /// Every exception is caught and written: the driver checks which, and that none ends the process.
+    /// </summary>
+    private static async Task<int> DamageAsync(IReadOnlyList<string> stores)
+    {
+        foreach (var store in stores)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var layout = new StoreLayout(store);
+            var lines = new List<string>();
+            try
+            {
+                var found = new List<string>();
+                var unreadable = new List<string>();
+                await foreach (var chunk in StoreQueries.ReadRecordsAsync(layout, new RecordFilter(), null, file => unreadable.Add(file.Path)))
+                {
+                    foreach (var id in (string?[])chunk.Find(RecordSchema.TestId)!.Values) found.Add(id ?? "<null>");
+                }
+                lines.Add($"records ok {found.Count}");
+                lines.AddRange(unreadable.Select(u => "unreadable " + u));
+                lines.AddRange(found.Select(id => "id " + id));
+            }
+            catch (Exception ex)
+            {
+                lines.Add($"records {Outcome(ex)}");
+            }
+            try
+            {
+                var stats = await StoreQueries.GetStatsAsync(layout, new RecordFilter(), null, CancellationToken.None);
+                lines.Add($"stats ok {stats.Groups.Groups.Values.Sum(g => g.Total)}");
+            }
+            catch (Exception ex)
+            {
+                lines.Add($"stats {Outcome(ex)}");
+            }
+            try
+            {
+                var result = await new Consolidator(layout, new ConsolidationOptions { QuarantineGrace = TimeSpan.Zero }).RunAsync();
+                lines.Add($"consolidate ok {result.RecordsAfter}");
+                lines.AddRange(result.QuarantinedFiles.Select(q => "quarantined " + q.Path));
+            }
+            catch (Exception ex)
+            {
+                lines.Add($"consolidate {Outcome(ex)}");
+            }
+            lines.Add($"seconds {clock.Elapsed.TotalSeconds:F2}");
+            lines.Add($"peak {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64}");
+            File.WriteAllLines(Path.GetFullPath(store) + ".outcome", lines);
+        }
+        return 0;
+    }
+
+    private static string Outcome(Exception ex) =>
+        (ex is StoreCorruptException ? "corrupt " : $"error {ex.GetType().Name} ") + ex.Message.ReplaceLineEndings(" ");
 
     /// <summary>Complete lines of every writer's ack file.</summary>
     public static List<string> ReadAcks(string ackFolder)

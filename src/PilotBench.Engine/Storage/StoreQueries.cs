@@ -254,29 +254,66 @@ public static class StoreQueries
         return filtered;
     }
 
-    /// <summary>The merged records matching <paramref name="filter"/>, chunk by chunk.</summary>
+    /// <summary>
+    /// The merged records matching <paramref name="filter"/>, chunk by chunk. Increments that do
+    /// not read are left out and given to <paramref name="unreadable"/> (once each, before the first
+    /// chunk): those found when the view opens (every page of every increment is checked then),
+    /// and one that fails later, before any chunk was given out, after which the answer is read
+    /// again without it (as the statistics query does). A failure after chunks were given out ends
+    /// the enumeration with the error (a restart would give records twice).
+    /// </summary>
     public static async IAsyncEnumerable<RecordTable> ReadRecordsAsync(StoreLayout layout, RecordFilter filter, IProgress<(long Rows, long Total)>? progress,
         Action<UnreadableIncrement>? unreadable = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await using var view = await MergedView.OpenAsync(layout, null, null, null, cancellationToken).ConfigureAwait(false);
-        // Each increment that does not read is left out of the answer and reported before any
-        // record (every page of every increment was checked when the view opened).
-        if (unreadable is not null) foreach (var file in view.UnreadableIncrements) unreadable(file);
-        await foreach (var chunk in view.ReadAsync(progress, cancellationToken, filter.IsEmpty ? null : filter.MayMatch).ConfigureAwait(false))
+        var failed = new List<UnreadableIncrement>();
+        while (true)
         {
-            if (filter.IsEmpty)
+            var increments = layout.ListIncrements().Where(f => !failed.Any(u => u.Path == f.Path)).ToList();
+            await using var view = await MergedView.OpenAsync(layout, increments, null, null, cancellationToken).ConfigureAwait(false);
+            var chunks = view.ReadAsync(progress, cancellationToken, filter.IsEmpty ? null : filter.MayMatch).GetAsyncEnumerator(cancellationToken);
+            bool started = false, restart = false;
+            try
             {
-                yield return chunk;
-                continue;
+                while (true)
+                {
+                    bool more;
+                    try
+                    {
+                        more = await chunks.MoveNextAsync().ConfigureAwait(false);
+                    }
+                    catch (IncrementReadException ex) when (!started && !failed.Any(f => f.Path == ex.File.Path))
+                    {
+                        failed.Add(UnreadableIncrement.Of(ex.File.Path, ex));
+                        restart = true;
+                        break;
+                    }
+                    if (!started)
+                    {
+                        started = true;
+                        if (unreadable is not null) foreach (var file in view.UnreadableIncrements.Concat(failed)) unreadable(file);
+                    }
+                    if (!more) break;
+                    var chunk = chunks.Current;
+                    if (filter.IsEmpty)
+                    {
+                        yield return chunk;
+                        continue;
+                    }
+                    var rows = new List<int>();
+                    var matches = filter.For(chunk);
+                    for (int i = 0; i < chunk.RowCount; i++)
+                    {
+                        if (matches(i)) rows.Add(i);
+                    }
+                    if (rows.Count > 0) yield return rows.Count == chunk.RowCount ? chunk : chunk.Take(rows.ToArray());
+                }
             }
-            var rows = new List<int>();
-            var matches = filter.For(chunk);
-            for (int i = 0; i < chunk.RowCount; i++)
+            finally
             {
-                if (matches(i)) rows.Add(i);
+                await chunks.DisposeAsync().ConfigureAwait(false);
             }
-            if (rows.Count > 0) yield return rows.Count == chunk.RowCount ? chunk : chunk.Take(rows.ToArray());
+            if (!restart) yield break;
         }
     }
 }

@@ -108,11 +108,12 @@ internal sealed class FooterMetadata
     public void Validate(long fileLength, int footerLength)
     {
         long dataEnd = fileLength - 8 - footerLength;
-        var leaves = new List<bool>(); // per leaf: whether it is flat (no repeated ancestor)
+        var leaves = new List<(bool Flat, string[] Path)>(); // per leaf: whether it has no repeated ancestor, and its path
         int next = 1;
         int rootChildren = Schema[0].NumChildren ?? 0;
         if (rootChildren < 0) throw new InvalidDataException("The schema's root has a negative number of children.");
-        for (int c = 0; c < rootChildren; c++) WalkSchema(ref next, 1, repeated: false, leaves);
+        var path = new List<string>();
+        for (int c = 0; c < rootChildren; c++) WalkSchema(ref next, 1, repeated: false, path, leaves);
         if (next != Schema.Count) throw new InvalidDataException($"The schema lists {Schema.Count} elements but its tree holds {next}.");
         if (RowCount > RowAllowance + 8 * fileLength) throw new InvalidDataException($"The footer claims {RowCount} rows in a file of {fileLength} bytes.");
         long rows = 0;
@@ -128,7 +129,9 @@ internal sealed class FooterMetadata
                 var meta = group.Columns[c].MetaData;
                 if (meta is null) throw new InvalidDataException($"Column chunk {c} of row group {g} has no metadata.");
                 if (group.Columns[c].FilePath is not null) throw new InvalidDataException($"Column chunk {c} of row group {g} is in another file.");
-                if (meta.NumValues < 0 || (leaves[c] ? meta.NumValues != groupRows : meta.NumValues < groupRows))
+                if (meta.PathInSchema.Count > 0 && !meta.PathInSchema.SequenceEqual(leaves[c].Path, StringComparer.Ordinal))
+                    throw new InvalidDataException($"Column chunk {c} of row group {g} is of column '{string.Join('.', meta.PathInSchema)}', not '{string.Join('.', leaves[c].Path)}' as the schema says.");
+                if (meta.NumValues < 0 || (leaves[c].Flat ? meta.NumValues != groupRows : meta.NumValues < groupRows))
                     throw new InvalidDataException($"Column chunk {c} of row group {g} holds {meta.NumValues} values for {groupRows} rows.");
                 if (groupRows == 0 && meta.TotalCompressedSize == 0) continue;
                 long first = meta.DataPageOffset;
@@ -140,7 +143,7 @@ internal sealed class FooterMetadata
         if (rows != RowCount) throw new InvalidDataException($"The footer claims {RowCount} rows but its row groups hold {rows}.");
     }
 
-    private void WalkSchema(ref int index, int depth, bool repeated, List<bool> leaves)
+    private void WalkSchema(ref int index, int depth, bool repeated, List<string> path, List<(bool Flat, string[] Path)> leaves)
     {
         if (depth > MaxSchemaDepth) throw new InvalidDataException($"The schema is nested deeper than {MaxSchemaDepth} levels.");
         if (index >= Schema.Count) throw new InvalidDataException("The schema's tree claims more elements than it lists.");
@@ -148,12 +151,10 @@ internal sealed class FooterMetadata
         repeated |= element.RepetitionType == FieldRepetitionType.REPEATED;
         int children = element.NumChildren ?? 0;
         if (children < 0 || children > Schema.Count - index) throw new InvalidDataException($"A schema element claims {children} children.");
-        if (children == 0)
-        {
-            leaves.Add(!repeated);
-            return;
-        }
-        for (int c = 0; c < children; c++) WalkSchema(ref index, depth + 1, repeated, leaves);
+        path.Add(element.Name ?? "");
+        if (children == 0) leaves.Add((!repeated, path.ToArray()));
+        for (int c = 0; c < children; c++) WalkSchema(ref index, depth + 1, repeated, path, leaves);
+        path.RemoveAt(path.Count - 1);
     }
 
     private delegate T StructReader<T>(ref ThriftCompactReader reader);
