@@ -406,6 +406,35 @@ Describe 'Invoke-PilotConsolidation with an unreadable increment' {
     }
 }
 
+Describe 'Queries with an unreadable increment' {
+    BeforeAll {
+        $script:DamagedStore = New-SampleStore
+        $script:Broken = Join-Path $DamagedStore 'incremental' 'increment_1_20250816_203211_damaged.parquet'
+        Set-Content -LiteralPath $Broken -Value 'not parquet'
+    }
+
+    It 'Get-PilotResult answers from every readable file and reports the damaged one as a non-terminating error naming it' {
+        $records = @(Get-PilotResult -Path $DamagedStore -ErrorVariable failed -ErrorAction SilentlyContinue)
+        $records.Count | Should -Be 9
+        @($failed).Count | Should -Be 1
+        $failed[0].FullyQualifiedErrorId | Should -Match '^IncrementUnreadable'
+        $failed[0].TargetObject | Should -Be $Broken
+        "$($failed[0])" | Should -Match 'increment_1_20250816_203211_damaged'
+        $Broken | Should -Exist
+    }
+
+    It 'Get-PilotModelStats -NoConsolidate reports it the same way and counts the rest' {
+        $stats = @(Get-PilotModelStats -Path $DamagedStore -NoConsolidate -ErrorVariable failed -ErrorAction SilentlyContinue)
+        ($stats | Measure-Object -Property Total -Sum).Sum | Should -Be 9
+        @($failed).Count | Should -Be 1
+        $failed[0].FullyQualifiedErrorId | Should -Match '^IncrementUnreadable'
+    }
+
+    It 'stops with -ErrorAction Stop' {
+        { Get-PilotResult -Path $DamagedStore -ErrorAction Stop } | Should -Throw -ErrorId 'IncrementUnreadable*'
+    }
+}
+
 Describe 'Get-PilotModelStats' {
     BeforeAll { $script:StatsStore = New-SampleStore }
 
