@@ -74,8 +74,10 @@ public static class ModelStatsFile
             declined = true;
             return null;
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // Whatever the damage (invalid UTF-8, a bad length): no stored statistics, and the
+            // answer is computed from the records.
             return null;
         }
     }
@@ -90,7 +92,7 @@ public static class ModelStatsFile
             var table = await file.ReadAllAsync(null, cancellationToken).ConfigureAwait(false);
             return ToAccumulator(ModelStatsTable.FromColumns(name => table.Find(name)?.Values, table.RowCount));
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or Parquet.ParquetException or NotSupportedException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return null;
         }

@@ -58,7 +58,9 @@ internal sealed class DirectParquetFile : IDisposable
         try
         {
             long length = RandomAccess.GetLength(handle);
-            var footer = FooterMetadata.Parse(FooterMetadata.ReadFooterBytes(handle, length));
+            var bytes = FooterMetadata.ReadFooterBytes(handle, length);
+            var footer = FooterMetadata.Parse(bytes);
+            footer.Validate(length, bytes.Length);
             return new DirectParquetFile(handle, length, footer);
         }
         catch
