@@ -204,10 +204,10 @@ internal static class ColumnChunkDecoder
     }
 
     /// <summary>
-    /// Checks the pages of a column chunk by their checksums, without decoding them: true when
-    /// every page carries one and matches; false when a page has none (the caller then decodes the
-    /// chunk to check it). Damage (a header that does not parse, a page past its chunk, a checksum
-    /// mismatch, fewer values than rows) throws <see cref="InvalidDataException"/>.
+    /// Checks the pages of a column chunk without decoding them: every page header parses and its
+    /// page lies inside the chunk, the data pages' value counts add up to the chunk's, and each
+    /// checksum present matches. True when every page carried one; false when a page has none (the
+    /// caller then decodes the chunk to check it). Damage throws <see cref="InvalidDataException"/>.
     /// </summary>
     public static bool TryVerifyChecksums(SafeFileHandle file, long fileLength, ColumnChunk chunk, long rows, DecodeBuffers buffers)
     {
@@ -229,12 +229,13 @@ internal static class ColumnChunkDecoder
         var span = bytes.AsSpan(0, length);
         int pos = 0;
         long values = 0;
+        bool allChecked = true;
         while (pos < span.Length)
         {
             var header = PageHeaderInfo.Read(span.Slice(pos), out int headerLength);
             pos += headerLength;
             if (header.CompressedSize > span.Length - pos) throw new InvalidDataException("A page runs past the end of its chunk.");
-            if (!header.HasCrc) return false;
+            allChecked &= header.HasCrc;
             header.VerifyCrc(span.Slice(pos, header.CompressedSize));
             pos += header.CompressedSize;
             if (header.Type is PageType.DATA_PAGE or PageType.DATA_PAGE_V2)
@@ -243,8 +244,10 @@ internal static class ColumnChunkDecoder
                 values += header.NumValues;
             }
         }
+        // Whichever reader decodes the chunk then, its pages hold one value (or level) per value
+        // the footer counts: one per row for a flat column (FooterMetadata.Validate).
         if (values != meta.NumValues) throw new InvalidDataException($"The pages of a column chunk hold {values} values, its metadata {meta.NumValues}.");
-        return true;
+        return allChecked;
     }
 
     private static string? Check(long fileLength, ColumnChunk? chunk, SchemaElement element, int maxDefinitionLevel, long rows, out long start, out int length)
