@@ -620,7 +620,7 @@ public sealed class MergedView : IAsyncDisposable
     /// or null: test_id must be present, text and never null (it is the record's identity);
     /// timestamp and written_at must be timestamps (text that parses as one converts); the
     /// double columns (execution_time, rates, scores) must be numbers (int32 -> int64 -> double
-    /// widen, SPEC 2). Other standard columns widen as SPEC 2 says (a text `success` becomes a
+    /// widen, docs/contract.md section 2). Other standard columns widen as that section says (a text `success` becomes a
     /// text column: nothing is dropped).
     /// </summary>
     internal static string? StandardColumnProblem(ParquetFile file, TableSchema schema, TestIdKey[] ids)
