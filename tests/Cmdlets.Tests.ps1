@@ -433,6 +433,19 @@ Describe 'Queries with an unreadable increment' {
     It 'stops with -ErrorAction Stop' {
         { Get-PilotResult -Path $DamagedStore -ErrorAction Stop } | Should -Throw -ErrorId 'IncrementUnreadable*'
     }
+
+    It 'Get-PilotModelStats, consolidating first, names the file it quarantined' {
+        $store = New-SampleStore
+        $broken = Join-Path $store 'incremental' 'increment_1_20250816_203211_damaged.parquet'
+        Set-Content -LiteralPath $broken -Value 'not parquet'
+        (Get-Item -LiteralPath $broken).LastWriteTimeUtc = [datetime]::UtcNow.AddHours(-1)
+        $stats = @(Get-PilotModelStats -Path $store -ErrorVariable failed -ErrorAction SilentlyContinue)
+        ($stats | Measure-Object -Property Total -Sum).Sum | Should -Be 9
+        @($failed).Count | Should -Be 1
+        $failed[0].FullyQualifiedErrorId | Should -Match '^IncrementUnreadable'
+        "$($failed[0])" | Should -Match 'quarantine'
+        $broken | Should -Not -Exist
+    }
 }
 
 Describe 'Get-PilotModelStats' {

@@ -136,8 +136,13 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
     /// naming the file and the damage (ErrorId IncrementUnreadable), so -ErrorAction Stop stops.
     /// </summary>
     protected void WriteUnreadable(UnreadableIncrement file) =>
-        WriteError(new ErrorRecord(new InvalidDataException($"The increment '{file.Path}' is unreadable and was left out of the answer: {file.Reason} (the next consolidation moves it to the quarantine folder)."),
+        WriteError(new ErrorRecord(new InvalidDataException(IsQuarantined(file.Path)
+                ? $"The increment '{file.Path}' is unreadable and was left out of the answer: {file.Reason} (moved to the quarantine folder by the consolidation)."
+                : $"The increment '{file.Path}' is unreadable and was left out of the answer: {file.Reason} (the next consolidation moves it to the quarantine folder)."),
             "IncrementUnreadable", ErrorCategory.InvalidData, file.Path));
+
+    private static bool IsQuarantined(string path) =>
+        string.Equals(System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(path)), StoreLayout.QuarantineFolderName, StringComparison.Ordinal);
 
     protected void ThrowStoreError(Exception exception, object? target) => ThrowTerminatingError(StoreErrorRecord(exception, target));
 

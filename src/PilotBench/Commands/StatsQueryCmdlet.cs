@@ -59,6 +59,8 @@ public abstract class StatsQueryCmdlet : StoreFilterCmdlet
         {
             var result = new Consolidator(layout).TryNothingToDo() ?? RunEngine(token => new Consolidator(layout).RunAsync(null, token));
             if (result.FilesMerged > 0) WriteVerbose($"Consolidated {result.FilesMerged} increment file(s) first.");
+            // Left out of the answer: each named, as a query names the unreadable files it skips.
+            foreach (var quarantined in result.QuarantinedFiles) WriteUnreadable(quarantined);
         }
         catch (Exception ex) when (ex is StoreLockedException or UnauthorizedAccessException or StorePathException ||
                                    (ex is IOException && ex is not StoreCorruptException))
