@@ -178,7 +178,14 @@ public sealed class ParquetFile : IAsyncDisposable
                 var read = _columns.FirstOrDefault(x => x.Field.Path.Length == 1 && x.Field.Name == name);
                 if (read.Field is null) continue;
                 ReturnBuffers(buffers);
-                await ReadColumnAsync(g, read.Field, read.Name, read.Kind, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await ReadColumnAsync(g, read.Field, read.Name, read.Kind, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not InvalidDataException)
+                {
+                    throw new InvalidDataException($"'{Path}': column '{name}' of row group {g} does not decode: {ex.Message}", ex);
+                }
                 buffers = RentBuffers();
             }
         }
