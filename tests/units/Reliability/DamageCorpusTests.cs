@@ -120,8 +120,9 @@ public sealed class DamageCorpusTests : IDisposable
         _output.WriteLine($"{c.Name}: {Line("records").Split(' ')[1]} / {Line("consolidate")[..Math.Min(120, Line("consolidate").Length)]} ({seconds:F2} s, peak {peak >> 20} MB)");
         Assert.True(seconds < CaseSeconds, $"took {seconds} s");
         Assert.True(peak < PeakLimit, $"peak working set {peak >> 20} MB");
-        string records = Line("records"), consolidate = Line("consolidate");
+        string records = Line("records"), stats = Line("stats"), consolidate = Line("consolidate");
         Assert.False(records.StartsWith("records error", StringComparison.Ordinal), records);
+        Assert.False(stats.StartsWith("stats error", StringComparison.Ordinal), stats);
         Assert.False(consolidate.StartsWith("consolidate error", StringComparison.Ordinal), consolidate);
 
         var badIds = c.Target == Target.OurIncrement ? material.OurBadIds : c.Target == Target.DuckIncrement ? material.DuckBadIds : new HashSet<string>();
@@ -131,6 +132,7 @@ public sealed class DamageCorpusTests : IDisposable
             {
                 Assert.Contains(layout.BackupFile, consolidate);
                 Assert.StartsWith("records corrupt", records);
+                Assert.StartsWith("stats corrupt", stats);
                 Assert.Equal(Hash(c.Damage(material.MainBytes)), Hash(layout.MainFile));
                 Assert.Equal(material.BackupHash, Hash(layout.BackupFile));
                 Assert.Equal(Directory.GetFiles(Path.Combine(material.Store, "incremental"), "*.parquet").Length + (c.Rewrite ? 1 : 0),
@@ -145,8 +147,11 @@ public sealed class DamageCorpusTests : IDisposable
             Assert.Equal(material.MainHash, Hash(layout.BackupFile));
         }
 
-        // The answer and the new main: every good record exactly once.
+        // The answers and the new main: every good record exactly once.
         Assert.StartsWith("records ok", records);
+        Assert.StartsWith("stats ok", stats);
+        long counted = long.Parse(stats.Split(' ')[2]);
+        Assert.True(counted >= material.GoodIds.Count, $"the statistics query counted {counted} records, fewer than the {material.GoodIds.Count} good ones");
         var answered = lines.Where(l => l.StartsWith("id ", StringComparison.Ordinal)).Select(l => l[3..]).ToList();
         Assert.Equal(answered.Count, answered.Distinct().Count());
         var missing = material.GoodIds.Where(id => !answered.Contains(id)).Take(3).ToList();
