@@ -14,7 +14,8 @@
                            'Get-PilotModelStats',
                            'Get-PilotIncrementStatus',
                            'Get-PilotResult',
-                           'Test-PilotThreshold'
+                           'Test-PilotThreshold',
+                           'Export-PilotReport'
     VariablesToExport    = @()
     AliasesToExport      = @()
     PrivateData          = @{

@@ -111,21 +111,23 @@ internal sealed class PilotBenchLoadContext : AssemblyLoadContext
 
 /// <summary>
 /// Runs when PowerShell imports the module. The cmdlet assembly (default context) refers to
-/// PilotBench.Engine only; the default context cannot find it (it is in bin/, not beside us),
-/// so it asks this handler, which hands it over from <see cref="PilotBenchLoadContext"/>.
-/// The engine's own references then resolve inside that context.
+/// PilotBench.Engine and PilotBench.Report (Export-PilotReport's charts and HTML); the default
+/// context cannot find them (they are in bin/, not beside us), so it asks this handler, which hands
+/// them over from <see cref="PilotBenchLoadContext"/>. Their own references (Parquet.Net, OxyPlot)
+/// then resolve inside that context, each when first used: the report's assemblies load only when
+/// a report is written.
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
-    private const string EngineAssemblyName = "PilotBench.Engine";
+    private static readonly string[] ModuleAssemblyNames = { "PilotBench.Engine", "PilotBench.Report" };
 
-    public void OnImport() => AssemblyLoadContext.Default.Resolving += ResolveEngine;
+    public void OnImport() => AssemblyLoadContext.Default.Resolving += ResolveModuleAssembly;
 
-    public void OnRemove(PSModuleInfo psModuleInfo) => AssemblyLoadContext.Default.Resolving -= ResolveEngine;
+    public void OnRemove(PSModuleInfo psModuleInfo) => AssemblyLoadContext.Default.Resolving -= ResolveModuleAssembly;
 
-    private static Assembly? ResolveEngine(AssemblyLoadContext defaultContext, AssemblyName assemblyName)
+    private static Assembly? ResolveModuleAssembly(AssemblyLoadContext defaultContext, AssemblyName assemblyName)
     {
-        if (!string.Equals(assemblyName.Name, EngineAssemblyName, StringComparison.Ordinal))
+        if (Array.IndexOf(ModuleAssemblyNames, assemblyName.Name) < 0)
         {
             return null;
         }
