@@ -109,6 +109,8 @@ function Invoke-Build {
     }
     Copy-Item (Join-Path $RepoRoot "$ModuleName.psd1") -Destination $ModuleOut
     Copy-Item (Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.Format.ps1xml") -Destination $ModuleOut
+    # The licences of shipped third-party code that asks for its notice to travel with it.
+    Copy-Item (Join-Path $RepoRoot 'licenses') -Destination (Join-Path $ModuleOut 'licenses') -Recurse
 
     Invoke-ReadyToRunBuild -Bin $bin
 

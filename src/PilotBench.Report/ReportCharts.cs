@@ -79,7 +79,7 @@ internal static class ReportCharts
             whiskers.Points.Add(DataPoint.Undefined);
         }
         model.Series.Add(whiskers);
-        return Export("leaderboard", model, Wide, 90 + RowHeight * models.Count);
+        return Export("leaderboard", model, Wide, Math.Max(200, 90 + RowHeight * models.Count));
     }
 
     /// <summary>Success rate of each model x column pair as a heat map, the rate and n in each cell.</summary>
@@ -137,13 +137,15 @@ internal static class ReportCharts
         }
         model.Series.Add(new HeatMapSeries
         {
-            X0 = 0,
-            X1 = Math.Max(columns - 1, 0),
-            Y0 = 0,
-            Y1 = Math.Max(rows - 1, 0),
+            // Cell edges at the categories' half-steps: with centre coordinates a single column or
+            // row has no width (OxyPlot divides by columns - 1) and its cells were drawn at NaN.
+            X0 = -0.5,
+            X1 = columns - 0.5,
+            Y0 = -0.5,
+            Y1 = rows - 0.5,
             Data = values,
             RenderMethod = HeatMapRenderMethod.Rectangles,
-            CoordinateDefinition = HeatMapCoordinateDefinition.Center,
+            CoordinateDefinition = HeatMapCoordinateDefinition.Edge,
             XAxisKey = "columns",
             YAxisKey = "models",
         });
@@ -241,7 +243,7 @@ internal static class ReportCharts
             for (int m = 0; m < models.Count; m++) series.Items.Add(new BarItem((double)counts[m][c] / models[m].Total));
             model.Series.Add(series);
         }
-        return Export("errors", model, Wide, 120 + LegendRows(ReportData.ErrorColumns.Count) * 20 + RowHeight * models.Count);
+        return Export("errors", model, Wide, Math.Max(220, 120 + LegendRows(ReportData.ErrorColumns.Count) * 20 + RowHeight * models.Count));
     }
 
     /// <summary>Success rate per day: all models, and each model when there are few.</summary>
@@ -251,9 +253,19 @@ internal static class ReportCharts
         var models = data.Models;
         bool perModel = models.Count <= SeriesPerModelLimit;
         model.Legends.Add(TopLegend(perModel ? "model" : null));
+        // One tick per day, or per few days on a long span; half a day of room on each side.
+        var days = data.DistinctDays;
+        double first = DateTimeAxis.ToDouble(days[0].ToDateTime(TimeOnly.MinValue)), last = DateTimeAxis.ToDouble(days[^1].ToDateTime(TimeOnly.MinValue));
+        double step = Math.Max(1, Math.Ceiling((last - first) / 14));
         model.Axes.Add(new DateTimeAxis
         {
             Position = AxisPosition.Bottom,
+            Minimum = first - 0.5,
+            Maximum = last + 0.5,
+            MajorStep = step,
+            MinorStep = step,
+            IntervalType = DateTimeIntervalType.Days,
+            MinorIntervalType = DateTimeIntervalType.Days,
             StringFormat = "yyyy-MM-dd",
             Title = "day (UTC)",
             MajorGridlineStyle = LineStyle.Solid,

@@ -265,7 +265,7 @@ table.numbers td:not(:first-child) { font-variant-numeric: tabular-nums; }
 thead th { position: sticky; top: 0; background: var(--band); }
 tbody tr:nth-child(even) td { background: var(--band); }
 table.state th { font-weight: 500; color: var(--muted); }
-.empty { padding: 1rem 1.2rem; border: 1px dashed #aaa; border-radius: 6px; background: var(--band); }
+.empty { margin-top: 2rem; padding: 1rem 1.2rem; border: 1px dashed #aaa; border-radius: 6px; background: var(--band); }
 .empty h2 { border: 0; margin-top: 0; }
 @media print {
   @page { margin: 12mm; }
