@@ -9,9 +9,9 @@ namespace PilotBench.Report;
 /// shows what is pending). The grouped statistics are the ones Get-PilotModelStats computes: from
 /// model_stats.parquet when the store is consolidated with nothing pending, else from the scan
 /// below. The daily trend needs the records' days, which no stored aggregate has: one scan of the
-/// merged view (the statistics' columns, so every filter the statistics honour applies alike)
-/// counts records and full successes per model and day, and feeds the statistics too when they
-/// were not stored.
+/// merged view counts records and full successes per model and day, with the same filter, and
+/// feeds the statistics too when they were not stored (then it reads the statistics' columns;
+/// otherwise only the keys, the day and the success level).
 /// </summary>
 public static class ReportQuery
 {
@@ -53,6 +53,15 @@ public static class ReportQuery
         }
     }
 
+    /// <summary>
+    /// What the day counts read when the statistics come from model_stats.parquet: the key columns
+    /// (every column a <see cref="RecordFilter"/> matches on), the day and the success level. A
+    /// filter on another column must add it here, as it must to <see cref="StatsFeed.Columns"/>.
+    /// </summary>
+    private static readonly IReadOnlyList<string> TrendColumns = RecordSchema.KeyColumns
+        .Concat(new[] { RecordSchema.TestId, RecordSchema.Timestamp, RecordSchema.Success, RecordSchema.PartialSuccess })
+        .ToList();
+
     private sealed record ScanResult(StatsAccumulator Groups, IReadOnlyList<DayCount> Days, long Records, IReadOnlyList<UnreadableIncrement> Unreadable);
 
     private static async Task<ScanResult> ScanAsync(StoreLayout layout, RecordFilter filter, IReadOnlyList<UnreadableIncrement> failed,
@@ -62,7 +71,8 @@ public static class ReportQuery
         var groups = new StatsAccumulator();
         var days = new DayCounter();
         long records = 0;
-        await using var view = await MergedView.OpenAsync(layout, increments, StatsFeed.Columns, null, cancellationToken).ConfigureAwait(false);
+        var columns = computeStatistics ? StatsFeed.Columns : TrendColumns;
+        await using var view = await MergedView.OpenAsync(layout, increments, columns, null, cancellationToken).ConfigureAwait(false);
         await foreach (var chunk in view.ReadAsync(progress, cancellationToken, filter.IsEmpty ? null : filter.MayMatch).ConfigureAwait(false))
         {
             var matches = filter.IsEmpty ? null : filter.For(chunk);
