@@ -11,7 +11,7 @@
              runtime identifier of -ReadyToRun).
       Test   Build, then the xunit suite, then the Pester suite in a separate pwsh process against the
              built module. Ends with one line "N passed, N failed, N skipped" counting every test.
-      Demo   Build, then the main job: concurrent writers, status, consolidation, statistics.
+      Demo   Build, then the main job: concurrent writers, status, consolidation, statistics, the HTML report.
       Bench  Build, then the benchmark against DuckDB (-Smoke for the small CI run; -Cases 1,3 for some cases).
 
     Fails with a non-zero exit code on any failure.

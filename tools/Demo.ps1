@@ -1,13 +1,14 @@
 #Requires -Version 7.4
 <#
 .SYNOPSIS
-    The main job, end to end: concurrent writers, pending increments, consolidation, statistics.
+    The main job, end to end: concurrent writers, pending increments, consolidation, statistics, report.
 
 .DESCRIPTION
     Creates a fresh store at -StorePath, then writes plausible benchmark results for four models
     from three separate pwsh processes and three ForEach-Object -Parallel runspaces at the same time
     (each writer flushes several increment files), shows Get-PilotIncrementStatus, consolidates with
     Invoke-PilotConsolidation and prints the statistics per model and per model and prompt type.
+    Ends by writing the HTML report (Export-PilotReport) beside the build output and printing its path.
     Exits non-zero on any failure, including a record count that does not add up.
 
     With -WriterId the script is one writer only (how the processes and runspaces run it): it
@@ -203,8 +204,13 @@ try {
         @{ n = 'ToolSelect'; e = 'ToolSelectionErrors' }, @{ n = 'Other'; e = 'OtherErrors' },
         @{ n = 'Unclassified'; e = 'UnclassifiedErrors' } | Show-Output
 
+    Write-Heading 'Report'
+    # Beside the module build (output/), not in the store: the store's folder holds only its own files.
+    $report = Export-PilotReport -OutFile (Join-Path $ModuleRoot 'demo-report.html') -Title 'PilotBench demo'
+
     Write-Host ''
     Write-Host ("Done: {0:N0} records from {1} writers in {2} files, {3:N1} s." -f $written, $writers.Count, $files, $clock.Elapsed.TotalSeconds) -ForegroundColor Green
+    Write-Host "Report: $($report.FullName)" -ForegroundColor Green
     exit 0
 }
 catch {
