@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Export-PilotReport (SPEC 8): one self-contained HTML file of charts and their numbers. The cmdlet's
+# Export-PilotReport (docs/contract.md §8): one self-contained HTML file of charts and their numbers. The cmdlet's
 # contract (FileInfo, -WhatIf, paths, -Open, escaping, empty stores, many models and task types),
 # the load context (nothing of the charting library at import), and the file opened in a real
 # headless Chromium: no console error, no request but the file itself, every chart drawn, a

@@ -3,7 +3,7 @@ using PilotBench.Engine.Storage;
 
 namespace PilotBench.Report;
 
-/// <summary>The store's state as the report shows it (SPEC 8): records, last consolidation, what is pending.</summary>
+/// <summary>The store's state as the report shows it (docs/contract.md §8): records, last consolidation, what is pending.</summary>
 public sealed record StoreState(
     string StorePath,
     long RecordsInView,
@@ -132,7 +132,7 @@ public sealed class ReportData
         return new RateMatrix(ColumnTitle(column), Models, columns, cells);
     }
 
-    /// <summary>The error categories in SPEC 4.2 order, then "unclassified".</summary>
+    /// <summary>The error categories in docs/contract.md §4.2 order, then "unclassified".</summary>
     public static IReadOnlyList<string> ErrorColumns { get; } = ErrorCategories.Names.Append("unclassified").ToList();
 
     /// <summary>A model's errors per <see cref="ErrorColumns"/> entry.</summary>

@@ -10,7 +10,7 @@ namespace PilotBench.Report;
 public sealed record ReportOptions(string Title, RecordFilter Filter);
 
 /// <summary>
-/// The report as one self-contained HTML document (SPEC 8): inline CSS and inline SVG charts, no
+/// The report as one self-contained HTML document (docs/contract.md §8): inline CSS and inline SVG charts, no
 /// script, no reference to any other file or host (a Content-Security-Policy forbids both, so a
 /// mistake shows as a blocked request rather than a silent one). Every label from the store goes
 /// through <see cref="Text"/>: a model named &lt;script&gt; is text.
@@ -147,7 +147,7 @@ public static class ReportDocument
     private static void AppendErrors(StringBuilder html, ReportData data)
     {
         OpenSection(html, "errors", "Error categories",
-            "Each model's records that are not a full success, by error category (SPEC 4.2), as a share of all its records; the bar's length is 1 - success rate.");
+            "Each model's records that are not a full success, by error category (as Get-PilotModelStats counts them), as a share of all its records; the bar's length is 1 - success rate.");
         AppendChart(html, ReportCharts.Errors(data), "Error categories per model");
         var headers = new List<string> { "Model", "n", "Not full success" };
         headers.AddRange(ReportData.ErrorColumns);

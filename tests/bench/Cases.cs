@@ -232,7 +232,7 @@ internal static class Cases
     /// <summary>
     /// Export-PilotReport's work (ReportWriter: the statistics, the scan for the daily trend, the
     /// charts and the HTML) on a store (store=... out=...), as the first call of a new process: its
-    /// seconds and the written file's bytes (SPEC 8: a 1M-record store's report in at most 5 s and 5 MB).
+    /// seconds and the written file's bytes (docs/contract.md §8; docs/performance.md: a 1M-record store's report in at most 5 s and 5 MB).
     /// </summary>
     private static async Task Report(Dictionary<string, string> args, Dictionary<string, double> result)
     {

@@ -282,7 +282,7 @@ namespace PilotBench.Bench
             _rows.Add(new[] { $"(3) Get-PilotModelStats in a new dotnet pwsh, {_size.Main10:N0}-record store: first call / second call", Sec(pwsh["seconds"]), $"{Sec(pwsh["warm_seconds"])} (second)", Ratio(pwsh["seconds"], pwsh["warm_seconds"]), "(info)", "" });
             _rows.Add(new[] { "(3) same, first Get-PilotModelStats after one other command (pwsh's own first-command JIT paid)", Sec(pwsh["after_other_seconds"]), $"{Sec(pwsh["warm_seconds"])} (second)", Ratio(pwsh["after_other_seconds"], pwsh["warm_seconds"]), "(info)", "" });
 
-            // SPEC 8: the report of the 1M-record store, on the module's engine, in a new process.
+            // docs/contract.md §8: the report of the 1M-record store, on the module's engine, in a new process.
             Directory.CreateDirectory(_work);
             string reportFile = Path.Combine(_work, "report.html");
             var report = Best(() => RunCase("report", $"store={MainStore(_size.Main1)}", $"out={reportFile}", $"engine={bin}"));

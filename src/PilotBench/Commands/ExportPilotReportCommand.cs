@@ -7,7 +7,7 @@ using PilotBench.Report;
 namespace PilotBench.Commands;
 
 /// <summary>
-/// Export-PilotReport: one self-contained HTML file of charts and their numbers (SPEC 8), from the
+/// Export-PilotReport: one self-contained HTML file of charts and their numbers (docs/contract.md §8), from the
 /// store's merged view with the filters of Get-PilotModelStats. Reads the store without changing
 /// it (no consolidation: the report shows what is pending). The work is PilotBench.Report's
 /// (<see cref="ReportWriter"/>); this cmdlet binds, confirms, reports progress and opens the file.
