@@ -3,9 +3,10 @@
 # extra package). Dot-sourced by tests/Report.Tests.ps1; not a test file itself.
 #
 # Find-Chromium            the browser's path, or $null (then the tests are skipped with the reason)
-# Invoke-ChromiumPage      loads the file in a fresh profile and returns console errors, exceptions,
-#                          the URLs of every request, the value of a JavaScript expression run after
-#                          the load event, and writes a full-page PNG screenshot.
+# Invoke-ChromiumPage      loads the file in a fresh profile (screen or print media) and returns
+#                          console errors, exceptions, the URLs of every request, the value of a
+#                          JavaScript expression run after the load event, and writes a full-page
+#                          PNG screenshot.
 
 function Find-Chromium {
     if ($env:PILOTBENCH_CHROMIUM -and (Test-Path -LiteralPath $env:PILOTBENCH_CHROMIUM)) { return $env:PILOTBENCH_CHROMIUM }
@@ -25,7 +26,9 @@ function Invoke-ChromiumPage {
         [string] $Evaluate = 'null',
         [int] $Width = 1366,
         [int] $Height = 900,
-        [int] $TimeoutSeconds = 60
+        [int] $TimeoutSeconds = 60,
+        # 'print' lays the page out with its print styles (as for paper), 'screen' as on a screen.
+        [ValidateSet('screen', 'print')][string] $Media = 'screen'
     )
     $profileFolder = Join-Path ([IO.Path]::GetTempPath()) ('pilotbench-chromium-' + [guid]::NewGuid().ToString('N'))
     New-Item -ItemType Directory -Path $profileFolder | Out-Null
@@ -97,6 +100,7 @@ function Invoke-ChromiumPage {
         $session = (Send-Cdp 'Target.attachToTarget' @{ targetId = $target.targetId; flatten = $true }).sessionId
         foreach ($domain in 'Page', 'Runtime', 'Log', 'Network') { $null = Send-Cdp "$domain.enable" @{} $session }
         $null = Send-Cdp 'Emulation.setDeviceMetricsOverride' @{ width = $Width; height = $Height; deviceScaleFactor = 1; mobile = $false } $session
+        $null = Send-Cdp 'Emulation.setEmulatedMedia' @{ media = $Media } $session
         $url = [uri]::new((Resolve-Path -LiteralPath $File).ProviderPath).AbsoluteUri
         $navigation = Send-Cdp 'Page.navigate' @{ url = $url } $session
         if ($navigation.PSObject.Properties['errorText'] -and $navigation.errorText) { throw "Chromium could not load ${url}: $($navigation.errorText)" }

@@ -58,8 +58,7 @@ BeforeAll {
 
     # What the browser is asked after the load: each chart's size and drawn marks (SVG shapes
     # with a non-empty box), the scripts on the page, and what the reader sees.
-    $script:PageProbe = @'
-({
+    $script:PageProbeFields = @'
   charts: [...document.querySelectorAll('figure.chart')].map(f => {
     const svg = f.querySelector('svg');
     if (!svg) return { id: f.dataset.chart, width: 0, height: 0, marks: 0, rects: 0 };
@@ -73,9 +72,9 @@ BeforeAll {
   }),
   scripts: document.scripts.length,
   noRecords: document.getElementById('no-records') !== null,
-  text: document.body.innerText,
-})
+  text: document.body.innerText
 '@
+    $script:PageProbe = "({ $PageProbeFields })"
 
     function Invoke-ReportInBrowser([string] $File, [string] $Name) {
         Invoke-ChromiumPage -Chromium $Chromium -File $File -ScreenshotPath (Join-Path $Screenshots "$Name.png") -Evaluate $PageProbe
@@ -283,6 +282,28 @@ Describe 'The report in headless Chromium' -Skip:$ChromiumMissing {
         ($page.Value.charts | Where-Object id -eq 'task-types').rects | Should -BeGreaterOrEqual ($Models * $TaskTypes) -Because 'the heat map draws every cell'
         ($page.Value.charts | Where-Object id -eq 'leaderboard').rects | Should -BeGreaterOrEqual $Models -Because 'the leaderboard draws a bar per model'
         Join-Path $Screenshots "report-$Name.png" | Should -Exist
+    }
+
+    It 'lays the report out for paper: every chart scaled to the page width, no navigation, tables whole' {
+        $store = New-ReportStore -Models 40 -TaskTypes 30 -PromptTypes 1 -PerCell 1 -Days 2
+        $out = Join-Path $TestDrive 'print.html'
+        Export-PilotReport -Path $store -OutFile $out | Out-Null
+        # A4 at 96 dpi less the 12 mm margins: about 700 CSS pixels.
+        $probe = "({ $PageProbeFields, " + @'
+  navHidden: getComputedStyle(document.querySelector('nav')).display === 'none',
+  tablesClipped: [...document.querySelectorAll('.table-scroll')].filter(t => t.scrollHeight > t.clientHeight + 1).length,
+  pageWidth: document.documentElement.clientWidth,
+  overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth })
+'@
+        $page = Invoke-ChromiumPage -Chromium $Chromium -File $out -ScreenshotPath (Join-Path $Screenshots 'report-print.png') -Evaluate $probe -Width 700 -Media print
+        Assert-CleanPage $page
+        $page.Value.navHidden | Should -BeTrue
+        $page.Value.tablesClipped | Should -Be 0 -Because 'printed tables show every row'
+        $page.Value.overflow | Should -BeLessOrEqual 0 -Because 'nothing may run off the paper'
+        foreach ($chart in $page.Value.charts) {
+            $chart.width | Should -BeLessOrEqual $page.Value.pageWidth -Because "chart $($chart.id) must fit the paper's width"
+            $chart.marks | Should -BeGreaterOrEqual 40
+        }
     }
 
     It 'renders labels as text and an empty store as a message' {

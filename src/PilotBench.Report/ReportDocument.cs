@@ -279,6 +279,10 @@ table.state th { font-weight: 500; color: var(--muted); }
   .scroll svg { max-width: 100%; height: auto; }
   thead th { position: static; }
   tr { break-inside: avoid; }
+  table { font-size: 8pt; }
+  table.numbers th, table.numbers td:not(:first-child) { white-space: normal; overflow-wrap: anywhere; }
+  table.numbers td:first-child { min-width: 0; }
+  th, td { padding: .15rem .3rem; }
 }
 
 """;
