@@ -63,14 +63,14 @@ public static class ReportDocument
             html.Append("</ol></nav>\n");
 
             AppendLeaderboard(html, data);
-            AppendMatrix(html, data, "task-types", "Model × task type",
+            AppendMatrix(html, "task-types", "Model × task type",
                 "Success rate of each model on each task type; each cell shows the rate and the number of records (n). Grey: no records.",
-                data.Matrix(StatsKeyColumns.TaskType), forceHeatMap: true);
-            AppendMatrix(html, data, "prompt-types", "Success by prompt type",
-                "Success rate of each model with each prompt type.", data.Matrix(StatsKeyColumns.PromptType), forceHeatMap: false);
+                data.Matrix(StatsKeyColumns.TaskType), forceHeatMap: true, numeric: false);
+            AppendMatrix(html, "prompt-types", "Success by prompt type",
+                "Success rate of each model with each prompt type.", data.Matrix(StatsKeyColumns.PromptType), forceHeatMap: false, numeric: false);
             AppendErrors(html, data);
-            AppendMatrix(html, data, "tool-success", "Success against tool success rate",
-                "Success rate of each model at each tool success rate of the test set-up.", data.Matrix(StatsKeyColumns.ToolSuccessRate), forceHeatMap: false);
+            AppendMatrix(html, "tool-success", "Success against tool success rate",
+                "Success rate of each model at each tool success rate of the test set-up.", data.Matrix(StatsKeyColumns.ToolSuccessRate), forceHeatMap: false, numeric: true);
             if (data.SpansDays) AppendTrend(html, data);
         }
 
@@ -118,10 +118,10 @@ public static class ReportDocument
         html.Append("</section>\n");
     }
 
-    private static void AppendMatrix(StringBuilder html, ReportData data, string id, string title, string note, RateMatrix matrix, bool forceHeatMap)
+    // numeric: the column's values are numbers (tool_success_rate), drawn as lines against them, not as bars.
+    private static void AppendMatrix(StringBuilder html, string id, string title, string note, RateMatrix matrix, bool forceHeatMap, bool numeric)
     {
         bool heatMap = forceHeatMap || matrix.Models.Count > ReportCharts.SeriesPerModelLimit || matrix.Columns.Count > ReportCharts.SeriesPerModelLimit;
-        bool numeric = matrix.Columns.All(c => double.TryParse(c, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
         ChartSvg chart;
         if (heatMap)
         {

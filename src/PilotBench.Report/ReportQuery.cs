@@ -33,6 +33,14 @@ public static class ReportQuery
             try
             {
                 var scan = await ScanAsync(layout, filter, failed, stored is null, progress, cancellationToken).ConfigureAwait(false);
+                // A consolidation between reading model_stats.parquet and the scan (an increment
+                // merged, or removed as superseded) makes the two disagree: then the statistics are
+                // taken from the scan, so that every chart shows one snapshot.
+                if (stored is not null && scan.Records != stored.Groups.Groups.Values.Sum(g => g.Total))
+                {
+                    stored = null;
+                    continue;
+                }
                 var groups = stored?.Groups ?? scan.Groups;
                 var state = new StoreState(
                     layout.Root,
