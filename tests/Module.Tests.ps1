@@ -38,7 +38,7 @@ $manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $module.ModuleBase
         $result.ModuleBase | Should -BeLike "$ModuleRoot*"
         $result.Commands | Should -Be @($Manifest.CmdletsToExport | Sort-Object)
         $result.Commands | Should -Be $result.Expected
-        $result.Commands.Count | Should -Be 6
+        $result.Commands.Count | Should -Be 7
         $result.Functions | Should -BeNullOrEmpty
         $result.Aliases | Should -BeNullOrEmpty
     }
@@ -85,7 +85,7 @@ Describe 'The module manifest' {
             @($array.SubExpression.FindAll({ param($node) $node -is [System.Management.Automation.Language.ArrayLiteralAst] }, $true)).Count |
                 Should -Be 0 -Because $array.Extent.Text
         }
-        $Manifest.CmdletsToExport.Count | Should -Be 6
+        $Manifest.CmdletsToExport.Count | Should -Be 7
         $Manifest.PrivateData.PSData.Tags | Should -Contain 'PSEdition_Core'
     }
 

@@ -206,6 +206,20 @@ Describe 'Export-PilotReport' {
         foreach ($label in 'model-40', 'task_type_30') { $heatMap | Should -Match ">$label<" }
     }
 
+    It 'shows the intervals Get-PilotModelStats gives at the same -ConfidenceLevel, and refuses a level outside (0, 1)' {
+        $out = Join-Path $TestDrive 'level.html'
+        Export-PilotReport -Path $SmallStore -OutFile $out -ConfidenceLevel 0.99 | Out-Null
+        $html = Get-Content -LiteralPath $out -Raw
+        $html | Should -Match '99\.0 % Wilson score'
+        $invariant = [cultureinfo]::InvariantCulture
+        foreach ($stats in Get-PilotModelStats -Path $SmallStore -NoConsolidate -ConfidenceLevel 0.99) {
+            $cells = '<td>{0}</td><td>{1}</td><td>{2}</td><td>{3}</td><td>{4}</td><td>{5}</td>' -f $stats.Model, $stats.Total, $stats.FullSuccess,
+                $stats.SuccessRate.ToString('0.0 %', $invariant), $stats.SuccessRateLow.ToString('0.0 %', $invariant), $stats.SuccessRateHigh.ToString('0.0 %', $invariant)
+            $html | Should -Match ([regex]::Escape($cells)) -Because "the leaderboard's row of $($stats.Model) must hold Get-PilotModelStats's figures"
+        }
+        { Export-PilotReport -Path $SmallStore -OutFile $out -ConfidenceLevel 1 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PilotBench.Commands.ExportPilotReportCommand'
+    }
+
     It 'draws the daily trend only when the records span more than one day' {
         $oneDay = New-ReportStore -Models 2 -TaskTypes 2 -Days 1
         $out = Join-Path $TestDrive 'one-day.html'

@@ -18,7 +18,7 @@ public sealed record StoreState(
 /// <summary>Records and full successes of one day (UTC) for one model, or for all models when <see cref="Model"/> is null.</summary>
 public sealed record DayCount(DateOnly Day, string? Model, long Total, long FullSuccess);
 
-/// <summary>One model's line of the leaderboard, with its success rate's Wilson interval (docs/statistics.md, "Uncertainty").</summary>
+/// <summary>One model's line of the leaderboard, with its success rate's Wilson interval (docs/contract.md §7.1, docs/statistics.md).</summary>
 public sealed record ModelSummary(string Model, ModelStatsRow Figures, ConfidenceInterval Interval)
 {
     public long Total => Figures.Total;
@@ -163,7 +163,8 @@ public sealed class ReportData
     private ModelSummary Summarise(StatsGroupKey key, GroupStats stats) =>
         new(key.Model ?? "", new ModelStatsRow(key, stats, GeneratedUtc), Wilson(stats));
 
-    private ConfidenceInterval Wilson(GroupStats stats) => ProportionInterval.Wilson(stats.FullSuccess, stats.Total, ConfidenceLevel);
+    /// <summary>The interval Get-PilotModelStats shows as SuccessRateLow/High for the same group and level.</summary>
+    private ConfidenceInterval Wilson(GroupStats stats) => new ModelStatsUncertainty(stats, ConfidenceLevel).SuccessRate;
 
     /// <summary>The Wilson interval of <paramref name="successes"/> of <paramref name="total"/> at this report's level.</summary>
     public ConfidenceInterval Wilson(long successes, long total) => ProportionInterval.Wilson(successes, total, ConfidenceLevel);

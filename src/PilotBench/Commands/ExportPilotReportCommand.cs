@@ -26,10 +26,10 @@ public sealed class ExportPilotReportCommand : StoreFilterCmdlet
     [ValidateNotNullOrEmpty]
     public string? Title { get; set; }
 
-    /// <summary>The confidence level of the intervals (default 0.95).</summary>
+    /// <summary>The level of the intervals on the rates, strictly between 0 and 1 (default 0.95), as in Get-PilotModelStats.</summary>
     [Parameter]
-    [ValidateRange(0.5, 0.9999)]
-    public double ConfidenceLevel { get; set; } = 0.95;
+    [ValidateConfidenceLevel]
+    public double ConfidenceLevel { get; set; } = Engine.Statistics.ModelStatsUncertainty.DefaultConfidenceLevel;
 
     /// <summary>Open the report in the default browser when there is one.</summary>
     [Parameter]
