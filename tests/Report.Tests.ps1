@@ -220,6 +220,22 @@ Describe 'Export-PilotReport' {
         { Export-PilotReport -Path $SmallStore -OutFile $out -ConfidenceLevel 1 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PilotBench.Commands.ExportPilotReportCommand'
     }
 
+    It 'reports the readable records and names an unreadable increment as a non-terminating error' {
+        $store = New-ReportStore -Models 2 -TaskTypes 1 -PerCell 2
+        $broken = Join-Path $store 'incremental' 'increment_1_20250816_203211_damaged.parquet'
+        Set-Content -LiteralPath $broken -Value 'not parquet'
+        $out = Join-Path $TestDrive 'damaged.html'
+        $result = Export-PilotReport -Path $store -OutFile $out -ErrorVariable failed -ErrorAction SilentlyContinue
+        $result.FullName | Should -Be $out
+        @($failed).Count | Should -Be 1
+        $failed[0].FullyQualifiedErrorId | Should -Match '^IncrementUnreadable'
+        $failed[0].TargetObject | Should -Be $broken
+        $html = Get-Content -LiteralPath $out -Raw
+        $html | Should -Match '8 records'
+        $html | Should -Match 'Unreadable increments \(not counted\)</th><td>increment_1_20250816_203211_damaged\.parquet'
+        $broken | Should -Exist -Because 'a report never changes the store'
+    }
+
     It 'draws the daily trend only when the records span more than one day' {
         $oneDay = New-ReportStore -Models 2 -TaskTypes 2 -Days 1
         $out = Join-Path $TestDrive 'one-day.html'

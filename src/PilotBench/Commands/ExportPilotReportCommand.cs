@@ -50,10 +50,7 @@ public sealed class ExportPilotReportCommand : StoreFilterCmdlet
         try
         {
             var data = RunEngine(token => ReportWriter.WriteAsync(layout, options, ConfidenceLevel, outFile, progress, token));
-            foreach (var unreadable in data.State.UnreadableIncrements)
-            {
-                WriteWarning($"Unreadable increment '{unreadable.Path}' not counted: {unreadable.Reason}");
-            }
+            foreach (var unreadable in data.State.UnreadableIncrements) WriteUnreadable(unreadable);
             WriteVerbose($"Wrote a report of {data.RecordCount:N0} records ({data.Leaderboard.Count} models) to '{outFile}'.");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)
