@@ -8,7 +8,8 @@
       Build  Compiles the solution and lays out output/PilotBench/<version>/ exactly as an installed
              module (manifest, format file, help, cmdlet assembly; the engine and its packages in bin/,
              as portable IL, and in bin/r2r-<rid>-net10/ as ReadyToRun images for .NET 10 on each
-             runtime identifier of -ReadyToRun).
+             runtime identifier of -ReadyToRun). Installs Azurite, the storage emulator of the
+             remote-store tests, into tools/azurite when node and npm are present and it is missing.
       Test   Build, then the xunit suite, then the Pester suite in a separate pwsh process against the
              built module. Ends with one line "N passed, N failed, N skipped" counting every test.
       Demo   Build, then the main job: concurrent writers, status, consolidation, statistics, the HTML report.
@@ -87,7 +88,33 @@ function Get-NuGetPackageRoot {
     return $Matches[1].Trim()
 }
 
+function Install-Azurite {
+    # Azurite, the Azure Storage emulator the remote-store tests start (tests/units/Remote,
+    # tests/AzuriteServer.ps1), pinned by tools/azurite/package-lock.json. `npm ci` runs only when
+    # the install is missing or older than the lock file (a stamp holds the lock file's hash), so a
+    # machine that has it needs no network. Without node and npm nothing is installed and those
+    # tests report SKIPPED with the reason.
+    $folder = Join-Path $RepoRoot 'tools' 'azurite'
+    $lock = Join-Path $folder 'package-lock.json'
+    $stamp = Join-Path $folder 'node_modules' '.pilotbench-lock-hash'
+    if (-not (Get-Command node -CommandType Application -ErrorAction Ignore) -or -not (Get-Command npm -CommandType Application -ErrorAction Ignore)) {
+        Write-Host 'node or npm not found: Azurite is not installed, the tests against it will be skipped.' -ForegroundColor Yellow
+        return
+    }
+    $hash = (Get-FileHash -LiteralPath $lock -Algorithm SHA256).Hash
+    if ((Test-Path -LiteralPath $stamp) -and (Get-Content -LiteralPath $stamp -Raw).Trim() -eq $hash) { return }
+    Push-Location $folder
+    try {
+        # No install scripts: Azurite needs none (one dependency's postinstall only prints), and
+        # npm versions differ on whether they run them.
+        Invoke-Native npm @('ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel', 'error')
+    }
+    finally { Pop-Location }
+    Set-Content -LiteralPath $stamp -Value $hash -NoNewline
+}
+
 function Invoke-Build {
+    Install-Azurite
     Invoke-Native dotnet @('restore', (Join-Path $RepoRoot 'PilotBench.sln'), '--nologo', '-v', 'q')
     Invoke-Native dotnet @('build', (Join-Path $RepoRoot 'PilotBench.sln'), '-c', $Configuration, '--no-restore', '--nologo', '-v', 'q', '-clp:NoSummary')
 

@@ -1,11 +1,13 @@
 #Requires -Version 7.4
 # Dependency isolation (LoadContext.cs): PilotBench's packages live in their own AssemblyLoadContext,
 # so another copy of ZstdSharp.Port / CommunityToolkit.HighPerformance of a different version,
-# loaded into the session before or after PilotBench, neither breaks PilotBench nor is broken by it.
+# loaded into the session before or after PilotBench, neither breaks PilotBench nor is broken by it;
+# likewise an older Azure SDK (Azure.Core, Azure.Storage.Blobs) loaded first, as the Az modules do.
 # Each direction runs in a fresh pwsh: the order of loading is the point.
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    . (Join-Path $PSScriptRoot 'AzuriteServer.ps1')
 
     function Find-PackageAssembly([string] $PackageFolder, [string] $FileName) {
         # The newest target framework of the package that .NET 10 loads.
@@ -19,6 +21,17 @@ BeforeAll {
 
     $script:OldZstd = Find-PackageAssembly (Join-Path 'zstdsharp.port' '0.7.3') 'ZstdSharp.dll'
     $script:OldToolkit = Find-PackageAssembly (Join-Path 'communitytoolkit.highperformance' '7.1.2') 'CommunityToolkit.HighPerformance.dll'
+
+    # An older Azure SDK in one folder, as a module ships it (Assembly.LoadFrom then finds each
+    # dependency beside the assembly that needs it). Microsoft.Bcl.AsyncInterfaces comes with pwsh.
+    $script:OldAzure = Join-Path $TestDrive 'old-azure-sdk'
+    New-Item -ItemType Directory -Path $OldAzure -Force | Out-Null
+    foreach ($package in @(
+            @('azure.core', '1.44.1', 'Azure.Core.dll'), @('azure.storage.blobs', '12.19.1', 'Azure.Storage.Blobs.dll'),
+            @('azure.storage.common', '12.18.1', 'Azure.Storage.Common.dll'), @('system.clientmodel', '1.1.0', 'System.ClientModel.dll'),
+            @('system.memory.data', '6.0.0', 'System.Memory.Data.dll'), @('system.io.hashing', '6.0.0', 'System.IO.Hashing.dll'))) {
+        Copy-Item -LiteralPath (Find-PackageAssembly (Join-Path $package[0] $package[1]) $package[2]) -Destination $OldAzure
+    }
 
     # Script pieces shared by both directions (run inside the child process).
     $script:ChildFunctions = @"
@@ -130,6 +143,64 @@ finally { Remove-Item -LiteralPath $Store -Recurse -Force -ErrorAction Ignore }
         # PilotBench's own reader and writer no longer need Parquet.Net's CommunityToolkit for
         # these files; if its copy is loaded at all, it must be in PilotBench's context.
         $result.Loaded.Toolkit | Where-Object { $_ -ne '7.1.0.0@Default' } | ForEach-Object { $_ | Should -BeLike '*@PilotBench' }
+    }
+
+    It 'works beside an older Azure.Core and Azure.Storage.Blobs loaded into the session first, both using one Azurite server' {
+        if ($reason = Get-AzuriteUnavailableReason) { Set-ItResult -Skipped -Because "SKIPPED: $reason"; return }
+        $server = Start-TestAzurite
+        try {
+            $child = Invoke-PwshChild ($ChildFunctions + @"
+`$OldAzurePath = '$($OldAzure -replace "'", "''")'
+`$ConnectionString = '$($server.ConnectionString)'
+
+"@ + @'
+function Get-AzureCopies {
+    @([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -in 'Azure.Core', 'Azure.Storage.Blobs' } |
+        ForEach-Object { "$($_.GetName().Name) $($_.GetName().Version)@$([Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name)" } | Sort-Object)
+}
+try {
+    # The session's SDK, loaded by path into the default context, writes a blob ...
+    $oldBlobs = [Reflection.Assembly]::LoadFrom((Join-Path $OldAzurePath 'Azure.Storage.Blobs.dll'))
+    $oldContainer = [Activator]::CreateInstance($oldBlobs.GetType('Azure.Storage.Blobs.BlobContainerClient', $true), [object[]]@($ConnectionString, 'isolation'))
+    $null = $oldContainer.CreateIfNotExists()
+    $null = $oldContainer.GetBlobClient('store/from-old-sdk').Upload([IO.MemoryStream]::new([Text.Encoding]::UTF8.GetBytes('written by 12.19.1')), $true)
+    # ... PilotBench runs its cmdlets (no Azure assembly of its own may load for a local store) ...
+    $work = Invoke-PilotBenchWork
+    $afterCmdlets = Get-AzureCopies
+    # ... then its engine, in its own context, reads that blob and writes one through its SDK ...
+    $engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PilotBench.Engine' }
+    $addressType = $engine.GetType('PilotBench.Engine.Remote.BlobStoreAddress', $true)
+    $env:AZURE_STORAGE_CONNECTION_STRING = $ConnectionString
+    $address = $addressType::Parse('az://isolation/store', $null)
+    $client = $address.CreateContainerClient($null)
+    $readByPilotBench = $client.GetBlobClient($address.BlobName('from-old-sdk')).DownloadContent().Value.Content.ToString()
+    $null = $client.GetBlobClient($address.BlobName('from-pilotbench')).Upload([IO.MemoryStream]::new([Text.Encoding]::UTF8.GetBytes('written by PilotBench')), $true)
+    # ... which the session's SDK then reads.
+    $readByOld = $oldContainer.GetBlobClient('store/from-pilotbench').DownloadContent().Value.Content.ToString()
+    [pscustomobject]@{
+        Work = $work; AfterCmdlets = $afterCmdlets; ReadByPilotBench = $readByPilotBench; ReadByOld = $readByOld
+        ClientContext = [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($client.GetType().Assembly).Name
+        Loaded = Get-AzureCopies
+    } | ConvertTo-Json -Depth 5 -Compress
+}
+finally { Remove-Item -LiteralPath $Store -Recurse -Force -ErrorAction Ignore }
+'@)
+        }
+        finally { Stop-TestAzurite $server }
+        $child.ExitCode | Should -Be 0 -Because $child.Text
+        $child.Text | Should -Not -Match 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUz' -Because 'the account key never reaches any output'
+        $result = $child.Output[-1] | ConvertFrom-Json
+        Assert-PilotBenchWork $result.Work
+        # Nothing Azure loads for PilotBench until a remote store is used (Import-Module stays fast).
+        @($result.AfterCmdlets | Where-Object { $_ -like '*@PilotBench' }) | Should -BeNullOrEmpty
+        $result.ReadByPilotBench | Should -Be 'written by 12.19.1'
+        $result.ReadByOld | Should -Be 'written by PilotBench'
+        $result.ClientContext | Should -Be 'PilotBench'
+        $result.Loaded | Should -Contain 'Azure.Core 1.44.1.0@Default'
+        $result.Loaded | Should -Contain 'Azure.Storage.Blobs 12.19.1.0@Default'
+        @($result.Loaded | Where-Object { $_ -like 'Azure.Core *@PilotBench' }) | Should -HaveCount 1
+        @($result.Loaded | Where-Object { $_ -like 'Azure.Storage.Blobs *@PilotBench' }) | Should -HaveCount 1
+        $result.Loaded | Where-Object { $_ -like '*@PilotBench' } | ForEach-Object { $_ | Should -Not -Match ' (1\.44\.1|12\.19\.1)\.0@' }
     }
 
     It 'leaves an older ZstdSharp and CommunityToolkit.HighPerformance loadable and working after PilotBench has run' {
