@@ -114,7 +114,6 @@ function Install-Azurite {
 }
 
 function Invoke-Build {
-    Install-Azurite
     Invoke-Native dotnet @('restore', (Join-Path $RepoRoot 'PilotBench.sln'), '--nologo', '-v', 'q')
     Invoke-Native dotnet @('build', (Join-Path $RepoRoot 'PilotBench.sln'), '-c', $Configuration, '--no-restore', '--nologo', '-v', 'q', '-clp:NoSummary')
 
@@ -200,6 +199,8 @@ function Get-TrxCounts([string] $TrxPath) {
 
 function Invoke-Test {
     Invoke-Build
+    # Only the tests start Azurite: Build and Demo need neither node nor its packages.
+    Install-Azurite
     $results = Join-Path $OutputRoot 'testresults'
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
     New-Item -ItemType Directory -Path $results -Force | Out-Null
