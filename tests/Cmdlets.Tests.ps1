@@ -632,4 +632,66 @@ Describe 'Output objects' {
         $line = "Get-PilotResult -Path '$OutputStore' -PromptType o"
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('optimal')
     }
+
+    Context 'completion resolves the store as the cmdlets do' {
+        BeforeAll {
+            function Get-Completion([string] $Line) {
+                @((TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches.CompletionText)
+            }
+            # Two stores named s1 under two folders, with different models, consolidated (metadata.json).
+            $script:CompletionRoot = Join-Path $TestDrive 'completion'
+            foreach ($pair in @(@('first', 'model-first'), @('second', 'model-second'))) {
+                $store = Join-Path $CompletionRoot $pair[0] 's1'
+                Write-PilotResult -Path $store -Model $pair[1] -TaskType t -PromptType p -Success $true
+                Invoke-PilotConsolidation -Path $store | Out-Null
+            }
+            $script:ProcessDirectory = New-Item -ItemType Directory -Path (Join-Path $CompletionRoot 'process-cwd') -Force
+        }
+
+        BeforeEach {
+            # The process's current directory stays elsewhere: only $PWD may decide.
+            $script:SavedDirectory = [Environment]::CurrentDirectory
+            $script:SavedStore = $env:PILOTBENCH_STORE
+            [Environment]::CurrentDirectory = $ProcessDirectory.FullName
+            Push-Location -LiteralPath $ProcessDirectory.FullName
+        }
+
+        AfterEach {
+            Pop-Location
+            [Environment]::CurrentDirectory = $SavedDirectory
+            $env:PILOTBENCH_STORE = $SavedStore
+        }
+
+        It 'completes from the relative -Path under $PWD, following Set-Location' {
+            [Environment]::CurrentDirectory = Join-Path $CompletionRoot 'second'
+            Set-Location -LiteralPath (Join-Path $CompletionRoot 'first')
+            Get-Completion 'Get-PilotModelStats -Path s1 -Model ' | Should -Be @('model-first')
+            Get-Completion 'Get-PilotModelStats -LiteralPath s1 -Model ' | Should -Be @('model-first')
+            Set-Location -LiteralPath (Join-Path $CompletionRoot 'second')
+            [Environment]::CurrentDirectory = Join-Path $CompletionRoot 'first'
+            Get-Completion 'Get-PilotModelStats -Path s1 -Model ' | Should -Be @('model-second')
+            Get-Completion 'Get-PilotResult -Path ./s* -Model model-' | Should -Be @('model-second')
+        }
+
+        It 'completes from a store on a PSDrive' {
+            New-PSDrive -Name PilotCompletion -PSProvider FileSystem -Root (Join-Path $CompletionRoot 'second') -Scope Global | Out-Null
+            try {
+                Get-Completion 'Get-PilotModelStats -Path PilotCompletion:/s1 -Model ' | Should -Be @('model-second')
+                Set-Location PilotCompletion:/
+                Get-Completion 'Get-PilotModelStats -Path s1 -Model ' | Should -Be @('model-second')
+            }
+            finally {
+                Set-Location -LiteralPath $ProcessDirectory.FullName
+                Remove-PSDrive -Name PilotCompletion -Scope Global
+            }
+        }
+
+        It 'completes from the default store: a relative $env:PILOTBENCH_STORE under $PWD' {
+            $env:PILOTBENCH_STORE = 's1'
+            Set-Location -LiteralPath (Join-Path $CompletionRoot 'first')
+            [Environment]::CurrentDirectory = Join-Path $CompletionRoot 'second'
+            Get-Completion 'Get-PilotModelStats -Model ' | Should -Be @('model-first')
+            Get-Completion 'Write-PilotResult -TaskType t -Model model-' | Should -Be @('model-first')
+        }
+    }
 }

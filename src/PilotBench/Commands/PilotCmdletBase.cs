@@ -33,50 +33,18 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
     /// </summary>
     protected override void BeginProcessing() => TableViews.EnsureLoaded(this);
 
-    /// <summary>Resolves the store folder named by -Path / -LiteralPath / the default.</summary>
+    /// <summary>Resolves the store folder named by -Path / -LiteralPath / the default (<see cref="StoreLocation"/>).</summary>
     protected StoreLayout ResolveStore()
     {
-        string? literal = LiteralPath;
-        string? path = Path;
-        if (literal is not null && path is not null)
+        try
         {
-            ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException("Give the store with -Path or with -LiteralPath, not both."),
-                "PathAndLiteralPath", ErrorCategory.InvalidArgument, path));
+            return new StoreLayout(StoreLocation.Resolve(SessionState.Path, Path, LiteralPath));
         }
-        if (literal is null && path is null)
+        catch (StoreLocationException ex)
         {
-            string? fromEnvironment = Environment.GetEnvironmentVariable(StoreLayout.StoreEnvironmentVariable);
-            if (string.IsNullOrWhiteSpace(fromEnvironment)) literal = StoreLayout.DefaultStoreFolderName;
-            else literal = fromEnvironment;
+            ThrowTerminatingError(new ErrorRecord(ex, ex.ErrorId, ErrorCategory.InvalidArgument, ex.Target));
+            throw;
         }
-
-        string resolved;
-        ProviderInfo provider;
-        if (literal is null && path is not null && WildcardPattern.ContainsWildcardCharacters(path))
-        {
-            var matches = GetResolvedProviderPathFromPSPath(path, out provider);
-            if (matches.Count != 1)
-            {
-                ThrowTerminatingError(new ErrorRecord(
-                    new ArgumentException(matches.Count == 0
-                        ? $"The path '{path}' matches no folder."
-                        : $"The path '{path}' matches {matches.Count} items; a store is one folder."),
-                    "PathNotUnique", ErrorCategory.InvalidArgument, path));
-            }
-            resolved = matches[0];
-        }
-        else
-        {
-            resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(literal ?? path!, out provider, out _);
-        }
-        if (!string.Equals(provider.Name, "FileSystem", StringComparison.OrdinalIgnoreCase))
-        {
-            ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException($"The store must be a folder of the FileSystem provider; '{literal ?? path}' is in the {provider.Name} provider."),
-                "PathNotFileSystem", ErrorCategory.InvalidArgument, literal ?? path));
-        }
-        return new StoreLayout(resolved);
     }
 
     /// <summary>

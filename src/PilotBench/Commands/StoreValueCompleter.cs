@@ -7,25 +7,22 @@ namespace PilotBench.Commands;
 
 /// <summary>
 /// Tab completion of -Model, -PromptType, -TaskType and -Difficulty from the store's metadata.json
-/// (the store named by -Path/-LiteralPath on the command line, else the default store).
+/// (the store named by -Path/-LiteralPath on the command line, else the default store), resolved
+/// exactly as the cmdlet will resolve it (<see cref="StoreLocation"/>).
 /// </summary>
 public sealed class StoreValueCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        string? store = (fakeBoundParameters["LiteralPath"] ?? fakeBoundParameters["Path"])?.ToString();
-        store ??= Environment.GetEnvironmentVariable(StoreLayout.StoreEnvironmentVariable);
-        if (string.IsNullOrWhiteSpace(store)) store = StoreLayout.DefaultStoreFolderName;
         string root;
         try
         {
-            using var powerShell = PowerShell.Create(RunspaceMode.CurrentRunspace);
-            root = powerShell.Runspace.SessionStateProxy.Path.GetUnresolvedProviderPathFromPSPath(store);
+            root = StoreLocation.Resolve(SessionPaths(), fakeBoundParameters["Path"]?.ToString(), fakeBoundParameters["LiteralPath"]?.ToString());
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            root = System.IO.Path.GetFullPath(store);
+            return Array.Empty<CompletionResult>();  // no single FileSystem folder (yet): nothing to offer
         }
         var metadata = StoreMetadata.TryRead(new StoreLayout(root));
         if (metadata is null) return Array.Empty<CompletionResult>();
@@ -41,5 +38,20 @@ public sealed class StoreValueCompleter : IArgumentCompleter
         return values
             .Where(v => v.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             .Select(v => new CompletionResult(v.Any(char.IsWhiteSpace) || v.Contains('\'') ? $"'{v.Replace("'", "''")}'" : v, v, CompletionResultType.ParameterValue, v));
+    }
+
+    /// <summary>
+    /// The path services of the session being completed ($PWD, its PSDrives). A completer runs on that
+    /// session's pipeline thread while TabExpansion2 runs, so Runspace.SessionStateProxy refuses
+    /// ("a pipeline is already running"); a nested pipeline in the current runspace may read
+    /// $ExecutionContext.
+    /// </summary>
+    private static PathIntrinsics SessionPaths()
+    {
+        using var powerShell = PowerShell.Create(RunspaceMode.CurrentRunspace);
+        var engine = powerShell.AddCommand(@"Microsoft.PowerShell.Utility\Get-Variable")
+            .AddParameter("Name", "ExecutionContext").AddParameter("ValueOnly")
+            .Invoke<EngineIntrinsics>();
+        return engine.Single().SessionState.Path;
     }
 }
