@@ -53,6 +53,21 @@ public static class ColumnConversion
         }
     }
 
+    /// <summary>
+    /// A float32 value (Parquet FLOAT; pandas and pyarrow often store rates so) as a double: the one
+    /// nearest its shortest round-trip decimal, so 0.8f is 0.8, as the engine's own files and a
+    /// -ToolSuccessRate 0.8 hold it, not its exact binary value 0.800000011920929 (a statistics
+    /// group and a filter value of its own). Every reader and the record converter widen through here.
+    /// </summary>
+    public static double WidenFloat(float value)
+    {
+        if (!float.IsFinite(value)) return value;
+        // The shortest round-trip text of a float has at most 15 characters ("-1.17549435E-38").
+        Span<char> text = stackalloc char[32];
+        if (!value.TryFormat(text, out int length, "R", CultureInfo.InvariantCulture)) return double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        return double.Parse(text[..length], NumberStyles.Float, CultureInfo.InvariantCulture);
+    }
+
     public static string? FormatInvariant(object? value) => value switch
     {
         null => null,

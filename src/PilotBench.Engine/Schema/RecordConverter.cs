@@ -327,6 +327,7 @@ public static class RecordConverter
             case null: return false;
             case double d: number = d; return true; // the common types first: the same result as the IConvertible case below
             case int i: number = i; return true;
+            case float f: number = ColumnConversion.WidenFloat(f); return true;
             case string s when string.IsNullOrWhiteSpace(s): return false;
             case string s:
                 if (double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out number)) return true;
@@ -432,7 +433,10 @@ public static class RecordConverter
             case ulong ul:
                 converted = ul <= long.MaxValue ? (long)ul : (double)ul;
                 return true;
-            case float or decimal:
+            case float f:
+                converted = ColumnConversion.WidenFloat(f);
+                return true;
+            case decimal:
                 converted = System.Convert.ToDouble(value, CultureInfo.InvariantCulture);
                 return true;
             case DateTimeOffset dto: converted = Timestamps.Normalize(dto.UtcDateTime); return true;

@@ -1,3 +1,5 @@
+using PilotBench.Engine.Schema;
+
 namespace PilotBench.Engine.Statistics;
 
 /// <summary>
@@ -29,8 +31,8 @@ internal static class ColumnValues
     {
         double?[] a => a[i],
         double[] a => a[i],
-        float?[] a => a[i],
-        float[] a => a[i],
+        float?[] a => a[i] is float f ? ColumnConversion.WidenFloat(f) : null,
+        float[] a => ColumnConversion.WidenFloat(a[i]),
         long?[] a => a[i],
         long[] a => a[i],
         int?[] a => a[i],

@@ -100,7 +100,7 @@ internal static class ParquetCodec
         if (type == typeof(ushort)) return new Column(name, ColumnType.Int32, Map(await ReadAsync<ushort>(group, field, n, cancellationToken).ConfigureAwait(false), v => (int)v));
         if (type == typeof(uint)) return new Column(name, ColumnType.Int64, Map(await ReadAsync<uint>(group, field, n, cancellationToken).ConfigureAwait(false), v => (long)v));
         if (type == typeof(ulong)) return new Column(name, ColumnType.Int64, Map(await ReadAsync<ulong>(group, field, n, cancellationToken).ConfigureAwait(false), v => unchecked((long)v)));
-        if (type == typeof(float)) return new Column(name, ColumnType.Double, Map(await ReadAsync<float>(group, field, n, cancellationToken).ConfigureAwait(false), v => (double)v));
+        if (type == typeof(float)) return new Column(name, ColumnType.Double, Map(await ReadAsync<float>(group, field, n, cancellationToken).ConfigureAwait(false), ColumnConversion.WidenFloat));
         if (type == typeof(decimal)) return new Column(name, ColumnType.Double, Map(await ReadAsync<decimal>(group, field, n, cancellationToken).ConfigureAwait(false), v => (double)v));
         if (type == typeof(DateTimeOffset)) return new Column(name, ColumnType.Timestamp, Map(await ReadAsync<DateTimeOffset>(group, field, n, cancellationToken).ConfigureAwait(false), v => v.UtcDateTime));
         if (type == typeof(DateOnly)) return new Column(name, ColumnType.Timestamp, Map(await ReadAsync<DateOnly>(group, field, n, cancellationToken).ConfigureAwait(false), v => v.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc)));

@@ -94,7 +94,7 @@ internal static class FastColumnReader
         FastKind.UInt32 => new Column(name, ColumnType.Int64, Spread(arrays, chunk, chunk.Int32s!, v => (long)unchecked((uint)v))),
         FastKind.Int64 => new Column(name, ColumnType.Int64, SpreadInt64s(arrays, chunk)),
         FastKind.Double => new Column(name, ColumnType.Double, SpreadDoubles(arrays, chunk)),
-        FastKind.Float => new Column(name, ColumnType.Double, Spread(arrays, chunk, chunk.Floats!, v => (double)v)),
+        FastKind.Float => new Column(name, ColumnType.Double, Spread(arrays, chunk, chunk.Floats!, ColumnConversion.WidenFloat)),
         FastKind.TimestampMillis => new Column(name, ColumnType.Timestamp, SpreadMillis(arrays, chunk)),
         FastKind.TimestampMicros => new Column(name, ColumnType.Timestamp, Spread(arrays, chunk, chunk.Int64s!, v => Time(v, 10, 1))),
         FastKind.TimestampNanos => new Column(name, ColumnType.Timestamp, Spread(arrays, chunk, chunk.Int64s!, v => Time(v, 1, 100))),
