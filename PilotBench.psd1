@@ -5,7 +5,7 @@
     GUID                 = 'c44a5eae-5e34-427f-9c52-6befed1405f3'
     Author               = 'PilotBench contributors'
     CompanyName          = 'PilotBench'
-    Copyright            = '(c) PilotBench contributors. All rights reserved.'
+    Copyright            = 'Copyright (c) 2026 PilotBench contributors. MIT License (LICENSE).'
     Description          = 'Stores LLM benchmark ("pilot bench") test results in Parquet: many concurrent writers, crash-safe consolidation, exact statistics.'
     PowerShellVersion    = '7.4'
     FunctionsToExport    = @()

@@ -6,10 +6,12 @@
 .DESCRIPTION
     Tasks:
       Build  Compiles the solution and lays out output/PilotBench/<version>/ exactly as an installed
-             module (manifest, format file, help, cmdlet assembly; the engine and its packages in bin/,
+             module (manifest, LICENSE, format file, help, cmdlet assembly; the engine and its packages in bin/,
              as portable IL, and in bin/r2r-<rid>-net10/ as ReadyToRun images for .NET 10 on each
-             runtime identifier of -ReadyToRun). Installs Azurite, the storage emulator of the
-             remote-store tests, into tools/azurite when node and npm are present and it is missing.
+             runtime identifier of -ReadyToRun: by default only the platform the build runs on;
+             `-ReadyToRun all` for a module to ship to every platform). Installs Azurite, the storage
+             emulator of the remote-store tests, into tools/azurite when node and npm are present and
+             it is missing.
       Test   Build, then the xunit suite, then the Pester suite in a separate pwsh process against the
              built module. Ends with one line "N passed, N failed, N skipped" counting every test.
       Demo   Build, then the main job: concurrent writers, status, consolidation, statistics, the HTML report.
@@ -19,6 +21,12 @@
 
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
+
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Build -ReadyToRun all
+
+    The module to package and publish: ReadyToRun images for every platform PilotBench ships them for
+    (the RuntimeIdentifiers of src/PilotBench.ReadyToRun: linux-x64, win-x64, osx-arm64).
 #>
 [CmdletBinding()]
 param(
@@ -42,10 +50,16 @@ param(
 
     # Runtime identifiers to precompile the engine and its packages for (ReadyToRun, .NET 10), so
     # that a first call in a new pwsh 7.6 process does not JIT-compile them. Other platforms, and
-    # .NET 8 (pwsh 7.4), load the portable IL in bin/. 'none' builds no images (faster inner loop;
-    # tests/ReadyToRun.Tests.ps1 then fails, since the module it tests would ship without them).
-    # Checked below, after splitting on commas (as -Cases: `-ReadyToRun linux-x64,win-x64` from bash is one string).
-    [string[]] $ReadyToRun = @('linux-x64', 'win-x64', 'osx-arm64')
+    # .NET 8 (pwsh 7.4), load the portable IL in bin/.
+    #   current  (default) the platform this build runs on, when it is one of 'all'; else none.
+    #            Build, Test and Demo compile one platform's images (crossgen2 takes 10-15 s a platform).
+    #   all      every platform the module ships images for: the RuntimeIdentifiers of
+    #            src/PilotBench.ReadyToRun (linux-x64, win-x64, osx-arm64). Use it to package the module.
+    #   none     no images (faster inner loop; tests/ReadyToRun.Tests.ps1 then fails, since the
+    #            module it tests would ship without the images of the platform it runs on).
+    #   or runtime identifiers, checked below after splitting on commas (as -Cases:
+    #   `-ReadyToRun linux-x64,win-x64` from bash is one string).
+    [string[]] $ReadyToRun = 'current'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -61,12 +75,42 @@ if ($Cases) {
         if ($case -notmatch '^[1-6]$') { throw "-Cases takes case numbers of the performance issue, 1 to 6 (for example -Cases 1,3); '$case' is not one." }
     }
 }
-$ReadyToRun = Split-ListArgument $ReadyToRun
-$knownRids = 'none', 'linux-x64', 'linux-arm64', 'linux-musl-x64', 'win-x64', 'win-arm64', 'osx-x64', 'osx-arm64'
-foreach ($rid in $ReadyToRun) {
-    if ($rid -notin $knownRids) { throw "-ReadyToRun takes runtime identifiers among $($knownRids -join ', '); '$rid' is not one." }
-}
 $RepoRoot = $PSScriptRoot
+$ReadyToRunProject = Join-Path $RepoRoot 'src' 'PilotBench.ReadyToRun' 'PilotBench.ReadyToRun.csproj'
+
+function Get-ReadyToRunProjectProperty([string] $Name) {
+    [xml] $projectXml = Get-Content -LiteralPath $ReadyToRunProject -Raw
+    "$(@($projectXml.Project.PropertyGroup | ForEach-Object { $_.$Name } | Where-Object { $_ })[0])".Trim()
+}
+
+function Get-CurrentRuntimeIdentifier {
+    # The portable RID of this machine, derived as LoadContext.cs CurrentRuntimeIdentifier derives
+    # the folder it loads from (OS and process architecture, musl detected); null when none applies.
+    $arch = switch ([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture) { 'X64' { 'x64' } 'Arm64' { 'arm64' } default { $null } }
+    if (-not $arch) { return $null }
+    if ($IsWindows) { return "win-$arch" }
+    if ($IsMacOS) { return "osx-$arch" }
+    if (-not $IsLinux) { return $null }
+    if ([Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier -match 'musl|^alpine') { return "linux-musl-$arch" }
+    return "linux-$arch"
+}
+
+# The platforms images are shipped for: the project's RuntimeIdentifiers, which its restore fetches
+# the runtime packs of (so any of them builds offline once the first restore is done).
+$ShippedRids = @((Get-ReadyToRunProjectProperty 'RuntimeIdentifiers') -split ';' | ForEach-Object Trim | Where-Object { $_ })
+$ReadyToRun = @(Split-ListArgument $ReadyToRun)
+$knownRids = 'linux-x64', 'linux-arm64', 'linux-musl-x64', 'win-x64', 'win-arm64', 'osx-x64', 'osx-arm64'
+$ReadyToRun = @(@(foreach ($item in $ReadyToRun) {
+    switch ($item) {
+        'current' { $current = Get-CurrentRuntimeIdentifier; if ($current -in $ShippedRids) { $current } }
+        'all' { $ShippedRids }
+        'none' { }
+        default {
+            if ($item -notin $knownRids) { throw "-ReadyToRun takes current, all, none or runtime identifiers among $($knownRids -join ', '); '$item' is not one." }
+            $item
+        }
+    }
+}) | Select-Object -Unique)
 $OutputRoot = Join-Path $RepoRoot 'output'
 $ModuleName = 'PilotBench'
 $Manifest = Import-PowerShellDataFile (Join-Path $RepoRoot "$ModuleName.psd1")
@@ -134,6 +178,7 @@ function Invoke-Build {
         Copy-Item $file.FullName -Destination $target
     }
     Copy-Item (Join-Path $RepoRoot "$ModuleName.psd1") -Destination $ModuleOut
+    Copy-Item (Join-Path $RepoRoot 'LICENSE') -Destination $ModuleOut  # the module ships its license (the manifest's LicenseUri)
     Copy-Item (Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.Format.ps1xml") -Destination $ModuleOut
     # The licences of shipped third-party code that asks for its notice to travel with it.
     Copy-Item (Join-Path $RepoRoot 'licenses') -Destination (Join-Path $ModuleOut 'licenses') -Recurse
@@ -154,11 +199,10 @@ function Invoke-ReadyToRunBuild {
     # packs come from NuGet. Only the assemblies that bin/ has are kept, each with the same assembly
     # version as its IL copy (PilotBenchLoadContext takes either, so they must be interchangeable).
     param([Parameter(Mandatory)][string] $Bin)
-    $rids = @($ReadyToRun | Where-Object { $_ -ne 'none' })
-    if ($rids.Count -eq 0) { return }
-    $project = Join-Path $RepoRoot 'src' 'PilotBench.ReadyToRun' 'PilotBench.ReadyToRun.csproj'
-    [xml] $projectXml = Get-Content -LiteralPath $project -Raw
-    $framework = "$($projectXml.Project.PropertyGroup.TargetFramework)".Trim()
+    $rids = @($ReadyToRun)
+    if ($rids.Count -eq 0) { Write-Host 'No ReadyToRun images (-ReadyToRun none, or no image platform matches this machine).' -ForegroundColor DarkGray; return }
+    $project = $ReadyToRunProject
+    $framework = Get-ReadyToRunProjectProperty 'TargetFramework'
     if ($framework -notmatch '^net(\d+)\.0$') { throw "Unexpected TargetFramework '$framework' in $project." }
     $major = $Matches[1]
     $ilAssemblies = @(Get-ChildItem -LiteralPath $Bin -Filter '*.dll' -File)
@@ -218,6 +262,8 @@ function Invoke-Test {
     $pesterPath = Join-Path (Get-NuGetPackageRoot) 'pester' '5.7.1' 'tools' 'Pester.psd1'
     if (-not (Test-Path $pesterPath)) { throw "Pester 5.7.1 not found at $pesterPath (it is fetched by 'dotnet restore' of tests/units)." }
     $pesterJson = Join-Path $results 'pester.json'
+    # tests/ReadyToRun.Tests.ps1 checks the module has the images this build was asked for.
+    $env:PILOTBENCH_TEST_READYTORUN = if ($ReadyToRun.Count -gt 0) { $ReadyToRun -join ',' } else { 'none' }
     Push-Location $RepoRoot
     try {
         & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'tests' 'Invoke-PesterSuite.ps1') `

@@ -45,6 +45,25 @@ $manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $module.ModuleBase
 }
 
 Describe 'The module manifest' {
+    It 'names, with LicenseUri, the MIT LICENSE at the repository root, which the built module ships' {
+        $uri = [uri] $Manifest.PrivateData.PSData.LicenseUri
+        $uri.IsAbsoluteUri | Should -BeTrue
+        # A repository file address: <ProjectUri>/blob/<branch>/<path>.
+        $uri.AbsoluteUri -match ('^' + [regex]::Escape($Manifest.PrivateData.PSData.ProjectUri.TrimEnd('/')) + '/blob/[^/]+/(?<path>.+)$') |
+            Should -BeTrue -Because "LicenseUri $uri should name a file of the project's repository"
+        $license = Join-Path $RepoRoot $Matches.path
+        $license | Should -Exist
+        $text = Get-Content -LiteralPath $license -Raw
+        $text | Should -Match '^MIT License'
+        $text | Should -Match 'Copyright \(c\) 2026 PilotBench contributors'
+        $text | Should -Match 'Permission is hereby granted, free of charge'
+        $Manifest.Copyright | Should -Match 'PilotBench contributors'
+        $Manifest.Copyright | Should -Not -Match 'All rights reserved' -Because 'the MIT License grants rights'
+        $shipped = Join-Path (Split-Path -Parent $ManifestPath) (Split-Path -Leaf $license)
+        $shipped | Should -Exist
+        (Get-FileHash -LiteralPath $shipped).Hash | Should -Be (Get-FileHash -LiteralPath $license).Hash
+    }
+
     It 'requires PowerShell 7.4 on the Core edition' {
         $Manifest.PowerShellVersion | Should -Be '7.4'
         $Manifest.CompatiblePSEditions | Should -Be @('Core')

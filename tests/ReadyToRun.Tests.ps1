@@ -3,6 +3,9 @@
 # bin/r2r-<rid>-net<major>/ images precompiled for one runtime identifier and .NET major version.
 # PilotBenchLoadContext takes the images when the process matches a folder, the IL otherwise, and
 # always the IL when PILOTBENCH_READYTORUN=0. The module must work either way.
+# Which platforms have images is the build's choice (build.ps1 -ReadyToRun): by default only the one
+# it runs on; build.ps1 Test passes its choice in PILOTBENCH_TEST_READYTORUN (a comma list of RIDs,
+# or 'none'); without it (this file run by hand) the default build is expected.
 # No timings here: the speed is measured by tests/bench (case 3) only.
 
 BeforeAll {
@@ -11,6 +14,20 @@ BeforeAll {
     $script:ModuleBase = (Get-ChildItem -Path (Join-Path $ModuleRoot 'PilotBench') -Filter 'PilotBench.psd1' -Recurse | Select-Object -First 1).DirectoryName
     $script:Bin = Join-Path $ModuleBase 'bin'
     $script:ImageFolders = @(Get-ChildItem -LiteralPath $Bin -Directory -Filter 'r2r-*')
+
+    # The build's choice of platforms, and the .NET major version of the images, from the project that makes them.
+    [xml] $project = Get-Content -LiteralPath (Join-Path $RepoRoot 'src' 'PilotBench.ReadyToRun' 'PilotBench.ReadyToRun.csproj') -Raw
+    $script:ShippedRids = @("$($project.Project.PropertyGroup.RuntimeIdentifiers)".Trim() -split ';' | Where-Object { $_ })
+    $script:ImageMajor = [int]("$($project.Project.PropertyGroup.TargetFramework)".Trim() -replace '^net(\d+)\.0$', '$1')
+    $arch = switch ([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture) { 'X64' { 'x64' } 'Arm64' { 'arm64' } default { $null } }
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } elseif ([Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier -match 'musl|^alpine') { 'linux-musl' } else { 'linux' }
+    $script:CurrentRid = if ($arch) { "$os-$arch" } else { $null }
+    $script:ChosenRids = if ($env:PILOTBENCH_TEST_READYTORUN) {
+        @($env:PILOTBENCH_TEST_READYTORUN -split ',' | ForEach-Object Trim | Where-Object { $_ -and $_ -ne 'none' })
+    }
+    else {
+        @($CurrentRid | Where-Object { $_ -in $ShippedRids })   # build.ps1's default, -ReadyToRun current
+    }
 
     function Test-ReadyToRunImage([string] $Path) {
         # A ReadyToRun image carries a managed native header (precompiled code) beside its IL.
@@ -72,6 +89,16 @@ Describe 'ReadyToRun images in the built module' {
     It 'has at least one image folder, named r2r-RID-netMAJOR' {
         $ImageFolders.Count | Should -BeGreaterThan 0
         foreach ($folder in $ImageFolders) { $folder.Name | Should -Match '^r2r-(linux|linux-musl|win|osx)-(x64|arm64)-net\d+$' }
+    }
+
+    It 'has the images of the platform it runs on, and of no platform the build was not asked for' {
+        if ($CurrentRid -notin $ShippedRids) {
+            Set-ItResult -Skipped -Because "SKIPPED: no ReadyToRun images are built for this platform ($CurrentRid); the module loads its IL here"
+            return
+        }
+        # A plain Build (and so Test and Demo) compiles only this platform's images; -ReadyToRun all the others too.
+        $ChosenRids | Should -Contain $CurrentRid -Because 'the tests run the images of this platform'
+        @($ImageFolders.Name | Sort-Object) | Should -Be @($ChosenRids | ForEach-Object { "r2r-$_-net$ImageMajor" } | Sort-Object)
     }
 
     It 'holds, in every image folder, ReadyToRun images of assemblies that bin/ has as IL, with the same assembly versions' {
