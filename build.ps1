@@ -52,7 +52,8 @@ param(
     # that a first call in a new pwsh 7.6 process does not JIT-compile them. Other platforms, and
     # .NET 8 (pwsh 7.4), load the portable IL in bin/.
     #   current  (default) the platform this build runs on, when it is one of 'all'; else none.
-    #            Build, Test and Demo compile one platform's images (crossgen2 takes 10-15 s a platform).
+    #            Build, Test and Demo compile only the images this machine loads (crossgen2 is most
+    #            of a first build's time: docs/performance.md, "First run").
     #   all      every platform the module ships images for: the RuntimeIdentifiers of
     #            src/PilotBench.ReadyToRun (linux-x64, win-x64, osx-arm64). Use it to package the module.
     #   none     no images (faster inner loop; tests/ReadyToRun.Tests.ps1 then fails, since the
