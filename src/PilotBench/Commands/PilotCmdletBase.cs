@@ -43,7 +43,7 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
         catch (StoreLocationException ex)
         {
             ThrowTerminatingError(new ErrorRecord(ex, ex.ErrorId, ErrorCategory.InvalidArgument, ex.Target));
-            throw;
+            throw; // not reached: ThrowTerminatingError throws
         }
     }
 
