@@ -137,7 +137,7 @@ public sealed class Float32ValuesTests : IDisposable
             var filtered = await StoreQueries.GetStatsAsync(_store.Layout, at08, null, CancellationToken.None);
             Assert.Equal(2 * perRateAndFile + ownAt08, filtered.Groups.Groups.Values.Sum(g => g.Total));
             long records = 0;
-            await foreach (var table in StoreQueries.ReadRecordsAsync(_store.Layout, at08, null, CancellationToken.None)) records += table.RowCount;
+            await foreach (var table in StoreQueries.ReadRecordsAsync(_store.Layout, at08, null, cancellationToken: CancellationToken.None)) records += table.RowCount;
             Assert.Equal(2 * perRateAndFile + ownAt08, records);
         }
 
@@ -165,7 +165,7 @@ public sealed class Float32ValuesTests : IDisposable
         await WriteParquetNetFileAsync(_store.Layout.MainFile, "main-");
 
         int read = 0;
-        await foreach (var table in StoreQueries.ReadRecordsAsync(_store.Layout, new RecordFilter(), null, CancellationToken.None))
+        await foreach (var table in StoreQueries.ReadRecordsAsync(_store.Layout, new RecordFilter(), null, cancellationToken: CancellationToken.None))
         {
             AssertShortestDecimals(table, "main file");
             read += table.RowCount;
