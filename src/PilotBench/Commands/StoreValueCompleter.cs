@@ -6,7 +6,7 @@ using PilotBench.Engine.Storage;
 namespace PilotBench.Commands;
 
 /// <summary>
-/// Tab completion of -Model, -PromptType, -TaskType and -Difficulty from the store's metadata.json
+/// Tab completion of -Model (and -Baseline), -PromptType, -TaskType and -Difficulty from the store's metadata.json
 /// (the store named by -Path/-LiteralPath on the command line, else the default store).
 /// </summary>
 public sealed class StoreValueCompleter : IArgumentCompleter
@@ -14,32 +14,71 @@ public sealed class StoreValueCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        string? store = (fakeBoundParameters["LiteralPath"] ?? fakeBoundParameters["Path"])?.ToString();
-        store ??= Environment.GetEnvironmentVariable(StoreLayout.StoreEnvironmentVariable);
-        if (string.IsNullOrWhiteSpace(store)) store = StoreLayout.DefaultStoreFolderName;
-        string root;
-        try
-        {
-            using var powerShell = PowerShell.Create(RunspaceMode.CurrentRunspace);
-            root = powerShell.Runspace.SessionStateProxy.Path.GetUnresolvedProviderPathFromPSPath(store);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            root = System.IO.Path.GetFullPath(store);
-        }
-        var metadata = StoreMetadata.TryRead(new StoreLayout(root));
+        var metadata = StoreMetadata.TryRead(new StoreLayout(StoreRoot(fakeBoundParameters)));
         if (metadata is null) return Array.Empty<CompletionResult>();
         var values = parameterName.ToLowerInvariant() switch
         {
-            "model" => metadata.Models,
+            "model" or "baseline" => metadata.Models,
             "prompttype" => metadata.PromptTypes,
             "tasktype" => metadata.TaskTypes,
             "difficulty" => metadata.Difficulties,
             _ => new List<string>(),
         };
+        return Matching(values, wordToComplete);
+    }
+
+    /// <summary>The store folder named by -LiteralPath/-Path on the command line, else the default store.</summary>
+    internal static string StoreRoot(IDictionary fakeBoundParameters)
+    {
+        string? store = (fakeBoundParameters["LiteralPath"] ?? fakeBoundParameters["Path"])?.ToString();
+        store ??= Environment.GetEnvironmentVariable(StoreLayout.StoreEnvironmentVariable);
+        if (string.IsNullOrWhiteSpace(store)) store = StoreLayout.DefaultStoreFolderName;
+        try
+        {
+            using var powerShell = PowerShell.Create(RunspaceMode.CurrentRunspace);
+            return powerShell.Runspace.SessionStateProxy.Path.GetUnresolvedProviderPathFromPSPath(store);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return System.IO.Path.GetFullPath(store);
+        }
+    }
+
+    /// <summary>The values starting with the word typed so far, quoted when they need it.</summary>
+    internal static IEnumerable<CompletionResult> Matching(IEnumerable<string> values, string wordToComplete)
+    {
         string prefix = wordToComplete.Trim('\'', '"');
         return values
             .Where(v => v.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             .Select(v => new CompletionResult(v.Any(char.IsWhiteSpace) || v.Contains('\'') ? $"'{v.Replace("'", "''")}'" : v, v, CompletionResultType.ParameterValue, v));
+    }
+}
+
+/// <summary>
+/// Tab completion of -RunId and -BaselineRunId: the distinct run_id values of the store named on
+/// the command line (else the default store). run_id is not a key column, so metadata.json does not
+/// list it: the completer reads the run_id column of the merged view (one dictionary-encoded column;
+/// at most <see cref="TimeLimit"/>, then nothing is offered rather than a stalled prompt).
+/// </summary>
+public sealed class RunIdCompleter : IArgumentCompleter
+{
+    private static readonly TimeSpan TimeLimit = TimeSpan.FromSeconds(3);
+
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var root = StoreValueCompleter.StoreRoot(fakeBoundParameters);
+        if (!Directory.Exists(root)) return Array.Empty<CompletionResult>();
+        IReadOnlyList<string> values;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeLimit);
+            values = Task.Run(() => StoreQueries.DistinctValuesAsync(new StoreLayout(root), Engine.Schema.RecordSchema.RunId, timeout.Token)).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException or InvalidDataException)
+        {
+            return Array.Empty<CompletionResult>();
+        }
+        return StoreValueCompleter.Matching(values, wordToComplete);
     }
 }
