@@ -39,8 +39,15 @@ public sealed record ComparisonAnswer(IReadOnlyList<ComparisonResult> Results, l
 /// </summary>
 public sealed class ComparisonInputException : ArgumentException
 {
-    public ComparisonInputException(string message, string parameterName, IReadOnlyList<string>? available = null)
-        : base(message, parameterName) => Available = available ?? Array.Empty<string>();
+    public ComparisonInputException(string message, string parameterName, IReadOnlyList<string>? available = null, bool notFound = false)
+        : base(message, parameterName)
+    {
+        Available = available ?? Array.Empty<string>();
+        NotFound = notFound;
+    }
+
+    /// <summary>True when a named model or run has no record (rather than a request that cannot be made).</summary>
+    public bool NotFound { get; }
 
     /// <summary>The values (models, runs, columns) that exist, for the caller's error record.</summary>
     public IReadOnlyList<string> Available { get; }
@@ -178,6 +185,6 @@ public static class StoreComparison
         string list = known.Count == 0
             ? $"no record with a {noun} matches the other filters"
             : $"{(sides == ComparisonSides.Models ? "models" : "runs")} matching the other filters: {string.Join(", ", known.Take(50))}{(known.Count > 50 ? $", ... ({known.Count} in all)" : "")}";
-        return new ComparisonInputException($"No record of {noun} '{value}' in the store ({list}).", parameter, known);
+        return new ComparisonInputException($"No record of {noun} '{value}' in the store ({list}).", parameter, known, notFound: true);
     }
 }

@@ -49,16 +49,4 @@ public abstract class StoreFilterCmdlet : PilotStoreCmdlet
         ToolSuccessRate = ToolSuccessRate ?? Array.Empty<double>(),
         RunId = RunId ?? Array.Empty<string>(),
     };
-
-    protected IProgress<(long Rows, long Total)> ReadProgress(string activity)
-    {
-        var record = new ProgressRecord(2, activity, "Reading");
-        return new InlineProgress<(long Rows, long Total)>(p => Post(() =>
-        {
-            record.StatusDescription = $"{p.Rows:N0} of {p.Total:N0} records";
-            record.PercentComplete = p.Total == 0 ? 100 : (int)Math.Clamp(100 * p.Rows / p.Total, 0, 100);
-            record.RecordType = p.Rows >= p.Total ? ProgressRecordType.Completed : ProgressRecordType.Processing;
-            WriteProgress(record);
-        }));
-    }
 }
