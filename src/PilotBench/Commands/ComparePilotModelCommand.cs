@@ -23,6 +23,7 @@ public sealed class ComparePilotModelCommand : PilotStoreCmdlet
     /// <summary>Models: the compared model (exact name). Runs: the models to include (wildcards allowed).</summary>
     [Parameter(Mandatory = true, ParameterSetName = ModelsSet)]
     [Parameter(ParameterSetName = RunsSet)]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(StoreValueCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? Model { get; set; }
@@ -36,6 +37,7 @@ public sealed class ComparePilotModelCommand : PilotStoreCmdlet
     /// <summary>Runs: the compared run (exact run_id). Models: the runs to include (wildcards allowed).</summary>
     [Parameter(Mandatory = true, ParameterSetName = RunsSet)]
     [Parameter(ParameterSetName = ModelsSet)]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(RunIdCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? RunId { get; set; }
