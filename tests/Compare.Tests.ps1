@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Provenance (run_id, git_commit; SPEC 7.3) and Compare-PilotModel (SPEC 7.2) through the cmdlets:
+# Provenance (run_id, git_commit; docs/contract.md §7.3) and Compare-PilotModel (docs/contract.md §7.2) through the cmdlets:
 # what is written, what -RunId selects, the comparison's output shape and its errors. The
 # statistics themselves are checked against scipy/statsmodels in tests/units/Statistics/ComparisonTests.cs.
 

@@ -1,7 +1,7 @@
 namespace PilotBench.Engine.Schema;
 
 /// <summary>
-/// The run and commit a writer stamps on records that do not carry their own (SPEC 7.3,
+/// The run and commit a writer stamps on records that do not carry their own (docs/contract.md §7.3,
 /// docs/decisions.md, "Provenance"): an explicit value (Write-PilotResult -RunId / -GitCommit), else
 /// the environment: $env:PILOTBENCH_RUN_ID, else GitHub Actions (GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT),
 /// else Azure Pipelines (BUILD_BUILDID); the commit from GITHUB_SHA, else BUILD_SOURCEVERSION.

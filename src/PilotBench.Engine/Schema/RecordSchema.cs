@@ -112,7 +112,7 @@ public static class RecordSchema
         new(ErrorCategory, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
         new(Assisted, ColumnType.Boolean, required: false, nullable: false, defaultValue: false),
         new(AssistedTurns, ColumnType.Int32, required: false, nullable: false, defaultValue: 0),
-        // Provenance (SPEC 7.3): the run and the commit that produced the record; absent in files
+        // Provenance (docs/contract.md §7.3): the run and the commit that produced the record; absent in files
         // written before these columns existed, which read as null.
         new(RunId, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
         new(GitCommit, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),

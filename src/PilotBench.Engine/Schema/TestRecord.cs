@@ -30,10 +30,10 @@ public sealed class TestRecord
     public bool Assisted { get; set; }
     public int AssistedTurns { get; set; }
 
-    /// <summary>The run that produced the record (SPEC 7.3); null when unknown.</summary>
+    /// <summary>The run that produced the record (docs/contract.md §7.3); null when unknown.</summary>
     public string? RunId { get; set; }
 
-    /// <summary>The source commit the run tested (SPEC 7.3); null when unknown.</summary>
+    /// <summary>The source commit the run tested (docs/contract.md §7.3); null when unknown.</summary>
     public string? GitCommit { get; set; }
 
     /// <summary>Set by the writer when the record is made durable.</summary>

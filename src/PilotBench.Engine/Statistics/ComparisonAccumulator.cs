@@ -203,7 +203,7 @@ public sealed class ComparisonAccumulator
         };
     }
 
-    /// <summary>The weighted score of one record (SPEC 4.1's weighted_success_score, per record).</summary>
+    /// <summary>The weighted score of one record (docs/contract.md §4.1's weighted_success_score, per record).</summary>
     public static double Score(SuccessLevel level) => level switch
     {
         SuccessLevel.Full => 1,

@@ -13,7 +13,7 @@ public enum ComparisonSides
     Runs,
 }
 
-/// <summary>A comparison to make (Compare-PilotModel, SPEC 7.2).</summary>
+/// <summary>A comparison to make (Compare-PilotModel, docs/contract.md §7.2).</summary>
 public sealed class ComparisonRequest
 {
     public required ComparisonSides Sides { get; init; }

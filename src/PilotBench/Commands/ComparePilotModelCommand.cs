@@ -7,7 +7,7 @@ using PilotBench.Engine.Storage;
 namespace PilotBench.Commands;
 
 /// <summary>
-/// Compare-PilotModel (SPEC 7.2): one model against a baseline model, or one run against a
+/// Compare-PilotModel (docs/contract.md §7.2): one model against a baseline model, or one run against a
 /// baseline run, group by group, with the difference's interval and a two-sided p-value
 /// (unpaired: Newcombe's hybrid score interval and Fisher's exact test; paired with -PairBy:
 /// Newcombe's paired interval and McNemar's exact test; -Metric Weighted: Welch or paired t), and

@@ -124,7 +124,7 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
     public int AssistedTurns { get; set; }
 
     /// <summary>
-    /// The run that produced the records (run_id, SPEC 7.3), for every record that does not carry
+    /// The run that produced the records (run_id, docs/contract.md §7.3), for every record that does not carry
     /// its own; default: $env:PILOTBENCH_RUN_ID, else the CI's run (GitHub Actions, Azure Pipelines).
     /// </summary>
     [Parameter]

@@ -4,7 +4,7 @@ using PilotBench.Engine.Statistics;
 namespace PilotBench;
 
 /// <summary>
-/// One group of Compare-PilotModel (SPEC 7.2; methods in docs/statistics.md): the compared side
+/// One group of Compare-PilotModel (docs/contract.md §7.2; methods in docs/statistics.md): the compared side
 /// (model or run) against the baseline. Difference = Rate - BaselineRate; rates, differences and
 /// p-values are null when there is nothing to estimate them from. Paired comparisons also carry
 /// the pair counts; they are null for unpaired ones.

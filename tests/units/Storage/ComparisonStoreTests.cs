@@ -6,8 +6,8 @@ using Xunit;
 namespace PilotBench.Tests.Storage;
 
 /// <summary>
-/// Provenance columns through the store (SPEC 7.3) and <see cref="StoreComparison"/> over the
-/// merged view (SPEC 7.2): what each side counts, the pairing rule, and the errors.
+/// Provenance columns through the store (docs/contract.md §7.3) and <see cref="StoreComparison"/> over the
+/// merged view (docs/contract.md §7.2): what each side counts, the pairing rule, and the errors.
 /// </summary>
 public sealed class ComparisonStoreTests : IDisposable
 {
