@@ -83,7 +83,11 @@ public static class StoreComparison
             RecordSchema.Success, RecordSchema.PartialSuccess, RecordSchema.WrittenAt, sideColumn,
         };
         wanted.AddRange(request.GroupBy);
-        var pairColumns = request.PairBy.Select(ResolveColumnName).ToList();
+        var pairColumns = request.PairBy.Select(ResolveColumnName).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        // Two runs compare the same models: a test instance of one model is never the pair of
+        // another model's, so the model is part of the pair key even when not grouped by.
+        bool pairWithinModel = request.Sides == ComparisonSides.Runs && pairColumns.Count > 0 &&
+                               !pairColumns.Contains(RecordSchema.Model) && !request.GroupBy.Contains(RecordSchema.Model);
         wanted.AddRange(pairColumns);
 
         await using var view = await MergedView.OpenAsync(layout, null, wanted.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), null, cancellationToken).ConfigureAwait(false);
@@ -111,7 +115,7 @@ public static class StoreComparison
             var partial = chunk.Find(RecordSchema.PartialSuccess)?.Values as bool?[];
             var writtenAt = chunk.Find(RecordSchema.WrittenAt)?.Values as DateTime?[];
             var groups = request.GroupBy.Select(chunk.Find).ToArray();
-            var pairs = pairColumns.Select(chunk.Find).ToArray();
+            var pairs = (pairWithinModel ? pairColumns.Prepend(RecordSchema.Model) : pairColumns).Select(chunk.Find).ToArray();
             string? lastSide = null;
             for (int row = 0; row < chunk.RowCount; row++)
             {

@@ -164,6 +164,50 @@ public sealed class ComparisonStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Runs_pair_test_instances_within_a_model_even_when_not_grouped_by_model()
+    {
+        // Both models ran tasks k0..k3 in both runs: without the model in the pair key, the two
+        // models' k0 would be one key and one of them would be dropped as superseded.
+        foreach (var model in new[] { "a", "b" })
+        {
+            await _store.WriteAsync(Enumerable.Range(0, 4).Select(i => Run($"{model}1-{i}", model, "r1", true, $"k{i}")));
+            await _store.WriteAsync(Enumerable.Range(0, 4).Select(i => Run($"{model}2-{i}", model, "r2", i < 2, $"k{i}")));
+        }
+
+        var result = (await Compare(new ComparisonRequest { Sides = ComparisonSides.Runs, Subject = "r2", Baseline = "r1", PairBy = new[] { "task_id" } })).Results.Single();
+
+        Assert.Equal(8, result.Pairs);
+        Assert.Equal(0, result.SupersededRecords);
+        Assert.Equal((0L, 4L), (result.ModelOnlySuccesses!.Value, result.BaselineOnlySuccesses!.Value));
+    }
+
+    [Fact]
+    public async Task Weighted_paired_comparison_is_the_mean_of_the_per_pair_score_differences()
+    {
+        // Pairs (side, baseline): (full, failure) +1, (partial, failure) +0.5, (failure, partial) -0.5, (full, full) 0.
+        var side = new[] { (true, false), (true, true), (false, false), (true, false) };
+        var baseline = new[] { (false, false), (false, false), (true, true), (true, false) };
+        for (int i = 0; i < 4; i++)
+        {
+            var a = Run($"a{i}", "a", "r", side[i].Item1, $"k{i}");
+            a.PartialSuccess = side[i].Item2;
+            var b = Run($"b{i}", "b", "r", baseline[i].Item1, $"k{i}");
+            b.PartialSuccess = baseline[i].Item2;
+            await _store.WriteAsync(a, b);
+        }
+
+        var result = (await Compare(new ComparisonRequest { Sides = ComparisonSides.Models, Subject = "a", Baseline = "b", PairBy = new[] { "task_id" }, Metric = ComparisonMetric.Weighted })).Results.Single();
+
+        Assert.Equal(4, result.Pairs);
+        Assert.Equal(0.25, result.Difference!.Value, 12);        // (1 + 0.5 - 0.5 + 0) / 4
+        Assert.Equal((2.5 / 4), result.Rate!.Value, 12);          // scores 1, 0.5, 0, 1
+        Assert.Equal((1.5 / 4), result.BaselineRate!.Value, 12);  // scores 0, 0, 0.5, 1
+        var expected = Comparisons.PairedDifference(4, 1.0, 1 + 0.25 + 0.25 + 0, 0.95);
+        Assert.Equal(expected.Interval, result.Interval);
+        Assert.Equal(expected.PValue, result.PValue);
+    }
+
+    [Fact]
     public async Task Unknown_sides_and_missing_pairing_columns_are_refused_naming_what_exists()
     {
         await _store.WriteAsync(Run("a", "alpha", "r1", true), Run("b", "beta", "r2", false));
