@@ -39,12 +39,20 @@ public sealed record ComparisonAnswer(IReadOnlyList<ComparisonResult> Results, l
 /// </summary>
 public sealed class ComparisonInputException : ArgumentException
 {
+    private readonly string _parameterName;
+
+    // The parameter is kept out of the base class, whose Message would append "(Parameter '...')"
+    // to a message written for people.
     public ComparisonInputException(string message, string parameterName, IReadOnlyList<string>? available = null, bool notFound = false)
-        : base(message, parameterName)
+        : base(message)
     {
+        _parameterName = parameterName;
         Available = available ?? Array.Empty<string>();
         NotFound = notFound;
     }
+
+    /// <summary>The cmdlet parameter at fault (Model, Baseline, RunId, BaselineRunId, PairBy, GroupBy).</summary>
+    public override string ParamName => _parameterName;
 
     /// <summary>True when a named model or run has no record (rather than a request that cannot be made).</summary>
     public bool NotFound { get; }
