@@ -5,8 +5,8 @@ using PilotBench.Engine.Statistics;
 namespace PilotBench.Engine.Storage;
 
 /// <summary>
-/// Filters on the five key columns (docs/contract.md §5) and on run_id (docs/contract.md §7.3): strings match any of
-/// their patterns (wildcards * ? [..], case-insensitive); tool_success_rate matches any of its
+/// Filters on the five key columns (docs/contract.md §5) and on run_id (§7.3): strings match any
+/// of their patterns (wildcards * ? [..], case-insensitive); tool_success_rate matches any of its
 /// values. An empty list does not filter. run_id is not a key of model_stats.parquet, so a filter
 /// on it is answered from the records (<see cref="NeedsRecords"/>).
 /// </summary>
