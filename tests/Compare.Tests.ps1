@@ -213,8 +213,8 @@ Describe 'Compare-PilotModel' {
         @{ Case = 'an unknown model'; Arguments = @{ Model = 'zz'; Baseline = 'b' }; ErrorId = 'ModelNotFound'; Message = "*'zz'*a, b*" }
         @{ Case = 'an unknown baseline run'; Arguments = @{ RunId = 'r1'; BaselineRunId = 'nope' }; ErrorId = 'RunNotFound'; Message = "*'nope'*r1, r2*" }
         @{ Case = 'a missing pairing column'; Arguments = @{ Model = 'a'; Baseline = 'b'; PairBy = 'nope' }; ErrorId = 'PairByColumnNotFound'; Message = "*'nope'*task_id*" }
-        @{ Case = 'level 1'; Arguments = @{ Model = 'a'; Baseline = 'b'; ConfidenceLevel = 1 }; ErrorId = 'ConfidenceLevelOutOfRange'; Message = '*between 0 and 1*' }
-        @{ Case = 'level 0'; Arguments = @{ Model = 'a'; Baseline = 'b'; ConfidenceLevel = 0 }; ErrorId = 'ConfidenceLevelOutOfRange'; Message = '*between 0 and 1*' }
+        @{ Case = 'level 1'; Arguments = @{ Model = 'a'; Baseline = 'b'; ConfidenceLevel = 1 }; ErrorId = 'ParameterArgumentValidationError'; Message = '*between 0 and 1*' }
+        @{ Case = 'level 0'; Arguments = @{ Model = 'a'; Baseline = 'b'; ConfidenceLevel = 0 }; ErrorId = 'ParameterArgumentValidationError'; Message = '*between 0 and 1*' }
         @{ Case = 'grouping by the compared column'; Arguments = @{ Model = 'a'; Baseline = 'b'; GroupBy = 'Model' }; ErrorId = 'InvalidComparison'; Message = '*model*' }
         @{ Case = 'a model compared with itself'; Arguments = @{ Model = 'a'; Baseline = 'A' }; ErrorId = 'InvalidComparison'; Message = '*same*' }
         @{ Case = 'a wildcard side'; Arguments = @{ Model = 'a*'; Baseline = 'b' }; ErrorId = 'SideNotSingle'; Message = '*exactly one*' }

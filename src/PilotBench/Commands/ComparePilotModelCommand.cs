@@ -66,6 +66,7 @@ public sealed class ComparePilotModelCommand : PilotStoreCmdlet
 
     /// <summary>Level of the intervals, strictly between 0 and 1 (default 0.95); a group is Significant when its adjusted p-value is below 1 - level.</summary>
     [Parameter]
+    [ValidateConfidenceLevel]
     public double ConfidenceLevel { get; set; } = 0.95;
 
     /// <summary>Prompt types to include (wildcards allowed).</summary>
@@ -92,12 +93,6 @@ public sealed class ComparePilotModelCommand : PilotStoreCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!(ConfidenceLevel > 0 && ConfidenceLevel < 1))
-        {
-            ThrowTerminatingError(new ErrorRecord(
-                new ArgumentOutOfRangeException(nameof(ConfidenceLevel), ConfidenceLevel, "The confidence level must be strictly between 0 and 1 (for example 0.95)."),
-                "ConfidenceLevelOutOfRange", ErrorCategory.InvalidArgument, ConfidenceLevel));
-        }
         bool byRuns = ParameterSetName == RunsSet;
         string subject = Single(byRuns ? RunId : Model, byRuns ? nameof(RunId) : nameof(Model));
         string baseline = byRuns ? BaselineRunId! : Baseline!;
