@@ -97,16 +97,39 @@ public static class StoreComparison
         bool pairWithinModel = request.Sides == ComparisonSides.Runs && pairColumns.Count > 0 &&
                                !pairColumns.Contains(RecordSchema.Model) && !request.GroupBy.Contains(RecordSchema.Model);
         wanted.AddRange(pairColumns);
+        var columns = wanted.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
-        await using var view = await MergedView.OpenAsync(layout, null, wanted.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), null, cancellationToken).ConfigureAwait(false);
+        // An increment whose keys read but whose other columns do not fails mid-read: the
+        // comparison is made again without it, and it is reported as unreadable (as the statistics
+        // query does; a consolidation quarantines it).
+        var failed = new List<UnreadableIncrement>();
+        while (true)
+        {
+            try
+            {
+                return await CompareOnceAsync(layout, request, sideColumn, columns, pairColumns, pairWithinModel, failed, progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IncrementReadException ex) when (!failed.Any(f => f.Path == ex.File.Path))
+            {
+                failed.Add(UnreadableIncrement.Of(ex.File.Path, ex));
+            }
+        }
+    }
+
+    private static async Task<ComparisonAnswer> CompareOnceAsync(StoreLayout layout, ComparisonRequest request, string sideColumn,
+        IReadOnlyList<string> columns, IReadOnlyList<string> pairColumns, bool pairWithinModel, IReadOnlyList<UnreadableIncrement> failed,
+        IProgress<(long Rows, long Total)>? progress, CancellationToken cancellationToken)
+    {
+        var increments = layout.ListIncrements().Where(f => !failed.Any(u => u.Path == f.Path)).ToList();
+        await using var view = await MergedView.OpenAsync(layout, increments, columns, null, cancellationToken).ConfigureAwait(false);
         var missing = pairColumns.Where(c => view.Schema.Find(c) is null).ToList();
         if (missing.Count > 0)
         {
-            var columns = view.Schema.Columns.Select(c => c.Name).Where(n => !RecordSchema.IsStandard(n)).ToList();
+            var extras = view.Schema.Columns.Select(c => c.Name).Where(n => !RecordSchema.IsStandard(n)).ToList();
             throw new ComparisonInputException(
                 $"-PairBy: the store has no column {string.Join(", ", missing.Select(m => $"'{m}'"))}. " +
-                (columns.Count == 0 ? "It has no extra columns; pair by standard columns or write one (for example task_id)." : $"Extra columns: {string.Join(", ", columns)}."),
-                "PairBy", columns);
+                (extras.Count == 0 ? "It has no extra columns; pair by standard columns or write one (for example task_id)." : $"Extra columns: {string.Join(", ", extras)}."),
+                "PairBy", extras);
         }
 
         var accumulator = new ComparisonAccumulator(paired: pairColumns.Count > 0);
@@ -172,7 +195,7 @@ public static class StoreComparison
         var known = seenSides.OrderBy(v => v, StringComparer.Ordinal).ToList();
         if (subjectRecords == 0) throw Unknown(request.Sides, request.Subject, request.Sides == ComparisonSides.Models ? "Model" : "RunId", known);
         if (baselineRecords == 0) throw Unknown(request.Sides, request.Baseline, request.Sides == ComparisonSides.Models ? "Baseline" : "BaselineRunId", known);
-        return new ComparisonAnswer(accumulator.Results(request.Metric, request.ConfidenceLevel), read, view.UnreadableIncrements);
+        return new ComparisonAnswer(accumulator.Results(request.Metric, request.ConfidenceLevel), read, view.UnreadableIncrements.Concat(failed).ToList());
     }
 
     /// <summary>The storage name of a column given in either spelling (standard columns; extras as snake_case).</summary>

@@ -141,10 +141,7 @@ public sealed class ComparePilotModelCommand : PilotStoreCmdlet
             ThrowStoreError(ex, layout.Root);
             return;
         }
-        foreach (var unreadable in answer.UnreadableIncrements)
-        {
-            WriteWarning($"Unreadable increment '{unreadable.Path}' not counted: {unreadable.Reason}");
-        }
+        foreach (var unreadable in answer.UnreadableIncrements) WriteUnreadable(unreadable);
         WriteVerbose($"Compared from {answer.RecordsRead:N0} merged records; {answer.Results.Count} group(s).");
 
         var results = answer.Results;
