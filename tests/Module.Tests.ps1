@@ -38,7 +38,7 @@ $manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $module.ModuleBase
         $result.ModuleBase | Should -BeLike "$ModuleRoot*"
         $result.Commands | Should -Be @($Manifest.CmdletsToExport | Sort-Object)
         $result.Commands | Should -Be $result.Expected
-        $result.Commands.Count | Should -Be 7
+        $result.Commands.Count | Should -Be 8
         $result.Functions | Should -BeNullOrEmpty
         $result.Aliases | Should -BeNullOrEmpty
     }
@@ -63,6 +63,7 @@ Describe 'The module manifest' {
         $Manifest.CmdletsToExport | Should -Contain 'Get-PilotIncrementStatus'
         $Manifest.CmdletsToExport | Should -Contain 'Get-PilotResult'
         $Manifest.CmdletsToExport | Should -Contain 'Test-PilotThreshold'
+        $Manifest.CmdletsToExport | Should -Contain 'Export-PilotReport'
         $Manifest.CmdletsToExport | Should -Contain 'Compare-PilotModel'
     }
 
@@ -86,7 +87,7 @@ Describe 'The module manifest' {
             @($array.SubExpression.FindAll({ param($node) $node -is [System.Management.Automation.Language.ArrayLiteralAst] }, $true)).Count |
                 Should -Be 0 -Because $array.Extent.Text
         }
-        $Manifest.CmdletsToExport.Count | Should -Be 7
+        $Manifest.CmdletsToExport.Count | Should -Be 8
         $Manifest.PrivateData.PSData.Tags | Should -Contain 'PSEdition_Core'
     }
 
