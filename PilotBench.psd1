@@ -15,7 +15,8 @@
                            'Get-PilotIncrementStatus',
                            'Get-PilotResult',
                            'Test-PilotThreshold',
-                           'Export-PilotReport'
+                           'Export-PilotReport',
+                           'Compare-PilotModel'
     VariablesToExport    = @()
     AliasesToExport      = @()
     PrivateData          = @{

@@ -38,7 +38,7 @@ $manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $module.ModuleBase
         $result.ModuleBase | Should -BeLike "$ModuleRoot*"
         $result.Commands | Should -Be @($Manifest.CmdletsToExport | Sort-Object)
         $result.Commands | Should -Be $result.Expected
-        $result.Commands.Count | Should -Be 7
+        $result.Commands.Count | Should -Be 8
         $result.Functions | Should -BeNullOrEmpty
         $result.Aliases | Should -BeNullOrEmpty
     }
@@ -82,6 +82,8 @@ Describe 'The module manifest' {
         $Manifest.CmdletsToExport | Should -Contain 'Get-PilotIncrementStatus'
         $Manifest.CmdletsToExport | Should -Contain 'Get-PilotResult'
         $Manifest.CmdletsToExport | Should -Contain 'Test-PilotThreshold'
+        $Manifest.CmdletsToExport | Should -Contain 'Export-PilotReport'
+        $Manifest.CmdletsToExport | Should -Contain 'Compare-PilotModel'
     }
 
     It 'ships its format file beside it, loaded by the cmdlets at first use rather than by FormatsToProcess (docs/decisions.md, "Import cost")' {
@@ -90,7 +92,7 @@ Describe 'The module manifest' {
         $file = Join-Path (Split-Path -Parent $ManifestPath) 'PilotBench.Format.ps1xml'
         $file | Should -Exist
         $views = @(([xml](Get-Content -LiteralPath $file -Raw)).Configuration.ViewDefinitions.View.ViewSelectedBy.TypeName)
-        $views | Sort-Object | Should -Be @('PilotBench.ConsolidationResult', 'PilotBench.IncrementStatus', 'PilotBench.ModelStats', 'PilotBench.PilotResult', 'PilotBench.ThresholdResult')
+        $views | Sort-Object | Should -Be @('PilotBench.ConsolidationResult', 'PilotBench.IncrementStatus', 'PilotBench.ModelComparison', 'PilotBench.ModelStats', 'PilotBench.PilotResult', 'PilotBench.ThresholdResult')
     }
 
     It 'writes every list of several items as a bare comma list, never inside @() (docs/decisions.md, "Import cost")' {
@@ -104,7 +106,7 @@ Describe 'The module manifest' {
             @($array.SubExpression.FindAll({ param($node) $node -is [System.Management.Automation.Language.ArrayLiteralAst] }, $true)).Count |
                 Should -Be 0 -Because $array.Extent.Text
         }
-        $Manifest.CmdletsToExport.Count | Should -Be 7
+        $Manifest.CmdletsToExport.Count | Should -Be 8
         $Manifest.PrivateData.PSData.Tags | Should -Contain 'PSEdition_Core'
     }
 
@@ -170,7 +172,7 @@ Get-PilotModelStats -Path '$ViewStore' -NoConsolidate | Out-String -Width 200
         $result.Output[2] | Should -Match 'Model\s+PromptType\s+TaskType\s+Difficulty\s+Total\s+Success\s+Partial\s+Failure\s+Weighted'
         $result.Output[2] | Should -Match '50\.0 %'
         $result.Output[2] | Should -Not -Match 'AvgQualityScore'
-        $result.Output[3] | Should -Be 5
+        $result.Output[3] | Should -Be 6
     }
 
     It 'are loaded by Write-PilotResult -PassThru, despite $WhatIfPreference, and a user''s own Update-FormatData of the file adds nothing twice' {
@@ -183,7 +185,7 @@ Get-PilotIncrementStatus -Path '$ViewStore' | Out-String -Width 200
 @((Get-FormatData -TypeName 'PilotBench.ModelStats').FormatViewDefinition).Count
 "@
         $result.Errors | Should -BeNullOrEmpty
-        $result.Output[0] | Should -Be 5
+        $result.Output[0] | Should -Be 6
         $result.Output[1] | Should -Match 'PendingSize\s+:\s+[\d.,]+ KB'
         # One view per type: a file loaded twice gives two (Get-FormatData groups them by type name).
         $result.Output[2] | Should -Be 1
@@ -196,7 +198,7 @@ Get-PilotIncrementStatus -Path '$ViewStore' | Out-String -Width 200
 `$written | Format-Table | Out-String -Width 200
 "@
         $passThru.Errors | Should -BeNullOrEmpty
-        $passThru.Output[0] | Should -Be 5
+        $passThru.Output[0] | Should -Be 6
         $passThru.Output[1] | Should -Match 'Outcome'
         $passThru.Output[1] | Should -Match 'views-2'
     }

@@ -222,6 +222,7 @@ public static class ReportDocument
         Add("task type", filter.TaskType);
         Add("difficulty", filter.Difficulty);
         Add("tool success rate", filter.ToolSuccessRate.Select(r => r.ToString("0.###", CultureInfo.InvariantCulture)).ToList());
+        Add("run", filter.RunId);
         return parts.Count == 0 ? "none" : string.Join("; ", parts);
 
         void Add(string name, IReadOnlyList<string> values)

@@ -79,7 +79,8 @@ public static class ReportQuery
         var groups = new StatsAccumulator();
         var days = new DayCounter();
         long records = 0;
-        var columns = computeStatistics ? StatsFeed.Columns : TrendColumns;
+        // The filter's own columns too: a run_id filter reads a column neither list has.
+        var columns = (computeStatistics ? StatsFeed.Columns : TrendColumns).Concat(filter.Columns).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         await using var view = await MergedView.OpenAsync(layout, increments, columns, null, cancellationToken).ConfigureAwait(false);
         await foreach (var chunk in view.ReadAsync(progress, cancellationToken, filter.IsEmpty ? null : filter.MayMatch).ConfigureAwait(false))
         {

@@ -7,7 +7,7 @@ namespace PilotBench.Bench;
 /// <summary>
 /// Realistic generated test results: 6 models x 4 prompt types x 5 task types x 3 difficulties x
 /// 4 tool success rates, full/partial successes and failures with error types or only messages,
-/// nullable measures, assistance, and three extra columns (run_id, temperature, token_count) plus a
+/// nullable measures, assistance, a run_id, and two extra columns (temperature, token_count) plus a
 /// sparse one (notes). Deterministic: the same seed gives the same rows, and test ids are a function
 /// of (seed, index), so a case can supersede a known main row.
 /// </summary>
@@ -90,9 +90,9 @@ internal static class DataSet
                 record.ErrorType = ErrorTypes[rng.Next(ErrorTypes.Length)];
                 record.ErrorMessage = rng.Next(8) == 0 ? null : Messages[rng.Next(Messages.Length)];
             }
-            record.Extras = new List<KeyValuePair<string, object?>>(4)
+            record.RunId = runId;
+            record.Extras = new List<KeyValuePair<string, object?>>(3)
             {
-                new("run_id", runId),
                 new("temperature", Math.Round(rng.NextDouble(), 2)),
                 new("token_count", (long)rng.Next(200, 40_000)),
                 // Sparse: mostly null, so its column is all-null in many row groups.

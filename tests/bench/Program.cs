@@ -158,12 +158,14 @@ namespace PilotBench.Bench
 
         /// <summary>
         /// Stamped into each cached main store; one made by another version is made again. 2: main
-        /// files carry the Bloom filters on test_id that consolidation writes.
+        /// files carry the Bloom filters on test_id that consolidation writes; 3: run_id is a
+        /// standard column (a main with it among the extras has another schema, which the append
+        /// path would refuse).
         /// </summary>
-        private const string MainDataVersion = "data version 2";
+        private const string MainDataVersion = "data version 3";
 
-        /// <summary>Stamped into each cached increment set, as <see cref="MainDataVersion"/>. 2: increments written uncompressed, as the writer now writes them; 3: their fixed-width columns of many distinct values PLAIN.</summary>
-        private const string IncrementDataVersion = "increment data version 3";
+        /// <summary>Stamped into each cached increment set, as <see cref="MainDataVersion"/>. 2: increments written uncompressed, as the writer now writes them; 3: their fixed-width columns of many distinct values PLAIN; 4: run_id a standard column.</summary>
+        private const string IncrementDataVersion = "increment data version 4";
 
         private static async Task Cached(string folder, Func<Task> make, string? version = null)
         {

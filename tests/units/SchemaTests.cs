@@ -52,13 +52,13 @@ public class SchemaTests
     {
         var records = new[]
         {
-            new TestRecord { Extras = new() { new("run_id", "a"), new("tokens", 5L), new("score", 1L) } },
-            new TestRecord { Extras = new() { new("score", 2.5), new("RUN_ID", "b") } },
+            new TestRecord { Extras = new() { new("batch_id", "a"), new("tokens", 5L), new("score", 1L) } },
+            new TestRecord { Extras = new() { new("score", 2.5), new("BATCH_ID", "b") } },
             new TestRecord { Extras = new() { new("tokens", null), new("flag", true) } },
         };
         var table = RecordTables.FromRecords(records);
 
-        Assert.Equal(new string?[] { "a", "b", null }, (string?[])table.Find("run_id")!.Values);
+        Assert.Equal(new string?[] { "a", "b", null }, (string?[])table.Find("batch_id")!.Values);
         Assert.Equal(new long?[] { 5, null, null }, (long?[])table.Find("tokens")!.Values);
         Assert.Equal(new double?[] { 1.0, 2.5, null }, (double?[])table.Find("score")!.Values);
         Assert.Equal(new bool?[] { null, null, true }, (bool?[])table.Find("flag")!.Values);

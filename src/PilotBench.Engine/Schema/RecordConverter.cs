@@ -131,6 +131,10 @@ public static class RecordConverter
         record.ErrorMessage = ReadString(RecordSchema.ErrorMessage, values[IxErrorMessage], required: false, errors);
         record.Assisted = ReadBoolean(RecordSchema.Assisted, values[IxAssisted], errors) ?? false;
         record.AssistedTurns = ReadInt32(RecordSchema.AssistedTurns, values[IxAssistedTurns], errors, countLists: false) ?? 0;
+        // A blank run or commit is "not given", so the writer's default (Write-PilotResult -RunId,
+        // the CI environment) applies to it as to a record without the property.
+        record.RunId = NullIfBlank(ReadString(RecordSchema.RunId, values[IxRunId], required: false, errors));
+        record.GitCommit = NullIfBlank(ReadString(RecordSchema.GitCommit, values[IxGitCommit], required: false, errors));
         // error_category, written_at and writer are the writer's to set; input values are ignored
         // (error_category is derived from error_type/error_message, SPEC 4.2).
         record.Extras = extras;
@@ -183,6 +187,8 @@ public static class RecordConverter
 
     private static readonly int IxAssisted = StandardIndex[RecordSchema.Assisted];
     private static readonly int IxAssistedTurns = StandardIndex[RecordSchema.AssistedTurns];
+    private static readonly int IxRunId = StandardIndex[RecordSchema.RunId];
+    private static readonly int IxGitCommit = StandardIndex[RecordSchema.GitCommit];
     private static readonly int IxDifficulty = StandardIndex[RecordSchema.Difficulty];
     private static readonly int IxErrorMessage = StandardIndex[RecordSchema.ErrorMessage];
     private static readonly int IxErrorType = StandardIndex[RecordSchema.ErrorType];
@@ -269,6 +275,8 @@ public static class RecordConverter
         }
         return null;
     }
+
+    private static string? NullIfBlank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
     private static string? ReadString(string field, object? value, bool required, List<RecordError> errors)
     {

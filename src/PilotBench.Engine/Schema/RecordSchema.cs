@@ -77,6 +77,8 @@ public static class RecordSchema
     public const string ErrorCategory = "error_category";
     public const string Assisted = "assisted";
     public const string AssistedTurns = "assisted_turns";
+    public const string RunId = "run_id";
+    public const string GitCommit = "git_commit";
     public const string WrittenAt = "written_at";
     public const string Writer = "writer";
 
@@ -110,6 +112,10 @@ public static class RecordSchema
         new(ErrorCategory, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
         new(Assisted, ColumnType.Boolean, required: false, nullable: false, defaultValue: false),
         new(AssistedTurns, ColumnType.Int32, required: false, nullable: false, defaultValue: 0),
+        // Provenance (docs/contract.md §7.3): the run and the commit that produced the record; absent in files
+        // written before these columns existed, which read as null.
+        new(RunId, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
+        new(GitCommit, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
         new(WrittenAt, ColumnType.Timestamp, required: false, nullable: true, defaultValue: null),
         new(Writer, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
     };

@@ -36,6 +36,8 @@ public static class RecordTables
         columns.Add(Strings(RecordSchema.ErrorCategory, records, r => r.ErrorCategory));
         columns.Add(Booleans(RecordSchema.Assisted, records, r => r.Assisted));
         columns.Add(Int32s(RecordSchema.AssistedTurns, records, r => r.AssistedTurns));
+        columns.Add(Strings(RecordSchema.RunId, records, r => r.RunId));
+        columns.Add(Strings(RecordSchema.GitCommit, records, r => r.GitCommit));
         columns.Add(Instants(RecordSchema.WrittenAt, records, r => r.WrittenAt));
         columns.Add(Strings(RecordSchema.Writer, records, r => r.Writer));
 

@@ -30,6 +30,12 @@ public sealed class TestRecord
     public bool Assisted { get; set; }
     public int AssistedTurns { get; set; }
 
+    /// <summary>The run that produced the record (docs/contract.md §7.3); null when unknown.</summary>
+    public string? RunId { get; set; }
+
+    /// <summary>The source commit the run tested (docs/contract.md §7.3); null when unknown.</summary>
+    public string? GitCommit { get; set; }
+
     /// <summary>Set by the writer when the record is made durable.</summary>
     public DateTime? WrittenAt { get; set; }
 
@@ -67,6 +73,8 @@ public sealed class TestRecord
         RecordSchema.ErrorCategory => ErrorCategory,
         RecordSchema.Assisted => Assisted,
         RecordSchema.AssistedTurns => AssistedTurns,
+        RecordSchema.RunId => RunId,
+        RecordSchema.GitCommit => GitCommit,
         RecordSchema.WrittenAt => WrittenAt,
         RecordSchema.Writer => Writer,
         _ => Extras?.FirstOrDefault(e => string.Equals(e.Key, column, StringComparison.Ordinal)).Value,

@@ -13,7 +13,7 @@ namespace PilotBench.Engine.Storage;
 /// writer's time besides the Parquet encoding. Extras are held the same way, one array per extra
 /// column (in order of first appearance, names compared ignoring case), so a record's extras list
 /// is not kept either and the flush does not look every extra up by name per row. An extra whose
-/// values all have one type (the usual case: a run id, a temperature, a token count) goes into an
+/// values all have one type (the usual case: a temperature, a token count, a task id) goes into an
 /// array of its column type as it comes, which becomes the table's column as it is; only a column
 /// of mixed types keeps the values as given and converts them at the flush. Not thread-safe: the
 /// writer's lock guards it.
@@ -26,7 +26,7 @@ internal sealed class RecordBuffer
     private static readonly object GivenNull = new();
 
     private readonly int _maxCapacity;
-    private string?[] _testId, _model, _taskType, _promptType, _difficulty, _errorType, _errorMessage, _errorCategory;
+    private string?[] _testId, _model, _taskType, _promptType, _difficulty, _errorType, _errorMessage, _errorCategory, _runId, _gitCommit;
     private DateTime?[] _timestamp;
     private double?[] _toolSuccessRate, _executionTime, _toolCoverageRate, _workflowScore, _phase2Score, _qualityScore, _finalScore;
     private bool?[] _success, _partialSuccess, _assisted;
@@ -58,6 +58,7 @@ internal sealed class RecordBuffer
         _testId = new string?[capacity]; _model = new string?[capacity]; _taskType = new string?[capacity];
         _promptType = new string?[capacity]; _difficulty = new string?[capacity]; _errorType = new string?[capacity];
         _errorMessage = new string?[capacity]; _errorCategory = new string?[capacity];
+        _runId = new string?[capacity]; _gitCommit = new string?[capacity];
         _timestamp = new DateTime?[capacity];
         _toolSuccessRate = new double?[capacity]; _executionTime = new double?[capacity]; _toolCoverageRate = new double?[capacity];
         _workflowScore = new double?[capacity]; _phase2Score = new double?[capacity]; _qualityScore = new double?[capacity];
@@ -131,6 +132,7 @@ internal sealed class RecordBuffer
         // The strings of the written batch are not kept alive by a buffer waiting for its next batch.
         Array.Clear(_testId); Array.Clear(_model); Array.Clear(_taskType); Array.Clear(_promptType);
         Array.Clear(_difficulty); Array.Clear(_errorType); Array.Clear(_errorMessage); Array.Clear(_errorCategory);
+        Array.Clear(_runId); Array.Clear(_gitCommit);
         foreach (var column in _extraColumns)
         {
             if (column.Values is not { } values || values.Length != _maxCapacity || _spareExtraValues.Count >= MaxSpareExtras) continue;
@@ -200,6 +202,8 @@ internal sealed class RecordBuffer
             : _categories.Classify(record.ErrorType, record.ErrorMessage);
         _assisted[i] = record.Assisted;
         _assistedTurns[i] = record.AssistedTurns;
+        _runId[i] = record.RunId;
+        _gitCommit[i] = record.GitCommit;
         if (record.Extras is { Count: > 0 } extras) AddExtras(i, extras);
         Count = i + 1;
     }
@@ -423,6 +427,7 @@ internal sealed class RecordBuffer
         Array.Resize(ref _testId, capacity); Array.Resize(ref _model, capacity); Array.Resize(ref _taskType, capacity);
         Array.Resize(ref _promptType, capacity); Array.Resize(ref _difficulty, capacity); Array.Resize(ref _errorType, capacity);
         Array.Resize(ref _errorMessage, capacity); Array.Resize(ref _errorCategory, capacity);
+        Array.Resize(ref _runId, capacity); Array.Resize(ref _gitCommit, capacity);
         Array.Resize(ref _timestamp, capacity);
         Array.Resize(ref _toolSuccessRate, capacity); Array.Resize(ref _executionTime, capacity); Array.Resize(ref _toolCoverageRate, capacity);
         Array.Resize(ref _workflowScore, capacity); Array.Resize(ref _phase2Score, capacity); Array.Resize(ref _qualityScore, capacity);
@@ -501,6 +506,8 @@ internal sealed class RecordBuffer
         columns.Add(new(RecordSchema.ErrorCategory, ColumnType.String, _errorCategory));
         columns.Add(new(RecordSchema.Assisted, ColumnType.Boolean, _assisted));
         columns.Add(new(RecordSchema.AssistedTurns, ColumnType.Int32, _assistedTurns));
+        columns.Add(new(RecordSchema.RunId, ColumnType.String, _runId));
+        columns.Add(new(RecordSchema.GitCommit, ColumnType.String, _gitCommit));
     }
 
     /// <summary>
@@ -589,6 +596,8 @@ internal sealed class RecordBuffer
         ErrorCategory = _errorCategory[i],
         Assisted = _assisted[i]!.Value,
         AssistedTurns = _assistedTurns[i]!.Value,
+        RunId = _runId[i],
+        GitCommit = _gitCommit[i],
         WrittenAt = writtenAt,
         Writer = writer,
         Extras = ExtrasAt(i),

@@ -5,9 +5,10 @@ using PilotBench.Engine.Statistics;
 namespace PilotBench.Engine.Storage;
 
 /// <summary>
-/// Filters on the five key columns (SPEC section 5): strings match any of their patterns
-/// (wildcards * ? [..], case-insensitive); tool_success_rate matches any of its values. An empty
-/// list does not filter.
+/// Filters on the five key columns (docs/contract.md §5) and on run_id (§7.3): strings match any
+/// of their patterns (wildcards * ? [..], case-insensitive); tool_success_rate matches any of its
+/// values. An empty list does not filter. run_id is not a key of model_stats.parquet, so a filter
+/// on it is answered from the records (<see cref="NeedsRecords"/>).
 /// </summary>
 public sealed class RecordFilter
 {
@@ -16,10 +17,19 @@ public sealed class RecordFilter
     public IReadOnlyList<string> TaskType { get; init; } = Array.Empty<string>();
     public IReadOnlyList<string> Difficulty { get; init; } = Array.Empty<string>();
     public IReadOnlyList<double> ToolSuccessRate { get; init; } = Array.Empty<double>();
+    public IReadOnlyList<string> RunId { get; init; } = Array.Empty<string>();
 
-    public bool IsEmpty => Model.Count == 0 && PromptType.Count == 0 && TaskType.Count == 0 && Difficulty.Count == 0 && ToolSuccessRate.Count == 0;
+    public bool IsEmpty => Model.Count == 0 && PromptType.Count == 0 && TaskType.Count == 0 && Difficulty.Count == 0 && ToolSuccessRate.Count == 0 && RunId.Count == 0;
 
-    private Matcher? _model, _promptType, _taskType, _difficulty;
+    /// <summary>Whether the filter looks at a column that the pre-aggregated groups do not keep (run_id).</summary>
+    public bool NeedsRecords => RunId.Count > 0;
+
+    /// <summary>The columns the filter reads.</summary>
+    public IEnumerable<string> Columns => NeedsRecords
+        ? RecordSchema.KeyColumns.Append(RecordSchema.RunId)
+        : RecordSchema.KeyColumns;
+
+    private Matcher? _model, _promptType, _taskType, _difficulty, _runId;
 
     public bool Matches(string? model, string? promptType, double? toolSuccessRate, string? difficulty, string? taskType)
     {
@@ -31,7 +41,12 @@ public sealed class RecordFilter
                (ToolSuccessRate.Count == 0 || (toolSuccessRate is double r && ToolSuccessRate.Any(v => Math.Abs(v - r) < 1e-9)));
     }
 
-    public bool Matches(StatsGroupKey key) => Matches(key.Model, key.PromptType, key.ToolSuccessRate, key.Difficulty, key.TaskType);
+    /// <summary>Whether a pre-aggregated group matches; only for filters that do not <see cref="NeedsRecords"/>.</summary>
+    public bool Matches(StatsGroupKey key)
+    {
+        if (NeedsRecords) throw new InvalidOperationException("A run_id filter cannot be answered from pre-aggregated groups.");
+        return Matches(key.Model, key.PromptType, key.ToolSuccessRate, key.Difficulty, key.TaskType);
+    }
 
     public bool Matches(RecordTable table, int row) => For(table)(row);
 
@@ -43,8 +58,17 @@ public sealed class RecordFilter
         var rate = table.Find(RecordSchema.ToolSuccessRate);
         var difficulty = table.Find(RecordSchema.Difficulty)?.Values as string?[];
         var taskType = table.Find(RecordSchema.TaskType)?.Values as string?[];
-        return row => Matches(model?[row], promptType?[row], rate?.GetDouble(row), difficulty?[row], taskType?[row]);
+        if (!NeedsRecords) return row => Matches(model?[row], promptType?[row], rate?.GetDouble(row), difficulty?[row], taskType?[row]);
+        var runId = TextValues(table.Find(RecordSchema.RunId));
+        _runId ??= new Matcher(RunId);
+        var runIds = _runId;
+        return row => runIds.Matches(runId?[row]) && Matches(model?[row], promptType?[row], rate?.GetDouble(row), difficulty?[row], taskType?[row]);
     }
+
+    /// <summary>A string column's values; another tool's numeric run ids as their text.</summary>
+    internal static string?[]? TextValues(Column? column) => column is null
+        ? null
+        : column.Values as string?[] ?? (string?[])ColumnConversion.Convert(column, ColumnType.String).Values;
 
     /// <summary>
     /// Whether a row group whose key columns have the given min/max statistics can hold a matching
@@ -55,7 +79,8 @@ public sealed class RecordFilter
     {
         if (IsEmpty) return true;
         return Single(RecordSchema.Model, Model) && Single(RecordSchema.PromptType, PromptType) &&
-               Single(RecordSchema.TaskType, TaskType) && Single(RecordSchema.Difficulty, Difficulty);
+               Single(RecordSchema.TaskType, TaskType) && Single(RecordSchema.Difficulty, Difficulty) &&
+               Single(RecordSchema.RunId, RunId);
 
         bool Single(string column, IReadOnlyList<string> patterns)
         {
@@ -63,27 +88,23 @@ public sealed class RecordFilter
             if (statistics(column) is not { } range) return true;
             string? min = AsString(range.Min), max = AsString(range.Max);
             if (min is null || max is null || !string.Equals(min, max, StringComparison.Ordinal)) return true;
-            return Matches(
-                column == RecordSchema.Model ? min : null, column == RecordSchema.PromptType ? min : null, null,
-                column == RecordSchema.Difficulty ? min : null, column == RecordSchema.TaskType ? min : null,
-                only: column);
+            return MatchesOne(column, min);
         }
     }
 
-    private bool Matches(string? model, string? promptType, double? toolSuccessRate, string? difficulty, string? taskType, string only)
+    /// <summary>Whether <paramref name="value"/> passes the patterns of one string column.</summary>
+    private bool MatchesOne(string column, string value)
     {
-        _model ??= new Matcher(Model);
-        _promptType ??= new Matcher(PromptType);
-        _taskType ??= new Matcher(TaskType);
-        _difficulty ??= new Matcher(Difficulty);
-        return only switch
+        var matcher = column switch
         {
-            RecordSchema.Model => _model.Matches(model),
-            RecordSchema.PromptType => _promptType.Matches(promptType),
-            RecordSchema.TaskType => _taskType.Matches(taskType),
-            RecordSchema.Difficulty => _difficulty.Matches(difficulty),
-            _ => true,
+            RecordSchema.Model => _model ??= new Matcher(Model),
+            RecordSchema.PromptType => _promptType ??= new Matcher(PromptType),
+            RecordSchema.TaskType => _taskType ??= new Matcher(TaskType),
+            RecordSchema.Difficulty => _difficulty ??= new Matcher(Difficulty),
+            RecordSchema.RunId => _runId ??= new Matcher(RunId),
+            _ => null,
         };
+        return matcher?.Matches(value) ?? true;
     }
 
     private static string? AsString(object? value) => value switch
@@ -187,7 +208,7 @@ public static class StoreQueries
     /// </summary>
     public static StatsAnswer? TryGetStoredStats(StoreLayout layout, RecordFilter filter)
     {
-        if (layout.ListIncrements().Count != 0) return null;
+        if (filter.NeedsRecords || layout.ListIncrements().Count != 0) return null;
         var footer = Format.FooterLayout.TryRead(layout.MainFile);
         if (footer is null || !footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId)) return null;
         var stored = ModelStatsFile.TryRead(layout, mainId, out _);
@@ -216,7 +237,9 @@ public static class StoreQueries
         IProgress<(long Rows, long Total)>? progress, CancellationToken cancellationToken)
     {
         var increments = layout.ListIncrements().Where(f => !failed.Any(u => u.Path == f.Path)).ToList();
-        if (increments.Count == 0 && failed.Count == 0)
+        // model_stats.parquet is aggregated by the five key columns only: a run_id filter is answered from the records.
+        bool storedStatsServe = !filter.NeedsRecords;
+        if (storedStatsServe && increments.Count == 0 && failed.Count == 0)
         {
             // Nothing pending, and TryGetStoredStats (the direct reader) gave no answer: the same
             // question to the general reader, which reads a statistics file the direct one declines.
@@ -227,9 +250,10 @@ public static class StoreQueries
                 return new StatsAnswer(Filtered(current, filter), StatsSource.ModelStatsFile, footer.RowCount, 0, Array.Empty<UnreadableIncrement>());
             }
         }
-        await using var view = await MergedView.OpenAsync(layout, increments, StatsFeed.Columns, null, cancellationToken).ConfigureAwait(false);
+        var columns = filter.NeedsRecords ? StatsFeed.Columns.Append(RecordSchema.RunId).ToList() : StatsFeed.Columns;
+        await using var view = await MergedView.OpenAsync(layout, increments, columns, null, cancellationToken).ConfigureAwait(false);
         var unreadable = view.UnreadableIncrements.Concat(failed).ToList();
-        if (view.MergedIncrements.Count == 0 && view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id))
+        if (storedStatsServe && view.MergedIncrements.Count == 0 && view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id))
         {
             var stored = await ModelStatsFile.TryReadAsync(layout, id, cancellationToken).ConfigureAwait(false);
             if (stored is not null) return new StatsAnswer(Filtered(stored, filter), StatsSource.ModelStatsFile, view.MainRowCount, 0, unreadable);
@@ -252,6 +276,31 @@ public static class StoreQueries
             if (filter.Matches(key)) filtered.Add(key, stats);
         }
         return filtered;
+    }
+
+    /// <summary>
+    /// The distinct non-null values of one string column of the merged view, sorted ordinally (tab
+    /// completion of -RunId: run_id is not among the key values metadata.json lists). Reads that
+    /// column alone; an absent column gives none.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> DistinctValuesAsync(StoreLayout layout, string column, CancellationToken cancellationToken)
+    {
+        var values = new HashSet<string>(StringComparer.Ordinal);
+        await using var view = await MergedView.OpenAsync(layout, null, new[] { column }, null, cancellationToken).ConfigureAwait(false);
+        if (view.Schema.Find(column) is null) return Array.Empty<string>();
+        await foreach (var chunk in view.ReadAsync(null, cancellationToken).ConfigureAwait(false))
+        {
+            if (RecordFilter.TextValues(chunk.Find(column)) is not { } texts) continue;
+            string? last = null;
+            foreach (var text in texts)
+            {
+                // Consecutive rows of a dictionary-encoded column share one string instance.
+                if (text is null || ReferenceEquals(text, last)) continue;
+                values.Add(text);
+                last = text;
+            }
+        }
+        return values.OrderBy(v => v, StringComparer.Ordinal).ToList();
     }
 
     /// <summary>

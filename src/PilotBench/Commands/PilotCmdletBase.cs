@@ -112,6 +112,19 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
     private static bool IsQuarantined(string path) =>
         string.Equals(System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(path)), StoreLayout.QuarantineFolderName, StringComparison.Ordinal);
 
+    /// <summary>Progress of a read of the merged view, written on the pipeline thread.</summary>
+    protected IProgress<(long Rows, long Total)> ReadProgress(string activity)
+    {
+        var record = new ProgressRecord(2, activity, "Reading");
+        return new InlineProgress<(long Rows, long Total)>(p => Post(() =>
+        {
+            record.StatusDescription = $"{p.Rows:N0} of {p.Total:N0} records";
+            record.PercentComplete = p.Total == 0 ? 100 : (int)Math.Clamp(100 * p.Rows / p.Total, 0, 100);
+            record.RecordType = p.Rows >= p.Total ? ProgressRecordType.Completed : ProgressRecordType.Processing;
+            WriteProgress(record);
+        }));
+    }
+
     protected void ThrowStoreError(Exception exception, object? target) => ThrowTerminatingError(StoreErrorRecord(exception, target));
 
     /// <summary>The error record of an engine exception: one id and category per kind of failure.</summary>

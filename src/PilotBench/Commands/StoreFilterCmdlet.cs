@@ -3,7 +3,7 @@ using PilotBench.Engine.Storage;
 
 namespace PilotBench.Commands;
 
-/// <summary>The key-column filters shared by Get-PilotModelStats and Get-PilotResult.</summary>
+/// <summary>The key-column and run filters shared by Get-PilotModelStats and Get-PilotResult.</summary>
 public abstract class StoreFilterCmdlet : PilotStoreCmdlet
 {
     /// <summary>Models to include (wildcards allowed).</summary>
@@ -34,6 +34,12 @@ public abstract class StoreFilterCmdlet : PilotStoreCmdlet
     [Parameter]
     public double[]? ToolSuccessRate { get; set; }
 
+    /// <summary>Runs to include (run_id, wildcards allowed); records without a run are left out.</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
+    public string[]? RunId { get; set; }
+
     protected RecordFilter BuildFilter() => new()
     {
         Model = Model ?? Array.Empty<string>(),
@@ -41,17 +47,6 @@ public abstract class StoreFilterCmdlet : PilotStoreCmdlet
         TaskType = TaskType ?? Array.Empty<string>(),
         Difficulty = Difficulty ?? Array.Empty<string>(),
         ToolSuccessRate = ToolSuccessRate ?? Array.Empty<double>(),
+        RunId = RunId ?? Array.Empty<string>(),
     };
-
-    protected IProgress<(long Rows, long Total)> ReadProgress(string activity)
-    {
-        var record = new ProgressRecord(2, activity, "Reading");
-        return new InlineProgress<(long Rows, long Total)>(p => Post(() =>
-        {
-            record.StatusDescription = $"{p.Rows:N0} of {p.Total:N0} records";
-            record.PercentComplete = p.Total == 0 ? 100 : (int)Math.Clamp(100 * p.Rows / p.Total, 0, 100);
-            record.RecordType = p.Rows >= p.Total ? ProgressRecordType.Completed : ProgressRecordType.Processing;
-            WriteProgress(record);
-        }));
-    }
 }

@@ -6,7 +6,7 @@ using PilotBench.Engine.Storage;
 namespace PilotBench.Commands;
 
 /// <summary>
-/// Tab completion of -Model, -PromptType, -TaskType and -Difficulty from the store's metadata.json
+/// Tab completion of -Model (and -Baseline), -PromptType, -TaskType and -Difficulty from the store's metadata.json
 /// (the store named by -Path/-LiteralPath on the command line, else the default store), resolved
 /// exactly as the cmdlet will resolve it (<see cref="StoreLocation"/>).
 /// </summary>
@@ -15,25 +15,40 @@ public sealed class StoreValueCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        string root;
-        try
-        {
-            root = StoreLocation.Resolve(SessionPaths(), fakeBoundParameters["Path"]?.ToString(), fakeBoundParameters["LiteralPath"]?.ToString());
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            return Array.Empty<CompletionResult>();  // no single FileSystem folder (yet): nothing to offer
-        }
+        var root = StoreRoot(fakeBoundParameters);
+        if (root is null) return Array.Empty<CompletionResult>();
         var metadata = StoreMetadata.TryRead(new StoreLayout(root));
         if (metadata is null) return Array.Empty<CompletionResult>();
         var values = parameterName.ToLowerInvariant() switch
         {
-            "model" => metadata.Models,
+            "model" or "baseline" => metadata.Models,
             "prompttype" => metadata.PromptTypes,
             "tasktype" => metadata.TaskTypes,
             "difficulty" => metadata.Difficulties,
             _ => new List<string>(),
         };
+        return Matching(values, wordToComplete);
+    }
+
+    /// <summary>
+    /// The store folder named by -Path/-LiteralPath on the command line, else the default store,
+    /// resolved exactly as the cmdlet will resolve it; null when that is no single FileSystem folder (yet).
+    /// </summary>
+    internal static string? StoreRoot(IDictionary fakeBoundParameters)
+    {
+        try
+        {
+            return StoreLocation.Resolve(SessionPaths(), fakeBoundParameters["Path"]?.ToString(), fakeBoundParameters["LiteralPath"]?.ToString());
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The values starting with the word typed so far, quoted when they need it.</summary>
+    internal static IEnumerable<CompletionResult> Matching(IEnumerable<string> values, string wordToComplete)
+    {
         string prefix = wordToComplete.Trim('\'', '"');
         return values
             .Where(v => v.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
@@ -53,5 +68,34 @@ public sealed class StoreValueCompleter : IArgumentCompleter
             .AddParameter("Name", "ExecutionContext").AddParameter("ValueOnly")
             .Invoke<EngineIntrinsics>();
         return engine.Single().SessionState.Path;
+    }
+}
+
+/// <summary>
+/// Tab completion of -RunId and -BaselineRunId: the distinct run_id values of the store named on
+/// the command line (else the default store). run_id is not a key column, so metadata.json does not
+/// list it: the completer reads the run_id column of the merged view (one dictionary-encoded column;
+/// at most <see cref="TimeLimit"/>, then nothing is offered rather than a stalled prompt).
+/// </summary>
+public sealed class RunIdCompleter : IArgumentCompleter
+{
+    private static readonly TimeSpan TimeLimit = TimeSpan.FromSeconds(3);
+
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var root = StoreValueCompleter.StoreRoot(fakeBoundParameters);
+        if (root is null || !Directory.Exists(root)) return Array.Empty<CompletionResult>();
+        IReadOnlyList<string> values;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeLimit);
+            values = Task.Run(() => StoreQueries.DistinctValuesAsync(new StoreLayout(root), Engine.Schema.RecordSchema.RunId, timeout.Token)).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException or InvalidDataException)
+        {
+            return Array.Empty<CompletionResult>();
+        }
+        return StoreValueCompleter.Matching(values, wordToComplete);
     }
 }

@@ -36,6 +36,7 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
     private readonly List<KeyValuePair<string, object?>> _properties = new(16);
     private readonly List<RecordError> _errors = new();
     private long _accepted;
+    private Provenance _provenance = new(null, null);
     private long _rejected;
 
     /// <summary>The store folder.</summary>
@@ -122,6 +123,19 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
     [Parameter(ParameterSetName = FieldsSet)]
     public int AssistedTurns { get; set; }
 
+    /// <summary>
+    /// The run that produced the records (run_id, docs/contract.md §7.3), for every record that does not carry
+    /// its own; default: $env:PILOTBENCH_RUN_ID, else the CI's run (GitHub Actions, Azure Pipelines).
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? RunId { get; set; }
+
+    /// <summary>The commit the run tested (git_commit), for every record that does not carry its own; default: GITHUB_SHA, else BUILD_SOURCEVERSION.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? GitCommit { get; set; }
+
     /// <summary>Extra columns for a record given by parameters.</summary>
     [Parameter(ParameterSetName = FieldsSet)]
     public Hashtable? Property { get; set; }
@@ -144,6 +158,12 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
     {
         // Only -PassThru emits objects; a test process that only writes never loads the views.
         if (PassThru) TableViews.EnsureLoaded(this);
+        // A record's own run_id/git_commit wins over these (docs/decisions.md, "Provenance").
+        _provenance = new Provenance(RunId, GitCommit).Over(Provenance.FromEnvironment());
+        if (_provenance.RunId is not null || _provenance.GitCommit is not null)
+        {
+            WriteVerbose($"Records without their own get run_id '{_provenance.RunId}' and git_commit '{_provenance.GitCommit}'.");
+        }
         var layout = ResolveStore();
         try
         {
@@ -209,6 +229,7 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
             WriteError(error);
             return;
         }
+        _provenance.StampOnto(record);
         try
         {
             if (_writer!.Add(record))
@@ -312,6 +333,8 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
         foreach (var (name, value) in MyInvocation.BoundParameters)
         {
             if (RecordSchema.Find(name) is null) continue;
+            // -RunId and -GitCommit are the writer's provenance, stamped on records without their own.
+            if (name is nameof(RunId) or nameof(GitCommit)) continue;
             object? plain = value is SwitchParameter s ? s.IsPresent : value;
             fields.Add(new(name, plain));
         }

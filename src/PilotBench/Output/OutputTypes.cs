@@ -288,6 +288,8 @@ public sealed class PilotResult
     public string? ErrorCategory { get; init; }
     public bool? Assisted { get; init; }
     public int? AssistedTurns { get; init; }
+    public string? RunId { get; init; }
+    public string? GitCommit { get; init; }
     public DateTime? WrittenAt { get; init; }
     public string? Writer { get; init; }
 
@@ -308,6 +310,8 @@ public sealed class PilotResult
         var errorType = C(RecordSchema.ErrorType); var errorMessage = C(RecordSchema.ErrorMessage); var errorCategory = C(RecordSchema.ErrorCategory);
         var assisted = C(RecordSchema.Assisted); var assistedTurns = C(RecordSchema.AssistedTurns);
         var writtenAt = C(RecordSchema.WrittenAt); var writer = C(RecordSchema.Writer);
+        // Another tool may have stored a run id as a number: shown as its text.
+        var runId = C(RecordSchema.RunId); var gitCommit = C(RecordSchema.GitCommit);
         var extras = table.Columns.Where(c => !RecordSchema.IsStandard(c.Name))
             .Select(c => (Name: ColumnNames.ToPascalCase(c.Name), Column: c)).ToArray();
 
@@ -338,6 +342,8 @@ public sealed class PilotResult
                 ErrorCategory = errorCategory?[row] as string,
                 Assisted = assisted?[row] as bool?,
                 AssistedTurns = Whole(assistedTurns, row),
+                RunId = ColumnConversion.FormatInvariant(runId?[row]),
+                GitCommit = ColumnConversion.FormatInvariant(gitCommit?[row]),
                 WrittenAt = writtenAt?[row] as DateTime?,
                 Writer = writer?[row] as string,
             };

@@ -107,6 +107,27 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public async Task A_run_filter_reports_the_records_of_that_run_also_after_consolidation()
+    {
+        using var store = new TempStore();
+        var first = Records(2, 1, 3, 1);
+        foreach (var r in first) r.RunId = "run-1";
+        var second = Records(2, 1, 5, 1);
+        foreach (var r in second) { r.RunId = "run-2"; r.TestId = "second-" + r.TestId; }
+        await store.WriteAsync(first);
+        await store.WriteAsync(second);
+
+        foreach (var consolidated in new[] { false, true })
+        {
+            if (consolidated) await store.ConsolidateAsync();
+            var data = await Read(store.Layout, new RecordFilter { RunId = new[] { "RUN-2" } });
+
+            Assert.Equal(second.Count, data.RecordCount);
+            Assert.Equal(second.Count, data.Days.Where(d => d.Model is null).Sum(d => d.Total));
+        }
+    }
+
+    [Fact]
     public async Task The_matrix_has_a_cell_per_pair_with_records_and_orders_numbers_as_numbers()
     {
         using var store = new TempStore();

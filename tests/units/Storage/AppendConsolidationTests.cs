@@ -125,13 +125,13 @@ public sealed class AppendConsolidationTests : IDisposable
         await _appended.WriteAsync(Mixed("a", 10));
         await _appended.ConsolidateAsync();
         var extra = Records.Make("b0000");
-        extra.Extras = new() { new("run_id", "r1") };
+        extra.Extras = new() { new("batch_id", "r1") };
         await _appended.WriteAsync(extra);
 
         var result = await _appended.ConsolidateAsync();
 
         Assert.False(result.AppendedToMain);
-        Assert.Equal("r1", (await TempStore.ReadFileAsync(_appended.Layout.MainFile)).ById()["b0000"]["run_id"]);
+        Assert.Equal("r1", (await TempStore.ReadFileAsync(_appended.Layout.MainFile)).ById()["b0000"]["batch_id"]);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class CorruptPageTests
         stream.Write(garbage);
     }
 
-    private static async Task<(TempStore Store, string Damaged)> StoreWithDamagedIncrementAsync()
+    private static async Task<(TempStore Store, string Damaged)> StoreWithDamagedIncrementAsync(string column = RecordSchema.ErrorMessage)
     {
         var store = new TempStore();
         await store.WriteRawIncrementAsync(Records.BaseTime, Records.Many("good-a", 200, model: "model-a"), unique: "a");
@@ -37,7 +37,7 @@ public sealed class CorruptPageTests
         foreach (var r in damagedRecords) r.ErrorMessage = "some long message " + r.TestId; // a column to damage
         string damaged = await store.WriteRawIncrementAsync(Records.BaseTime.AddSeconds(1), damagedRecords, unique: "b");
         await store.WriteRawIncrementAsync(Records.BaseTime.AddSeconds(2), Records.Many("good-c", 150, model: "model-c"), unique: "c");
-        await DamageColumnAsync(damaged, RecordSchema.ErrorMessage);
+        await DamageColumnAsync(damaged, column);
         return (store, damaged);
     }
 
@@ -70,6 +70,22 @@ public sealed class CorruptPageTests
             Assert.Equal(350, answer.RecordCount);
             Assert.Contains(answer.UnreadableIncrements, u => u.Path == damaged);
             Assert.True(File.Exists(damaged)); // a query changes nothing
+        }
+    }
+
+    [Fact]
+    public async Task Comparison_skips_a_damaged_increment_and_reports_it()
+    {
+        var (store, damaged) = await StoreWithDamagedIncrementAsync(RecordSchema.Success);
+        using (store)
+        {
+            var answer = await StoreComparison.CompareAsync(store.Layout,
+                new ComparisonRequest { Sides = ComparisonSides.Models, Subject = "model-a", Baseline = "model-c" }, null, CancellationToken.None);
+
+            var result = Assert.Single(answer.Results);
+            Assert.Equal((200, 150), (result.Count, result.BaselineCount));
+            Assert.Contains(answer.UnreadableIncrements, u => u.Path == damaged);
+            Assert.True(File.Exists(damaged));
         }
     }
 }

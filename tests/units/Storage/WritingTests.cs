@@ -189,10 +189,10 @@ public sealed class WritingTests : IDisposable
         {
             var extras = (i % 5) switch
             {
-                0 => new List<KeyValuePair<string, object?>> { new("run_id", "r" + i), new("tokens", (long)i), new("score", 0.5 * i) },
-                1 => new List<KeyValuePair<string, object?>> { new("Score", (long)i), new("RUN_ID", null), new("flag", i % 2 == 0) },
+                0 => new List<KeyValuePair<string, object?>> { new("batch_id", "r" + i), new("tokens", (long)i), new("score", 0.5 * i) },
+                1 => new List<KeyValuePair<string, object?>> { new("Score", (long)i), new("BATCH_ID", null), new("flag", i % 2 == 0) },
                 2 => new List<KeyValuePair<string, object?>> { new("tokens", "many"), new("when", at.AddDays(i)), new("empty", null) },
-                3 => new List<KeyValuePair<string, object?>> { new("run_id", "first"), new("Run_Id", "second"), new("tokens", null) },
+                3 => new List<KeyValuePair<string, object?>> { new("batch_id", "first"), new("Batch_Id", "second"), new("tokens", null) },
                 _ => null,
             };
             records.Add(new TestRecord
@@ -211,10 +211,10 @@ public sealed class WritingTests : IDisposable
 
         AssertSameTable(expected, table);
         AssertSameTable(expected, RecordTables.FromRecords(given));
-        Assert.Equal(new[] { "run_id", "tokens", "score", "flag", "when", "empty" }, table.Columns.Skip(RecordSchema.Columns.Count).Select(c => c.Name));
+        Assert.Equal(new[] { "batch_id", "tokens", "score", "flag", "when", "empty" }, table.Columns.Skip(RecordSchema.Columns.Count).Select(c => c.Name));
         Assert.Equal(ColumnType.String, table.Find("tokens")!.Type);
         Assert.Equal(ColumnType.Double, table.Find("score")!.Type);
-        Assert.Equal("first", table.Find("run_id")![3]);
+        Assert.Equal("first", table.Find("batch_id")![3]);
     }
 
     [Fact]
@@ -339,14 +339,14 @@ public sealed class WritingTests : IDisposable
             int batch = i / 8;
             var extras = batch switch
             {
-                0 => new List<KeyValuePair<string, object?>> { new("run_id", "r" + i), new("tokens", (long)i) },
+                0 => new List<KeyValuePair<string, object?>> { new("batch_id", "r" + i), new("tokens", (long)i) },
                 1 => null,
                 // retries: a long column again (the same writer buffer as batch 0, whose tokens
                 // filled a long array of this length), given on even rows only.
                 2 => i % 2 == 0
                     ? new List<KeyValuePair<string, object?>> { new("tokens", "many" + i), new("flag", true), new("retries", (long)i) }
                     : new List<KeyValuePair<string, object?>> { new("tokens", "many" + i), new("flag", false) },
-                _ => i % 2 == 0 ? new List<KeyValuePair<string, object?>> { new("run_id", null) } : null,
+                _ => i % 2 == 0 ? new List<KeyValuePair<string, object?>> { new("batch_id", null) } : null,
             };
             bool failed = batch % 2 == 0;
             records.Add(new TestRecord
