@@ -194,6 +194,16 @@ function Invoke-Build {
     Write-Host "Built $ModuleName $ModuleVersion -> $ModuleOut" -ForegroundColor Green
 }
 
+function Test-ReadyToRunImage([string] $Path) {
+    # A ReadyToRun image carries a managed native header (precompiled code) beside its IL.
+    $stream = [IO.File]::OpenRead($Path)
+    try {
+        $pe = [Reflection.PortableExecutable.PEReader]::new($stream)
+        try { $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0 } finally { $pe.Dispose() }
+    }
+    finally { $stream.Dispose() }
+}
+
 function Invoke-ReadyToRunBuild {
     # ReadyToRun images for the runtime pwsh 7.6 runs on (.NET 10): src/PilotBench.ReadyToRun
     # (net10.0, PublishReadyToRun) is published once per runtime identifier; crossgen2 and the runtime
@@ -216,18 +226,23 @@ function Invoke-ReadyToRunBuild {
         if (Get-ChildItem -LiteralPath $staging -Filter '*.r2r.dll') { throw "Composite ReadyToRun output in $staging; delete src/PilotBench.ReadyToRun/obj and build again." }
         $target = Join-Path $Bin "r2r-$rid-net$major"
         New-Item -ItemType Directory -Path $target -Force | Out-Null
+        $leftAsIl = @()
         foreach ($il in $ilAssemblies) {
             $image = Join-Path $staging $il.Name
             if (-not (Test-Path -LiteralPath $image)) { continue }  # not needed on .NET 10: the IL copy serves
             $ilVersion = [Reflection.AssemblyName]::GetAssemblyName($il.FullName).Version
             $imageVersion = [Reflection.AssemblyName]::GetAssemblyName($image).Version
             if ($ilVersion -ne $imageVersion) { throw "ReadyToRun $rid $($il.Name) is version $imageVersion, bin/ has ${ilVersion}; the package resolution for $framework differs." }
+            # crossgen2 leaves an assembly as IL when it cannot compile it (Azure.Identity, for one):
+            # such a copy would add nothing to bin/'s, so the load context takes bin/'s instead.
+            if (-not (Test-ReadyToRunImage $image)) { $leftAsIl += $il.Name; continue }
             Copy-Item -LiteralPath $image -Destination $target
             $pdb = [IO.Path]::ChangeExtension($image, '.pdb')
             if (Test-Path -LiteralPath $pdb) { Copy-Item -LiteralPath $pdb -Destination $target }  # line numbers in stack traces
         }
         Remove-Item $staging -Recurse -Force
         Write-Host "ReadyToRun images for $rid (.NET $major) -> $target" -ForegroundColor DarkGray
+        if ($leftAsIl) { Write-Host "  not precompiled by crossgen2, loaded as IL from bin/: $($leftAsIl -join ', ')" -ForegroundColor DarkGray }
     }
     Remove-Item (Join-Path $OutputRoot 'staging-r2r') -Recurse -Force -ErrorAction Ignore
 }
