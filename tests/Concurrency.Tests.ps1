@@ -1,6 +1,6 @@
 #Requires -Version 7.4
 # Several writers in one process (runspaces, thread jobs): writers take no lock, never share a file,
-# and after consolidation every record is present exactly once (SPEC 3.1, 3.2).
+# and after consolidation every record is present exactly once (docs/contract.md §3.1, 3.2).
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')

@@ -1,4 +1,4 @@
-# Ctrl+C (StopProcessing): a stopped Write-PilotResult flushes what it had accepted (SPEC 3.1), and a
+# Ctrl+C (StopProcessing): a stopped Write-PilotResult flushes what it had accepted (docs/contract.md §3.1), and a
 # stopped query or consolidation ends promptly without damaging the store.
 
 BeforeAll {

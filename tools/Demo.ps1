@@ -52,7 +52,7 @@ $Keys = @{
     Models = @($Models.Keys | Sort-Object); Prompts = @($Prompts.Keys | Sort-Object)
     Difficulties = @($Difficulties.Keys | Sort-Object); Tasks = @($Tasks.Keys | Sort-Object)
 }
-# Errors of several kinds, classified from error_type when given, else from the message (SPEC 4.2).
+# Errors of several kinds, classified from error_type when given, else from the message (docs/contract.md §4.2).
 $Failures = @(
     @{ error_type = $null; error_message = 'Timeout after 120 seconds waiting for tool response' }
     @{ error_type = 'tool_call_format'; error_message = 'Invalid JSON in tool call arguments' }

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace PilotBench.Engine.Schema;
 
 /// <summary>
-/// Type reconciliation between files (SPEC section 2): widening never drops data; coercion back to
+/// Type reconciliation between files (docs/contract.md §2): widening never drops data; coercion back to
 /// the standard type is done only when it is lossless for every value.
 /// </summary>
 public static class ColumnConversion

@@ -4,13 +4,13 @@ using System.Text.Json;
 
 namespace PilotBench.Engine.Schema;
 
-/// <summary>One reason a record breaks SPEC section 2, naming the field.</summary>
+/// <summary>One reason a record breaks docs/contract.md §2, naming the field.</summary>
 public sealed record RecordError(string Field, string Reason)
 {
     public override string ToString() => $"{Field}: {Reason}";
 }
 
-/// <summary>Thrown when a record breaks SPEC section 2; carries every reason found.</summary>
+/// <summary>Thrown when a record breaks docs/contract.md §2; carries every reason found.</summary>
 public sealed class RecordValidationException : Exception
 {
     public RecordValidationException(IReadOnlyList<RecordError> errors)
@@ -26,8 +26,8 @@ public sealed class RecordValidationException : Exception
 /// Turns loosely typed input (property name -> value, from objects, hashtables, CSV or JSON) into a
 /// validated <see cref="TestRecord"/>. Names are accepted in snake_case or PascalCase, any case.
 /// Strings convert ("True", "0.8", "12"); anything that does not convert, or breaks a rule of
-/// SPEC section 2, is reported with the field and the reason. The documented conversions are in
-/// docs/records.md.
+/// docs/contract.md §2, is reported with the field and the reason. The documented conversions are in
+/// docs/contract.md §2 and docs/en-US/Write-PilotResult.md.
 /// </summary>
 public static class RecordConverter
 {
@@ -136,7 +136,7 @@ public static class RecordConverter
         record.RunId = NullIfBlank(ReadString(RecordSchema.RunId, values[IxRunId], required: false, errors));
         record.GitCommit = NullIfBlank(ReadString(RecordSchema.GitCommit, values[IxGitCommit], required: false, errors));
         // error_category, written_at and writer are the writer's to set; input values are ignored
-        // (error_category is derived from error_type/error_message, SPEC 4.2).
+        // (error_category is derived from error_type/error_message, docs/contract.md §4.2).
         record.Extras = extras;
 
         return errors.Count == errorsBefore ? record : null;

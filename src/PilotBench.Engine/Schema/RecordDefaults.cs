@@ -3,7 +3,7 @@ using PilotBench.Engine.Statistics;
 namespace PilotBench.Engine.Schema;
 
 /// <summary>
-/// Fills what SPEC section 2 defines for rows read from files that lack it (the Python tool's,
+/// Fills what docs/contract.md §2 defines for rows read from files that lack it (the Python tool's,
 /// pandas', DuckDB's): defaults (difficulty "easy", tool_success_rate 0.8, partial_success false,
 /// assisted false, assisted_turns 0) and error_category for rows that are not full successes.
 /// Our own writer already stores all of these, so for our files this changes nothing.

@@ -1,6 +1,6 @@
 namespace PilotBench.Engine.Schema;
 
-/// <summary>The storage types a column can have (SPEC section 2: extra columns are one of these).</summary>
+/// <summary>The storage types a column can have (docs/contract.md §2: extra columns are one of these).</summary>
 public enum ColumnType
 {
     String,
@@ -48,7 +48,7 @@ public sealed class ColumnDefinition
 }
 
 /// <summary>
-/// The one definition of the record (SPEC section 2), used by the writer, the reader, the
+/// The one definition of the record (docs/contract.md §2), used by the writer, the reader, the
 /// consolidator and the statistics. Every physical column is nullable in Parquet (Parquet.Net
 /// cannot read DuckDB-written files into non-nullable fields); "required" is enforced here, at
 /// write time.

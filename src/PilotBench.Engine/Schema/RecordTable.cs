@@ -157,7 +157,7 @@ public sealed class TableSchema
     public ColumnSpec? Find(string name) => Columns.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
-    /// The schema that holds both without losing data (SPEC section 2): standard columns first in
+    /// The schema that holds both without losing data (docs/contract.md §2): standard columns first in
     /// their canonical order, then extras in order of first appearance; a column's type is widened
     /// (int32 -> int64 -> double; any other disagreement -> string).
     /// </summary>

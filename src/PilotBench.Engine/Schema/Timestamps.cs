@@ -3,7 +3,7 @@ using System.Globalization;
 namespace PilotBench.Engine.Schema;
 
 /// <summary>
-/// Timestamp rules (SPEC section 2): input keeps its offset; a value without one is UTC; stored
+/// Timestamp rules (docs/contract.md §2): input keeps its offset; a value without one is UTC; stored
 /// values are UTC with millisecond precision. Milliseconds, not microseconds, because Parquet.Net
 /// 6.1.0 writes the min/max statistics of microsecond timestamps in milliseconds
 /// (aloneguid/parquet-dotnet#769), which makes DuckDB skip row groups it should read.

@@ -49,7 +49,7 @@ internal static class ColumnValues
         _ => throw Unexpected(values, "timestamp"),
     };
 
-    // Stored timestamps are UTC (SPEC 2); a reader that hands them back Unspecified means UTC.
+    // Stored timestamps are UTC (docs/contract.md §2); a reader that hands them back Unspecified means UTC.
     private static DateTime Utc(DateTime t) => t.Kind switch
     {
         DateTimeKind.Utc => t,

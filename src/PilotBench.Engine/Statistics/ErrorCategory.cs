@@ -1,7 +1,7 @@
 namespace PilotBench.Engine.Statistics;
 
 /// <summary>
-/// The error categories of SPEC 4.2. The numeric values index <see cref="GroupStats"/>' error
+/// The error categories of docs/contract.md §4.2. The numeric values index <see cref="GroupStats"/>' error
 /// counters, so they are dense and start at zero.
 /// </summary>
 public enum ErrorCategory
@@ -17,7 +17,7 @@ public enum ErrorCategory
 }
 
 /// <summary>
-/// Derives a record's error category (SPEC 4.2). The writer stores the result in
+/// Derives a record's error category (docs/contract.md §4.2). The writer stores the result in
 /// <c>error_category</c>; the statistics count that stored value.
 /// </summary>
 /// <remarks>
@@ -240,7 +240,7 @@ public static class ErrorCategories
     }
 }
 
-/// <summary>The three outcomes of a record (SPEC section 2).</summary>
+/// <summary>The three outcomes of a record (docs/contract.md §2).</summary>
 public enum SuccessLevel
 {
     /// <summary>success and not partial_success.</summary>

@@ -34,7 +34,7 @@ public readonly record struct PresentValues(double Sum, long Count, double SumOf
 }
 
 /// <summary>
-/// The raw, mergeable sums and counts of one group (SPEC 4.1). Nothing here is a ratio: every
+/// The raw, mergeable sums and counts of one group (docs/contract.md §4.1). Nothing here is a ratio: every
 /// figure of <see cref="ModelStatsRow"/> is computed from these, so merging two groups and then
 /// computing is exact where averaging two rows' averages would not be.
 /// </summary>
@@ -120,7 +120,7 @@ public sealed class GroupStats
             if (observation.IsFullSuccess) AssistedSuccess++;
         }
 
-        // default(DateTime) is "not set"; stored timestamps are UTC (SPEC 2), compared by ticks.
+        // default(DateTime) is "not set"; stored timestamps are UTC (docs/contract.md §2), compared by ticks.
         if (observation.Timestamp != default && (LatestTimestamp is not DateTime latest || observation.Timestamp > latest))
             LatestTimestamp = DateTime.SpecifyKind(observation.Timestamp, DateTimeKind.Utc);
     }

@@ -1,7 +1,7 @@
 namespace PilotBench.Engine.Statistics;
 
 /// <summary>
-/// The figures of SPEC 4.1 for one group: the one place each statistic is defined. Property
+/// The figures of docs/contract.md §4.1 for one group: the one place each statistic is defined. Property
 /// names are the PascalCase forms of the model_stats.parquet column names (success_rate ->
 /// SuccessRate). A rolled-up key column is null.
 /// </summary>
@@ -74,7 +74,7 @@ public sealed class ModelStatsRow
         LastUpdated = DateTime.SpecifyKind(lastUpdatedUtc, DateTimeKind.Utc);
     }
 
-    // Rates are 0, not null or NaN, over an empty denominator (SPEC 4.1: "0 when none").
+    // Rates are 0, not null or NaN, over an empty denominator (docs/contract.md §4.1: "0 when none").
     private static double Ratio(long numerator, long denominator) => denominator == 0 ? 0 : (double)numerator / denominator;
 
     public string? Model { get; }

@@ -3,7 +3,7 @@ using PilotBench.Engine.Schema;
 namespace PilotBench.Engine.Statistics;
 
 /// <summary>
-/// The columns of model_stats.parquet: the five keys, every SPEC 4.1 figure by its exact name (so
+/// The columns of model_stats.parquet: the five keys, every docs/contract.md §4.1 figure by its exact name (so
 /// the original tool's scripts keep working), then the raw sums, counts and sums of squares
 /// (<c>sum_*</c>, <c>n_*</c>, <c>sum_sq_*</c>) that let <see cref="FromColumns"/> rebuild each
 /// <see cref="GroupStats"/> exactly, so roll-ups can be answered from this file without scanning
@@ -87,7 +87,7 @@ public static class ModelStatsTable
 
     private static readonly StatsColumn[] All = Figures.Concat(RawSums).ToArray();
 
-    /// <summary>Every column name, in file order: the five keys, the SPEC 4.1 figures, the raw sums and counts.</summary>
+    /// <summary>Every column name, in file order: the five keys, the docs/contract.md §4.1 figures, the raw sums and counts.</summary>
     public static IReadOnlyList<string> ColumnNames { get; } =
         RecordSchema.KeyColumns.Concat(All.Select(c => c.Name)).ToArray();
 

@@ -3,7 +3,7 @@ using PilotBench.Engine.Schema;
 namespace PilotBench.Engine.Statistics;
 
 /// <summary>
-/// The five grouping columns of SPEC 4.1. A column that has been rolled up away is null, so a
+/// The five grouping columns of docs/contract.md §4.1. A column that has been rolled up away is null, so a
 /// per-model key is (model, null, null, null, null). Strings compare ordinally.
 /// </summary>
 public readonly struct StatsGroupKey : IEquatable<StatsGroupKey>, IComparable<StatsGroupKey>

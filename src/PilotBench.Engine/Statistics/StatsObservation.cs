@@ -35,7 +35,7 @@ public readonly struct StatsObservation
 
     public bool IsFullSuccess => SuccessLevels.IsFullSuccess(Success, PartialSuccess);
 
-    /// <summary>A record that is not a full success counts as an error (SPEC 4.1 total_errors).</summary>
+    /// <summary>A record that is not a full success counts as an error (docs/contract.md §4.1 total_errors).</summary>
     public bool HasError => !IsFullSuccess;
 
     public SuccessLevel Level => SuccessLevels.Of(Success, PartialSuccess);

@@ -66,7 +66,7 @@ public sealed record ConsolidationResult
 }
 
 /// <summary>
-/// Consolidation (SPEC 3.2), in this order, each step durable before the next:
+/// Consolidation (docs/contract.md §3.2), in this order, each step durable before the next:
 ///  1. take the store lock (exclusive, released by the OS when its holder dies);
 ///  2. list the increments present now (later ones are left for the next run);
 ///  3. merge main + increments (keep-last by test_id, <see cref="MergedView"/>) into a temporary
@@ -199,7 +199,7 @@ public sealed class Consolidator
         }
 
         // Nothing new, but model_stats.parquet or metadata.json is missing, corrupt or stale:
-        // rebuild them from the main file without rewriting it (SPEC 3.4: never fatal).
+        // rebuild them from the main file without rewriting it (docs/contract.md §3.4: never fatal).
         if (nothingToMerge && view.HasMain && view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var currentId))
         {
             progress?.Report(new ConsolidationProgress("Consolidating", "Rebuilding statistics and metadata", 50));

@@ -115,7 +115,7 @@ public static class DurableFile
 
     /// <summary>
     /// On Windows, a file that another process holds open without FILE_SHARE_DELETE cannot be
-    /// replaced or deleted for a moment. Retry briefly, then report (SPEC 3.5).
+    /// replaced or deleted for a moment. Retry briefly, then report (docs/contract.md §3.5).
     /// </summary>
     internal static void RetryOnSharingViolation(Action action)
     {

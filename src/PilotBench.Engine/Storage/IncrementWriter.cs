@@ -24,7 +24,7 @@ public sealed class IncrementWriterOptions
 public sealed record IncrementFlush(string Path, int RecordCount, long Bytes, DateTime WrittenAtUtc, IReadOnlyList<TestRecord> Records);
 
 /// <summary>
-/// A writer's own increment files (SPEC 3.1). Records are buffered and each flush writes them to a
+/// A writer's own increment files (docs/contract.md §3.1). Records are buffered and each flush writes them to a
 /// new file, increment_{pid}_{yyyyMMdd_HHmmss}_{unique}.parquet, through <see cref="DurableFile"/>:
 /// temporary name, fsync, rename, folder fsync. Writers share no file and take no lock, so they
 /// never wait for each other or for a consolidation. Thread-safe: a timer flushes an idle buffer.
@@ -176,7 +176,7 @@ public sealed class IncrementWriter : IAsyncDisposable
             IncrementFlush flush;
             try
             {
-                // Not cancellable once started: what was accepted is written, not dropped (SPEC 3.1).
+                // Not cancellable once started: what was accepted is written, not dropped (docs/contract.md §3.1).
                 flush = await WriteFileAsync(batch).ConfigureAwait(false);
             }
             catch

@@ -30,7 +30,7 @@ public sealed class IncrementReadException : IOException
 }
 
 /// <summary>
-/// Main file + increments as one de-duplicated view (SPEC 3.2 and 3.3): the one definition of
+/// Main file + increments as one de-duplicated view (docs/contract.md §3.2 and 3.3): the one definition of
 /// "the record written last wins". Used by the consolidator (all columns, written to a new main)
 /// and by queries (only the columns they need).
 ///
@@ -466,7 +466,7 @@ public sealed class MergedView : IAsyncDisposable
                 bool keep = true;
                 if (!ids[row].IsNull && _winnerById.TryGetValue(ids[row], out var entry) && winners[entry.File][entry.Row])
                 {
-                    // Main rows of equal standing lose to increment rows (SPEC 3.2).
+                    // Main rows of equal standing lose to increment rows (docs/contract.md §3.2).
                     if (IsStrictlyLater(mainTicks[row], entry.WrittenAtTicks))
                     {
                         winners[entry.File][entry.Row] = false;

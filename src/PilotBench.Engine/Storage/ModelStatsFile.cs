@@ -4,7 +4,7 @@ using PilotBench.Engine.Statistics;
 namespace PilotBench.Engine.Storage;
 
 /// <summary>
-/// model_stats.parquet: one row per group of the five key columns (SPEC 4.1), written atomically
+/// model_stats.parquet: one row per group of the five key columns (docs/contract.md §4.1), written atomically
 /// after each consolidation and tagged with the consolidation id of the main file it describes, so
 /// a reader can tell whether it is current (a crash between the two renames leaves it stale).
 /// </summary>

@@ -88,7 +88,7 @@ internal static class ParquetCodec
             for (int i = 0; i < n; i++)
             {
                 // Parquet.Net returns TIMESTAMP without isAdjustedToUTC (DuckDB's TIMESTAMP, pandas'
-                // naive datetimes) as Kind=Local wall-clock values: SPEC 2 takes those as UTC, so
+                // naive datetimes) as Kind=Local wall-clock values: docs/contract.md §2 takes those as UTC, so
                 // the kind is set, never converted.
                 if (values[i] is DateTime dt && dt.Kind != DateTimeKind.Utc) values[i] = DateTime.SpecifyKind(dt, DateTimeKind.Utc);
             }

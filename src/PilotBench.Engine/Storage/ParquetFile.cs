@@ -9,7 +9,7 @@ namespace PilotBench.Engine.Storage;
 /// <summary>
 /// An open Parquet file of a store (ours or another tool's), read row group by row group.
 /// Opened with sharing that allows delete and replace, so that on Windows a reader never stops a
-/// consolidation (SPEC 3.5). On Unix the open handle keeps the file's content even after a
+/// consolidation (docs/contract.md §3.5). On Unix the open handle keeps the file's content even after a
 /// consolidation renames over it or deletes it: that is what makes snapshots consistent.
 /// </summary>
 public sealed class ParquetFile : IAsyncDisposable

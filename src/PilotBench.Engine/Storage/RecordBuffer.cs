@@ -154,7 +154,7 @@ internal sealed class RecordBuffer
     private DateTime?[]? _writtenAt;
     private string?[]? _writers;
 
-    /// <summary>Appends a validated record; its error_category is derived here (SPEC 4.2).</summary>
+    /// <summary>Appends a validated record; its error_category is derived here (docs/contract.md §4.2).</summary>
     /// <remarks>
     /// Per record, so two entry points around one body (see <see cref="Format.HotLoops"/>): the
     /// precompiled one while fewer than <see cref="Format.HotLoops.MinValues"/> records were ever

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace PilotBench.Engine.Storage;
 
 /// <summary>
-/// The on-disk layout of a store (SPEC section 1): every path the engine touches is named here.
+/// The on-disk layout of a store (docs/contract.md §1): every path the engine touches is named here.
 /// </summary>
 public sealed partial class StoreLayout
 {
@@ -49,7 +49,7 @@ public sealed partial class StoreLayout
     public static string NewIncrementFileName(int processId, DateTime utcNow, string unique) =>
         string.Create(CultureInfo.InvariantCulture, $"increment_{processId}_{utcNow:yyyyMMdd_HHmmss}_{unique}.parquet");
 
-    /// <summary>Whether a file name (no folder) is an increment: any increment_*.parquet (SPEC section 1).</summary>
+    /// <summary>Whether a file name (no folder) is an increment: any increment_*.parquet (docs/contract.md §1).</summary>
     public static bool IsIncrementFileName(string fileName) =>
         fileName.StartsWith("increment_", StringComparison.OrdinalIgnoreCase) &&
         fileName.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);

@@ -17,7 +17,7 @@ public sealed class StoreLockedException : IOException
 }
 
 /// <summary>
-/// The consolidation lock (SPEC 3.2): an exclusive lock on a file that is never deleted. On Unix
+/// The consolidation lock (docs/contract.md §3.2): an exclusive lock on a file that is never deleted. On Unix
 /// .NET takes it with flock(LOCK_EX|LOCK_NB) for FileShare.None, on Windows with the share mode;
 /// either way the operating system releases it when the holder dies, so no stale lock ever needs
 /// deleting by hand. Where the file system ignores locks (some network shares) two consolidations

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace PilotBench.Engine.Storage;
 
 /// <summary>
-/// metadata.json (SPEC 3.4). Written atomically at each consolidation; a missing or corrupt file is
+/// metadata.json (docs/contract.md §3.4). Written atomically at each consolidation; a missing or corrupt file is
 /// rebuilt from the data, never fatal.
 /// </summary>
 public sealed class StoreMetadata

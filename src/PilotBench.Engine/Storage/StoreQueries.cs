@@ -175,7 +175,7 @@ public enum StatsSource
 
 public sealed record StatsAnswer(StatsAccumulator Groups, StatsSource Source, long RecordCount, int PendingIncrementFiles, IReadOnlyList<UnreadableIncrement> UnreadableIncrements);
 
-/// <summary>Read-only questions to a store: statistics and records from one consistent snapshot (SPEC 3.3).</summary>
+/// <summary>Read-only questions to a store: statistics and records from one consistent snapshot (docs/contract.md §3.3).</summary>
 public static class StoreQueries
 {
     /// <summary>

@@ -6,7 +6,7 @@ namespace PilotBench.Commands;
 /// <summary>
 /// Invoke-PilotConsolidation: merges the main file and the pending increments into a new main file,
 /// de-duplicated by test_id, keeping a backup, then rewrites model_stats.parquet and metadata.json
-/// and removes the merged increments (SPEC 3.2). Supports -WhatIf/-Confirm.
+/// and removes the merged increments (docs/contract.md §3.2). Supports -WhatIf/-Confirm.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "PilotConsolidation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ConsolidationResult))]

@@ -8,7 +8,7 @@ namespace PilotBench.Commands;
 
 /// <summary>
 /// Write-PilotResult: records from the pipeline (objects, hashtables, Import-Csv and ConvertFrom-Json
-/// output) or from parameters into this writer's own increment files (SPEC 3.1). A record that
+/// output) or from parameters into this writer's own increment files (docs/contract.md §3.1). A record that
 /// breaks the schema gets a non-terminating error (ErrorId InvalidRecord) and the others are
 /// written. When the cmdlet returns, everything it accepted is durable; Ctrl+C flushes too.
 /// </summary>
@@ -288,7 +288,7 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
 
     protected override void StopProcessing()
     {
-        // Ctrl+C: what was accepted is flushed, not dropped (SPEC 3.1).
+        // Ctrl+C: what was accepted is flushed, not dropped (docs/contract.md §3.1).
         base.StopProcessing();
         try
         {

@@ -2,7 +2,7 @@ using DuckDB.NET.Data;
 
 namespace PilotBench.Tests.Interop;
 
-/// <summary>An in-memory DuckDB session: the "other tool" of SPEC 1 ("plain Parquet that DuckDB reads without options").</summary>
+/// <summary>An in-memory DuckDB session: the "other tool" of docs/contract.md §1 ("plain Parquet that pandas/pyarrow, DuckDB and Spark read without options").</summary>
 internal sealed class DuckDb : IDisposable
 {
     private readonly DuckDBConnection _connection = new("DataSource=:memory:");

@@ -6,7 +6,7 @@ using Xunit;
 
 namespace PilotBench.Tests.Interop;
 
-/// <summary>SPEC 1 and 2: DuckDB reads the engine's files without options and agrees with the engine.</summary>
+/// <summary>docs/contract.md §1 and 2: DuckDB reads the engine's files without options and agrees with the engine.</summary>
 public sealed class DuckDbReadsEngineStoreTests : IDisposable
 {
     private readonly TempStore _store = new();

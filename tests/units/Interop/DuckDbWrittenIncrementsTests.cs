@@ -5,7 +5,7 @@ using Xunit;
 namespace PilotBench.Tests.Interop;
 
 /// <summary>
-/// SPEC 1 and 2: increments written by another tool (here DuckDB: int64 turns, float times,
+/// docs/contract.md §1 and 2: increments written by another tool (here DuckDB: int64 turns, float times,
 /// timestamps as text, TIMESTAMP and TIMESTAMPTZ, columns missing, an extra column) consolidate
 /// with the engine's own: nothing lost, types coerced, defaults applied.
 /// </summary>

@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 namespace PilotBench.Tests.Reliability;
 
 /// <summary>
-/// SPEC 3.1-3.3 under load, with real processes on real files: 8 writer processes, 2 consolidator
+/// docs/contract.md §3.1-3.3 under load, with real processes on real files: 8 writer processes, 2 consolidator
 /// processes looping, 2 query processes, all at once on one store.
 /// </summary>
 [Collection(ReliabilityCollection.Name)]

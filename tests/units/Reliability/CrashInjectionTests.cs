@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace PilotBench.Tests.Reliability;
 
 /// <summary>
-/// SPEC 3.1 and 3.2 against SIGKILL: writer and consolidator processes are killed at chosen steps
+/// docs/contract.md §3.1 and 3.2 against SIGKILL: writer and consolidator processes are killed at chosen steps
 /// and at random moments. After every kill the store reads correctly, the next consolidation takes
 /// the lock at once and converges, and no acknowledged record is lost or doubled.
 /// </summary>

@@ -4,7 +4,7 @@ using static PilotBench.Tests.Statistics.Observations;
 
 namespace PilotBench.Tests.Statistics;
 
-/// <summary>SPEC 4.1 figures on small groups whose every figure is worked out by hand below.</summary>
+/// <summary>docs/contract.md §4.1 figures on small groups whose every figure is worked out by hand below.</summary>
 public class ModelStatsFigureTests
 {
     // Five records of one group:

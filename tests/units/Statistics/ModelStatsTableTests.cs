@@ -5,12 +5,12 @@ using static PilotBench.Tests.Statistics.Observations;
 
 namespace PilotBench.Tests.Statistics;
 
-/// <summary>model_stats.parquet as columns: every SPEC 4.1 name, and an exact way back to the sums.</summary>
+/// <summary>model_stats.parquet as columns: every docs/contract.md §4.1 name, and an exact way back to the sums.</summary>
 public class ModelStatsTableTests
 {
     private static readonly DateTime Now = new(2025, 9, 1, 12, 0, 0, DateTimeKind.Utc);
 
-    // SPEC 4.1, copied by hand: the original tool's scripts read these names.
+    // docs/contract.md §4.1, copied by hand: the original tool's scripts read these names.
     private static readonly string[] SpecColumns =
     {
         "model", "prompt_type", "tool_success_rate", "difficulty", "task_type",

@@ -5,7 +5,7 @@ using static PilotBench.Tests.Statistics.Observations;
 
 namespace PilotBench.Tests.Statistics;
 
-/// <summary>SPEC 4.1: roll-ups add sums and counts and recompute; they never average averages.</summary>
+/// <summary>docs/contract.md §4.1: roll-ups add sums and counts and recompute; they never average averages.</summary>
 public class RollUpTests
 {
     private static readonly DateTime Now = new(2025, 9, 1, 0, 0, 0, DateTimeKind.Utc);

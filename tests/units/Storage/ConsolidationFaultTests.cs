@@ -5,7 +5,7 @@ using Xunit;
 namespace PilotBench.Tests.Storage;
 
 /// <summary>
-/// SPEC 3.2: "a crash at any point loses nothing and duplicates nothing: running it again
+/// docs/contract.md §3.2: "a crash at any point loses nothing and duplicates nothing: running it again
 /// converges". Each case crashes a consolidation after one durable step (through the AfterStep
 /// seam), then checks the store reads correctly and that the next consolidation converges.
 /// </summary>

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace PilotBench.Tests.Storage;
 
-/// <summary>SPEC 3.2 and 3.4: consolidation, its order of effects, lock, metadata and statistics files.</summary>
+/// <summary>docs/contract.md §3.2 and 3.4: consolidation, its order of effects, lock, metadata and statistics files.</summary>
 public sealed class ConsolidationTests : IDisposable
 {
     private readonly TempStore _store = new();

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace PilotBench.Tests.Storage;
 
-/// <summary>SPEC 3.2/3.3: the record written last wins, by test_id, in the merged view and in the main file.</summary>
+/// <summary>docs/contract.md §3.2/3.3: the record written last wins, by test_id, in the merged view and in the main file.</summary>
 public sealed class DeduplicationTests : IDisposable
 {
     private static readonly DateTime T1 = new(2025, 9, 1, 10, 0, 0, DateTimeKind.Utc);

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace PilotBench.Tests.Storage;
 
-/// <summary>SPEC 2 and 3.1: what RecordConverter accepts, converts and refuses (naming the field).</summary>
+/// <summary>docs/contract.md §2 and 3.1: what RecordConverter accepts, converts and refuses (naming the field).</summary>
 public sealed class RecordValidationTests
 {
     private static Dictionary<string, object?> Valid() => new()

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace PilotBench.Tests.Storage;
 
-/// <summary>SPEC 2: extra columns are kept; files that disagree on a type are reconciled by widening, nothing dropped.</summary>
+/// <summary>docs/contract.md §2: extra columns are kept; files that disagree on a type are reconciled by widening, nothing dropped.</summary>
 public sealed class SchemaReconciliationTests : IDisposable
 {
     private readonly TempStore _store = new();

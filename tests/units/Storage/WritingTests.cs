@@ -6,7 +6,7 @@ using Xunit;
 
 namespace PilotBench.Tests.Storage;
 
-/// <summary>SPEC 3.1: writing increments.</summary>
+/// <summary>docs/contract.md §3.1: writing increments.</summary>
 public sealed class WritingTests : IDisposable
 {
     private readonly TempStore _store = new();

@@ -165,7 +165,7 @@ internal sealed class DecodedChunk
 /// definition levels (RLE) and values (PLAIN, PLAIN_DICTIONARY/RLE_DICTIONARY) decoded; data
 /// pages v1 and v2. Anything else is declined (null) before anything is produced, and the caller
 /// reads the chunk through Parquet.Net; data that does not decode throws
-/// <see cref="InvalidDataException"/>. See docs/architecture.md, "Read path".
+/// <see cref="InvalidDataException"/>. See docs/architecture.md, "The read path: column chunk decoder".
 /// </summary>
 internal static class ColumnChunkDecoder
 {
