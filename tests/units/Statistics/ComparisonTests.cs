@@ -233,7 +233,7 @@ for diffs, level in req['pairedt']:
 print(json.dumps(out))
 """;
 
-    [PythonFact]
+    [OracleFact]
     public void Agrees_with_scipy_and_statsmodels_on_randomized_cases()
     {
         var random = new Random(20251207);
@@ -267,7 +267,7 @@ print(json.dumps(out))
             pairedT.Add(new object[] { diffs, levels[i % 3] });
         }
 
-        var reference = PythonReference.Evaluate(ReferenceScript, new { unpaired, mcnemar, holm, welch, pairedt = pairedT });
+        var reference = StatsOracle.Run(ReferenceScript, new { unpaired, mcnemar, holm, welch, pairedt = pairedT });
 
         for (int i = 0; i < unpaired.Count; i++)
         {

@@ -37,7 +37,7 @@ internal static class StatsOracle
         if (!File.Exists(Python)) return $"{Python} is not installed";
         try
         {
-            var (exitCode, _, error) = RunPython("import statsmodels.stats.proportion, scipy.stats", "");
+            var (exitCode, _, error) = RunPython("import scipy.stats, statsmodels.stats.proportion, statsmodels.stats.contingency_tables, statsmodels.stats.multitest, statsmodels.stats.weightstats", "");
             return exitCode == 0 ? null : $"{Python} cannot import statsmodels and scipy (python3-statsmodels, python3-scipy): {error.Trim()}";
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException)
