@@ -194,15 +194,7 @@ function Invoke-Build {
     Write-Host "Built $ModuleName $ModuleVersion -> $ModuleOut" -ForegroundColor Green
 }
 
-function Test-ReadyToRunImage([string] $Path) {
-    # A ReadyToRun image carries a managed native header (precompiled code) beside its IL.
-    $stream = [IO.File]::OpenRead($Path)
-    try {
-        $pe = [Reflection.PortableExecutable.PEReader]::new($stream)
-        try { $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0 } finally { $pe.Dispose() }
-    }
-    finally { $stream.Dispose() }
-}
+. (Join-Path $PSScriptRoot 'tools' 'ReadyToRunImage.ps1')
 
 function Invoke-ReadyToRunBuild {
     # ReadyToRun images for the runtime pwsh 7.6 runs on (.NET 10): src/PilotBench.ReadyToRun

@@ -29,15 +29,7 @@ BeforeAll {
         @($CurrentRid | Where-Object { $_ -in $ShippedRids })   # build.ps1's default, -ReadyToRun current
     }
 
-    function Test-ReadyToRunImage([string] $Path) {
-        # A ReadyToRun image carries a managed native header (precompiled code) beside its IL.
-        $stream = [IO.File]::OpenRead($Path)
-        try {
-            $pe = [Reflection.PortableExecutable.PEReader]::new($stream)
-            try { $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0 } finally { $pe.Dispose() }
-        }
-        finally { $stream.Dispose() }
-    }
+    . (Join-Path $RepoRoot 'tools' 'ReadyToRunImage.ps1')
 
     # Run in a fresh pwsh: which folder did the module's context load from, and does the module work?
     # The child computes the folder it should use the way LoadContext.cs does.

@@ -40,20 +40,23 @@ internal static class ReportCharts
     private static readonly OxyColor Whisker = OxyColor.FromRgb(30, 30, 30);
     private static readonly OxyColor NoData = OxyColor.FromRgb(235, 235, 235);
 
+    /// <summary>The models down the left side, best first (the leaderboard's order), as the bar charts share it.</summary>
+    private static CategoryAxis ModelAxis(IReadOnlyList<ModelSummary> models) => new()
+    {
+        Position = AxisPosition.Left,
+        ItemsSource = models.Select(m => Shorten(m.Model)).ToList(),
+        StartPosition = 1,
+        EndPosition = 0,
+        GapWidth = 0.5,
+        IsZoomEnabled = false,
+    };
+
     /// <summary>Success rate per model, best first, with the interval as a whisker.</summary>
     public static ChartSvg Leaderboard(ReportData data)
     {
         var models = data.Leaderboard;
         var model = NewModel();
-        model.Axes.Add(new CategoryAxis
-        {
-            Position = AxisPosition.Left,
-            ItemsSource = models.Select(m => Shorten(m.Model)).ToList(),
-            StartPosition = 1,
-            EndPosition = 0,
-            GapWidth = 0.5,
-            IsZoomEnabled = false,
-        });
+        model.Axes.Add(ModelAxis(models));
         model.Axes.Add(RateAxis(AxisPosition.Bottom, $"success rate ({Percent(data.ConfidenceLevel)} Wilson interval)"));
 
         var bars = new BarSeries { FillColor = Bar, StrokeThickness = 0, Title = "success rate" };
@@ -226,15 +229,7 @@ internal static class ReportCharts
         var models = data.Leaderboard;
         var model = NewModel();
         model.Legends.Add(TopLegend("error category"));
-        model.Axes.Add(new CategoryAxis
-        {
-            Position = AxisPosition.Left,
-            ItemsSource = models.Select(m => Shorten(m.Model)).ToList(),
-            StartPosition = 1,
-            EndPosition = 0,
-            GapWidth = 0.5,
-            IsZoomEnabled = false,
-        });
+        model.Axes.Add(ModelAxis(models));
         model.Axes.Add(RateAxis(AxisPosition.Bottom, "share of the model's records that are not a full success"));
         var counts = models.Select(m => ReportData.ErrorCounts(m.Figures)).ToList();
         for (int c = 0; c < ReportData.ErrorColumns.Count; c++)
