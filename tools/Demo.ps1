@@ -204,6 +204,11 @@ try {
         @{ n = 'ToolSelect'; e = 'ToolSelectionErrors' }, @{ n = 'Other'; e = 'OtherErrors' },
         @{ n = 'Unclassified'; e = 'UnclassifiedErrors' } | Show-Output
 
+    # The two leaders are a point or two apart with intervals of about +-4: is the difference real?
+    $leaders = @(Get-PilotModelStats | Sort-Object SuccessRate -Descending | Select-Object -First 2)
+    Write-Heading "Is $($leaders[0].Model) better than $($leaders[1].Model)? (Compare-PilotModel, per prompt type)"
+    Compare-PilotModel -Model $leaders[0].Model -Baseline $leaders[1].Model -GroupBy PromptType | Show-Output
+
     Write-Heading 'Report'
     # Beside the module build (output/), not in the store: the store's folder holds only its own files.
     $report = Export-PilotReport -OutFile (Join-Path $ModuleRoot 'demo-report.html') -Title 'PilotBench demo'
