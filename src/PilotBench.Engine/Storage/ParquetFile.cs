@@ -402,7 +402,7 @@ public sealed class ParquetFile : IAsyncDisposable
 
     /// <summary>
     /// test_id and written_at of every row, for a merge's first pass: test_id is read raw (no
-    /// string per value for GUID ids, see <see cref="TestIdKey"/>), written_at as ticks
+    /// string per value for GUIDs and short ASCII ids, see <see cref="TestIdKey"/>), written_at as ticks
     /// (<see cref="TestIdIndex.NoTime"/> where missing or not a timestamp).
     /// </summary>
     internal async Task<(TestIdKey[] Ids, long[] WrittenAtTicks)> ReadKeysAsync(CancellationToken cancellationToken)

@@ -259,7 +259,7 @@ internal static class FastColumnReader
     /// </summary>
     internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>The test id keys of the rows of a byte-array chunk (no string for canonical GUID ids).</summary>
+    /// <summary>The test id keys of the rows of a byte-array chunk (no string for canonical GUIDs and short ASCII ids, see TestIdKey).</summary>
     public static void Keys(DecodedChunk chunk, Span<TestIdKey> keys)
     {
         if (keys.Length >= HotLoops.MinValues) KeysHot(chunk, keys);
