@@ -185,8 +185,8 @@ namespace PilotBench.Bench
         /// </summary>
         private const string MainDataVersion = "data version 3";
 
-        /// <summary>Stamped into each cached increment set, as <see cref="MainDataVersion"/>. 2: increments written uncompressed, as the writer now writes them; 3: their fixed-width columns of many distinct values PLAIN; 4: run_id a standard column.</summary>
-        private const string IncrementDataVersion = "increment data version 4";
+        /// <summary>Stamped into each cached increment set, as <see cref="MainDataVersion"/>. 2: increments written uncompressed, as the writer now writes them; 3: their fixed-width columns of many distinct values PLAIN; 4: run_id a standard column; 5: pages with their CRC32, as the writer now writes them (a consolidation decodes pages without one to check them).</summary>
+        private const string IncrementDataVersion = "increment data version 5";
 
         private static async Task Cached(string folder, Func<Task> make, string? version = null)
         {

@@ -177,6 +177,14 @@ public sealed class ParquetFile : IAsyncDisposable
                 if (Wrap(index, name, () => ColumnChunkDecoder.TryVerifyChecksums(_handle, _length, group.Columns[column], group.NumRows, buffers))) continue;
                 var read = _columns.FirstOrDefault(x => x.Field.Path.Length == 1 && x.Field.Name == name);
                 if (read.Field is null) continue;
+                // Decoded as a read would, without making its values (FastColumnReader.Verify):
+                // a merge then decodes it once more to take its rows.
+                var decoded = TryDecode(g, read.Field, read.Name, read.Kind, buffers);
+                if (decoded is not null)
+                {
+                    Wrap(g, name, () => FastColumnReader.Verify(read.Kind!.Value, decoded));
+                    continue;
+                }
                 ReturnBuffers(buffers);
                 try
                 {

@@ -91,6 +91,10 @@ public sealed class TestIdIndexTests
         }
         bytes[10] = (byte)'x';
         Assert.Equal(System.Text.Encoding.ASCII.GetString(bytes), TestIdKey.From(bytes).Text);
+        // Nor is a short id with an invalid byte taken as its bytes (only ASCII ids are).
+        byte[] hex = System.Text.Encoding.ASCII.GetBytes("0123456789abcdef");
+        hex[3] = 0x80;
+        Assert.Throws<System.Text.DecoderFallbackException>(() => TestIdKey.From(hex));
     }
 
     [Fact]
