@@ -659,9 +659,10 @@ public sealed class MergedView : IAsyncDisposable
             {
                 parquet = await ParquetFile.OpenAsync(file.Path, cancellationToken).ConfigureAwait(false);
                 // Every page checked before any row is taken (checksums; chunks without them
-                // decoded), so damage makes the whole file unreadable here, never half-merged.
-                await parquet.VerifyAsync(cancellationToken).ConfigureAwait(false);
+                // decoded, the keys by reading them), so damage makes the whole file unreadable
+                // here, never half-merged.
                 var (ids, writtenAt) = await parquet.ReadKeysAsync(cancellationToken).ConfigureAwait(false);
+                await parquet.VerifyAsync(cancellationToken, keysRead: true).ConfigureAwait(false);
                 var schema = await parquet.ReadSchemaAsync(needed, cancellationToken).ConfigureAwait(false);
                 if (StandardColumnProblem(parquet, schema, ids) is { } problem) throw new InvalidDataException($"'{file.Path}': {problem}.");
                 return new IncrementKeys { File = file, Parquet = parquet, Ids = ids, WrittenAtTicks = writtenAt, Schema = schema };
