@@ -12,6 +12,11 @@ Describe 'Benchmark harness (smoke)' {
         $text = $output -join "`n"
         $exit | Should -Be 0 -Because $text
         $text | Should -Match '\(1\) full consolidation'
+        # Case 1 on each data shape: time and memory rows (the counts against DuckDB are checked by the harness).
+        foreach ($shape in 'runs of 500, GUID ids', 'interleaved keys, 16-hex ids', 'interleaved keys, run-N-M ids', 'written by DuckDB \(Snappy\), interleaved keys, 16-hex ids') {
+            $text | Should -Match "\(1\) full consolidation, [0-9,]+ records in [0-9]+ files, ${shape}: wall time"
+            $text | Should -Match "\(1\) full consolidation, [0-9,]+ records in [0-9]+ files, ${shape}: peak memory"
+        }
         # Case 5 runs with PowerShell's module analysis cache primed (the judged row) and without one.
         $text | Should -Match "\(5\) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, module analysis cache present \(median of the 1 differences within a round\)[ |]+[0-9.]+ m?s[ |]+[0-9.]+ m?s[ |]+[-+0-9]+ ms[ |]+<= \+150 ms[ |]+\(smoke\)"
         $text | Should -Match "\(5\) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, module analysis cache absent: .*\(info\)"

@@ -48,7 +48,7 @@ internal static class Cases
     }
 
     /// <summary>
-    /// Makes one data set of the harness on its own (kind=increments|main store=... rows=... [files=...] [seed=...: the harness uses 2 for the 1M main, 3 for the 10M]),
+    /// Makes one data set of the harness on its own (kind=increments|main store=... rows=... [files=...] [shape=runs|interleavedhex|interleavedrunids|duckdb: increments] [seed=...: the harness uses 2 for the 1M main, 3 for the 10M]),
     /// with the harness's seeds, so a single case can be measured without the full run.
     /// </summary>
     private static async Task Generate(Dictionary<string, string> args, Dictionary<string, double> result)
@@ -56,7 +56,7 @@ internal static class Cases
         var baseTime = new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         int rows = int.Parse(args["rows"], CultureInfo.InvariantCulture);
         var clock = Stopwatch.StartNew();
-        if (args["kind"] == "increments") await DataSet.WriteIncrementsAsync(args["store"], 1, rows, int.Parse(args.GetValueOrDefault("files", "100"), CultureInfo.InvariantCulture), 0.05, baseTime);
+        if (args["kind"] == "increments") await DataSet.WriteIncrementsAsync(args["store"], 1, rows, int.Parse(args.GetValueOrDefault("files", "100"), CultureInfo.InvariantCulture), 0.05, baseTime, Enum.Parse<Shape>(args.GetValueOrDefault("shape", "Runs"), ignoreCase: true));
         else await DataSet.WriteConsolidatedStoreAsync(args["store"], int.Parse(args.GetValueOrDefault("seed", "3"), CultureInfo.InvariantCulture), rows, baseTime);
         result["seconds"] = clock.Elapsed.TotalSeconds;
     }
@@ -105,10 +105,10 @@ internal static class Cases
         result["rows"] = ids.Length;
     }
 
-    /// <summary>Reads the first row groups of a main file and reports the chunks the decoder declined (read through Parquet.Net instead).</summary>
+    /// <summary>Reads the first row groups of a main file (or of file=...) and reports the chunks the decoder declined (read through Parquet.Net instead).</summary>
     private static async Task DecodeCheck(Dictionary<string, string> args, Dictionary<string, double> result)
     {
-        await using var file = await ParquetFile.OpenAsync(new StoreLayout(args["store"]).MainFile, CancellationToken.None);
+        await using var file = await ParquetFile.OpenAsync(args.TryGetValue("file", out var path) ? path : new StoreLayout(args["store"]).MainFile, CancellationToken.None);
         for (int g = 0; g < Math.Min(2, file.RowGroupCount); g++) await file.ReadRowGroupAsync(g, null, CancellationToken.None);
         Console.Error.WriteLine($"schema: {string.Join(", ", file.FileSchema.Columns.Select(c => $"{c.Name}:{c.Type}"))}");
         Console.Error.WriteLine($"declined: {file.LastDeclined}");
@@ -128,7 +128,9 @@ internal static class Cases
         result["seconds"] = clock.Elapsed.TotalSeconds;
         result["cpu_seconds"] = Cpu() - cpu;
         result["records_after"] = outcome.RecordsAfter;
+        result["quarantined"] = outcome.QuarantinedFiles.Count;
         result["main_bytes"] = new FileInfo(layout.MainFile).Length;
+        using (var stats = PilotBench.Engine.Storage.Format.DirectParquetFile.Open(layout.StatsFile)) result["groups"] = stats.RowCount;
         result["allocated_mb"] = GC.GetTotalAllocatedBytes() / 1048576.0;
         allocations?.Report();
     }
@@ -186,10 +188,12 @@ internal static class Cases
               QUALIFY row_number() OVER (PARTITION BY test_id ORDER BY written_at DESC NULLS LAST, filename DESC, file_row_number DESC) = 1
             ) TO {Quote(main)} (FORMAT parquet, COMPRESSION zstd)
             """);
-        Execute(duck, $"COPY ({StatsSelect(Quote(main), "model, prompt_type, tool_success_rate, difficulty, task_type")}) TO {Quote(Path.Combine(output, "model_stats.parquet"))} (FORMAT parquet)");
+        string stats = Path.Combine(output, "model_stats.parquet");
+        Execute(duck, $"COPY ({StatsSelect(Quote(main), "model, prompt_type, tool_success_rate, difficulty, task_type")}) TO {Quote(stats)} (FORMAT parquet)");
         result["cpu_seconds"] = Cpu() - cpu;
         result["seconds"] = clock.Elapsed.TotalSeconds;
         result["records_after"] = Scalar(duck, $"SELECT count(*) FROM read_parquet({Quote(main)})");
+        result["groups"] = Scalar(duck, $"SELECT count(*) FROM read_parquet({Quote(stats)})");
     }
 
     /// <summary>The statistics the engine computes, as DuckDB SQL grouped by <paramref name="keys"/>.</summary>

@@ -1,8 +1,35 @@
+using System.Globalization;
 using Parquet;
 using PilotBench.Engine.Schema;
 using PilotBench.Engine.Storage;
 
 namespace PilotBench.Bench;
+
+/// <summary>
+/// The shapes of increment data a consolidation meets (case 1 runs on each): who wrote the files,
+/// in what order the key columns come, what the test ids look like.
+/// </summary>
+internal enum Shape
+{
+    /// <summary>Runs of 500 records sharing their keys, GUID test ids, written by IncrementWriter.</summary>
+    Runs,
+
+    /// <summary>
+    /// Key columns (model, prompt type, task type, difficulty, rate) changing from one record to
+    /// the next, as a runner that works through models and tasks in parallel hands them to
+    /// Write-PilotResult; test ids of 16 lowercase hex characters (as the Python tool writes them).
+    /// </summary>
+    InterleavedHex,
+
+    /// <summary>Interleaved keys as <see cref="InterleavedHex"/>; test ids <c>run-N-M</c> (run N, test M of it).</summary>
+    InterleavedRunIds,
+
+    /// <summary>
+    /// The records of <see cref="InterleavedHex"/> written by DuckDB (its default COPY: Snappy, its
+    /// own encodings and page layout), as a pipeline that writes increments with DuckDB makes them.
+    /// </summary>
+    DuckDb,
+}
 
 /// <summary>
 /// Realistic generated test results: 6 models x 4 prompt types x 5 task types x 3 difficulties x
@@ -26,9 +53,18 @@ internal static class DataSet
     };
 
     /// <summary>A GUID-shaped test id, unique per (seed, index).</summary>
-    public static string TestId(int seed, long index)
+    public static string TestId(int seed, long index) => TestId(seed, index, Shape.Runs);
+
+    /// <summary>
+    /// The test id of record <paramref name="index"/> in a data set of <paramref name="shape"/>,
+    /// unique per (seed, index): a GUID string; 16 lowercase hex characters; or <c>run-N-M</c>,
+    /// test M of run N (runs of 250 tests; the run number depends on the seed).
+    /// </summary>
+    public static string TestId(int seed, long index, Shape shape)
     {
         ulong a = Mix((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)index);
+        if (shape is Shape.InterleavedHex or Shape.DuckDb) return a.ToString("x16", CultureInfo.InvariantCulture);
+        if (shape == Shape.InterleavedRunIds) return string.Create(CultureInfo.InvariantCulture, $"run-{(long)seed * 100_000 + index / 250}-{index % 250}");
         ulong b = Mix(a ^ 0xD1B54A32D192ED03UL);
         Span<byte> bytes = stackalloc byte[16];
         BitConverter.TryWriteBytes(bytes, a);
@@ -45,17 +81,19 @@ internal static class DataSet
 
     /// <summary>
     /// Records <paramref name="start"/>..start+count-1 of a data set. Rows come in runs of 500 that
-    /// share model, prompt type, difficulty and rate (one test run), as real writers produce them.
+    /// share model, prompt type, difficulty and rate (one test run), as real writers produce them;
+    /// in the interleaved shapes every record draws its own keys.
     /// </summary>
-    public static List<TestRecord> Records(int seed, long start, int count, DateTime baseTime, string runId)
+    public static List<TestRecord> Records(int seed, long start, int count, DateTime baseTime, string runId, Shape shape = Shape.Runs)
     {
+        bool interleaved = shape != Shape.Runs;
         var rng = new Random(HashCode.Combine(seed, start));
         var list = new List<TestRecord>(count);
         for (int i = 0; i < count; i++)
         {
             long index = start + i;
             long run = index / 500;
-            var runRng = new Random(HashCode.Combine(seed, run));
+            var runRng = interleaved ? rng : new Random(HashCode.Combine(seed, run));
             string model = Models[runRng.Next(Models.Length)];
             string prompt = PromptTypes[runRng.Next(PromptTypes.Length)];
             string difficulty = Difficulties[runRng.Next(Difficulties.Length)];
@@ -65,7 +103,7 @@ internal static class DataSet
             bool partial = !success && roll < 0.77;
             var record = new TestRecord
             {
-                TestId = TestId(seed, index),
+                TestId = TestId(seed, index, shape),
                 Timestamp = baseTime.AddMilliseconds(index * 250),
                 Model = model,
                 PromptType = prompt,
@@ -108,23 +146,40 @@ internal static class DataSet
     /// engine's writer; <paramref name="duplicateFraction"/> of the rows of files after the first
     /// re-use the test id of an earlier row (retries, de-duplicated by consolidation).
     /// </summary>
-    public static async Task WriteIncrementsAsync(string store, int seed, int total, int files, double duplicateFraction, DateTime baseTime)
+    public static async Task WriteIncrementsAsync(string store, int seed, int total, int files, double duplicateFraction, DateTime baseTime, Shape shape = Shape.Runs)
     {
         var layout = new StoreLayout(store);
         int perFile = total / files;
         var rng = new Random(seed);
         for (int f = 0; f < files; f++)
         {
-            var records = Records(seed, (long)f * perFile, perFile, baseTime, $"run-{seed}-{f}");
+            var records = Records(seed, (long)f * perFile, perFile, baseTime, $"run-{seed}-{f}", shape);
             if (f > 0)
             {
                 foreach (var record in records)
                 {
-                    if (rng.NextDouble() < duplicateFraction) record.TestId = TestId(seed, rng.NextInt64((long)f * perFile));
+                    if (rng.NextDouble() < duplicateFraction) record.TestId = TestId(seed, rng.NextInt64((long)f * perFile), shape);
                 }
             }
             await using var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = perFile + 1 });
             foreach (var record in records) writer.Add(record);
+        }
+        if (shape == Shape.DuckDb) RewriteWithDuckDb(layout);
+    }
+
+    /// <summary>
+    /// Replaces every increment of <paramref name="layout"/> by DuckDB's own Parquet file of its
+    /// rows (same name, so the same order; DuckDB's default COPY: Snappy, its encodings, its page
+    /// and row group layout), as a pipeline that writes increments with DuckDB would.
+    /// </summary>
+    private static void RewriteWithDuckDb(StoreLayout layout)
+    {
+        using var duck = Cases.Open(Environment.ProcessorCount);
+        foreach (var file in Directory.EnumerateFiles(layout.IncrementalFolder, "increment_*.parquet").Order(StringComparer.Ordinal).ToList())
+        {
+            string temp = file + ".duckdb";
+            Cases.Execute(duck, $"COPY (SELECT * FROM read_parquet({Cases.Quote(file)})) TO {Cases.Quote(temp)} (FORMAT parquet)");
+            File.Move(temp, file, overwrite: true);
         }
     }
 

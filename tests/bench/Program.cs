@@ -146,12 +146,33 @@ namespace PilotBench.Bench
 
         // ---------- data ----------
 
-        private string IncrementStore => Path.Combine(_data, $"increments-{_size.Full}x{_size.Files}");
+        private string IncrementStore => IncrementStoreOf(Shape.Runs);
+
+        /// <summary>The increments of case 1 in one shape (DataSet.Shape); the GUID runs of the first keep their old folder.</summary>
+        private string IncrementStoreOf(Shape shape) =>
+            Path.Combine(_data, $"increments-{_size.Full}x{_size.Files}" + (shape == Shape.Runs ? "" : "-" + shape.ToString().ToLowerInvariant()));
+
+        /// <summary>Case 1's shapes: the bench's own runs of GUID ids first, then what other writers make.</summary>
+        private static readonly Shape[] Shapes = Enum.GetValues<Shape>();
+
+        private static string Describe(Shape shape) => shape switch
+        {
+            Shape.Runs => "runs of 500, GUID ids",
+            Shape.InterleavedHex => "interleaved keys, 16-hex ids",
+            Shape.InterleavedRunIds => "interleaved keys, run-N-M ids",
+            _ => "written by DuckDB (Snappy), interleaved keys, 16-hex ids",
+        };
         private string MainStore(int rows) => Path.Combine(_data, $"main-{rows}");
 
         private async Task PrepareDataAsync()
         {
-            await Cached(IncrementStore, () => DataSet.WriteIncrementsAsync(IncrementStore, IncrementSeed, _size.Full, _size.Files, 0.05, BaseTime), IncrementDataVersion);
+            foreach (var shape in Shapes)
+            {
+                if (shape != Shape.Runs && !(_cases is null || _cases.Contains(1))) continue;
+                await Cached(IncrementStoreOf(shape), () => DataSet.WriteIncrementsAsync(IncrementStoreOf(shape), IncrementSeed, _size.Full, _size.Files, 0.05, BaseTime, shape), IncrementDataVersion);
+            }
+            // The consolidated stores serve cases 2 and 3 only (the 10M one takes minutes to make).
+            if (!(_cases is null || _cases.Overlaps(new[] { 2, 3 }))) return;
             await Cached(MainStore(_size.Main1), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main1), MainSeed1, _size.Main1, BaseTime), MainDataVersion);
             await Cached(MainStore(_size.Main10), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main10), MainSeed10, _size.Main10, BaseTime), MainDataVersion);
         }
@@ -164,8 +185,8 @@ namespace PilotBench.Bench
         /// </summary>
         private const string MainDataVersion = "data version 3";
 
-        /// <summary>Stamped into each cached increment set, as <see cref="MainDataVersion"/>. 2: increments written uncompressed, as the writer now writes them; 3: their fixed-width columns of many distinct values PLAIN; 4: run_id a standard column.</summary>
-        private const string IncrementDataVersion = "increment data version 4";
+        /// <summary>Stamped into each cached increment set, as <see cref="MainDataVersion"/>. 2: increments written uncompressed, as the writer now writes them; 3: their fixed-width columns of many distinct values PLAIN; 4: run_id a standard column; 5: pages with their CRC32, as the writer now writes them (a consolidation decodes pages without one to check them).</summary>
+        private const string IncrementDataVersion = "increment data version 5";
 
         private static async Task Cached(string folder, Func<Task> make, string? version = null)
         {
@@ -203,15 +224,28 @@ namespace PilotBench.Bench
             // runtime has them, what Invoke-PilotConsolidation runs; the portable IL engine beside it.
             string bin = ModuleBin();
             var il = Best(() => RunCase("consolidate", $"store={CopyStore(IncrementStore, "full")}", $"engine={bin}", "readytorun=0"));
-            var ours = Best(() => RunCase("consolidate", $"store={CopyStore(IncrementStore, "full")}", $"engine={bin}"));
-            var duck = Best(() => RunCase("duck-consolidate", $"store={IncrementStore}", $"out={Path.Combine(_work, "duck-full")}", $"threads={_threads}"));
-            Check(ours["records_after"] == duck["records_after"], $"full consolidation: PilotBench kept {ours["records_after"]} records, DuckDB {duck["records_after"]}");
-            string label = $"(1) full consolidation, {_size.Full:N0} records in {_size.Files} files";
-            AddTime(label + ": wall time", ours["seconds"], duck["seconds"], "DuckDB", "<= 1.0x", ours["seconds"] <= duck["seconds"]);
-            AddMemory(label + ": peak memory", ours["peak_mb"], duck["peak_mb"], "<= 0.5x", ours["peak_mb"] <= 0.5 * duck["peak_mb"]);
-            _rows.Add(new[] { label + ": portable IL engine (no images for the runtime)", Sec(il["seconds"]), Sec(duck["seconds"]), Ratio(il["seconds"], duck["seconds"]), "(info)", "" });
+            foreach (var shape in Runs(1) ? Shapes : new[] { Shape.Runs })
+            {
+                string source = IncrementStoreOf(shape);
+                var ours = Best(() => RunCase("consolidate", $"store={CopyStore(source, "full")}", $"engine={bin}"));
+                var duck = Best(() => RunCase("duck-consolidate", $"store={source}", $"out={Path.Combine(_work, "duck-full")}", $"threads={_threads}"));
+                Check(ours["records_after"] == duck["records_after"], $"full consolidation ({Describe(shape)}): PilotBench kept {ours["records_after"]} records, DuckDB {duck["records_after"]}");
+                Check(ours["quarantined"] == 0, $"full consolidation ({Describe(shape)}): PilotBench quarantined {ours["quarantined"]} increments");
+                Check(ours["groups"] == duck["groups"], $"full consolidation ({Describe(shape)}): PilotBench has {ours["groups"]} statistics groups, DuckDB {duck["groups"]}");
+                string label = $"(1) full consolidation, {_size.Full:N0} records in {_size.Files} files, {Describe(shape)}";
+                AddTime(label + ": wall time", ours["seconds"], duck["seconds"], "DuckDB", "<= 1.0x", ours["seconds"] <= duck["seconds"]);
+                AddMemory(label + ": peak memory", ours["peak_mb"], duck["peak_mb"], "<= 0.5x", ours["peak_mb"] <= 0.5 * duck["peak_mb"]);
+                if (shape == Shape.Runs)
+                {
+                    _rows.Add(new[] { label + ": portable IL engine (no images for the runtime)", Sec(il["seconds"]), Sec(duck["seconds"]), Ratio(il["seconds"], duck["seconds"]), "(info)", "" });
+                    // (6) sizes of what this consolidation wrote (the last of its runs is in "full").
+                    Sizes();
+                }
+            }
+        }
 
-            // (6) sizes of what the full consolidation wrote.
+        private void Sizes()
+        {
             string main = new StoreLayout(Path.Combine(_work, "full")).MainFile;
             var sizes = RunCase("sizes", $"main={main}", $"out={Path.Combine(_work, "sizes")}", $"threads={_threads}");
             double oursBytes = sizes["ours_bytes"];

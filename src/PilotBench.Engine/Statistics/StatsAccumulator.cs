@@ -19,7 +19,7 @@ public sealed class StatsAccumulator
     // no particular order still share the instances of a dictionary-encoded chunk, and hashing
     // the key's four strings (randomized string hashing) plus the dictionary lookup for nearly
     // every row of a merge cost about 0.2 CPU-s per 1M records (perf, issue 6 case 1).
-    private const int RecentSlots = 256;
+    private const int RecentSlots = 4096;
     private (StatsGroupKey Key, GroupStats? Group)[]? recent;
 
     public int GroupCount => groups.Count;

@@ -151,12 +151,12 @@ public sealed class MergedView : IAsyncDisposable
                 int fileIndex = sources.Count;
                 if (fileIndex == 0)
                 {
-                    // Increments of one store are usually of similar size: reserve for as many GUID ids
-                    // as this one has times the files (bounded, so that one large first file cannot
+                    // Increments of one store are usually of similar size: reserve for as many ids as
+                    // this one has times the files (bounded, so that one large first file cannot
                     // reserve much more than the index would hold anyway).
-                    long guids = 0;
-                    foreach (ref readonly var id in keys.Ids.AsSpan()) if (!id.IsNull && id.Text is null) guids++;
-                    winnerById.Reserve((int)Math.Min(MaxReservedIds, guids * (increments.Count - i)));
+                    long present = 0;
+                    foreach (ref readonly var id in keys.Ids.AsSpan()) if (!id.IsNull) present++;
+                    winnerById.Reserve((int)Math.Min(MaxReservedIds, present * (increments.Count - i)));
                 }
                 var winner = new bool[keys.Ids.Length];
                 // The ids read here serve pass two too when they are the column's exact text (a string
@@ -221,7 +221,7 @@ public sealed class MergedView : IAsyncDisposable
         return new MergedView(layout, main, sources, incrementSchema, winnerById, unreadable, duplicates, needed);
     }
 
-    /// <summary>Ids reserved at most in the test-id index before the increments are read (about 40 MB).</summary>
+    /// <summary>Ids reserved at most in the test-id index before the increments are read (about 64 MB).</summary>
     internal const int MaxReservedIds = 1 << 20;
 
     /// <summary>True when <paramref name="a"/> is known to be later than <paramref name="b"/> (ticks; long.MinValue: unknown).</summary>
@@ -450,7 +450,7 @@ public sealed class MergedView : IAsyncDisposable
         }
         else
         {
-            // The ids as keys (no string per id: a canonical GUID is its 16 bytes), and written_at.
+            // The ids as keys (no string per id: a canonical GUID or a short ASCII id is its bytes), and written_at.
             int n = checked((int)rows);
             if (_groupIds.Length < n)
             {
@@ -532,7 +532,7 @@ public sealed class MergedView : IAsyncDisposable
     /// <summary>
     /// <paramref name="table"/> (rows [<paramref name="offset"/>, offset + <paramref name="n"/>) of
     /// the increment) with its test_id column made from pass one's ids: the winning rows' ids as
-    /// the file holds them (a canonical GUID formatted again, any other text as read), null for
+    /// the file holds them (a canonical GUID or short ASCII id made into its text again, any other text as read), null for
     /// rows not kept (never read from the part).
     /// </summary>
     private static RecordTable WithTestIds(RecordTable table, IncrementSource source, bool[] winner, int offset, int n)
@@ -542,7 +542,7 @@ public sealed class MergedView : IAsyncDisposable
         for (int row = 0; row < n; row++)
         {
             ref readonly var key = ref keys[offset + row];
-            ids[row] = !winner[offset + row] || key.IsNull ? null : key.Text ?? key.Guid.ToString("D");
+            ids[row] = !winner[offset + row] || key.IsNull ? null : key.ToString();
         }
         var columns = new List<Column>(table.Columns.Count + 1) { new Column(RecordSchema.TestId, ColumnType.String, ids) };
         columns.AddRange(table.Columns);
@@ -659,9 +659,10 @@ public sealed class MergedView : IAsyncDisposable
             {
                 parquet = await ParquetFile.OpenAsync(file.Path, cancellationToken).ConfigureAwait(false);
                 // Every page checked before any row is taken (checksums; chunks without them
-                // decoded), so damage makes the whole file unreadable here, never half-merged.
-                await parquet.VerifyAsync(cancellationToken).ConfigureAwait(false);
+                // decoded, the keys by reading them), so damage makes the whole file unreadable
+                // here, never half-merged.
                 var (ids, writtenAt) = await parquet.ReadKeysAsync(cancellationToken).ConfigureAwait(false);
+                await parquet.VerifyAsync(cancellationToken, keysRead: true).ConfigureAwait(false);
                 var schema = await parquet.ReadSchemaAsync(needed, cancellationToken).ConfigureAwait(false);
                 if (StandardColumnProblem(parquet, schema, ids) is { } problem) throw new InvalidDataException($"'{file.Path}': {problem}.");
                 return new IncrementKeys { File = file, Parquet = parquet, Ids = ids, WrittenAtTicks = writtenAt, Schema = schema };

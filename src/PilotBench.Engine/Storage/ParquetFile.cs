@@ -160,9 +160,11 @@ public sealed class ParquetFile : IAsyncDisposable
     /// (a column the engine does not read, without checksums, is left to its own readers). Damage
     /// throws <see cref="InvalidDataException"/> naming the file, column and row group. What a
     /// consolidation runs on a main file before it carries the file's pages forward unread (the
-    /// append path) and on every increment in its first pass.
+    /// append path) and on every increment in its first pass. <paramref name="keysRead"/>: the
+    /// caller has read test_id and written_at with <see cref="ReadKeysAsync"/>, which decodes
+    /// them in full (and so checks them): their chunks without checksums are not decoded again.
     /// </summary>
-    internal async Task VerifyAsync(CancellationToken cancellationToken)
+    internal async Task VerifyAsync(CancellationToken cancellationToken, bool keysRead = false)
     {
         var footer = _footer!;
         var buffers = RentBuffers();
@@ -176,7 +178,15 @@ public sealed class ParquetFile : IAsyncDisposable
                 string name = group.Columns[c].MetaData?.PathInSchema is { Count: > 0 } p ? string.Join('.', p) : $"#{c}";
                 if (Wrap(index, name, () => ColumnChunkDecoder.TryVerifyChecksums(_handle, _length, group.Columns[column], group.NumRows, buffers))) continue;
                 var read = _columns.FirstOrDefault(x => x.Field.Path.Length == 1 && x.Field.Name == name);
-                if (read.Field is null) continue;
+                if (read.Field is null || (keysRead && read.Name is RecordSchema.TestId or RecordSchema.WrittenAt)) continue;
+                // Decoded as a read would, without making its values (FastColumnReader.Verify):
+                // a merge then decodes it once more to take its rows.
+                var decoded = TryDecode(g, read.Field, read.Name, read.Kind, buffers);
+                if (decoded is not null)
+                {
+                    Wrap(g, name, () => FastColumnReader.Verify(read.Kind!.Value, decoded));
+                    continue;
+                }
                 ReturnBuffers(buffers);
                 try
                 {
@@ -402,7 +412,7 @@ public sealed class ParquetFile : IAsyncDisposable
 
     /// <summary>
     /// test_id and written_at of every row, for a merge's first pass: test_id is read raw (no
-    /// string per value for GUID ids, see <see cref="TestIdKey"/>), written_at as ticks
+    /// string per value for GUIDs and short ASCII ids, see <see cref="TestIdKey"/>), written_at as ticks
     /// (<see cref="TestIdIndex.NoTime"/> where missing or not a timestamp).
     /// </summary>
     internal async Task<(TestIdKey[] Ids, long[] WrittenAtTicks)> ReadKeysAsync(CancellationToken cancellationToken)

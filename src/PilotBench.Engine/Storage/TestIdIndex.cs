@@ -4,46 +4,116 @@ using System.Runtime.InteropServices;
 namespace PilotBench.Engine.Storage;
 
 /// <summary>
-/// A test_id as a dictionary key without keeping its string where that loses nothing: an id that
-/// is a GUID in its canonical form (lowercase "D", what the writers make) is held as its 16 bytes;
-/// any other id as its string. The mapping is one-to-one (a GUID is used only when formatting it
-/// gives back exactly the same characters), so two ids are equal exactly when their keys are.
+/// A test_id as a dictionary key without keeping its string where that loses nothing. Every id
+/// has exactly one of three forms, so two ids are equal exactly when their keys are:
+/// a GUID in its canonical form (lowercase "D", what the engine's writers make) is held as its 16
+/// bytes; any other id of at most 16 ASCII characters (16 hex digits, <c>run-123-7</c>) as those
+/// bytes; any other id (longer, or not ASCII) as its string. The first two need no string and
+/// are hashed and compared as 16 bytes and a length: what a merge's first pass does for every
+/// increment row.
 /// </summary>
-internal readonly struct TestIdKey
+internal readonly struct TestIdKey : IEquatable<TestIdKey>
 {
-    private TestIdKey(Guid guid, string? text, bool isNull)
+    /// <summary>Longest id held as its bytes (the width of a GUID).</summary>
+    public const int MaxInlineLength = 16;
+
+    private const int NullForm = 0, GuidForm = 1, TextForm = 2, InlineForm = 3; // InlineForm + the id's length
+
+    /// <summary>The GUID's bytes, an inline id's bytes (zero-padded), or a hash of a text id.</summary>
+    private readonly Guid _bits;
+
+    private readonly int _form;
+
+    private TestIdKey(Guid bits, string? text, int form)
     {
-        Guid = guid;
+        _bits = bits;
         Text = text;
-        IsNull = isNull;
+        _form = form;
     }
 
-    public Guid Guid { get; }
-
-    /// <summary>The id when it is not a canonical GUID; null when it is one (or the id is null).</summary>
+    /// <summary>The id when it is held as its string (neither a canonical GUID nor a short ASCII id); null otherwise.</summary>
     public string? Text { get; }
 
-    public bool IsNull { get; }
+    public bool IsNull => _form == NullForm;
 
-    public static TestIdKey Null => new(default, null, isNull: true);
+    /// <summary>Whether the id is a GUID in its canonical form (<see cref="Guid"/> is then its value).</summary>
+    public bool IsCanonicalGuid => _form == GuidForm;
 
-    public static TestIdKey From(ReadOnlySpan<char> id) =>
-        TryCanonicalGuid(id, out var guid) ? new TestIdKey(guid, null, false) : new TestIdKey(default, id.ToString(), false);
+    /// <summary>The GUID of a canonical GUID id (default for other ids).</summary>
+    public Guid Guid => _form == GuidForm ? _bits : default;
+
+    public static TestIdKey Null => default;
+
+    public static TestIdKey From(ReadOnlySpan<char> id)
+    {
+        if (TryCanonicalGuid(id, out var guid)) return new TestIdKey(guid, null, GuidForm);
+        if (TryInline(id, out var bits)) return new TestIdKey(bits, null, InlineForm + id.Length);
+        return OfText(id.ToString());
+    }
 
     /// <summary>
     /// The key of the id whose UTF-8 bytes are <paramref name="utf8"/> (as decoding them to a
-    /// string first would give): a canonical GUID is ASCII, so only 36 ASCII bytes are tried as one.
+    /// string first would give): a canonical GUID and an inline id are ASCII, so only ASCII bytes
+    /// are taken as one; any other bytes are decoded (invalid UTF-8 throws, as the reader's strings do).
     /// </summary>
     public static TestIdKey From(ReadOnlySpan<byte> utf8)
     {
-        if (utf8.Length == 36 && TryCanonicalGuid(utf8, out var guid)) return new TestIdKey(guid, null, false);
-        return new TestIdKey(default, utf8.Length == 0 ? "" : Format.FastColumnReader.StrictUtf8.GetString(utf8), false);
+        if (utf8.Length == 36 && TryCanonicalGuid(utf8, out var guid)) return new TestIdKey(guid, null, GuidForm);
+        if (utf8.Length <= MaxInlineLength && System.Text.Ascii.IsValid(utf8))
+        {
+            Guid bits = default;
+            if (utf8.Length > 0) Unsafe.CopyBlockUnaligned(ref Unsafe.As<Guid, byte>(ref bits), ref MemoryMarshal.GetReference(utf8), (uint)utf8.Length);
+            return new TestIdKey(bits, null, InlineForm + utf8.Length);
+        }
+        return OfText(Format.FastColumnReader.StrictUtf8.GetString(utf8));
     }
 
-    public static TestIdKey From(string? id) =>
-        id is null ? Null : TryCanonicalGuid(id, out var guid) ? new TestIdKey(guid, null, false) : new TestIdKey(default, id, false);
+    public static TestIdKey From(string? id) => id is null ? Null : From(id.AsSpan());
 
-    public override string ToString() => IsNull ? "" : Text ?? Guid.ToString("D");
+    private static TestIdKey OfText(string text)
+    {
+        var hash = Format.XxHash64.Hash(MemoryMarshal.AsBytes(text.AsSpan()));
+        return new TestIdKey(new Guid(unchecked((int)hash), (short)(hash >> 32), (short)(hash >> 48), 0, 0, 0, 0, 0, 0, 0, 0), text, TextForm);
+    }
+
+    /// <summary>An id of at most <see cref="MaxInlineLength"/> ASCII characters as its bytes.</summary>
+    private static bool TryInline(ReadOnlySpan<char> id, out Guid bits)
+    {
+        bits = default;
+        if (id.Length > MaxInlineLength || !System.Text.Ascii.IsValid(id)) return false;
+        ref byte bytes = ref Unsafe.As<Guid, byte>(ref bits);
+        for (int i = 0; i < id.Length; i++) Unsafe.Add(ref bytes, i) = (byte)id[i];
+        return true;
+    }
+
+    /// <summary>The id's text (empty for a null id).</summary>
+    public override string ToString()
+    {
+        if (_form >= InlineForm)
+        {
+            var bits = _bits;
+            return System.Text.Encoding.ASCII.GetString(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<Guid, byte>(ref bits), _form - InlineForm));
+        }
+        return _form switch { GuidForm => _bits.ToString("D"), TextForm => Text!, _ => "" };
+    }
+
+    public bool Equals(TestIdKey other) =>
+        _form == other._form && _bits == other._bits && (_form != TextForm || string.Equals(Text, other.Text, StringComparison.Ordinal));
+
+    public override bool Equals(object? obj) => obj is TestIdKey other && Equals(other);
+
+    public override int GetHashCode() => HashCode.Combine(_bits, _form);
+
+    /// <summary>A hash of the key for <see cref="TestIdIndex"/>'s table: its 16 bytes and form, mixed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong Hash64()
+    {
+        ref byte bytes = ref Unsafe.As<Guid, byte>(ref Unsafe.AsRef(in _bits));
+        ulong a = Unsafe.ReadUnaligned<ulong>(ref bytes);
+        ulong b = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref bytes, 8));
+        ulong h = (a * 0x9E3779B97F4A7C15UL) ^ (b * 0xC2B2AE3D27D4EB4FUL) ^ ((ulong)(uint)_form * 0x165667B19E3779F9UL);
+        return h ^ (h >> 29);
+    }
 
     // The canonical form, parsed by hand: this runs for every row of every increment a merge reads
     // (pass one), where Guid.TryParseExact + TryFormat + a comparison took about 7 % of a 1M-record
@@ -94,40 +164,37 @@ internal readonly struct TestIdKey
 
 /// <summary>
 /// test_id -> where its winning increment row is (file, row) and its written_at: the compact
-/// state of a merge's first pass (about 40 bytes per GUID id; no other column is kept).
+/// state of a merge's first pass (about 64 bytes per id of any form; no other column is kept).
 /// </summary>
 internal sealed class TestIdIndex
 {
     /// <summary>written_at ticks of a row without written_at.</summary>
     public const long NoTime = long.MinValue;
 
-    private readonly GuidMap _guids = new();
-    private readonly Dictionary<string, Entry> _texts = new(StringComparer.Ordinal);
+    private readonly KeyMap _keys = new();
 
     public readonly record struct Entry(int File, int Row, long WrittenAtTicks);
 
-    public int Count => _guids.Count + _texts.Count;
+    public int Count => _keys.Count;
 
     /// <summary>
-    /// Room for about <paramref name="ids"/> GUID ids without growing: growing a table of a
-    /// million entries step by step allocates about twice its final size on the large object heap
-    /// (and rehashes every entry at each step).
+    /// Room for about <paramref name="ids"/> ids without growing: growing a table of a million
+    /// entries step by step allocates about twice its final size on the large object heap (and
+    /// rehashes every entry at each step).
     /// </summary>
-    public void Reserve(int ids) => _guids.Reserve(ids);
+    public void Reserve(int ids) => _keys.Reserve(ids);
 
-    public IEnumerable<string> Ids => _guids.Keys.Select(g => g.ToString("D")).Concat(_texts.Keys);
+    public IEnumerable<string> Ids => _keys.Keys.Select(k => k.ToString());
 
     public static long Ticks(DateTime? value) => value is DateTime t ? t.Ticks : NoTime;
 
-    public ref Entry GetValueRefOrAddDefault(in TestIdKey key, out bool exists) =>
-        ref key.Text is null
-            ? ref _guids.GetValueRefOrAddDefault(key.Guid, out exists)
-            : ref CollectionsMarshal.GetValueRefOrAddDefault(_texts, key.Text, out exists);
+    /// <summary>The entry of <paramref name="key"/> (not null), added as default when absent.</summary>
+    public ref Entry GetValueRefOrAddDefault(in TestIdKey key, out bool exists) => ref _keys.GetValueRefOrAddDefault(key, out exists);
 
-    /// <summary>A hint that <paramref name="key"/> is looked up soon (see <see cref="GuidMap.Prefetch"/>).</summary>
+    /// <summary>A hint that <paramref name="key"/> is looked up soon (see <see cref="KeyMap.Prefetch"/>).</summary>
     public void Prefetch(in TestIdKey key)
     {
-        if (!key.IsNull && key.Text is null) _guids.Prefetch(key.Guid);
+        if (!key.IsNull) _keys.Prefetch(key);
     }
 
     public bool TryGetValue(in TestIdKey key, out Entry entry)
@@ -137,25 +204,25 @@ internal sealed class TestIdIndex
             entry = default;
             return false;
         }
-        return key.Text is null ? _guids.TryGetValue(key.Guid, out entry) : _texts.TryGetValue(key.Text, out entry);
+        return _keys.TryGetValue(key, out entry);
     }
 
     /// <summary>
-    /// GUID id -> entry: open addressing with linear probing, each slot holding its key, entry and
-    /// whether it is used side by side (one cache miss per lookup in a table of a million ids,
-    /// where Dictionary's buckets and entries cost two), any capacity (a multiply-shift maps a
-    /// hash to a slot), at most 3/4 full. Written per increment row in the merge's first pass,
-    /// which runs on one thread: compiled optimized at once (Dictionary&lt;Guid, Entry&gt; is a
-    /// framework instantiation over this engine's struct, so no ReadyToRun image held it, and it
-    /// ran unoptimized for much of a 1M-record merge: 0.36 s of its CPU in a trace).
+    /// Key -> entry: open addressing with linear probing, each slot holding its key and entry side
+    /// by side (one cache miss per lookup in a table of a million ids, where Dictionary's buckets
+    /// and entries cost two, and a string id a third), any capacity (a multiply-shift maps a hash
+    /// to a slot), at most 3/4 full; a slot whose key is null is free (null ids are never added).
+    /// Written per increment row in the merge's first pass, which runs on one thread: compiled
+    /// optimized at once (a Dictionary over this engine's key is a framework instantiation that no
+    /// ReadyToRun image holds, and ran unoptimized for much of a 1M-record merge: 0.36 s of its
+    /// CPU in a trace).
     /// </summary>
-    internal sealed class GuidMap
+    internal sealed class KeyMap
     {
         private struct Slot
         {
-            public Guid Key;
+            public TestIdKey Key;
             public Entry Value;
-            public bool Used;
         }
 
         private Slot[] _slots = new Slot[16];
@@ -163,13 +230,13 @@ internal sealed class TestIdIndex
 
         public int Count => _count;
 
-        public IEnumerable<Guid> Keys
+        public IEnumerable<TestIdKey> Keys
         {
             get
             {
                 for (int i = 0; i < _slots.Length; i++)
                 {
-                    if (_slots[i].Used) yield return _slots[i].Key;
+                    if (!_slots[i].Key.IsNull) yield return _slots[i].Key;
                 }
             }
         }
@@ -181,15 +248,7 @@ internal sealed class TestIdIndex
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static int SlotOf(in Guid key, int length)
-        {
-            ref byte bytes = ref Unsafe.As<Guid, byte>(ref Unsafe.AsRef(in key));
-            ulong a = Unsafe.ReadUnaligned<ulong>(ref bytes);
-            ulong b = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref bytes, 8));
-            ulong h = (a * 0x9E3779B97F4A7C15UL) ^ (b * 0xC2B2AE3D27D4EB4FUL);
-            h ^= h >> 29;
-            return (int)(((h >> 32) * (ulong)(uint)length) >> 32);
-        }
+        private static int SlotOf(in TestIdKey key, int length) => (int)(((key.Hash64() >> 32) * (ulong)(uint)length) >> 32);
 
         /// <summary>
         /// Asks the processor to bring <paramref name="key"/>'s first slot into the cache (a hint;
@@ -198,7 +257,7 @@ internal sealed class TestIdIndex
         /// id after the other. Prefetching a few rows ahead overlaps those misses.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public unsafe void Prefetch(in Guid key)
+        public unsafe void Prefetch(in TestIdKey key)
         {
             if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
             var slots = _slots;
@@ -206,24 +265,24 @@ internal sealed class TestIdIndex
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public ref Entry GetValueRefOrAddDefault(Guid key, out bool exists)
+        public ref Entry GetValueRefOrAddDefault(in TestIdKey key, out bool exists)
         {
+            if (key.IsNull) throw new ArgumentException("A null test id is not a key.", nameof(key));
             if ((long)(_count + 1) * 4 > (long)_slots.Length * 3) Resize(_slots.Length * 2);
             var slots = _slots;
             int i = SlotOf(key, slots.Length);
             while (true)
             {
                 ref var slot = ref slots[i];
-                if (!slot.Used)
+                if (slot.Key.IsNull)
                 {
-                    slot.Used = true;
                     slot.Key = key;
                     slot.Value = default;
                     _count++;
                     exists = false;
                     return ref slot.Value;
                 }
-                if (slot.Key == key)
+                if (slot.Key.Equals(key))
                 {
                     exists = true;
                     return ref slot.Value;
@@ -232,15 +291,15 @@ internal sealed class TestIdIndex
             }
         }
 
-        public bool TryGetValue(Guid key, out Entry entry)
+        public bool TryGetValue(in TestIdKey key, out Entry entry)
         {
             var slots = _slots;
             int i = SlotOf(key, slots.Length);
             while (true)
             {
                 ref var slot = ref slots[i];
-                if (!slot.Used) break;
-                if (slot.Key == key)
+                if (slot.Key.IsNull) break;
+                if (slot.Key.Equals(key))
                 {
                     entry = slot.Value;
                     return true;
@@ -257,9 +316,9 @@ internal sealed class TestIdIndex
             var slots = new Slot[Math.Max(length, 16)];
             foreach (ref readonly var slot in old.AsSpan())
             {
-                if (!slot.Used) continue;
+                if (slot.Key.IsNull) continue;
                 int i = SlotOf(slot.Key, slots.Length);
-                while (slots[i].Used)
+                while (!slots[i].Key.IsNull)
                 {
                     if (++i == slots.Length) i = 0;
                 }

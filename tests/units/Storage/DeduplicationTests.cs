@@ -132,4 +132,78 @@ public sealed class DeduplicationTests : IDisposable
         Assert.Equal(1.002, merged["r0002"].ExecutionTime);
         Assert.False(rows[0].Has(RecordSchema.Model));
     }
+
+    [Fact]
+    public async Task Keep_last_holds_for_every_id_form_with_keys_changing_from_row_to_row()
+    {
+        // Ids of every form the merge keys differently (16 hex digits, run-N-M, canonical GUIDs,
+        // ids longer than 16 characters, non-ASCII ids, an upper-case GUID), repeated within and
+        // across files and against the main file, with written_at later, earlier, equal or
+        // missing; model, prompt and task type change from one row to the next. The expected
+        // winners and statistics are computed here from the rules (SPEC 3.2): later written_at,
+        // then the later file, then the later row; main rows of equal standing lose.
+        var random = new Random(19);
+        string[] models = { "m-a", "m-b", "m-c" }, prompts = { "baseline", "cot" }, tasks = { "t1", "t2", "t3" };
+        var ids = Enumerable.Range(0, 60).Select(i => (i % 6) switch
+        {
+            0 => random.NextInt64().ToString("x16"),
+            1 => $"run-{100 + i / 10}-{i % 10}",
+            2 => Guid.NewGuid().ToString("D"),
+            3 => $"test_{i:D5}_a-longer-test-identifier",
+            4 => $"\u00e9-{i}",
+            _ => Guid.NewGuid().ToString("D").ToUpperInvariant(),
+        }).ToList();
+        // Every record written, in order, and where: 0 the main file, 1-3 the increments.
+        var written = new List<(TestRecord Record, int Origin)>();
+        int version = 0;
+        TestRecord Next(string id, DateTime? writtenAt) => Records.Make(id, model: models[random.Next(models.Length)], promptType: prompts[random.Next(prompts.Length)],
+            taskType: tasks[random.Next(tasks.Length)], success: random.Next(3) != 0, executionTime: ++version, writtenAt: writtenAt);
+        DateTime? Stamp() => random.Next(5) == 0 ? null : T1.AddMinutes(random.Next(4));
+
+        var mainRecords = ids.Where((_, i) => i % 2 == 0).Select(id => Next(id, Stamp())).ToList();
+        await _store.WriteRawIncrementAsync(FileEarly.AddHours(-1), mainRecords, "main");
+        await _store.ConsolidateAsync();
+        written.AddRange(mainRecords.Select(r => (r, 0)));
+        for (int file = 1; file <= 3; file++)
+        {
+            var records = Enumerable.Range(0, 50).Select(_ => Next(ids[random.Next(ids.Count)], Stamp())).ToList();
+            await _store.WriteRawIncrementAsync(FileEarly.AddMinutes(file), records, "f" + file);
+            written.AddRange(records.Select(r => (r, file)));
+        }
+
+        // Expected: the increments' winner per id (in file order, then row order, a row replaces
+        // the one held unless that one is strictly later), then the main row against it (kept
+        // only when strictly later).
+        static bool StrictlyLater(TestRecord a, TestRecord b) => a.WrittenAt is DateTime x && b.WrittenAt is DateTime y && x > y;
+        var expected = new Dictionary<string, TestRecord>(StringComparer.Ordinal);
+        foreach (var (record, _) in written.Where(w => w.Origin > 0))
+        {
+            if (expected.TryGetValue(record.TestId, out var held) && StrictlyLater(held, record)) continue;
+            expected[record.TestId] = record;
+        }
+        foreach (var (record, _) in written.Where(w => w.Origin == 0))
+        {
+            if (!expected.TryGetValue(record.TestId, out var winner) || StrictlyLater(record, winner)) expected[record.TestId] = record;
+        }
+
+        var merged = (await _store.ReadMergedAsync()).ById();
+        await _store.ConsolidateAsync();
+        var main = await MainRowsAsync();
+        foreach (var rows in new[] { merged, main })
+        {
+            Assert.Equal(expected.Count, rows.Count);
+            foreach (var (id, record) in expected)
+            {
+                Assert.True(rows.ContainsKey(id), $"'{id}' is missing");
+                Assert.Equal(record.ExecutionTime, rows[id].ExecutionTime);
+                Assert.Equal(record.Model, rows[id][RecordSchema.Model]);
+            }
+        }
+
+        // The statistics: one group per (model, prompt, task) of the winners, with their counts.
+        var stats = await _store.StatsOfMergedViewAsync();
+        var expectedGroups = expected.Values.GroupBy(r => (r.Model, r.PromptType, r.TaskType)).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(expectedGroups.Count, stats.GroupCount);
+        foreach (var (key, group) in stats.Groups) Assert.Equal(expectedGroups[(key.Model!, key.PromptType!, key.TaskType!)], group.Total);
+    }
 }

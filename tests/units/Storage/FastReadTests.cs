@@ -358,8 +358,8 @@ public sealed class FastReadTests : IDisposable
             for (int i = 0; i < ids.Length; i++)
             {
                 Assert.Equal(expectedIds[i].IsNull, ids[i].IsNull);
-                Assert.Equal(expectedIds[i].Text, ids[i].Text);
-                Assert.Equal(expectedIds[i].Guid, ids[i].Guid);
+                Assert.Equal(expectedIds[i], ids[i]);
+                Assert.Equal(expectedIds[i].ToString(), ids[i].ToString());
             }
 
             // Membership: present ids (GUID, non-ASCII, dictionary-encoded), absent ones, a set that is not ordinal.

@@ -25,17 +25,12 @@ public sealed class TestIdIndexTests
         foreach (var (key, text) in new[] { (TestIdKey.From(id), id), (TestIdKey.From(id.AsSpan()), id), (TestIdKey.From(utf8), System.Text.Encoding.UTF8.GetString(utf8)) })
         {
             Assert.False(key.IsNull);
-            if (canonical)
-            {
-                Assert.True(key.Text is null, $"'{id}' is a canonical GUID");
-                Assert.Equal(guid, key.Guid);
-                Assert.Equal(id, key.ToString());
-            }
-            else
-            {
-                Assert.True(key.Text is not null, $"'{id}' is not a canonical GUID");
-                Assert.Equal(text, key.Text);
-            }
+            Assert.Equal(canonical, key.IsCanonicalGuid);
+            if (canonical) Assert.Equal(guid, key.Guid);
+            Assert.Equal(text, key.ToString());
+            // One form per id: a key equals the key of its text made any other way.
+            Assert.Equal(TestIdKey.From(text), key);
+            Assert.Equal(TestIdKey.From(text).GetHashCode(), key.GetHashCode());
         }
     }
 
@@ -96,47 +91,82 @@ public sealed class TestIdIndexTests
         }
         bytes[10] = (byte)'x';
         Assert.Equal(System.Text.Encoding.ASCII.GetString(bytes), TestIdKey.From(bytes).Text);
+        // Nor is a short id with an invalid byte taken as its bytes (only ASCII ids are).
+        byte[] hex = System.Text.Encoding.ASCII.GetBytes("0123456789abcdef");
+        hex[3] = 0x80;
+        Assert.Throws<System.Text.DecoderFallbackException>(() => TestIdKey.From(hex));
     }
 
     [Fact]
-    public void Guid_map_finds_adds_and_updates_what_a_dictionary_does_across_growth()
+    public void Short_ids_are_held_as_their_bytes_and_give_back_their_text()
+    {
+        // 16 hex digits (as the Python tool writes them), run-N-M ids, the length edges around the
+        // 16 bytes held inline, ids that differ only in length (trailing NUL, a prefix), and non-ASCII.
+        var ids = new[]
+        {
+            "0123456789abcdef", "0123456789ABCDEF", "0123456789abcde", "0123456789abcdef0", "run-123-7", "run-123-70", "run-12-37",
+            "", "a", "a\0", "\0", "\0\0", "abcdefghijklmnop", "abcdefghijklmnopq", "caf\u00e9", "\u00e9", "x\ud800",
+        };
+        foreach (string id in ids) AssertKeyAsReference(id);
+        var keys = ids.Select(TestIdKey.From).ToList();
+        for (int a = 0; a < ids.Length; a++)
+        {
+            for (int b = 0; b < ids.Length; b++) Assert.Equal(ids[a] == ids[b], keys[a].Equals(keys[b]));
+        }
+        Assert.Null(TestIdKey.From("0123456789abcdef").Text);
+        Assert.Null(TestIdKey.From("run-123-7").Text);
+        Assert.Equal("0123456789abcdef0", TestIdKey.From("0123456789abcdef0").Text);
+    }
+
+    [Fact]
+    public void Key_map_finds_adds_and_updates_what_a_dictionary_does_across_growth()
     {
         var random = new Random(5);
-        var map = new TestIdIndex.GuidMap();
-        var expected = new Dictionary<Guid, TestIdIndex.Entry>();
-        // Random ids, ids that differ in one byte only (neighbours for a weak hash), repeats, and
-        // a reservation in the middle: the table grows by doubling and once by reservation.
-        var seen = new List<Guid>();
-        for (int i = 0; i < 50_000; i++)
+        var map = new TestIdIndex.KeyMap();
+        var expected = new Dictionary<string, TestIdIndex.Entry>(StringComparer.Ordinal);
+        // Ids of every form (canonical GUIDs, 16 hex digits, run-N-M, long and non-ASCII ids),
+        // GUIDs that differ in one byte only and short ids that differ in one character
+        // (neighbours for a weak hash), repeats, and a reservation in the middle: the table grows
+        // by doubling and once by reservation.
+        var seen = new List<string>();
+        for (int i = 0; i < 60_000; i++)
         {
-            if (i == 20_000) map.Reserve(120_000);
-            Guid key;
-            int pick = random.Next(10);
-            if (pick < 2 && seen.Count > 0) key = seen[random.Next(seen.Count)];
+            if (i == 20_000) map.Reserve(150_000);
+            string id;
+            int pick = random.Next(14);
+            if (pick < 2 && seen.Count > 0) id = seen[random.Next(seen.Count)];
             else if (pick < 4)
             {
                 var bytes = new byte[16];
                 bytes[random.Next(16)] = (byte)random.Next(256);
-                key = new Guid(bytes);
+                id = new Guid(bytes).ToString("D");
             }
-            else key = Guid.NewGuid();
-            seen.Add(key);
+            else if (pick < 6) id = random.NextInt64().ToString("x16");
+            else if (pick < 8) id = $"run-{random.Next(200)}-{random.Next(300)}";
+            else if (pick < 9) id = "test_" + random.Next(100_000) + "_gpt-4o_simple_task";
+            else if (pick < 10) id = "\u00e9t\u00e9-" + random.Next(1000);
+            else if (pick < 11) id = new string((char)('a' + random.Next(3)), random.Next(1, 18));
+            else id = Guid.NewGuid().ToString("D");
+            seen.Add(id);
 
+            var key = random.Next(2) == 0 ? TestIdKey.From(id) : TestIdKey.From(System.Text.Encoding.UTF8.GetBytes(id));
             ref var entry = ref map.GetValueRefOrAddDefault(key, out bool exists);
-            Assert.Equal(expected.ContainsKey(key), exists);
-            if (exists) Assert.Equal(expected[key], entry);
+            Assert.Equal(expected.ContainsKey(id), exists);
+            if (exists) Assert.Equal(expected[id], entry);
             else Assert.Equal(default, entry);
             entry = new TestIdIndex.Entry(i, -i, i * 10L);
-            expected[key] = entry;
+            expected[id] = entry;
         }
         Assert.Equal(expected.Count, map.Count);
-        Assert.Equal(expected.Keys.OrderBy(k => k), map.Keys.OrderBy(k => k));
-        foreach (var (key, value) in expected)
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), map.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal));
+        foreach (var (id, value) in expected)
         {
-            Assert.True(map.TryGetValue(key, out var found));
+            Assert.True(map.TryGetValue(TestIdKey.From(id), out var found));
             Assert.Equal(value, found);
         }
-        Assert.False(map.TryGetValue(Guid.NewGuid(), out _));
+        Assert.False(map.TryGetValue(TestIdKey.From(Guid.NewGuid().ToString("D")), out _));
+        Assert.False(map.TryGetValue(TestIdKey.From("run-999-999"), out _));
+        Assert.False(map.TryGetValue(TestIdKey.From("no such id, and longer than sixteen"), out _));
     }
 
     [Fact]

@@ -103,6 +103,44 @@ internal static class FastColumnReader
     };
 
     /// <summary>
+    /// Checks a decoded chunk as <see cref="ToColumn"/> reads it, without making its values: the
+    /// strings the rows use are valid UTF-8 and the timestamps lie in DateTime's range (what
+    /// ToColumn refuses beyond what the decoder checks). Damage throws, as ToColumn would.
+    /// Returns true.
+    /// </summary>
+    public static bool Verify(FastKind kind, DecodedChunk chunk)
+    {
+        switch (kind)
+        {
+            case FastKind.String:
+                var entries = chunk.Entries!;
+                var indexes = chunk.EntryIndexes!;
+                var seen = new bool[entries.DictionaryCount];
+                for (int i = 0; i < chunk.ValueCount; i++)
+                {
+                    int index = indexes[i];
+                    if (index < seen.Length)
+                    {
+                        if (seen[index]) continue;
+                        seen[index] = true;
+                    }
+                    if (!System.Text.Unicode.Utf8.IsValid(entries[index])) Decode(entries[index]); // throws as the read does
+                }
+                break;
+            case FastKind.TimestampMillis or FastKind.TimestampMicros or FastKind.TimestampNanos:
+                var (multiply, divide) = kind switch { FastKind.TimestampMillis => (10_000L, 1L), FastKind.TimestampMicros => (10L, 1L), _ => (1L, 100L) };
+                var values = chunk.Int64s!;
+                for (int i = 0; i < chunk.ValueCount; i++) Time(values[i], multiply, divide);
+                break;
+            case FastKind.DateDays:
+                var days = chunk.Int32s!;
+                for (int i = 0; i < chunk.ValueCount; i++) Time(days[i], TimeSpan.TicksPerDay, 1);
+                break;
+        }
+        return true;
+    }
+
+    /// <summary>
     /// The ticks of the rows of a timestamp chunk, exactly those of the DateTimes <see cref="ToColumn"/>
     /// would give, <paramref name="missing"/> for nulls, without an array of DateTimes. False (nothing
     /// written) for kinds that are not INT64 timestamps.
@@ -259,7 +297,7 @@ internal static class FastColumnReader
     /// </summary>
     internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>The test id keys of the rows of a byte-array chunk (no string for canonical GUID ids).</summary>
+    /// <summary>The test id keys of the rows of a byte-array chunk (no string for canonical GUIDs and short ASCII ids, see TestIdKey).</summary>
     public static void Keys(DecodedChunk chunk, Span<TestIdKey> keys)
     {
         if (keys.Length >= HotLoops.MinValues) KeysHot(chunk, keys);
