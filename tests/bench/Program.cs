@@ -114,10 +114,9 @@ namespace PilotBench.Bench
 
         /// <summary>
         /// Deletes the scratch folder between cases, so that each case starts from the same state.
-        /// Cases 1 and 2 left their store copies there (about 4 GB after case 2) until the end of the
-        /// run, and on this VM the writer that followed case 2 took 1.27-1.58 s for a million rows
-        /// against 0.99-1.16 s with case 4 alone (docs/performance.md, ninth session): a case should
-        /// not pay for what an earlier one left.
+        /// Cases 1 and 2 leave store copies there (gigabytes after case 2), and on a VM whose fresh
+        /// pages are dear the writer that followed them was measurably slower than case 4 alone
+        /// (docs/performance.md, "(4a) Engine writer"): a case should not pay for what an earlier one left.
         /// </summary>
         private void ClearWork()
         {
@@ -420,7 +419,7 @@ namespace PilotBench.Bench
             // target is judged on the median of the per-round differences (PilotBench minus the
             // baseline of the same round); the difference of the two bests is shown beside it.
             //
-            // Two things outside the module are held fixed (docs/performance.md, tenth session):
+            // Two things outside the module are held fixed (docs/performance.md, "(5) Import-Module"):
             // - The process is pwsh itself (`dotnet <$PSHOME>/pwsh.dll`, what the tool's shim starts;
             //   a pwsh apphost runs the same in its own process), not `dotnet pwsh`, which first starts
             //   the .NET CLI and the shim: two more .NET processes (about 0.3 s) whose start-up varies
@@ -478,9 +477,9 @@ namespace PilotBench.Bench
                 Console.WriteLine($"  pwsh-startup       {cache}: -c 0 best {Sec(bare.Min())}, median {Sec(Median(bare))}; PilotBench: best {Sec(ours.Min())}, median {Sec(Median(ours))}; " +
                                   $"manifest-only module: best {Sec(reference.Min())}, median {Sec(Median(reference))}");
                 string failed = primingFailure is null ? "" : $" (priming failed: {primingFailure.Replace('|', '/')})";
-                // Judged on the median of the per-round differences: over the tenth session's runs of the
-                // same module the difference of the two bests moved by about 160 ms (one lucky baseline
-                // start-up is enough to move it), the median by about 80 ms (docs/performance.md).
+                // Judged on the median of the per-round differences: over full runs of the same module
+                // the difference of the two bests moved about twice as much as the median (one lucky
+                // baseline start-up is enough to move it; docs/performance.md, "(5) Import-Module").
                 _rows.Add(judged
                     ? new[] { $"(5) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, {cache}{failed} (median of the {_size.StartupRuns} differences within a round)", Sec(Median(ours)), Sec(Median(bare)), Ms(addedMedian), "<= +150 ms", Met(addedMedian <= 0.150) }
                     : new[] { $"(5) pwsh -c 'Import-Module PilotBench' vs pwsh -c 0, {cache}: PowerShell sleeps 75 ms during the import (median of the {_size.StartupRuns} differences within a round; info)", Sec(Median(ours)), Sec(Median(bare)), Ms(addedMedian), "(info)", "" });
@@ -583,11 +582,10 @@ namespace PilotBench.Bench
             }
             # Warm-up of both, in the order of the timed runs, on all the objects, then a pause:
             # PowerShell's pipeline and binding code is compiled by whichever cmdlet takes pipeline
-            # objects first. With a warm-up of 2,000 objects (until the tenth session) the cmdlet
-            # timed first in a process beat the other one in every process of five full runs, by
-            # 0.06-0.6 s, whichever it was. The cause is not established: tiered compilation alone
-            # does not explain it. A full warm-up and the pause removed it in the runs measured
-            # (docs/performance.md, tenth session).
+            # objects first. With a warm-up of a few thousand objects the cmdlet timed first in a
+            # process beat the other one, whichever it was. The cause is not established: tiered
+            # compilation alone does not explain it. A full warm-up and the pause removed it in the
+            # runs measured (docs/performance.md, "(4b) Write-PilotResult against Export-Csv").
             $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $Csv)
             $warmStore = "$Store-warmup"
             $writeRun = { param($items, $path) $items | Write-PilotResult -Path $path }
