@@ -122,12 +122,14 @@ public sealed class ParquetFile : IAsyncDisposable
             // The footer is checked by the engine's own reader before Parquet.Net sees it: every
             // list size, length, offset and count bounded by the file (Parquet.Net's parser can
             // loop on a huge list size, and its readers trust the counts).
-            var footer = ReadCheckedFooter(path, handle, stream.Length);
+            // Not kept: Parquet.Net holds its own parse, and a large main's footer held twice would
+            // raise every consolidation's peak memory; VerifyAsync reads it again for its walk.
+            ReadCheckedFooter(path, handle, stream.Length);
             // Parquet.Net's reads complete synchronously (SynchronousStream): a FileStream's
             // asynchronous read is a thread-pool work item, and the footer of a small file is read
             // faster than a pool thread is woken (which then spins before it parks again).
             var reader = await ParquetReader.CreateAsync(new SynchronousStream(stream), ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
-            return new ParquetFile(path, stream, handle, reader, records) { _footer = footer };
+            return new ParquetFile(path, stream, handle, reader, records);
         }
         catch
         {
@@ -136,7 +138,6 @@ public sealed class ParquetFile : IAsyncDisposable
         }
     }
 
-    private FooterMetadata? _footer;
 
     /// <summary>The footer of the file at <paramref name="path"/>, parsed and checked (<see cref="FooterMetadata.Validate"/>); damage throws InvalidDataException naming the file.</summary>
     private static FooterMetadata ReadCheckedFooter(string path, SafeFileHandle handle, long length)
@@ -166,7 +167,7 @@ public sealed class ParquetFile : IAsyncDisposable
     /// </summary>
     internal async Task VerifyAsync(CancellationToken cancellationToken, bool keysRead = false)
     {
-        var footer = _footer!;
+        var footer = ReadCheckedFooter(Path, _handle, _length);
         var buffers = RentBuffers();
         for (int g = 0; g < footer.RowGroups.Count; g++)
         {
