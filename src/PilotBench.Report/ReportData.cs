@@ -1,5 +1,4 @@
 using PilotBench.Engine.Statistics;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Report;
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using PilotBench.Engine.Statistics;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Report;
 

@@ -1,6 +1,4 @@
-using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Report;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Report;
 

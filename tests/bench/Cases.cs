@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using DuckDB.NET.Data;
 using PilotBench.Engine.Statistics;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Bench;
 
@@ -130,7 +129,7 @@ internal static class Cases
         result["records_after"] = outcome.RecordsAfter;
         result["quarantined"] = outcome.QuarantinedFiles.Count;
         result["main_bytes"] = new FileInfo(layout.MainFile).Length;
-        using (var stats = PilotBench.Engine.Storage.Format.DirectParquetFile.Open(layout.StatsFile)) result["groups"] = stats.RowCount;
+        using (var stats = PilotBench.Engine.Format.DirectParquetFile.Open(layout.StatsFile)) result["groups"] = stats.RowCount;
         result["allocated_mb"] = GC.GetTotalAllocatedBytes() / 1048576.0;
         allocations?.Report();
     }
@@ -375,7 +374,7 @@ internal static class Cases
     /// Returns the seconds the producer waited (for a flush still running, then for the last one)
     /// and the producer thread's CPU seconds (<see cref="ThreadCpu"/>) when it had added the last record.
     /// </summary>
-    private static async Task<(double Waited, double ProducerCpu)> WriteRecords(StoreLayout layout, List<PilotBench.Engine.Schema.TestRecord> distinct, int rows, int flush)
+    private static async Task<(double Waited, double ProducerCpu)> WriteRecords(StoreLayout layout, List<PilotBench.Engine.Records.TestRecord> distinct, int rows, int flush)
     {
         long waited = 0;
         // As Write-PilotResult without -PassThru: the flushed records are not read back.
@@ -425,7 +424,7 @@ internal static class Cases
         }
         if (args.GetValueOrDefault("settle", "0") == "1") GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         // workers=N: the columns encoded on the caller and N helper threads (ColumnWorkers) instead of Parallel.For.
-        using var workers = args.TryGetValue("workers", out var helpers) ? new PilotBench.Engine.Storage.Format.ColumnWorkers(int.Parse(helpers, CultureInfo.InvariantCulture)) : null;
+        using var workers = args.TryGetValue("workers", out var helpers) ? new PilotBench.Engine.Format.ColumnWorkers(int.Parse(helpers, CultureInfo.InvariantCulture)) : null;
         for (int round = 0; round < rounds; round++)
         {
             string prefix = round == 0 ? "cold_" : "";
@@ -445,7 +444,7 @@ internal static class Cases
                 }
                 else
                 {
-                    var writer = await PilotBench.Engine.Storage.Format.ParquetTableWriter.CreateAsync(memory, table.Schema, CancellationToken.None, compress: false);
+                    var writer = await PilotBench.Engine.Format.ParquetTableWriter.CreateAsync(memory, table.Schema, CancellationToken.None, compress: false);
                     writer.Workers = workers;
                     await writer.WriteRowGroupAsync(table, CancellationToken.None);
                     await writer.FinishAsync(ParquetCodec.WithFormatVersion(null), CancellationToken.None);
@@ -472,7 +471,7 @@ internal static class Cases
         foreach (var r in records) r.ErrorCategory = SuccessLevels.IsFullSuccess(r.Success, r.PartialSuccess) ? null : ErrorCategories.Classify(r.ErrorType, r.ErrorMessage);
         result["classify_seconds"] = clock.Elapsed.TotalSeconds;
         clock.Restart();
-        var table = PilotBench.Engine.Schema.RecordTables.FromRecords(records);
+        var table = PilotBench.Engine.Records.RecordTables.FromRecords(records);
         result["table_seconds"] = clock.Elapsed.TotalSeconds;
         clock.Restart();
         using var memory = new MemoryStream();
@@ -494,7 +493,7 @@ internal static class Cases
         bool compress = args.GetValueOrDefault("compress", "1") != "0";
         var records = DataSet.Records(7, 0, rows, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), "run-writer");
         foreach (var r in records) r.ErrorCategory = SuccessLevels.IsFullSuccess(r.Success, r.PartialSuccess) ? null : ErrorCategories.Classify(r.ErrorType, r.ErrorMessage);
-        var table = PilotBench.Engine.Schema.RecordTables.FromRecords(records);
+        var table = PilotBench.Engine.Records.RecordTables.FromRecords(records);
         // compact=1: the test ids copied side by side in memory first (what their scattering over the heap costs).
         if (args.GetValueOrDefault("compact", "0") == "1")
         {
@@ -513,7 +512,7 @@ internal static class Cases
                 // only=<column>: that column alone (for a profiler).
                 if (args.TryGetValue("only", out var only) && table.Columns[c].Name != only) continue;
                 var clock = Stopwatch.StartNew();
-                using var chunk = PilotBench.Engine.Storage.Format.ParquetEncoder.Encode(table.Columns[c], 0, table.RowCount, compress);
+                using var chunk = PilotBench.Engine.Format.ParquetEncoder.Encode(table.Columns[c], 0, table.RowCount, compress);
                 if (round > 0) best[c] = Math.Min(best[c], clock.Elapsed.TotalMilliseconds);
                 sizes[c] = (chunk.Bytes.Length, chunk.Dictionary);
             }

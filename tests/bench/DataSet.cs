@@ -1,7 +1,5 @@
 using System.Globalization;
 using Parquet;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Bench;
 
@@ -195,7 +193,7 @@ internal static class DataSet
         string temp = layout.MainFile + ".partial";
         await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite))
         {
-            PilotBench.Engine.Storage.Format.ParquetTableWriter? writer = null;
+            PilotBench.Engine.Format.ParquetTableWriter? writer = null;
             var writtenAt = baseTime.AddDays(1);
             for (long start = 0; start < total; start += MergedView.ChunkRows)
             {
@@ -210,7 +208,7 @@ internal static class DataSet
                 }
                 var table = RecordTables.FromRecords(records);
                 // Written as a consolidation writes a main file (Bloom filters on test_id included).
-                writer ??= await PilotBench.Engine.Storage.Format.ParquetTableWriter.CreateAsync(stream, table.Schema, CancellationToken.None, bloomFilterColumns: Consolidator.MainBloomFilterColumns);
+                writer ??= await PilotBench.Engine.Format.ParquetTableWriter.CreateAsync(stream, table.Schema, CancellationToken.None, bloomFilterColumns: Consolidator.MainBloomFilterColumns);
                 await writer.WriteRowGroupAsync(table, CancellationToken.None);
             }
             if (writer is not null)

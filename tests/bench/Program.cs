@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using PilotBench.Bench;
-using PilotBench.Engine.Storage;
 
 // build.ps1 Bench: dotnet run --project tests/bench -c Release -- --module-root <output> [--smoke] [--repeat N] [--cases 1,3]
 // A case in a child process:       PilotBench.Bench.dll --case <name> key=value ...
@@ -288,7 +287,7 @@ namespace PilotBench.Bench
             }
         }
 
-        private void WriteIncrement(string store, List<Engine.Schema.TestRecord> records)
+        private void WriteIncrement(string store, List<Engine.Records.TestRecord> records)
         {
             Task.Run(async () =>
             {

@@ -1,6 +1,4 @@
 using System.Text;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Torture;
 

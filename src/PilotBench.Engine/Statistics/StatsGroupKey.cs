@@ -1,4 +1,3 @@
-using PilotBench.Engine.Schema;
 
 namespace PilotBench.Engine.Statistics;
 

@@ -1,8 +1,5 @@
 using System.Management.Automation;
-using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
-using ErrorCategory = System.Management.Automation.ErrorCategory;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Commands;
 

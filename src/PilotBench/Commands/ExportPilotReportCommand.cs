@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Management.Automation;
-using PilotBench.Engine.Storage;
 using PilotBench.Report;
 
 namespace PilotBench.Commands;

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Commands;
 
@@ -14,7 +13,7 @@ public sealed class GetPilotIncrementStatusCommand : PilotStoreCmdlet
     /// <summary>Recommend a consolidation when more than this many increment files are pending (default 100).</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
-    public int Threshold { get; set; } = Engine.Storage.IncrementStatus.DefaultThreshold;
+    public int Threshold { get; set; } = Engine.Queries.IncrementStatus.DefaultThreshold;
 
     protected override void ProcessRecord()
     {
@@ -25,7 +24,7 @@ public sealed class GetPilotIncrementStatusCommand : PilotStoreCmdlet
         }
         try
         {
-            var status = RunEngine(token => Engine.Storage.IncrementStatus.ReadAsync(layout, Threshold, token));
+            var status = RunEngine(token => Engine.Queries.IncrementStatus.ReadAsync(layout, Threshold, token));
             WriteObject(IncrementStatus.From(status));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
 
 namespace PilotBench.Commands;

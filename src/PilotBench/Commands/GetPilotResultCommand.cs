@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Commands;
 
@@ -32,7 +31,7 @@ public sealed class GetPilotResultCommand : StoreFilterCmdlet
             {
                 await foreach (var chunk in StoreQueries.ReadRecordsAsync(layout, filter, progress, file => Post(() => WriteUnreadable(file)), token).ConfigureAwait(false))
                 {
-                    var testIds = chunk.Find(Engine.Schema.RecordSchema.TestId)?.Values as string?[];
+                    var testIds = chunk.Find(Engine.Records.RecordSchema.TestId)?.Values as string?[];
                     var read = PilotResult.Reader(chunk);
                     for (int row = 0; row < chunk.RowCount; row++)
                     {

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Commands;
 
@@ -49,7 +48,7 @@ public sealed class InvokePilotConsolidationCommand : PilotStoreCmdlet
             progressRecord.PercentComplete = Math.Clamp(p.PercentComplete, 0, 100);
             WriteProgress(progressRecord);
         }));
-        Engine.Storage.ConsolidationResult result;
+        Engine.Consolidation.ConsolidationResult result;
         try
         {
             result = RunEngine(token => new Consolidator(layout, options).RunAsync(progress, token));

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Commands;
 

@@ -1,7 +1,5 @@
 using System.Management.Automation;
-using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Commands;
 

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Commands;
 

@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Commands;
 
@@ -90,7 +89,7 @@ public sealed class RunIdCompleter : IArgumentCompleter
         try
         {
             using var timeout = new CancellationTokenSource(TimeLimit);
-            values = Task.Run(() => StoreQueries.DistinctValuesAsync(new StoreLayout(root), Engine.Schema.RecordSchema.RunId, timeout.Token)).GetAwaiter().GetResult();
+            values = Task.Run(() => StoreQueries.DistinctValuesAsync(new StoreLayout(root), Engine.Records.RecordSchema.RunId, timeout.Token)).GetAwaiter().GetResult();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException or InvalidDataException)
         {

@@ -1,8 +1,6 @@
 using System.Collections;
 using System.Collections.Concurrent;
 using System.Management.Automation;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench.Commands;
 

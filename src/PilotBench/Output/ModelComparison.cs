@@ -1,4 +1,3 @@
-using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
 
 namespace PilotBench;

@@ -1,8 +1,6 @@
 using System.Collections.ObjectModel;
 using System.Management.Automation;
-using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
-using PilotBench.Engine.Storage;
 
 namespace PilotBench;
 
@@ -200,7 +198,7 @@ public sealed class ConsolidationResult
     public string? ConsolidationId { get; init; }
     public double DurationSeconds { get; init; }
 
-    internal static ConsolidationResult From(Engine.Storage.ConsolidationResult r) => new()
+    internal static ConsolidationResult From(Engine.Consolidation.ConsolidationResult r) => new()
     {
         Path = r.StorePath,
         FilesMerged = r.FilesMerged,
@@ -237,7 +235,7 @@ public sealed class IncrementStatus
     public int Threshold { get; init; }
     public bool ConsolidationRecommended { get; init; }
 
-    internal static IncrementStatus From(Engine.Storage.IncrementStatus s) => new()
+    internal static IncrementStatus From(Engine.Queries.IncrementStatus s) => new()
     {
         Path = s.StorePath,
         PendingFiles = s.PendingFiles,

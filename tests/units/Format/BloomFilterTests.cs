@@ -1,9 +1,5 @@
 using System.Text;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
-using PilotBench.Engine.Storage.Format;
 using PilotBench.Tests.Interop;
-using PilotBench.Tests.Storage;
 using Xunit;
 
 namespace PilotBench.Tests.Format;
@@ -210,7 +206,7 @@ public sealed class BloomFilterTests : IDisposable
         // Three row groups of main (chunks of 32,768 rows), then an increment of new ids and one
         // id from the middle row group: the filters must not hide it.
         using var store = new TempStore();
-        var history = Enumerable.Range(0, 70_000).Select(i => Records.Make($"h{i:D6}", model: i % 2 == 0 ? "m-a" : "m-b")).ToList();
+        var history = Enumerable.Range(0, 70_000).Select(i => SampleRecords.Make($"h{i:D6}", model: i % 2 == 0 ? "m-a" : "m-b")).ToList();
         await store.WriteAsync(history);
         var first = await store.ConsolidateAsync();
         await using (var main = await ParquetFile.OpenAsync(store.Layout.MainFile, CancellationToken.None))
@@ -218,12 +214,12 @@ public sealed class BloomFilterTests : IDisposable
             Assert.Equal(3, main.RowGroupCount);
         }
 
-        await store.WriteAsync(Enumerable.Range(0, 300).Select(i => Records.Make($"n{i:D4}")));
+        await store.WriteAsync(Enumerable.Range(0, 300).Select(i => SampleRecords.Make($"n{i:D4}")));
         var appended = await store.ConsolidateAsync();
         Assert.True(appended.AppendedToMain);
 
-        var replacement = Records.Make("h040000", executionTime: 123);
-        await store.WriteAsync(Enumerable.Range(300, 50).Select(i => Records.Make($"n{i:D4}")).Append(replacement));
+        var replacement = SampleRecords.Make("h040000", executionTime: 123);
+        await store.WriteAsync(Enumerable.Range(300, 50).Select(i => SampleRecords.Make($"n{i:D4}")).Append(replacement));
         var rewritten = await store.ConsolidateAsync();
 
         Assert.False(rewritten.AppendedToMain);
@@ -238,7 +234,7 @@ public sealed class BloomFilterTests : IDisposable
         // A current store whose main file has no filters (as written before them, or by a writer
         // that does not write them): 40,000 rows in two row groups.
         using var store = new TempStore();
-        var history = Enumerable.Range(0, 40_000).Select(i => Records.Make($"h{i:D6}", writtenAt: new DateTime(2025, 3, 1, 0, 0, 0, DateTimeKind.Utc))).ToList();
+        var history = Enumerable.Range(0, 40_000).Select(i => SampleRecords.Make($"h{i:D6}", writtenAt: new DateTime(2025, 3, 1, 0, 0, 0, DateTimeKind.Utc))).ToList();
         foreach (var record in history) record.Writer = "old-host:1";
         Directory.CreateDirectory(store.Root);
         await using (var stream = File.Create(store.Layout.MainFile))
@@ -257,7 +253,7 @@ public sealed class BloomFilterTests : IDisposable
         }
 
         // New ids only: appended; the new row group has a filter, the old ones still none.
-        await store.WriteAsync(Enumerable.Range(0, 100).Select(i => Records.Make($"n{i:D4}")));
+        await store.WriteAsync(Enumerable.Range(0, 100).Select(i => SampleRecords.Make($"n{i:D4}")));
         Assert.True((await store.ConsolidateAsync()).AppendedToMain);
         await using (var main = await ParquetFile.OpenAsync(store.Layout.MainFile, CancellationToken.None))
         {
@@ -267,7 +263,7 @@ public sealed class BloomFilterTests : IDisposable
         }
 
         // An id of an unfiltered row group and one of the filtered row group: both found.
-        await store.WriteAsync(Records.Make("h035000", executionTime: 7), Records.Make("n0050", executionTime: 8));
+        await store.WriteAsync(SampleRecords.Make("h035000", executionTime: 7), SampleRecords.Make("n0050", executionTime: 8));
         var rewritten = await store.ConsolidateAsync();
         Assert.False(rewritten.AppendedToMain);
         var rows = (await TempStore.ReadFileAsync(store.Layout.MainFile)).ById();

@@ -1,7 +1,4 @@
-using PilotBench.Engine.Storage;
-using PilotBench.Engine.Storage.Format;
 using PilotBench.Tests.Interop;
-using PilotBench.Tests.Storage;
 using Xunit;
 
 namespace PilotBench.Tests.Format;

@@ -1,4 +1,3 @@
-using PilotBench.Engine.Storage.Format;
 using Xunit;
 using ParquetType = Parquet.Meta.Type;
 

@@ -1,4 +1,3 @@
-using PilotBench.Engine.Storage.Format;
 using Xunit;
 
 namespace PilotBench.Tests.Format;

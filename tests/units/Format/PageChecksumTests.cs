@@ -1,9 +1,6 @@
 using System.IO.Hashing;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
 using PilotBench.Tests.Interop;
 using PilotBench.Tests.Reliability;
-using PilotBench.Tests.Storage;
 using Xunit;
 
 namespace PilotBench.Tests.Format;
@@ -51,7 +48,7 @@ public sealed class PageChecksumTests : IDisposable
     [Fact]
     public async Task Every_page_of_increments_and_main_files_carries_the_format_crc32_and_other_readers_read_them()
     {
-        var records = Records.Many("crc", 3000).Concat(Records.Many("low", 3000, model: "model-b")).ToList();
+        var records = SampleRecords.Many("crc", 3000).Concat(SampleRecords.Many("low", 3000, model: "model-b")).ToList();
         var flush = await _store.WriteAsync(records);
         Assert.True(AssertEveryPageHasItsCrc(File.ReadAllBytes(flush.Path)) > 20);
         await _store.ConsolidateAsync();
@@ -74,7 +71,7 @@ public sealed class PageChecksumTests : IDisposable
     [Fact]
     public async Task A_flipped_byte_inside_a_page_fails_its_checksum_on_read()
     {
-        var flush = await _store.WriteAsync(Records.Many("crc", 500));
+        var flush = await _store.WriteAsync(SampleRecords.Many("crc", 500));
         var bytes = File.ReadAllBytes(flush.Path);
         var parts = ParquetParts.Of(bytes);
         long page = parts.FirstPageOffset(0, parts.ColumnIndex(RecordSchema.ExecutionTime));

@@ -1,8 +1,5 @@
 using Parquet;
 using Parquet.Schema;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
-using PilotBench.Engine.Storage.Format;
 using PilotBench.Tests.Interop;
 using Xunit;
 

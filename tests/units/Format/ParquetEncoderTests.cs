@@ -1,7 +1,4 @@
 using System.Globalization;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
-using PilotBench.Engine.Storage.Format;
 using PilotBench.Tests.Interop;
 using Xunit;
 

@@ -1,6 +1,3 @@
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
-using PilotBench.Engine.Storage.Format;
 using Xunit;
 
 namespace PilotBench.Tests.Format;

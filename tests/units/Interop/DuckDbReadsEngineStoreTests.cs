@@ -1,7 +1,4 @@
 using System.Globalization;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
-using PilotBench.Tests.Storage;
 using Xunit;
 
 namespace PilotBench.Tests.Interop;
@@ -25,10 +22,10 @@ public sealed class DuckDbReadsEngineStoreTests : IDisposable
         return Enumerable.Range(0, count).Select(i =>
         {
             bool success = random.NextDouble() < 0.6;
-            return Records.Make($"{prefix}{i:D4}", model: models[random.Next(models.Length)], success: success,
+            return SampleRecords.Make($"{prefix}{i:D4}", model: models[random.Next(models.Length)], success: success,
                 partial: !success && random.NextDouble() < 0.5,
                 executionTime: random.NextDouble() < 0.2 ? null : Math.Round(random.NextDouble() * 30, 3),
-                timestamp: Records.BaseTime.AddMinutes(random.Next(10_000)),
+                timestamp: SampleRecords.BaseTime.AddMinutes(random.Next(10_000)),
                 promptType: random.Next(2) == 0 ? "baseline" : "cot",
                 errorMessage: success ? null : "timeout after 30s");
         }).ToList();
@@ -99,10 +96,10 @@ public sealed class DuckDbReadsEngineStoreTests : IDisposable
         var records = new List<TestRecord>(rows);
         for (int i = 0; i < rows; i++)
         {
-            var timestamp = Timestamps.Normalize(Records.BaseTime + span * i / rows);
-            records.Add(Records.Make(i.ToString("D7", CultureInfo.InvariantCulture), model: (i % 3).ToString(CultureInfo.InvariantCulture), timestamp: timestamp));
+            var timestamp = Timestamps.Normalize(SampleRecords.BaseTime + span * i / rows);
+            records.Add(SampleRecords.Make(i.ToString("D7", CultureInfo.InvariantCulture), model: (i % 3).ToString(CultureInfo.InvariantCulture), timestamp: timestamp));
         }
-        await _store.WriteRawIncrementAsync(Records.BaseTime, records);
+        await _store.WriteRawIncrementAsync(SampleRecords.BaseTime, records);
         await _store.ConsolidateAsync();
         string main = DuckDb.Quote(_store.Layout.MainFile);
 
@@ -115,9 +112,9 @@ public sealed class DuckDbReadsEngineStoreTests : IDisposable
         Assert.Equal(rows, timestamps.Count);
         var cutoffs = new[]
         {
-            Records.BaseTime.AddDays(-1), Records.BaseTime, Records.BaseTime.AddDays(1.5), Records.BaseTime.AddDays(3),
+            SampleRecords.BaseTime.AddDays(-1), SampleRecords.BaseTime, SampleRecords.BaseTime.AddDays(1.5), SampleRecords.BaseTime.AddDays(3),
             secondGroupStart.AddMilliseconds(-1), secondGroupStart, secondGroupStart.AddMilliseconds(1),
-            Records.BaseTime.AddDays(5.99), Records.BaseTime.AddDays(7),
+            SampleRecords.BaseTime.AddDays(5.99), SampleRecords.BaseTime.AddDays(7),
         };
         foreach (var cutoff in cutoffs)
         {

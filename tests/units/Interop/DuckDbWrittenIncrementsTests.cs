@@ -1,5 +1,3 @@
-using PilotBench.Engine.Schema;
-using PilotBench.Tests.Storage;
 using Xunit;
 
 namespace PilotBench.Tests.Interop;
@@ -44,7 +42,7 @@ public sealed class DuckDbWrittenIncrementsTests : IDisposable
             """);
         CopyToIncrement("ts", $"SELECT 'ts-' || i AS test_id, TIMESTAMP '2025-08-17 10:00:00' + to_minutes(i) AS timestamp, {CommonColumns} FROM range(10) t(i)");
         CopyToIncrement("tstz", $"SELECT 'tstz-' || i AS test_id, TIMESTAMPTZ '2025-08-18 10:00:00+02' + to_minutes(i) AS timestamp, {CommonColumns} FROM range(10) t(i)");
-        await _store.WriteAsync(Records.Many("own", 5));
+        await _store.WriteAsync(SampleRecords.Many("own", 5));
         Assert.Equal(4, _store.IncrementNames().Count);
 
         var result = await _store.ConsolidateAsync();
@@ -84,7 +82,7 @@ public sealed class DuckDbWrittenIncrementsTests : IDisposable
         Assert.Null(rows["own0001"]["run_tag"]);
 
         // The statistics count them all; DuckDB reads the result back with the standard types.
-        var stats = await Engine.Storage.ModelStatsFile.TryReadAsync(_store.Layout, result.ConsolidationId, CancellationToken.None);
+        var stats = await Engine.Statistics.ModelStatsFile.TryReadAsync(_store.Layout, result.ConsolidationId, CancellationToken.None);
         Assert.Equal(30, stats!.RollUp(new[] { RecordSchema.Model }).Groups.Single(g => g.Key.Model == "duck-model").Value.Total);
         string main = DuckDb.Quote(_store.Layout.MainFile);
         var types = _duck.Rows($"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet({main}))")
@@ -99,7 +97,7 @@ public sealed class DuckDbWrittenIncrementsTests : IDisposable
     public async Task Turns_that_do_not_fit_int32_widen_instead_of_being_lost()
     {
         CopyToIncrement("big", $"SELECT 'big-' || i AS test_id, TIMESTAMP '2025-08-17 10:00:00' AS timestamp, 'm' AS model, 't' AS task_type, 'p' AS prompt_type, true AS success, (i * 3000000000)::BIGINT AS turns FROM range(3) t(i)");
-        await _store.WriteAsync(Records.Many("own", 2));
+        await _store.WriteAsync(SampleRecords.Many("own", 2));
 
         await _store.ConsolidateAsync();
 

@@ -1,9 +1,6 @@
 using Parquet;
 using Parquet.Schema;
-using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
-using PilotBench.Engine.Storage;
-using PilotBench.Tests.Storage;
 using Xunit;
 
 namespace PilotBench.Tests.Interop;
@@ -120,7 +117,7 @@ public sealed class Float32ValuesTests : IDisposable
         WriteDuckDbIncrement();
         await WriteParquetNetFileAsync(Path.Combine(_store.Layout.IncrementalFolder, "increment_777_20250816_000004_pnet.parquet"), "pnet-");
         // The engine's own increment: 0.8 and 0.6 as doubles.
-        await _store.WriteAsync(Enumerable.Range(0, 10).Select(i => Records.Make($"own-{i}", toolSuccessRate: i % 2 == 0 ? 0.8 : 0.6)));
+        await _store.WriteAsync(Enumerable.Range(0, 10).Select(i => SampleRecords.Make($"own-{i}", toolSuccessRate: i % 2 == 0 ? 0.8 : 0.6)));
         const int ownAt08 = 5, ownAt06 = 5, perRateAndFile = RowsPerFile / 4;
 
         async Task AssertOneGroupPerRateAsync(string when)

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using PilotBench.Engine.Storage;
 using PilotBench.Tests.Interop;
-using PilotBench.Tests.Storage;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using PilotBench.Engine.Storage;
-using PilotBench.Tests.Storage;
 using Xunit;
 using Xunit.Abstractions;
 

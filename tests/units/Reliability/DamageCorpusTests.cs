@@ -1,8 +1,5 @@
 using System.Security.Cryptography;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
 using PilotBench.Tests.Interop;
-using PilotBench.Tests.Storage;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -202,11 +199,11 @@ public sealed class DamageCorpusTests : IDisposable
     private async Task<Material> BuildMaterialAsync()
     {
         using var store = new TempStore();
-        await store.WriteAsync(Records.Many("mainA", 300));
+        await store.WriteAsync(SampleRecords.Many("mainA", 300));
         await store.ConsolidateAsync();
-        await store.WriteAsync(Records.Many("mainB", 100, model: "model-b"));
+        await store.WriteAsync(SampleRecords.Many("mainB", 100, model: "model-b"));
         await store.ConsolidateAsync(); // a backup exists; the main is current (the append path applies)
-        await store.WriteAsync(Records.Many("good", 150, model: "model-c"));
+        await store.WriteAsync(SampleRecords.Many("good", 150, model: "model-c"));
         using (var duck = new DuckDb())
         {
             duck.Execute($"COPY ({DuckSelect("duckgood", 50)}) TO {DuckDb.Quote(Path.Combine(store.Layout.IncrementalFolder, "increment_8_20250816_000000_duckgood.parquet"))} (FORMAT parquet)");
@@ -221,12 +218,12 @@ public sealed class DamageCorpusTests : IDisposable
 
         // An increment that supersedes a main record: the rewrite path.
         using var other = new TempStore();
-        var supersede = await other.WriteAsync(new[] { Records.Make("mainA0003", executionTime: 42, writtenAt: DateTime.UtcNow) });
+        var supersede = await other.WriteAsync(new[] { SampleRecords.Make("mainA0003", executionTime: 42, writtenAt: DateTime.UtcNow) });
         string superseding = Path.Combine(_root, "increment_7_20250816_120000_supersede.parquet");
         File.Copy(supersede.Path, superseding);
 
         using var bad = new TempStore();
-        var badFile = await bad.WriteAsync(Records.Many("bad", 120, model: "model-d"));
+        var badFile = await bad.WriteAsync(SampleRecords.Many("bad", 120, model: "model-d"));
         byte[] ourBad = File.ReadAllBytes(badFile.Path);
         var ourRows = (await TempStore.ReadFileAsync(badFile.Path)).ToDictionary(r => r.TestId);
 

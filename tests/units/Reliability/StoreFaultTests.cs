@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
 using PilotBench.Tests.Interop;
-using PilotBench.Tests.Storage;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -38,11 +35,11 @@ public sealed class StoreFaultTests : IDisposable
     [Fact]
     public async Task Truncated_main_file_is_refused_naming_the_backup_and_never_overwritten()
     {
-        await _store.WriteAsync(Records.Many("first", 200));
+        await _store.WriteAsync(SampleRecords.Many("first", 200));
         await _store.ConsolidateAsync();
-        await _store.WriteAsync(Records.Many("second", 200));
+        await _store.WriteAsync(SampleRecords.Many("second", 200));
         await _store.ConsolidateAsync(); // now a backup exists
-        var pending = await _store.WriteAsync(Records.Many("third", 50));
+        var pending = await _store.WriteAsync(SampleRecords.Many("third", 50));
         byte[] whole = File.ReadAllBytes(_store.Layout.MainFile);
         File.WriteAllBytes(_store.Layout.MainFile, whole.AsSpan(0, whole.Length / 2).ToArray());
         string damaged = Hash(_store.Layout.MainFile);
@@ -79,7 +76,7 @@ public sealed class StoreFaultTests : IDisposable
     [Fact]
     public async Task Missing_incremental_folder_is_not_an_error_and_is_recreated()
     {
-        await _store.WriteAsync(Records.Many("kept", 20));
+        await _store.WriteAsync(SampleRecords.Many("kept", 20));
         await _store.ConsolidateAsync();
         Directory.Delete(_store.Layout.IncrementalFolder, recursive: true);
 
@@ -91,7 +88,7 @@ public sealed class StoreFaultTests : IDisposable
         // Removed while a writer is open (a user cleaning up): its next flush still lands.
         await using var writer = new IncrementWriter(_store.Layout);
         Directory.Delete(_store.Layout.IncrementalFolder, recursive: true);
-        foreach (var record in Records.Many("late", 5)) writer.Add(record);
+        foreach (var record in SampleRecords.Many("late", 5)) writer.Add(record);
         await writer.FlushAsync();
         Assert.Equal(25, (await _store.ReadMergedAsync()).ById().Count);
     }
@@ -99,7 +96,7 @@ public sealed class StoreFaultTests : IDisposable
     [Fact]
     public async Task Increment_with_conflicting_column_types_is_merged_without_losing_data()
     {
-        await _store.WriteAsync(Records.Many("ours", 10));
+        await _store.WriteAsync(SampleRecords.Many("ours", 10));
         await _store.ConsolidateAsync();
         Directory.CreateDirectory(_store.Layout.IncrementalFolder);
         string foreign = Path.Combine(_store.Layout.IncrementalFolder, "increment_777_20250817_100000_foreign.parquet");
@@ -157,9 +154,9 @@ public sealed class StoreFaultTests : IDisposable
         }
         if (Environment.UserName != "root")
         {
-            await _store.WriteAsync(Records.Many("a", 20));
+            await _store.WriteAsync(SampleRecords.Many("a", 20));
             await _store.ConsolidateAsync();
-            await _store.WriteAsync(Records.Many("b", 20));
+            await _store.WriteAsync(SampleRecords.Many("b", 20));
             Run("chmod", "-R", "a-w", _store.Root);
             return _store.Root;
         }
@@ -169,12 +166,12 @@ public sealed class StoreFaultTests : IDisposable
         var layout = new StoreLayout(Path.Combine(mount, "store"));
         await using (var writer = new IncrementWriter(layout))
         {
-            foreach (var record in Records.Many("a", 20)) writer.Add(record);
+            foreach (var record in SampleRecords.Many("a", 20)) writer.Add(record);
         }
         await new Consolidator(layout).RunAsync();
         await using (var writer = new IncrementWriter(layout))
         {
-            foreach (var record in Records.Many("b", 20)) writer.Add(record);
+            foreach (var record in SampleRecords.Many("b", 20)) writer.Add(record);
         }
         if (Run("mount", "-o", "remount,ro", mount) != 0)
         {
@@ -191,12 +188,12 @@ public sealed class StoreFaultTests : IDisposable
         if (mount is null) return; // the reason is in the test output
         var layout = new StoreLayout(Path.Combine(mount, "store"));
         await using var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = int.MaxValue });
-        foreach (var record in Records.Many("safe", 100)) writer.Add(record);
+        foreach (var record in SampleRecords.Many("safe", 100)) writer.Add(record);
         await writer.FlushAsync();
 
         string filler = Path.Combine(mount, "filler");
         FillDisk(filler);
-        foreach (var record in Records.Many("full", 2000)) writer.Add(record);
+        foreach (var record in SampleRecords.Many("full", 2000)) writer.Add(record);
         await Assert.ThrowsAnyAsync<IOException>(() => writer.FlushAsync());
 
         Assert.Equal(2000, writer.BufferedCount); // kept for the next try, not dropped
@@ -217,13 +214,13 @@ public sealed class StoreFaultTests : IDisposable
         var layout = new StoreLayout(Path.Combine(mount, "store"));
         await using (var writer = new IncrementWriter(layout))
         {
-            foreach (var record in Records.Many("old", 1000)) writer.Add(record);
+            foreach (var record in SampleRecords.Many("old", 1000)) writer.Add(record);
         }
         await new Consolidator(layout).RunAsync();
         for (int w = 0; w < 4; w++)
         {
             await using var writer = new IncrementWriter(layout);
-            foreach (var record in Records.Many($"new{w}-", 1000)) writer.Add(record);
+            foreach (var record in SampleRecords.Many($"new{w}-", 1000)) writer.Add(record);
         }
         string mainBefore = Hash(layout.MainFile);
         var incrementsBefore = layout.ListIncrements().Select(f => f.Name).ToList();

@@ -7,7 +7,7 @@ namespace PilotBench.Tests.Reliability;
 /// damage corpus can set one field of a footer or a page header to a hostile value (a huge list
 /// size, a negative count, an offset past the file, nesting hundreds deep) and write a file that
 /// is otherwise exactly what its writer wrote. Test-only: the engine's own reader is
-/// src/PilotBench.Engine/Storage/Format/ThriftCompactReader.cs.
+/// src/PilotBench.Engine/Format/Thrift/ThriftCompactReader.cs.
 /// </summary>
 internal sealed class ThriftNode
 {

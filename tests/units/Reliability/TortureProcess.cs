@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Reflection;
-using PilotBench.Engine.Schema;
-using PilotBench.Engine.Storage;
 using Xunit;
 
 namespace PilotBench.Tests.Reliability;

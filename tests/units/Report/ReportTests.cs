@@ -1,9 +1,6 @@
 using System.Text.RegularExpressions;
-using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
-using PilotBench.Engine.Storage;
 using PilotBench.Report;
-using PilotBench.Tests.Storage;
 using Xunit;
 
 namespace PilotBench.Tests.Report;

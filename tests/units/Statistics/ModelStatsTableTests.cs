@@ -1,4 +1,3 @@
-using PilotBench.Engine.Schema;
 using PilotBench.Engine.Statistics;
 using Xunit;
 using static PilotBench.Tests.Statistics.Observations;

@@ -1,0 +1,365 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+using Parquet.Meta;
+using ParquetType = Parquet.Meta.Type;
+
+namespace PilotBench.Engine.Format;
+
+/// <summary>
+/// A Parquet footer (Thrift compact FileMetaData) decoded by the engine's own reader into the
+/// metadata objects <see cref="ColumnChunkDecoder"/> takes: the schema, each row group's column
+/// chunks and the key-value metadata. Synchronous and free of Parquet.Net's reader, so that a
+/// small file (model_stats.parquet) is read on a first call in a new process without compiling
+/// the asynchronous machinery of a general reader. Fields it does not need (statistics, column
+/// orders, indexes) are skipped; an encrypted column makes the file unsupported.
+/// </summary>
+internal sealed class FooterMetadata
+{
+    private FooterMetadata(long rowCount, List<SchemaElement> schema, List<RowGroup> rowGroups, Dictionary<string, string> keyValues)
+    {
+        RowCount = rowCount;
+        Schema = schema;
+        RowGroups = rowGroups;
+        KeyValueMetadata = keyValues;
+    }
+
+    public long RowCount { get; }
+
+    /// <summary>The schema elements in file order (the root first).</summary>
+    public IReadOnlyList<SchemaElement> Schema { get; }
+
+    public IReadOnlyList<RowGroup> RowGroups { get; }
+
+    /// <summary>The file's key-value metadata (a key without a value reads as "").</summary>
+    public IReadOnlyDictionary<string, string> KeyValueMetadata { get; }
+
+    /// <summary>
+    /// The footer's bytes: the tail of the file is "length, PAR1". Throws InvalidDataException when
+    /// the file is too short or its tail is not a plain Parquet footer (an encrypted footer ends in PARE).
+    /// </summary>
+    public static byte[] ReadFooterBytes(SafeFileHandle handle, long length)
+    {
+        if (length < 12) throw new InvalidDataException("The file is too short to be Parquet.");
+        Span<byte> tail = stackalloc byte[8];
+        if (RandomAccess.Read(handle, tail, length - 8) != 8 || !tail[4..].SequenceEqual("PAR1"u8)) throw new InvalidDataException("The file does not end with a Parquet footer.");
+        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(tail);
+        if (footerLength <= 0 || footerLength > length - 12) throw new InvalidDataException("The footer length is out of the file.");
+        var footer = new byte[footerLength];
+        int read = 0;
+        while (read < footerLength)
+        {
+            int n = RandomAccess.Read(handle, footer.AsSpan(read), length - 8 - footerLength + read);
+            if (n == 0) throw new InvalidDataException("The file ends inside its footer.");
+            read += n;
+        }
+        return footer;
+    }
+
+    /// <summary>Decodes a FileMetaData; InvalidDataException when the bytes are not one, NotSupportedException for encrypted columns.</summary>
+    public static FooterMetadata Parse(ReadOnlySpan<byte> footer)
+    {
+        var reader = new ThriftCompactReader(footer);
+        long rows = -1;
+        List<SchemaElement>? schema = null;
+        var rowGroups = new List<RowGroup>();
+        var keyValues = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.ReadFieldHeader(out short id, out byte type))
+        {
+            switch (id)
+            {
+                case 2 when type == ThriftCompactReader.List:
+                    schema = ReadList(ref reader, ReadSchemaElement);
+                    break;
+                case 3 when type == ThriftCompactReader.I64: rows = reader.ReadI64(type); break;
+                case 4 when type == ThriftCompactReader.List:
+                    rowGroups = ReadList(ref reader, ReadRowGroup);
+                    break;
+                case 5 when type == ThriftCompactReader.List:
+                    foreach (var (key, value) in ReadList(ref reader, ReadKeyValue))
+                    {
+                        if (key is not null) keyValues[key] = value ?? "";
+                    }
+                    break;
+                default: reader.Skip(type); break;
+            }
+        }
+        if (rows < 0 || schema is null || schema.Count == 0) throw new InvalidDataException("The footer has no row count or no schema.");
+        return new FooterMetadata(rows, schema, rowGroups, keyValues);
+    }
+
+    /// <summary>Schema nesting deeper than this is taken as damage (no tool writes records that deep).</summary>
+    internal const int MaxSchemaDepth = 64;
+
+    /// <summary>
+    /// Rows a file may claim beyond 8 per byte of its length: a record takes at least a bit in
+    /// some column, so more rows than that can only come from a damaged or hostile count.
+    /// </summary>
+    internal const long RowAllowance = 1 << 16;
+
+    /// <summary>
+    /// Checks that everything the readers will trust adds up, before any of them allocates or
+    /// loops for it (the footer's own list sizes and lengths are checked as it is parsed): the
+    /// schema is a tree of at most <see cref="MaxSchemaDepth"/> levels; the row count is the sum of
+    /// the row groups' and is not more than the file can hold; each row group has one chunk per
+    /// leaf column, whose bytes lie inside the file before the footer, and a flat column chunk has
+    /// exactly one value per row (a count of 0 would otherwise read as a column of nulls).
+    /// Throws <see cref="InvalidDataException"/> naming what does not add up.
+    /// </summary>
+    public void Validate(long fileLength, int footerLength)
+    {
+        long dataEnd = fileLength - 8 - footerLength;
+        var leaves = new List<(bool Flat, string[] Path)>(); // per leaf: whether it has no repeated ancestor, and its path
+        int next = 1;
+        int rootChildren = Schema[0].NumChildren ?? 0;
+        if (rootChildren < 0) throw new InvalidDataException("The schema's root has a negative number of children.");
+        var path = new List<string>();
+        for (int c = 0; c < rootChildren; c++) WalkSchema(ref next, 1, repeated: false, path, leaves);
+        if (next != Schema.Count) throw new InvalidDataException($"The schema lists {Schema.Count} elements but its tree holds {next}.");
+        if (RowCount > RowAllowance + 8 * fileLength) throw new InvalidDataException($"The footer claims {RowCount} rows in a file of {fileLength} bytes.");
+        long rows = 0;
+        for (int g = 0; g < RowGroups.Count; g++)
+        {
+            var group = RowGroups[g];
+            long groupRows = group.NumRows;
+            if (groupRows < 0 || groupRows > Array.MaxLength) throw new InvalidDataException($"Row group {g} claims {groupRows} rows.");
+            rows += groupRows;
+            if (group.Columns.Count != leaves.Count) throw new InvalidDataException($"Row group {g} has {group.Columns.Count} column chunks for {leaves.Count} columns.");
+            for (int c = 0; c < leaves.Count; c++)
+            {
+                var meta = group.Columns[c].MetaData;
+                if (meta is null) throw new InvalidDataException($"Column chunk {c} of row group {g} has no metadata.");
+                if (group.Columns[c].FilePath is not null) throw new InvalidDataException($"Column chunk {c} of row group {g} is in another file.");
+                if (meta.PathInSchema.Count > 0 && !meta.PathInSchema.SequenceEqual(leaves[c].Path, StringComparer.Ordinal))
+                    throw new InvalidDataException($"Column chunk {c} of row group {g} is of column '{string.Join('.', meta.PathInSchema)}', not '{string.Join('.', leaves[c].Path)}' as the schema says.");
+                if (meta.NumValues < 0 || (leaves[c].Flat ? meta.NumValues != groupRows : meta.NumValues < groupRows))
+                    throw new InvalidDataException($"Column chunk {c} of row group {g} holds {meta.NumValues} values for {groupRows} rows.");
+                if (groupRows == 0 && meta.TotalCompressedSize == 0) continue;
+                long first = meta.DataPageOffset;
+                if (meta.DictionaryPageOffset is long d && d > 0 && d < first) first = d;
+                if (first < 4 || meta.TotalCompressedSize <= 0 || meta.TotalCompressedSize > dataEnd - first)
+                    throw new InvalidDataException($"Column chunk {c} of row group {g} lies outside the file's data (offset {first}, {meta.TotalCompressedSize} bytes, data ends at {dataEnd}).");
+            }
+        }
+        if (rows != RowCount) throw new InvalidDataException($"The footer claims {RowCount} rows but its row groups hold {rows}.");
+    }
+
+    private void WalkSchema(ref int index, int depth, bool repeated, List<string> path, List<(bool Flat, string[] Path)> leaves)
+    {
+        if (depth > MaxSchemaDepth) throw new InvalidDataException($"The schema is nested deeper than {MaxSchemaDepth} levels.");
+        if (index >= Schema.Count) throw new InvalidDataException("The schema's tree claims more elements than it lists.");
+        var element = Schema[index++];
+        repeated |= element.RepetitionType == FieldRepetitionType.REPEATED;
+        int children = element.NumChildren ?? 0;
+        if (children < 0 || children > Schema.Count - index) throw new InvalidDataException($"A schema element claims {children} children.");
+        path.Add(element.Name ?? "");
+        if (children == 0) leaves.Add((!repeated, path.ToArray()));
+        for (int c = 0; c < children; c++) WalkSchema(ref index, depth + 1, repeated, path, leaves);
+        path.RemoveAt(path.Count - 1);
+    }
+
+    private delegate T StructReader<T>(ref ThriftCompactReader reader);
+
+    private static List<T> ReadList<T>(ref ThriftCompactReader reader, StructReader<T> read)
+    {
+        reader.ReadListHeader(out int count, out byte elementType);
+        if (elementType != ThriftCompactReader.Struct) throw new InvalidDataException("A list of structs holds another type.");
+        var items = new List<T>(Math.Min(count, 4096));
+        for (int i = 0; i < count; i++)
+        {
+            short saved = reader.BeginStruct();
+            items.Add(read(ref reader));
+            reader.EndStruct(saved);
+        }
+        return items;
+    }
+
+    private static SchemaElement ReadSchemaElement(ref ThriftCompactReader reader)
+    {
+        var element = new SchemaElement();
+        while (reader.ReadFieldHeader(out short id, out byte type))
+        {
+            switch (id)
+            {
+                case 1 when type == ThriftCompactReader.I32: element.Type = (ParquetType)reader.ReadI32(type); break;
+                case 2 when type == ThriftCompactReader.I32: element.TypeLength = reader.ReadI32(type); break;
+                case 3 when type == ThriftCompactReader.I32: element.RepetitionType = (FieldRepetitionType)reader.ReadI32(type); break;
+                case 4 when type == ThriftCompactReader.Binary: element.Name = reader.ReadString(type); break;
+                case 5 when type == ThriftCompactReader.I32: element.NumChildren = reader.ReadI32(type); break;
+                case 6 when type == ThriftCompactReader.I32: element.ConvertedType = (ConvertedType)reader.ReadI32(type); break;
+                case 7 when type == ThriftCompactReader.I32: element.Scale = reader.ReadI32(type); break;
+                case 8 when type == ThriftCompactReader.I32: element.Precision = reader.ReadI32(type); break;
+                case 9 when type == ThriftCompactReader.I32: element.FieldId = reader.ReadI32(type); break;
+                case 10 when type == ThriftCompactReader.Struct: element.LogicalType = ReadLogicalType(ref reader); break;
+                default: reader.Skip(type); break;
+            }
+        }
+        return element;
+    }
+
+    /// <summary>
+    /// The logical types the engine's readers distinguish: STRING, INTEGER, DATE and TIMESTAMP
+    /// (with its unit). Any other annotation is kept as a type the fast paths decline (UNKNOWN
+    /// stands for "something else"), so a column is never read with a meaning it does not have.
+    /// </summary>
+    private static LogicalType ReadLogicalType(ref ThriftCompactReader reader)
+    {
+        short saved = reader.BeginStruct();
+        var logical = new LogicalType();
+        while (reader.ReadFieldHeader(out short id, out byte type))
+        {
+            switch (id)
+            {
+                case 1 when type == ThriftCompactReader.Struct:
+                    reader.Skip(type);
+                    logical.STRING = new StringType();
+                    break;
+                case 6 when type == ThriftCompactReader.Struct:
+                    reader.Skip(type);
+                    logical.DATE = new DateType();
+                    break;
+                case 8 when type == ThriftCompactReader.Struct:
+                    logical.TIMESTAMP = ReadTimestamp(ref reader);
+                    break;
+                case 10 when type == ThriftCompactReader.Struct:
+                    logical.INTEGER = ReadInteger(ref reader);
+                    break;
+                default:
+                    reader.Skip(type);
+                    logical.UNKNOWN = new NullType();
+                    break;
+            }
+        }
+        reader.EndStruct(saved);
+        return logical;
+    }
+
+    private static IntType ReadInteger(ref ThriftCompactReader reader)
+    {
+        short saved = reader.BeginStruct();
+        var integer = new IntType();
+        while (reader.ReadFieldHeader(out short id, out byte type))
+        {
+            if (id == 1 && type == ThriftCompactReader.Byte) integer.BitWidth = (sbyte)reader.ReadI32(type);
+            else if (id == 2 && type is ThriftCompactReader.BoolTrue or ThriftCompactReader.BoolFalse) integer.IsSigned = ThriftCompactReader.ReadBool(type);
+            else reader.Skip(type);
+        }
+        reader.EndStruct(saved);
+        return integer;
+    }
+
+    private static TimestampType ReadTimestamp(ref ThriftCompactReader reader)
+    {
+        short saved = reader.BeginStruct();
+        var timestamp = new TimestampType();
+        while (reader.ReadFieldHeader(out short id, out byte type))
+        {
+            if (id == 1 && type is ThriftCompactReader.BoolTrue or ThriftCompactReader.BoolFalse) timestamp.IsAdjustedToUTC = ThriftCompactReader.ReadBool(type);
+            else if (id == 2 && type == ThriftCompactReader.Struct)
+            {
+                short unitSaved = reader.BeginStruct();
+                var unit = new TimeUnit();
+                while (reader.ReadFieldHeader(out short unitId, out byte unitType))
+                {
+                    reader.Skip(unitType);
+                    switch (unitId)
+                    {
+                        case 1: unit.MILLIS = new MilliSeconds(); break;
+                        case 2: unit.MICROS = new MicroSeconds(); break;
+                        case 3: unit.NANOS = new NanoSeconds(); break;
+                    }
+                }
+                reader.EndStruct(unitSaved);
+                timestamp.Unit = unit;
+            }
+            else reader.Skip(type);
+        }
+        reader.EndStruct(saved);
+        return timestamp;
+    }
+
+    private static RowGroup ReadRowGroup(ref ThriftCompactReader reader)
+    {
+        var group = new RowGroup { Columns = new List<ColumnChunk>() };
+        while (reader.ReadFieldHeader(out short id, out byte type))
+        {
+            switch (id)
+            {
+                case 1 when type == ThriftCompactReader.List: group.Columns = ReadList(ref reader, ReadColumnChunk); break;
+                case 2 when type == ThriftCompactReader.I64: group.TotalByteSize = reader.ReadI64(type); break;
+                case 3 when type == ThriftCompactReader.I64: group.NumRows = reader.ReadI64(type); break;
+                default: reader.Skip(type); break;
+            }
+        }
+        return group;
+    }
+
+    private static ColumnChunk ReadColumnChunk(ref ThriftCompactReader reader)
+    {
+        var chunk = new ColumnChunk();
+        while (reader.ReadFieldHeader(out short id, out byte type))
+        {
+            switch (id)
+            {
+                case 1 when type == ThriftCompactReader.Binary: chunk.FilePath = reader.ReadString(type); break;
+                case 2 when type == ThriftCompactReader.I64: chunk.FileOffset = reader.ReadI64(type); break;
+                case 3 when type == ThriftCompactReader.Struct:
+                {
+                    short saved = reader.BeginStruct();
+                    chunk.MetaData = ReadColumnMetaData(ref reader);
+                    reader.EndStruct(saved);
+                    break;
+                }
+                case 8 or 9: throw new NotSupportedException("An encrypted column.");
+                default: reader.Skip(type); break;
+            }
+        }
+        return chunk;
+    }
+
+    private static ColumnMetaData ReadColumnMetaData(ref ThriftCompactReader reader)
+    {
+        var meta = new ColumnMetaData { Encodings = new List<Encoding>(), PathInSchema = new List<string>() };
+        while (reader.ReadFieldHeader(out short id, out byte type))
+        {
+            switch (id)
+            {
+                case 1 when type == ThriftCompactReader.I32: meta.Type = (ParquetType)reader.ReadI32(type); break;
+                case 2 when type == ThriftCompactReader.List:
+                {
+                    reader.ReadListHeader(out int count, out byte element);
+                    for (int i = 0; i < count; i++) meta.Encodings.Add((Encoding)reader.ReadI32(element));
+                    break;
+                }
+                case 3 when type == ThriftCompactReader.List:
+                {
+                    reader.ReadListHeader(out int count, out byte element);
+                    for (int i = 0; i < count; i++) meta.PathInSchema.Add(reader.ReadString(element));
+                    break;
+                }
+                case 4 when type == ThriftCompactReader.I32: meta.Codec = (CompressionCodec)reader.ReadI32(type); break;
+                case 5 when type == ThriftCompactReader.I64: meta.NumValues = reader.ReadI64(type); break;
+                case 6 when type == ThriftCompactReader.I64: meta.TotalUncompressedSize = reader.ReadI64(type); break;
+                case 7 when type == ThriftCompactReader.I64: meta.TotalCompressedSize = reader.ReadI64(type); break;
+                case 9 when type == ThriftCompactReader.I64: meta.DataPageOffset = reader.ReadI64(type); break;
+                case 10 when type == ThriftCompactReader.I64: meta.IndexPageOffset = reader.ReadI64(type); break;
+                case 11 when type == ThriftCompactReader.I64: meta.DictionaryPageOffset = reader.ReadI64(type); break;
+                case 14 when type == ThriftCompactReader.I64: meta.BloomFilterOffset = reader.ReadI64(type); break;
+                case 15 when type == ThriftCompactReader.I32: meta.BloomFilterLength = reader.ReadI32(type); break;
+                default: reader.Skip(type); break;
+            }
+        }
+        return meta;
+    }
+
+    private static (string? Key, string? Value) ReadKeyValue(ref ThriftCompactReader reader)
+    {
+        string? key = null, value = null;
+        while (reader.ReadFieldHeader(out short id, out byte type))
+        {
+            if (id == 1 && type == ThriftCompactReader.Binary) key = reader.ReadString(type);
+            else if (id == 2 && type == ThriftCompactReader.Binary) value = reader.ReadString(type);
+            else reader.Skip(type);
+        }
+        return (key, value);
+    }
+}

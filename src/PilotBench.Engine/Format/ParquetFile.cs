@@ -1,0 +1,549 @@
+using Microsoft.Win32.SafeHandles;
+using Parquet;
+using Parquet.Schema;
+
+namespace PilotBench.Engine.Format;
+
+/// <summary>
+/// An open Parquet file of a store (ours or another tool's), read row group by row group.
+/// Opened with sharing that allows delete and replace, so that on Windows a reader never stops a
+/// consolidation (docs/contract.md §3.5). On Unix the open handle keeps the file's content even after a
+/// consolidation renames over it or deletes it: that is what makes snapshots consistent.
+/// </summary>
+public sealed class ParquetFile : IAsyncDisposable
+{
+    private readonly FileStream _stream;
+    private readonly SafeFileHandle _handle;
+    private readonly long _length;
+    private readonly ParquetReader _reader;
+    private readonly List<(DataField Field, string Name, ColumnType Type, FastKind? Kind)> _columns;
+    private readonly bool _records;
+    private int _fastReads, _fallbackReads;
+    private string? _lastDeclined;
+    private DecodeBuffers? _buffers;
+    private volatile bool _disposed;
+
+    /// <summary>Decoder buffers of small files, shared by all (an increment's chunks need little).</summary>
+    private static DecodeBuffers? s_sharedBuffers;
+    private const long SharedBuffersLimit = 8 << 20;
+
+    private ParquetFile(string path, FileStream stream, SafeFileHandle handle, ParquetReader reader, bool records)
+    {
+        Path = path;
+        _stream = stream;
+        _handle = handle;
+        _length = stream.Length;
+        _reader = reader;
+        _records = records;
+        _columns = new();
+        var skipped = new List<string>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var field in reader.Schema.GetDataFields())
+        {
+            var type = ParquetCodec.ReadTypeOf(field);
+            string name = (records ? RecordSchema.Find(field.Name)?.Name : null) ?? field.Name;
+            if (type is null || field.Path.Length > 1 || !seen.Add(name))
+            {
+                skipped.Add(field.Path.ToString());
+                continue;
+            }
+            _columns.Add((field, name, type.Value, FastColumnReader.KindOf(field)));
+        }
+        SkippedColumns = skipped;
+    }
+
+    public string Path { get; }
+    public int RowGroupCount => _reader.RowGroupCount;
+    public long RowCount => _reader.RowGroups.Sum(g => g.RowCount);
+    public IReadOnlyDictionary<string, string> CustomMetadata => _reader.CustomMetadata;
+
+    /// <summary>Nested or binary columns this engine does not read (reported, never silently lost on rewrite: see docs).</summary>
+    public IReadOnlyList<string> SkippedColumns { get; }
+
+    /// <summary>The columns as they are read (before coercion to the standard types).</summary>
+    public TableSchema FileSchema => new(_columns.Select(c => new ColumnSpec(c.Name, c.Type)).ToList());
+
+    public long GetRowGroupRowCount(int index) => _reader.RowGroups[index].RowCount;
+
+    /// <summary>
+    /// Whether the file's test_id column is text, so that <see cref="ReadKeysAsync"/> gives its
+    /// values exactly (a key's text, or a canonical GUID that formats back to the same text).
+    /// </summary>
+    internal bool TestIdIsText => _columns.Any(c => c.Name == RecordSchema.TestId && c.Type == ColumnType.String);
+
+    /// <summary>
+    /// Whether column chunks are read by <see cref="ColumnChunkDecoder"/> where it can (true) or
+    /// always through Parquet.Net (false: for tests that compare the two).
+    /// </summary>
+    internal bool FastRead { get; set; } = true;
+
+    /// <summary>
+    /// Where decoded columns take their arrays from (null: new arrays). Set by a reader that hands
+    /// each table back (<see cref="ArrayRecycler.Return"/>) once it has copied its rows.
+    /// </summary>
+    internal ArrayRecycler? Arrays { get; set; }
+
+    /// <summary>Column chunks read by the decoder so far.</summary>
+    internal int FastChunkReads => Volatile.Read(ref _fastReads);
+
+    /// <summary>Column chunks read through Parquet.Net so far (declined by the decoder, or <see cref="FastRead"/> off).</summary>
+    internal int FallbackChunkReads => Volatile.Read(ref _fallbackReads);
+
+    /// <summary>The column and reason of the last chunk the decoder declined (for tests and diagnostics).</summary>
+    internal string? LastDeclined => Volatile.Read(ref _lastDeclined);
+
+    /// <summary>Opens a Parquet file for reading (sharing delete and replace).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="cancellationToken">Cancels the open.</param>
+    /// <param name="records">
+    /// True for files of records (main, increments): their standard columns are coerced to the
+    /// record types. False for other tables: model_stats.parquet has columns named like record
+    /// columns (success, partial_success) that are counts, and a count column whose values are all
+    /// 0 or 1 would otherwise be "losslessly" coerced to boolean and fail to read back.
+    /// </param>
+    public static async Task<ParquetFile> OpenAsync(string path, CancellationToken cancellationToken, bool records = true)
+    {
+        var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Open,
+            Access = FileAccess.Read,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 1 << 16,
+            Options = FileOptions.RandomAccess,
+        });
+        try
+        {
+            if (stream.Length < 12) throw new InvalidDataException($"'{path}' is {stream.Length} bytes long: too short to be a Parquet file.");
+            // Taken before Parquet.Net reads: the decoder reads chunks with positional reads on
+            // the handle, which leave the stream (Parquet.Net's) alone.
+            var handle = stream.SafeFileHandle;
+            // The footer is checked by the engine's own reader before Parquet.Net sees it: every
+            // list size, length, offset and count bounded by the file (Parquet.Net's parser can
+            // loop on a huge list size, and its readers trust the counts).
+            // Not kept: Parquet.Net holds its own parse, and a large main's footer held twice would
+            // raise every consolidation's peak memory; VerifyAsync reads it again for its walk.
+            ReadCheckedFooter(path, handle, stream.Length);
+            // Parquet.Net's reads complete synchronously (SynchronousStream): a FileStream's
+            // asynchronous read is a thread-pool work item, and the footer of a small file is read
+            // faster than a pool thread is woken (which then spins before it parks again).
+            var reader = await ParquetReader.CreateAsync(new SynchronousStream(stream), ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
+            return new ParquetFile(path, stream, handle, reader, records);
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+
+    /// <summary>The footer of the file at <paramref name="path"/>, parsed and checked (<see cref="FooterMetadata.Validate"/>); damage throws InvalidDataException naming the file.</summary>
+    private static FooterMetadata ReadCheckedFooter(string path, SafeFileHandle handle, long length)
+    {
+        try
+        {
+            var bytes = FooterMetadata.ReadFooterBytes(handle, length);
+            var footer = FooterMetadata.Parse(bytes);
+            footer.Validate(length, bytes.Length);
+            return footer;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or NotSupportedException)
+        {
+            throw new InvalidDataException($"'{path}' has a damaged footer: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Checks every page of every column chunk of the file (nested and skipped columns included):
+    /// by its checksum where the page carries one (no decoding), otherwise by decoding the chunk
+    /// (a column the engine does not read, without checksums, is left to its own readers). Damage
+    /// throws <see cref="InvalidDataException"/> naming the file, column and row group. What a
+    /// consolidation runs on a main file before it carries the file's pages forward unread (the
+    /// append path) and on every increment in its first pass. <paramref name="keysRead"/>: the
+    /// caller has read test_id and written_at with <see cref="ReadKeysAsync"/>, which decodes
+    /// them in full (and so checks them): their chunks without checksums are not decoded again.
+    /// </summary>
+    internal async Task VerifyAsync(CancellationToken cancellationToken, bool keysRead = false)
+    {
+        var footer = ReadCheckedFooter(Path, _handle, _length);
+        var buffers = RentBuffers();
+        for (int g = 0; g < footer.RowGroups.Count; g++)
+        {
+            var group = footer.RowGroups[g];
+            for (int c = 0; c < group.Columns.Count; c++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int index = g, column = c;
+                string name = group.Columns[c].MetaData?.PathInSchema is { Count: > 0 } p ? string.Join('.', p) : $"#{c}";
+                if (Wrap(index, name, () => ColumnChunkDecoder.TryVerifyChecksums(_handle, _length, group.Columns[column], group.NumRows, buffers))) continue;
+                var read = _columns.FirstOrDefault(x => x.Field.Path.Length == 1 && x.Field.Name == name);
+                if (read.Field is null || (keysRead && read.Name is RecordSchema.TestId or RecordSchema.WrittenAt)) continue;
+                // Decoded as a read would, without making its values (FastColumnReader.Verify):
+                // a merge then decodes it once more to take its rows.
+                var decoded = TryDecode(g, read.Field, read.Name, read.Kind, buffers);
+                if (decoded is not null)
+                {
+                    Wrap(g, name, () => FastColumnReader.Verify(read.Kind!.Value, decoded));
+                    continue;
+                }
+                ReturnBuffers(buffers);
+                try
+                {
+                    await ReadColumnAsync(g, read.Field, read.Name, read.Kind, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not InvalidDataException)
+                {
+                    throw new InvalidDataException($"'{Path}': column '{name}' of row group {g} does not decode: {ex.Message}", ex);
+                }
+                buffers = RentBuffers();
+            }
+        }
+        ReturnBuffers(buffers);
+    }
+
+    /// <summary>
+    /// Reads one row group, only the named columns when <paramref name="columns"/> is given (all
+    /// otherwise). Standard columns are converted to their standard type where that loses nothing
+    /// (pandas int64 turns, float32 times, ISO-string timestamps); otherwise they keep the type read
+    /// and reconciliation widens them.
+    /// </summary>
+    public async Task<RecordTable> ReadRowGroupAsync(int index, IReadOnlyCollection<string>? columns, CancellationToken cancellationToken)
+    {
+        int n = checked((int)_reader.RowGroups[index].RowCount);
+        var result = new List<Column>(_columns.Count);
+        foreach (var (field, name, _, kind) in _columns)
+        {
+            if (columns is not null && !columns.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
+            var column = await ReadColumnAsync(index, field, name, kind, cancellationToken).ConfigureAwait(false);
+            if (_records && RecordSchema.Find(name) is { } standard && column.Type != standard.Type &&
+                ColumnConversion.TryCoerceLossless(column, standard.Type, out var coerced))
+            {
+                column = coerced;
+            }
+            result.Add(column);
+        }
+        return new RecordTable(n, result);
+    }
+
+    /// <summary>One column of one row group: through the decoder, or Parquet.Net when the decoder declines.</summary>
+    private async ValueTask<Column> ReadColumnAsync(int index, DataField field, string name, FastKind? kind, CancellationToken cancellationToken)
+    {
+        var buffers = RentBuffers();
+        try
+        {
+            var chunk = TryDecode(index, field, name, kind, buffers);
+            if (chunk is not null) return Wrap(index, name, () => FastColumnReader.ToColumn(name, kind!.Value, chunk, Arrays));
+        }
+        finally
+        {
+            ReturnBuffers(buffers);
+        }
+        return await ParquetCodec.ReadColumnAsync(_reader.RowGroups[index], field, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Buffers for the decoder, reused from chunk to chunk: a file of several row groups keeps its
+    /// own until it is disposed; small ones are shared between files.
+    /// </summary>
+    private DecodeBuffers RentBuffers() =>
+        Interlocked.Exchange(ref _buffers, null) ?? Interlocked.Exchange(ref s_sharedBuffers, null) ?? new DecodeBuffers();
+
+    private void ReturnBuffers(DecodeBuffers buffers)
+    {
+        if (RowGroupCount > 1 && !_disposed) Volatile.Write(ref _buffers, buffers);
+        else if (buffers.Size <= SharedBuffersLimit) Volatile.Write(ref s_sharedBuffers, buffers);
+    }
+
+    /// <summary>
+    /// The decoded chunk of a column in a row group, or null when it is to be read through
+    /// Parquet.Net (counted). Data that does not decode throws <see cref="InvalidDataException"/>
+    /// naming the file, the column and the row group.
+    /// </summary>
+    private DecodedChunk? TryDecode(int index, DataField field, string name, FastKind? kind, DecodeBuffers buffers)
+    {
+        DecodedChunk? chunk = null;
+        string? declined = kind is null ? "type not decoded" : "fast read off";
+        if (FastRead && kind is not null)
+        {
+            var group = _reader.RowGroups[index];
+            chunk = Wrap(index, name, () => ColumnChunkDecoder.TryDecode(_handle, _length, group.GetMetadata(field), field.SchemaElement!, field.MaxDefinitionLevel, group.RowCount, out declined, buffers));
+        }
+        if (chunk is null) Volatile.Write(ref _lastDeclined, $"{name}: {declined}");
+        Interlocked.Increment(ref chunk is null ? ref _fallbackReads : ref _fastReads);
+        return chunk;
+    }
+
+    private T Wrap<T>(int index, string name, Func<T> decode)
+    {
+        try
+        {
+            return decode();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Whatever the exception: an overflow or an out-of-memory raised by a damaged length is
+            // damage of this file, not a failure of the process.
+            throw new InvalidDataException($"'{Path}': column '{name}' of row group {index} does not decode: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Min/max statistics of a column in a row group, when the file has them.</summary>
+    public (object? Min, object? Max)? GetStatistics(int index, string column)
+    {
+        foreach (var (field, name, _, _) in _columns)
+        {
+            if (!string.Equals(name, column, StringComparison.OrdinalIgnoreCase)) continue;
+            var stats = _reader.RowGroups[index].GetStatistics(field);
+            if (stats is null) return null;
+            return (stats.MinValue, stats.MaxValue);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Whether any value of the string column <paramref name="column"/> is one of
+    /// <paramref name="values"/>. Reads only that column, one row group at a time, as raw chars
+    /// (ReadRawAsync: no string per value; a string is made only when a hash matches), so checking
+    /// 10M test ids costs a column read, not a row decode. A column that is not text answers true
+    /// (the caller then takes the safe path); a missing column answers false.
+    /// </summary>
+    public async Task<bool> AnyValueInAsync(string column, IReadOnlySet<string> values, CancellationToken cancellationToken)
+    {
+        if (values.Count == 0) return false;
+        var match = _columns.FirstOrDefault(c => string.Equals(c.Name, column, StringComparison.OrdinalIgnoreCase));
+        if (match.Field is null) return false;
+        if (match.Type != ColumnType.String || (Nullable.GetUnderlyingType(match.Field.ClrType) ?? match.Field.ClrType) != typeof(ReadOnlyMemory<char>)) return true;
+        var field = match.Field;
+        // The decoder's chunks are compared as UTF-8 bytes (no string per value) when the set is
+        // ordinal and its strings round-trip through UTF-8 (see Utf8Set).
+        var utf8 = match.Kind == FastKind.String && values is HashSet<string> set &&
+                   (set.Comparer == StringComparer.Ordinal || set.Comparer == EqualityComparer<string>.Default)
+            ? Utf8Set.TryCreate(values) : null;
+        // string.GetHashCode(ReadOnlySpan<char>) equals string.GetHashCode() for the same chars.
+        var hashes = new HashSet<int>(values.Select(v => v.GetHashCode()));
+        ReadOnlyMemory<char>[] raw = Array.Empty<ReadOnlyMemory<char>>();
+        int[] definitions = Array.Empty<int>();
+        // Not returned when a read throws: they are then left to the GC.
+        var buffers = RentBuffers();
+        // With the values' XXH64, a row group whose Bloom filter on the column holds none of them
+        // is passed over without decoding the column.
+        ulong[]? bloomHashes = utf8?.XxHashes();
+        byte[] filterBuffer = Array.Empty<byte>();
+        for (int g = 0; g < RowGroupCount; g++)
+        {
+            if (bloomHashes is not null && BloomFilterExcludes(g, field, bloomHashes, ref filterBuffer))
+            {
+                Interlocked.Increment(ref _bloomSkips);
+                continue;
+            }
+            if (utf8 is not null && TryDecode(g, field, match.Name, match.Kind, buffers) is { } chunk)
+            {
+                if (FastColumnReader.AnyValueIn(chunk, utf8))
+                {
+                    ReturnBuffers(buffers);
+                    return true;
+                }
+                continue;
+            }
+            var group = _reader.RowGroups[g];
+            int n = checked((int)group.RowCount);
+            if (raw.Length < n)
+            {
+                raw = new ReadOnlyMemory<char>[n];
+                definitions = new int[n];
+            }
+            bool optional = field.MaxDefinitionLevel > 0;
+            // A null int[] passed as Memory<int>? becomes an empty Memory, not null: cast explicitly.
+            Memory<int>? definitionMemory = optional ? definitions.AsMemory(0, n) : (Memory<int>?)null;
+            await group.ReadRawAsync<ReadOnlyMemory<char>>(field, raw.AsMemory(0, n), definitionMemory, null, cancellationToken).ConfigureAwait(false);
+            int present = n;
+            if (optional)
+            {
+                present = 0;
+                for (int i = 0; i < n; i++) if (definitions[i] == field.MaxDefinitionLevel) present++;
+            }
+            // Non-null values are packed at the start.
+            for (int i = 0; i < present; i++)
+            {
+                var chars = raw[i].Span;
+                if (hashes.Contains(string.GetHashCode(chars)) && values.Contains(chars.ToString()))
+                {
+                    ReturnBuffers(buffers);
+                    return true;
+                }
+            }
+        }
+        ReturnBuffers(buffers);
+        return false;
+    }
+
+    /// <summary>
+    /// Whether the split-block Bloom filter of <paramref name="field"/> in row group
+    /// <paramref name="g"/> proves that none of the values hashed in <paramref name="hashes"/> is
+    /// there. False (read the column) when the chunk has no filter, a filter this reader does not
+    /// know, or one that does not parse: a filter only ever saves work.
+    /// </summary>
+    private bool BloomFilterExcludes(int g, DataField field, ulong[] hashes, ref byte[] buffer)
+    {
+        var meta = _reader.RowGroups[g].GetMetadata(field)?.MetaData;
+        if (meta?.BloomFilterOffset is not long offset) return false;
+        ReadOnlyMemory<byte>? bitset;
+        try
+        {
+            bitset = SplitBlockBloomFilter.TryRead(_handle, _length, offset, meta.BloomFilterLength, ref buffer);
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+        if (bitset is not { } bits) return false;
+        var span = bits.Span;
+        foreach (ulong hash in hashes)
+        {
+            if (SplitBlockBloomFilter.MightContain(span, hash)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Row groups <see cref="AnyValueInAsync"/> passed over on their Bloom filter so far.</summary>
+    internal int BloomFilterSkips => Volatile.Read(ref _bloomSkips);
+    private int _bloomSkips;
+
+    /// <summary>
+    /// test_id and written_at of every row, for a merge's first pass: test_id is read raw (no
+    /// string per value for GUIDs and short ASCII ids, see <see cref="TestIdKey"/>), written_at as ticks
+    /// (<see cref="TestIdIndex.NoTime"/> where missing or not a timestamp).
+    /// </summary>
+    internal async Task<(TestIdKey[] Ids, long[] WrittenAtTicks)> ReadKeysAsync(CancellationToken cancellationToken)
+    {
+        long total = RowCount;
+        var ids = new TestIdKey[total];
+        var ticks = new long[total];
+        int offset = 0;
+        // Not returned when a read throws: they are then left to the GC.
+        var buffers = RentBuffers();
+        for (int g = 0; g < RowGroupCount; g++)
+        {
+            int n = checked((int)_reader.RowGroups[g].RowCount);
+            await ReadGroupKeysAsync(g, ids.AsMemory(offset, n), ticks.AsMemory(offset, n), buffers, cancellationToken).ConfigureAwait(false);
+            offset += n;
+        }
+        ReturnBuffers(buffers);
+        return (ids, ticks);
+    }
+
+    /// <summary>
+    /// test_id and written_at of the rows of row group <paramref name="g"/> (see <see cref="ReadKeysAsync"/>):
+    /// a merge checks a main row group's ids against the increments' this way, without a string per id.
+    /// </summary>
+    internal async Task ReadGroupKeysAsync(int g, Memory<TestIdKey> ids, Memory<long> ticks, DecodeBuffers? buffers, CancellationToken cancellationToken)
+    {
+        var group = _reader.RowGroups[g];
+        int n = checked((int)group.RowCount);
+        ticks.Span.Fill(TestIdIndex.NoTime);
+        var rented = buffers is null ? RentBuffers() : null;
+        buffers ??= rented!;
+        var idColumn = _columns.FirstOrDefault(c => c.Name == RecordSchema.TestId);
+        bool rawIds = idColumn.Field is not null && idColumn.Type == ColumnType.String &&
+                      (Nullable.GetUnderlyingType(idColumn.Field.ClrType) ?? idColumn.Field.ClrType) == typeof(ReadOnlyMemory<char>);
+        if (idColumn.Field is null)
+        {
+            ids.Span.Fill(TestIdKey.Null);
+        }
+        else if (rawIds && idColumn.Kind == FastKind.String && TryDecode(g, idColumn.Field, idColumn.Name, idColumn.Kind, buffers) is { } chunk)
+        {
+            FastColumnReader.Keys(chunk, ids.Span);
+        }
+        else if (rawIds)
+        {
+            var field = idColumn.Field;
+            var raw = new ReadOnlyMemory<char>[n];
+            bool optional = field.MaxDefinitionLevel > 0;
+            var definitions = optional ? new int[n] : null;
+            // A null int[] passed as Memory<int>? becomes an empty Memory, not null: cast explicitly.
+            Memory<int>? definitionMemory = definitions is null ? (Memory<int>?)null : definitions.AsMemory();
+            await group.ReadRawAsync<ReadOnlyMemory<char>>(field, raw.AsMemory(), definitionMemory, null, cancellationToken).ConfigureAwait(false);
+            int next = 0; // non-null values are packed at the start
+            var span = ids.Span;
+            for (int row = 0; row < n; row++)
+            {
+                span[row] = definitions is not null && definitions[row] != field.MaxDefinitionLevel ? TestIdKey.Null : TestIdKey.From(raw[next++].Span);
+            }
+        }
+        else
+        {
+            var column = (await ReadRowGroupAsync(g, new[] { RecordSchema.TestId }, cancellationToken).ConfigureAwait(false)).Columns[0];
+            if (column.Type != ColumnType.String) column = ColumnConversion.Convert(column, ColumnType.String);
+            var values = (string?[])column.Values;
+            var span = ids.Span;
+            for (int row = 0; row < n; row++) span[row] = TestIdKey.From(values[row]);
+        }
+        // written_at straight from the decoded chunk into ticks, with the buffers in hand (reading
+        // it as a column would allocate a DateTime array, and other buffers, per row group).
+        var writtenAtColumn = _columns.FirstOrDefault(c => c.Name == RecordSchema.WrittenAt);
+        if (writtenAtColumn.Field is not null && writtenAtColumn.Type == ColumnType.Timestamp && writtenAtColumn.Kind is { } writtenAtKind &&
+            TryDecode(g, writtenAtColumn.Field, writtenAtColumn.Name, writtenAtKind, buffers) is { } writtenAtChunk &&
+            Wrap(g, writtenAtColumn.Name, () => FastColumnReader.TryTicks(writtenAtKind, writtenAtChunk, ticks.Span, TestIdIndex.NoTime)))
+        {
+        }
+        else
+        {
+            var writtenAt = (await ReadRowGroupAsync(g, new[] { RecordSchema.WrittenAt }, cancellationToken).ConfigureAwait(false)).Find(RecordSchema.WrittenAt);
+            if (writtenAt?.Values is DateTime?[] times)
+            {
+                var span = ticks.Span;
+                for (int row = 0; row < n; row++) span[row] = TestIdIndex.Ticks(times[row]);
+            }
+        }
+        if (rented is not null) ReturnBuffers(rented);
+    }
+
+    /// <summary>
+    /// The schema of what <see cref="ReadRowGroupAsync"/> gives for <paramref name="columns"/>
+    /// (null: all), without reading our own files: only standard columns stored in another type
+    /// (other tools' files) are read, to learn whether every row group converts losslessly.
+    /// </summary>
+    internal async Task<TableSchema> ReadSchemaAsync(IReadOnlyCollection<string>? columns, CancellationToken cancellationToken)
+    {
+        var result = new List<ColumnSpec>(_columns.Count);
+        foreach (var (field, name, type, kind) in _columns)
+        {
+            if (columns is not null && !columns.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
+            var effective = type;
+            if (_records && RecordSchema.Find(name) is { } standard && type != standard.Type && RowGroupCount > 0)
+            {
+                ColumnType? widened = null;
+                for (int g = 0; g < RowGroupCount; g++)
+                {
+                    var column = await ReadColumnAsync(g, field, name, kind, cancellationToken).ConfigureAwait(false);
+                    var read = column.Type != standard.Type && ColumnConversion.TryCoerceLossless(column, standard.Type, out _) ? standard.Type : column.Type;
+                    widened = widened is null ? read : ColumnConversion.Widen(widened.Value, read);
+                }
+                effective = widened!.Value;
+            }
+            result.Add(new ColumnSpec(name, effective));
+        }
+        return new TableSchema(result);
+    }
+
+    /// <summary>Row counts of the row groups (from the footer).</summary>
+    public IEnumerable<long> RowGroupRowCounts => _reader.RowGroups.Select(g => g.RowCount);
+
+    public async Task<RecordTable> ReadAllAsync(IReadOnlyCollection<string>? columns, CancellationToken cancellationToken)
+    {
+        var tables = new List<RecordTable>(RowGroupCount);
+        for (int g = 0; g < RowGroupCount; g++) tables.Add(await ReadRowGroupAsync(g, columns, cancellationToken).ConfigureAwait(false));
+        if (tables.Count == 1) return tables[0];
+        var schema = TableSchema.Reconcile(tables.Select(t => t.Schema));
+        if (columns is not null) schema = new TableSchema(schema.Columns.Where(c => tables.Any(t => t.Find(c.Name) is not null)).ToList());
+        return RecordTable.Concat(schema, tables);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        _buffers = null;
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        await _stream.DisposeAsync().ConfigureAwait(false);
+    }
+}

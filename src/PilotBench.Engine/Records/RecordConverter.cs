@@ -1,0 +1,484 @@
+using System.Collections;
+using System.Globalization;
+using System.Text.Json;
+
+namespace PilotBench.Engine.Records;
+
+/// <summary>One reason a record breaks docs/contract.md §2, naming the field.</summary>
+public sealed record RecordError(string Field, string Reason)
+{
+    public override string ToString() => $"{Field}: {Reason}";
+}
+
+/// <summary>Thrown when a record breaks docs/contract.md §2; carries every reason found.</summary>
+public sealed class RecordValidationException : Exception
+{
+    public RecordValidationException(IReadOnlyList<RecordError> errors)
+        : base("Invalid record: " + string.Join("; ", errors))
+    {
+        Errors = errors;
+    }
+
+    public IReadOnlyList<RecordError> Errors { get; }
+}
+
+/// <summary>
+/// Turns loosely typed input (property name -> value, from objects, hashtables, CSV or JSON) into a
+/// validated <see cref="TestRecord"/>. Names are accepted in snake_case or PascalCase, any case.
+/// Strings convert ("True", "0.8", "12"); anything that does not convert, or breaks a rule of
+/// docs/contract.md §2, is reported with the field and the reason. The documented conversions are in
+/// docs/contract.md §2 and docs/en-US/Write-PilotResult.md.
+/// </summary>
+public static class RecordConverter
+{
+    /// <summary>Longest accepted string value (characters). Longer values are refused, not truncated.</summary>
+    public const int MaxStringLength = 1 << 20;
+
+    public static TestRecord Convert(IEnumerable<KeyValuePair<string, object?>> input)
+    {
+        var errors = new List<RecordError>();
+        var record = TryConvert(input, errors);
+        if (record is null) throw new RecordValidationException(errors);
+        return record;
+    }
+
+    /// <summary>Returns the record, or null with the reasons added to <paramref name="errors"/>.</summary>
+    public static TestRecord? TryConvert(IEnumerable<KeyValuePair<string, object?>> input, List<RecordError> errors)
+    {
+        int errorsBefore = errors.Count;
+        // Per record: plain arrays indexed by the column's position in RecordSchema.Columns, and
+        // lists only when there are extras. A dictionary, a closure and a snake_case conversion per
+        // extra per record were most of the converter's ~15 us per record in a 100k-object pipeline.
+        // The two arrays are per thread and reused (cleared here): this method never re-enters.
+        var givenNames = t_givenNames ??= new string?[StandardCount];
+        var values = t_values ??= new object?[StandardCount];
+        Array.Clear(givenNames);
+        Array.Clear(values);
+        List<KeyValuePair<string, object?>>? extras = null;
+        List<(string StorageName, string GivenName)>? extraNames = null;
+
+        var shape = t_shape ??= new NameResolutions();
+        int position = 0;
+        foreach (var (givenName, value) in input)
+        {
+            var (index, storageName) = shape.Resolve(position++, givenName);
+            if (index == NameResolutions.Empty)
+            {
+                errors.Add(new RecordError("(property name)", "a property name is empty"));
+                continue;
+            }
+            if (index >= 0)
+            {
+                if (givenNames[index] is { } earlier)
+                {
+                    errors.Add(new RecordError(RecordSchema.Columns[index].Name, $"given more than once (as '{earlier}' and '{givenName}')"));
+                    continue;
+                }
+                givenNames[index] = givenName;
+                values[index] = value;
+                continue;
+            }
+            if (extraNames is null)
+            {
+                extraNames = t_extraNames ??= new List<(string, string)>(4);
+                extraNames.Clear();
+            }
+            if (FindExtraName(extraNames, storageName!) is { } earlierExtra)
+            {
+                errors.Add(new RecordError(storageName!, $"given more than once (as '{earlierExtra}' and '{givenName}'); column names differing only in case or spelling are one column"));
+                continue;
+            }
+            extraNames.Add((storageName!, givenName));
+            if (!TryConvertExtra(value, out var extraValue, out var reason))
+            {
+                errors.Add(new RecordError(storageName!, reason));
+                continue;
+            }
+            (extras ??= new List<KeyValuePair<string, object?>>(4)).Add(new(storageName!, extraValue));
+        }
+
+        var record = new TestRecord();
+
+        record.TestId = ReadString(RecordSchema.TestId, values[IxTestId], required: false, errors) is { Length: > 0 } id
+            ? id
+            : NewRandomGuid().ToString("D");
+        record.Timestamp = ReadTimestamp(RecordSchema.Timestamp, values[IxTimestamp], errors) ?? DateTime.UtcNow;
+        record.Model = ReadString(RecordSchema.Model, values[IxModel], required: true, errors) ?? "";
+        record.TaskType = ReadString(RecordSchema.TaskType, values[IxTaskType], required: true, errors) ?? "";
+        record.PromptType = ReadString(RecordSchema.PromptType, values[IxPromptType], required: true, errors) ?? "";
+        record.Difficulty = ReadString(RecordSchema.Difficulty, values[IxDifficulty], required: false, errors) is { Length: > 0 } difficulty
+            ? difficulty
+            : RecordSchema.DefaultDifficulty;
+        record.ToolSuccessRate = ReadDouble(RecordSchema.ToolSuccessRate, values[IxToolSuccessRate], errors, unitInterval: true) ?? RecordSchema.DefaultToolSuccessRate;
+
+        int errorsBeforeSuccess = errors.Count;
+        var success = ReadBoolean(RecordSchema.Success, values[IxSuccess], errors);
+        if (success is null && errors.Count == errorsBeforeSuccess)
+        {
+            errors.Add(new RecordError(RecordSchema.Success, "is required"));
+        }
+        record.Success = success ?? false;
+        record.PartialSuccess = ReadBoolean(RecordSchema.PartialSuccess, values[IxPartialSuccess], errors) ?? false;
+        record.ExecutionTime = ReadDouble(RecordSchema.ExecutionTime, values[IxExecutionTime], errors, nonNegative: true);
+        record.Turns = ReadInt32(RecordSchema.Turns, values[IxTurns], errors, countLists: false);
+        record.ToolCalls = ReadInt32(RecordSchema.ToolCalls, values[IxToolCalls], errors, countLists: true);
+        record.ToolCoverageRate = ReadDouble(RecordSchema.ToolCoverageRate, values[IxToolCoverageRate], errors, unitInterval: true);
+        record.WorkflowScore = ReadDouble(RecordSchema.WorkflowScore, values[IxWorkflowScore], errors);
+        record.Phase2Score = ReadDouble(RecordSchema.Phase2Score, values[IxPhase2Score], errors);
+        record.QualityScore = ReadDouble(RecordSchema.QualityScore, values[IxQualityScore], errors);
+        record.FinalScore = ReadDouble(RecordSchema.FinalScore, values[IxFinalScore], errors);
+        record.ErrorType = ReadString(RecordSchema.ErrorType, values[IxErrorType], required: false, errors);
+        record.ErrorMessage = ReadString(RecordSchema.ErrorMessage, values[IxErrorMessage], required: false, errors);
+        record.Assisted = ReadBoolean(RecordSchema.Assisted, values[IxAssisted], errors) ?? false;
+        record.AssistedTurns = ReadInt32(RecordSchema.AssistedTurns, values[IxAssistedTurns], errors, countLists: false) ?? 0;
+        // A blank run or commit is "not given", so the writer's default (Write-PilotResult -RunId,
+        // the CI environment) applies to it as to a record without the property.
+        record.RunId = NullIfBlank(ReadString(RecordSchema.RunId, values[IxRunId], required: false, errors));
+        record.GitCommit = NullIfBlank(ReadString(RecordSchema.GitCommit, values[IxGitCommit], required: false, errors));
+        // error_category, written_at and writer are the writer's to set; input values are ignored
+        // (error_category is derived from error_type/error_message, docs/contract.md §4.2).
+        record.Extras = extras;
+
+        return errors.Count == errorsBefore ? record : null;
+    }
+
+    private static readonly int StandardCount = RecordSchema.Columns.Count;
+
+    [ThreadStatic] private static string?[]? t_givenNames;
+    [ThreadStatic] private static object?[]? t_values;
+    [ThreadStatic] private static List<(string StorageName, string GivenName)>? t_extraNames;
+    [ThreadStatic] private static NameResolutions? t_shape;
+    [ThreadStatic] private static byte[]? t_guidBytes;
+    [ThreadStatic] private static int t_guidOffset;
+
+    /// <summary>
+    /// A random (version 4, RFC 4122 variant) GUID, as <see cref="Guid.NewGuid"/> makes, from a
+    /// per-thread block of cryptographically random bytes filled 256 GUIDs at a time: one
+    /// Guid.NewGuid per record (a call into the OS random source each) cost about 1 us, most of
+    /// the converter's own time in a 100k-object pipeline.
+    /// </summary>
+    private static Guid NewRandomGuid()
+    {
+        var bytes = t_guidBytes ??= new byte[16 * 256];
+        int offset = t_guidOffset;
+        if (offset == 0) System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        t_guidOffset = (offset + 16) % bytes.Length;
+        var span = bytes.AsSpan(offset, 16);
+        span[7] = (byte)((span[7] & 0x0F) | 0x40); // version 4 (the high nibble of the third field)
+        span[8] = (byte)((span[8] & 0x3F) | 0x80); // variant 10xx
+        var guid = new Guid(span);
+        span.Clear();
+        return guid;
+    }
+
+    /// <summary>Position in <see cref="RecordSchema.Columns"/> by either spelling, any case.</summary>
+    private static readonly Dictionary<string, int> StandardIndex = BuildStandardIndex();
+
+    private static Dictionary<string, int> BuildStandardIndex()
+    {
+        var index = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (int i = 0; i < RecordSchema.Columns.Count; i++)
+        {
+            index[RecordSchema.Columns[i].Name] = i;
+            index[RecordSchema.Columns[i].PropertyName] = i;
+        }
+        return index;
+    }
+
+    private static readonly int IxAssisted = StandardIndex[RecordSchema.Assisted];
+    private static readonly int IxAssistedTurns = StandardIndex[RecordSchema.AssistedTurns];
+    private static readonly int IxRunId = StandardIndex[RecordSchema.RunId];
+    private static readonly int IxGitCommit = StandardIndex[RecordSchema.GitCommit];
+    private static readonly int IxDifficulty = StandardIndex[RecordSchema.Difficulty];
+    private static readonly int IxErrorMessage = StandardIndex[RecordSchema.ErrorMessage];
+    private static readonly int IxErrorType = StandardIndex[RecordSchema.ErrorType];
+    private static readonly int IxExecutionTime = StandardIndex[RecordSchema.ExecutionTime];
+    private static readonly int IxFinalScore = StandardIndex[RecordSchema.FinalScore];
+    private static readonly int IxModel = StandardIndex[RecordSchema.Model];
+    private static readonly int IxPartialSuccess = StandardIndex[RecordSchema.PartialSuccess];
+    private static readonly int IxPhase2Score = StandardIndex[RecordSchema.Phase2Score];
+    private static readonly int IxPromptType = StandardIndex[RecordSchema.PromptType];
+    private static readonly int IxQualityScore = StandardIndex[RecordSchema.QualityScore];
+    private static readonly int IxSuccess = StandardIndex[RecordSchema.Success];
+    private static readonly int IxTaskType = StandardIndex[RecordSchema.TaskType];
+    private static readonly int IxTestId = StandardIndex[RecordSchema.TestId];
+    private static readonly int IxTimestamp = StandardIndex[RecordSchema.Timestamp];
+    private static readonly int IxToolCalls = StandardIndex[RecordSchema.ToolCalls];
+    private static readonly int IxToolCoverageRate = StandardIndex[RecordSchema.ToolCoverageRate];
+    private static readonly int IxToolSuccessRate = StandardIndex[RecordSchema.ToolSuccessRate];
+    private static readonly int IxTurns = StandardIndex[RecordSchema.Turns];
+    private static readonly int IxWorkflowScore = StandardIndex[RecordSchema.WorkflowScore];
+
+    private const int StorageNameCacheLimit = 4096;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> StorageNames = new(StringComparer.Ordinal);
+
+    /// <summary>The snake_case storage name of an extra; pipelines repeat a few names, so they are remembered.</summary>
+    private static string StorageNameOf(string givenName)
+    {
+        if (StorageNames.TryGetValue(givenName, out var storageName)) return storageName;
+        storageName = ColumnNames.ToSnakeCase(givenName.Trim());
+        if (StorageNames.Count < StorageNameCacheLimit) StorageNames.TryAdd(givenName, storageName);
+        return storageName;
+    }
+
+    /// <summary>
+    /// What each property name of the previous record resolved to, by position. A pipeline's
+    /// objects share one shape: the same name strings (the same instances: a script's hashtable
+    /// keys, Import-Csv's header, ConvertFrom-Json's names) in the same order, so a name is
+    /// resolved (column index by either spelling, any case; or an extra's storage name) once
+    /// per position and then recognised by reference. A name that is not the same instance is
+    /// resolved again, so the result never differs from resolving every name: resolution
+    /// depends only on the name's text. About 1 us per 20-property record.
+    /// </summary>
+    private sealed class NameResolutions
+    {
+        /// <summary>Index of an empty (or white-space) name.</summary>
+        public const int Empty = -2;
+        /// <summary>Index of an extra (its storage name is given).</summary>
+        public const int Extra = -1;
+        private const int MaxPositions = 256;
+
+        private readonly string?[] _names = new string?[MaxPositions];
+        private readonly int[] _indices = new int[MaxPositions];
+        private readonly string?[] _storageNames = new string?[MaxPositions];
+        private readonly bool[] _known = new bool[MaxPositions];
+
+        public (int Index, string? StorageName) Resolve(int position, string? givenName)
+        {
+            if (position < MaxPositions && _known[position] && ReferenceEquals(_names[position], givenName))
+            {
+                return (_indices[position], _storageNames[position]);
+            }
+            var resolved = ResolveName(givenName);
+            if (position < MaxPositions)
+            {
+                _names[position] = givenName;
+                (_indices[position], _storageNames[position]) = resolved;
+                _known[position] = true;
+            }
+            return resolved;
+        }
+
+        private static (int Index, string? StorageName) ResolveName(string? givenName)
+        {
+            if (string.IsNullOrWhiteSpace(givenName)) return (Empty, null);
+            if (StandardIndex.TryGetValue(givenName, out int index)) return (index, null);
+            return (Extra, StorageNameOf(givenName));
+        }
+    }
+
+    private static string? FindExtraName(List<(string StorageName, string GivenName)> names, string storageName)
+    {
+        foreach (var (storage, given) in names)
+        {
+            if (string.Equals(storage, storageName, StringComparison.OrdinalIgnoreCase)) return given;
+        }
+        return null;
+    }
+
+    private static string? NullIfBlank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
+
+    private static string? ReadString(string field, object? value, bool required, List<RecordError> errors)
+    {
+        string? text = value switch
+        {
+            null => null,
+            string s => s,
+            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+            _ => value.ToString(),
+        };
+        if (text is not null && text.Length > MaxStringLength)
+        {
+            errors.Add(new RecordError(field, $"is {text.Length:N0} characters long; at most {MaxStringLength:N0} are accepted"));
+            return null;
+        }
+        if (required && string.IsNullOrWhiteSpace(text))
+        {
+            errors.Add(new RecordError(field, text is null ? "is required" : "must not be empty"));
+            return null;
+        }
+        return text;
+    }
+
+    private static bool? ReadBoolean(string field, object? value, List<RecordError> errors)
+    {
+        switch (value)
+        {
+            case null: return null;
+            case bool b: return b;
+            case string s when string.IsNullOrWhiteSpace(s): return null;
+            case string s:
+                switch (s.Trim().ToLowerInvariant())
+                {
+                    case "true" or "1" or "yes" or "y" or "t" or "$true": return true;
+                    case "false" or "0" or "no" or "n" or "f" or "$false": return false;
+                }
+                errors.Add(new RecordError(field, $"'{Shorten(s)}' is not a boolean (use true/false, 1/0 or yes/no)"));
+                return null;
+            case sbyte or byte or short or ushort or int or uint or long or ulong:
+                long n = System.Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                if (n is 0 or 1) return n == 1;
+                errors.Add(new RecordError(field, $"{n} is not a boolean (only 0 and 1 convert)"));
+                return null;
+            default:
+                errors.Add(new RecordError(field, $"a value of type {value.GetType().Name} is not a boolean"));
+                return null;
+        }
+    }
+
+    /// <summary>The number in <paramref name="value"/>: false with no error when it is absent, false with an error when it is not a number.</summary>
+    private static bool TryReadNumber(string field, object? value, string noun, List<RecordError> errors, out double number)
+    {
+        number = 0;
+        switch (value)
+        {
+            case null: return false;
+            case double d: number = d; return true; // the common types first: the same result as the IConvertible case below
+            case int i: number = i; return true;
+            case float f: number = ColumnConversion.WidenFloat(f); return true;
+            case string s when string.IsNullOrWhiteSpace(s): return false;
+            case string s:
+                if (double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out number)) return true;
+                errors.Add(new RecordError(field, $"'{Shorten(s)}' is not {noun}"));
+                return false;
+            case bool:
+                errors.Add(new RecordError(field, $"a boolean is not {noun}"));
+                return false;
+            case IConvertible c when IsNumeric(value):
+                number = c.ToDouble(CultureInfo.InvariantCulture);
+                return true;
+            default:
+                errors.Add(new RecordError(field, $"a value of type {value.GetType().Name} is not {noun}"));
+                return false;
+        }
+    }
+
+    private static double? ReadDouble(string field, object? value, List<RecordError> errors, bool unitInterval = false, bool nonNegative = false)
+    {
+        if (!TryReadNumber(field, value, "a number", errors, out double d)) return null;
+        if (!double.IsFinite(d))
+        {
+            errors.Add(new RecordError(field, $"must be a finite number, not {d.ToString(CultureInfo.InvariantCulture)}"));
+            return null;
+        }
+        if (unitInterval && (d < 0 || d > 1))
+        {
+            errors.Add(new RecordError(field, $"must be within [0, 1], not {d.ToString(CultureInfo.InvariantCulture)}"));
+            return null;
+        }
+        if (nonNegative && d < 0)
+        {
+            errors.Add(new RecordError(field, $"must be >= 0, not {d.ToString(CultureInfo.InvariantCulture)}"));
+            return null;
+        }
+        return d;
+    }
+
+    private static int? ReadInt32(string field, object? value, List<RecordError> errors, bool countLists)
+    {
+        if (countLists && value is IEnumerable list and not string)
+        {
+            int count = 0;
+            foreach (var _ in list) count++;
+            return count;
+        }
+        if (!TryReadNumber(field, value, "a whole number", errors, out double d)) return null;
+        if (!double.IsFinite(d) || d != Math.Floor(d) || d > int.MaxValue || d < int.MinValue)
+        {
+            errors.Add(new RecordError(field, $"must be a whole number within the 32-bit range, not {d.ToString(CultureInfo.InvariantCulture)}"));
+            return null;
+        }
+        if (d < 0)
+        {
+            errors.Add(new RecordError(field, $"must be >= 0, not {d.ToString(CultureInfo.InvariantCulture)}"));
+            return null;
+        }
+        return (int)d;
+    }
+
+    private static DateTime? ReadTimestamp(string field, object? value, List<RecordError> errors)
+    {
+        switch (value)
+        {
+            case null: return null;
+            case string s when string.IsNullOrWhiteSpace(s): return null;
+            case DateTimeOffset dto: return Timestamps.Normalize(dto.UtcDateTime);
+            case DateTime dt: return Timestamps.Normalize(Timestamps.ToUtc(dt));
+            case string s:
+                if (Timestamps.TryParse(s, out var parsed)) return parsed;
+                errors.Add(new RecordError(field, $"'{Shorten(s)}' is not a date and time (use ISO 8601, e.g. 2025-08-16T20:38:56Z)"));
+                return null;
+            default:
+                errors.Add(new RecordError(field, $"a value of type {value.GetType().Name} is not a date and time"));
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// Extra columns keep their type when it is one of string, int64, double, boolean or timestamp;
+    /// other scalars become strings; lists and dictionaries become JSON text (nothing is dropped).
+    /// </summary>
+    private static bool TryConvertExtra(object? value, out object? converted, out string reason)
+    {
+        reason = "";
+        switch (value)
+        {
+            case null: converted = null; return true;
+            case string s:
+                if (s.Length > MaxStringLength)
+                {
+                    converted = null;
+                    reason = $"is {s.Length:N0} characters long; at most {MaxStringLength:N0} are accepted";
+                    return false;
+                }
+                converted = s;
+                return true;
+            case bool: converted = value; return true;
+            case long or double: converted = value; return true; // already the stored type: keep the box
+            case sbyte or byte or short or ushort or int or uint:
+                converted = System.Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                return true;
+            case ulong ul:
+                converted = ul <= long.MaxValue ? (long)ul : (double)ul;
+                return true;
+            case float f:
+                converted = ColumnConversion.WidenFloat(f);
+                return true;
+            case decimal:
+                converted = System.Convert.ToDouble(value, CultureInfo.InvariantCulture);
+                return true;
+            case DateTimeOffset dto: converted = Timestamps.Normalize(dto.UtcDateTime); return true;
+            case DateTime dt: converted = Timestamps.Normalize(Timestamps.ToUtc(dt)); return true;
+            case Guid or TimeSpan or Enum or char:
+                converted = System.Convert.ToString(value, CultureInfo.InvariantCulture);
+                return true;
+            case IDictionary or IEnumerable:
+                try
+                {
+                    string json = JsonSerializer.Serialize(value);
+                    if (json.Length > MaxStringLength)
+                    {
+                        converted = null;
+                        reason = $"serialises to {json.Length:N0} characters of JSON; at most {MaxStringLength:N0} are accepted";
+                        return false;
+                    }
+                    converted = json;
+                    return true;
+                }
+                catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException)
+                {
+                    converted = null;
+                    reason = $"a value of type {value.GetType().Name} cannot be stored: {ex.Message}";
+                    return false;
+                }
+            default:
+                converted = value.ToString();
+                return true;
+        }
+    }
+
+    private static bool IsNumeric(object value) =>
+        value is sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal;
+
+    private static string Shorten(string s) => s.Length <= 40 ? s : s.Substring(0, 37) + "...";
+}

@@ -1,0 +1,174 @@
+namespace PilotBench.Engine.Records;
+
+/// <summary>The storage types a column can have (docs/contract.md §2: extra columns are one of these).</summary>
+public enum ColumnType
+{
+    String,
+    Boolean,
+    Int32,
+    Int64,
+    Double,
+    /// <summary>UTC instant, stored as a Parquet TIMESTAMP(MILLIS, isAdjustedToUTC=true).</summary>
+    Timestamp,
+}
+
+/// <summary>One column of the record: its snake_case storage name, PascalCase PowerShell name and rules.</summary>
+public sealed class ColumnDefinition
+{
+    internal ColumnDefinition(string name, ColumnType type, bool required, bool nullable, object? defaultValue, bool lowCardinality = false)
+    {
+        Name = name;
+        PropertyName = ColumnNames.ToPascalCase(name);
+        Type = type;
+        Required = required;
+        Nullable = nullable;
+        Default = defaultValue;
+        LowCardinality = lowCardinality;
+    }
+
+    /// <summary>snake_case name, as stored in Parquet.</summary>
+    public string Name { get; }
+
+    /// <summary>PascalCase name, as shown on PowerShell objects.</summary>
+    public string PropertyName { get; }
+
+    public ColumnType Type { get; }
+
+    /// <summary>Input must supply it (test_id and timestamp are generated, so they are not "required" here).</summary>
+    public bool Required { get; }
+
+    /// <summary>Whether null is a legal stored value.</summary>
+    public bool Nullable { get; }
+
+    /// <summary>Value used when the input does not supply one (null: none).</summary>
+    public object? Default { get; }
+
+    /// <summary>Few distinct values: written with dictionary encoding.</summary>
+    public bool LowCardinality { get; }
+}
+
+/// <summary>
+/// The one definition of the record (docs/contract.md §2), used by the writer, the reader, the
+/// consolidator and the statistics. Every physical column is nullable in Parquet (Parquet.Net
+/// cannot read DuckDB-written files into non-nullable fields); "required" is enforced here, at
+/// write time.
+/// </summary>
+public static class RecordSchema
+{
+    public const string TestId = "test_id";
+    public const string Timestamp = "timestamp";
+    public const string Model = "model";
+    public const string TaskType = "task_type";
+    public const string PromptType = "prompt_type";
+    public const string Difficulty = "difficulty";
+    public const string ToolSuccessRate = "tool_success_rate";
+    public const string Success = "success";
+    public const string PartialSuccess = "partial_success";
+    public const string ExecutionTime = "execution_time";
+    public const string Turns = "turns";
+    public const string ToolCalls = "tool_calls";
+    public const string ToolCoverageRate = "tool_coverage_rate";
+    public const string WorkflowScore = "workflow_score";
+    public const string Phase2Score = "phase2_score";
+    public const string QualityScore = "quality_score";
+    public const string FinalScore = "final_score";
+    public const string ErrorType = "error_type";
+    public const string ErrorMessage = "error_message";
+    public const string ErrorCategory = "error_category";
+    public const string Assisted = "assisted";
+    public const string AssistedTurns = "assisted_turns";
+    public const string RunId = "run_id";
+    public const string GitCommit = "git_commit";
+    public const string WrittenAt = "written_at";
+    public const string Writer = "writer";
+
+    public const string DefaultDifficulty = "easy";
+    public const double DefaultToolSuccessRate = 0.8;
+
+    /// <summary>The five columns statistics are grouped by, in their canonical order.</summary>
+    public static IReadOnlyList<string> KeyColumns { get; } = new[] { Model, PromptType, ToolSuccessRate, Difficulty, TaskType };
+
+    public static IReadOnlyList<ColumnDefinition> Columns { get; } = new ColumnDefinition[]
+    {
+        new(TestId, ColumnType.String, required: false, nullable: false, defaultValue: null),
+        new(Timestamp, ColumnType.Timestamp, required: false, nullable: false, defaultValue: null),
+        new(Model, ColumnType.String, required: true, nullable: false, defaultValue: null, lowCardinality: true),
+        new(TaskType, ColumnType.String, required: true, nullable: false, defaultValue: null, lowCardinality: true),
+        new(PromptType, ColumnType.String, required: true, nullable: false, defaultValue: null, lowCardinality: true),
+        new(Difficulty, ColumnType.String, required: false, nullable: false, defaultValue: DefaultDifficulty, lowCardinality: true),
+        new(ToolSuccessRate, ColumnType.Double, required: false, nullable: false, defaultValue: DefaultToolSuccessRate),
+        new(Success, ColumnType.Boolean, required: true, nullable: false, defaultValue: null),
+        new(PartialSuccess, ColumnType.Boolean, required: false, nullable: false, defaultValue: false),
+        new(ExecutionTime, ColumnType.Double, required: false, nullable: true, defaultValue: null),
+        new(Turns, ColumnType.Int32, required: false, nullable: true, defaultValue: null),
+        new(ToolCalls, ColumnType.Int32, required: false, nullable: true, defaultValue: null),
+        new(ToolCoverageRate, ColumnType.Double, required: false, nullable: true, defaultValue: null),
+        new(WorkflowScore, ColumnType.Double, required: false, nullable: true, defaultValue: null),
+        new(Phase2Score, ColumnType.Double, required: false, nullable: true, defaultValue: null),
+        new(QualityScore, ColumnType.Double, required: false, nullable: true, defaultValue: null),
+        new(FinalScore, ColumnType.Double, required: false, nullable: true, defaultValue: null),
+        new(ErrorType, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
+        new(ErrorMessage, ColumnType.String, required: false, nullable: true, defaultValue: null),
+        new(ErrorCategory, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
+        new(Assisted, ColumnType.Boolean, required: false, nullable: false, defaultValue: false),
+        new(AssistedTurns, ColumnType.Int32, required: false, nullable: false, defaultValue: 0),
+        // Provenance (docs/contract.md §7.3): the run and the commit that produced the record; absent in files
+        // written before these columns existed, which read as null.
+        new(RunId, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
+        new(GitCommit, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
+        new(WrittenAt, ColumnType.Timestamp, required: false, nullable: true, defaultValue: null),
+        new(Writer, ColumnType.String, required: false, nullable: true, defaultValue: null, lowCardinality: true),
+    };
+
+    private static readonly Dictionary<string, ColumnDefinition> ByAnyName = BuildIndex();
+
+    private static Dictionary<string, ColumnDefinition> BuildIndex()
+    {
+        var index = new Dictionary<string, ColumnDefinition>(StringComparer.OrdinalIgnoreCase);
+        foreach (var column in Columns)
+        {
+            index[column.Name] = column;
+            index[column.PropertyName] = column;
+        }
+        return index;
+    }
+
+    /// <summary>Finds a standard column by either spelling (snake_case or PascalCase, any case).</summary>
+    public static ColumnDefinition? Find(string name) => ByAnyName.TryGetValue(name, out var column) ? column : null;
+
+    public static bool IsStandard(string name) => ByAnyName.ContainsKey(name);
+}
+
+/// <summary>Conversions between the storage spelling (snake_case) and the PowerShell one (PascalCase).</summary>
+public static class ColumnNames
+{
+    public static string ToPascalCase(string snake)
+    {
+        var parts = snake.Split('_', StringSplitOptions.RemoveEmptyEntries);
+        return string.Concat(parts.Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
+    }
+
+    /// <summary>"TestId" -> "test_id", "Phase2Score" -> "phase2_score", "already_snake" unchanged.</summary>
+    public static string ToSnakeCase(string name)
+    {
+        if (name.Length == 0) return name;
+        var builder = new System.Text.StringBuilder(name.Length + 8);
+        for (int i = 0; i < name.Length; i++)
+        {
+            char c = name[i];
+            if (char.IsUpper(c))
+            {
+                bool boundary = i > 0 && name[i - 1] != '_' &&
+                    (char.IsLower(name[i - 1]) || char.IsDigit(name[i - 1]) ||
+                     (i + 1 < name.Length && char.IsLower(name[i + 1])));
+                if (boundary) builder.Append('_');
+                builder.Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+        return builder.ToString();
+    }
+}
