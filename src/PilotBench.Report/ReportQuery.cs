@@ -54,7 +54,7 @@ public static class ReportQuery
             }
             catch (IncrementReadException ex) when (!failed.Any(f => f.Path == ex.File.Path))
             {
-                failed.Add(UnreadableIncrement.Of(ex.File.Path, ex));
+                failed.Add(UnreadableIncrement.Of(ex.File, ex));
             }
         }
     }

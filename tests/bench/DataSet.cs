@@ -208,7 +208,7 @@ internal static class DataSet
                 }
                 var table = RecordTables.FromRecords(records);
                 // Written as a consolidation writes a main file (Bloom filters on test_id included).
-                writer ??= await PilotBench.Engine.Format.ParquetTableWriter.CreateAsync(stream, table.Schema, CancellationToken.None, bloomFilterColumns: Consolidator.MainBloomFilterColumns);
+                writer ??= await PilotBench.Engine.Format.ParquetTableWriter.CreateAsync(stream, table.Schema, CancellationToken.None, bloomFilterColumns: NewMainFile.BloomFilterColumns);
                 await writer.WriteRowGroupAsync(table, CancellationToken.None);
             }
             if (writer is not null)

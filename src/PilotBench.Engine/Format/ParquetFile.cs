@@ -1,4 +1,3 @@
-using Microsoft.Win32.SafeHandles;
 using Parquet;
 using Parquet.Schema;
 
@@ -12,9 +11,7 @@ namespace PilotBench.Engine.Format;
 /// </summary>
 public sealed class ParquetFile : IAsyncDisposable
 {
-    private readonly FileStream _stream;
-    private readonly SafeFileHandle _handle;
-    private readonly long _length;
+    private readonly StoreFileReader _file;
     private readonly ParquetReader _reader;
     private readonly List<(DataField Field, string Name, ColumnType Type, FastKind? Kind)> _columns;
     private readonly bool _records;
@@ -27,12 +24,9 @@ public sealed class ParquetFile : IAsyncDisposable
     private static DecodeBuffers? s_sharedBuffers;
     private const long SharedBuffersLimit = 8 << 20;
 
-    private ParquetFile(string path, FileStream stream, SafeFileHandle handle, ParquetReader reader, bool records)
+    private ParquetFile(StoreFileReader file, ParquetReader reader, bool records)
     {
-        Path = path;
-        _stream = stream;
-        _handle = handle;
-        _length = stream.Length;
+        _file = file;
         _reader = reader;
         _records = records;
         _columns = new();
@@ -52,7 +46,21 @@ public sealed class ParquetFile : IAsyncDisposable
         SkippedColumns = skipped;
     }
 
-    public string Path { get; }
+    /// <summary>The file as messages name it.</summary>
+    public string Path => _file.DisplayPath;
+
+    /// <summary>The version of the file this reader is pinned to (what a conditional replace of it compares).</summary>
+    public StoreVersion Version => _file.Version;
+
+    /// <summary>The file's length in bytes.</summary>
+    public long Length => _file.Length;
+
+    /// <summary>The file's footer bytes and where they start: what an append keeps and rewrites.</summary>
+    internal (byte[] Footer, long Start) ReadFooterBytes()
+    {
+        var bytes = FooterMetadata.ReadFooterBytes(_file);
+        return (bytes, _file.Length - 8 - bytes.Length);
+    }
     public int RowGroupCount => _reader.RowGroupCount;
     public long RowCount => _reader.RowGroups.Sum(g => g.RowCount);
     public IReadOnlyDictionary<string, string> CustomMetadata => _reader.CustomMetadata;
@@ -92,8 +100,12 @@ public sealed class ParquetFile : IAsyncDisposable
     /// <summary>The column and reason of the last chunk the decoder declined (for tests and diagnostics).</summary>
     internal string? LastDeclined => Volatile.Read(ref _lastDeclined);
 
-    /// <summary>Opens a Parquet file for reading (sharing delete and replace).</summary>
-    /// <param name="path">The file.</param>
+    /// <summary>Opens a local Parquet file by path (sharing delete and replace).</summary>
+    public static Task<ParquetFile> OpenAsync(string path, CancellationToken cancellationToken, bool records = true) =>
+        OpenAsync(LocalStoreFiles.OpenFile(path), cancellationToken, records);
+
+    /// <summary>Opens a Parquet file of a store for reading; takes ownership of <paramref name="file"/>.</summary>
+    /// <param name="file">The file, pinned to one version.</param>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <param name="records">
     /// True for files of records (main, increments): their standard columns are coerced to the
@@ -101,55 +113,44 @@ public sealed class ParquetFile : IAsyncDisposable
     /// columns (success, partial_success) that are counts, and a count column whose values are all
     /// 0 or 1 would otherwise be "losslessly" coerced to boolean and fail to read back.
     /// </param>
-    public static async Task<ParquetFile> OpenAsync(string path, CancellationToken cancellationToken, bool records = true)
+    public static async Task<ParquetFile> OpenAsync(StoreFileReader file, CancellationToken cancellationToken, bool records = true)
     {
-        var stream = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.Open,
-            Access = FileAccess.Read,
-            Share = FileShare.ReadWrite | FileShare.Delete,
-            BufferSize = 1 << 16,
-            Options = FileOptions.RandomAccess,
-        });
         try
         {
-            if (stream.Length < 12) throw new InvalidDataException($"'{path}' is {stream.Length} bytes long: too short to be a Parquet file.");
-            // Taken before Parquet.Net reads: the decoder reads chunks with positional reads on
-            // the handle, which leave the stream (Parquet.Net's) alone.
-            var handle = stream.SafeFileHandle;
+            if (file.Length < 12) throw new InvalidDataException($"'{file.DisplayPath}' is {file.Length} bytes long: too short to be a Parquet file.");
             // The footer is checked by the engine's own reader before Parquet.Net sees it: every
             // list size, length, offset and count bounded by the file (Parquet.Net's parser can
             // loop on a huge list size, and its readers trust the counts).
             // Not kept: Parquet.Net holds its own parse, and a large main's footer held twice would
             // raise every consolidation's peak memory; VerifyAsync reads it again for its walk.
-            ReadCheckedFooter(path, handle, stream.Length);
-            // Parquet.Net's reads complete synchronously (SynchronousStream): a FileStream's
-            // asynchronous read is a thread-pool work item, and the footer of a small file is read
-            // faster than a pool thread is woken (which then spins before it parks again).
-            var reader = await ParquetReader.CreateAsync(new SynchronousStream(stream), ParquetCodec.ReadOptions(), leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
-            return new ParquetFile(path, stream, handle, reader, records);
+            ReadCheckedFooter(file);
+            // Parquet.Net reads through a stream of its own over the file's positional reads
+            // (completed on the caller's thread); the engine's decoder reads chunks with
+            // positional reads too, so neither moves the other's position.
+            var reader = await ParquetReader.CreateAsync(file.AsStream(), ParquetCodec.ReadOptions(), leaveStreamOpen: false, cancellationToken).ConfigureAwait(false);
+            return new ParquetFile(file, reader, records);
         }
         catch
         {
-            await stream.DisposeAsync().ConfigureAwait(false);
+            file.Dispose();
             throw;
         }
     }
 
 
-    /// <summary>The footer of the file at <paramref name="path"/>, parsed and checked (<see cref="FooterMetadata.Validate"/>); damage throws InvalidDataException naming the file.</summary>
-    private static FooterMetadata ReadCheckedFooter(string path, SafeFileHandle handle, long length)
+    /// <summary>The footer of <paramref name="file"/>, parsed and checked (<see cref="FooterMetadata.Validate"/>); damage throws InvalidDataException naming the file.</summary>
+    private static FooterMetadata ReadCheckedFooter(StoreFileReader file)
     {
         try
         {
-            var bytes = FooterMetadata.ReadFooterBytes(handle, length);
+            var bytes = FooterMetadata.ReadFooterBytes(file);
             var footer = FooterMetadata.Parse(bytes);
-            footer.Validate(length, bytes.Length);
+            footer.Validate(file.Length, bytes.Length);
             return footer;
         }
         catch (Exception ex) when (ex is InvalidDataException or NotSupportedException)
         {
-            throw new InvalidDataException($"'{path}' has a damaged footer: {ex.Message}", ex);
+            throw new InvalidDataException($"'{file.DisplayPath}' has a damaged footer: {ex.Message}", ex);
         }
     }
 
@@ -165,7 +166,7 @@ public sealed class ParquetFile : IAsyncDisposable
     /// </summary>
     internal async Task VerifyAsync(CancellationToken cancellationToken, bool keysRead = false)
     {
-        var footer = ReadCheckedFooter(Path, _handle, _length);
+        var footer = ReadCheckedFooter(_file);
         var buffers = RentBuffers();
         for (int g = 0; g < footer.RowGroups.Count; g++)
         {
@@ -175,7 +176,7 @@ public sealed class ParquetFile : IAsyncDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 int index = g, column = c;
                 string name = group.Columns[c].MetaData?.PathInSchema is { Count: > 0 } p ? string.Join('.', p) : $"#{c}";
-                if (Wrap(index, name, () => ColumnChunkDecoder.TryVerifyChecksums(_handle, _length, group.Columns[column], group.NumRows, buffers))) continue;
+                if (Wrap(index, name, () => ColumnChunkDecoder.TryVerifyChecksums(_file, group.Columns[column], group.NumRows, buffers))) continue;
                 var read = _columns.FirstOrDefault(x => x.Field.Path.Length == 1 && x.Field.Name == name);
                 if (read.Field is null || (keysRead && read.Name is RecordSchema.TestId or RecordSchema.WrittenAt)) continue;
                 // Decoded as a read would, without making its values (FastColumnReader.Verify):
@@ -266,7 +267,7 @@ public sealed class ParquetFile : IAsyncDisposable
         if (FastRead && kind is not null)
         {
             var group = _reader.RowGroups[index];
-            chunk = Wrap(index, name, () => ColumnChunkDecoder.TryDecode(_handle, _length, group.GetMetadata(field), field.SchemaElement!, field.MaxDefinitionLevel, group.RowCount, out declined, buffers));
+            chunk = Wrap(index, name, () => ColumnChunkDecoder.TryDecode(_file, group.GetMetadata(field), field.SchemaElement!, field.MaxDefinitionLevel, group.RowCount, out declined, buffers));
         }
         if (chunk is null) Volatile.Write(ref _lastDeclined, $"{name}: {declined}");
         Interlocked.Increment(ref chunk is null ? ref _fallbackReads : ref _fastReads);
@@ -390,7 +391,7 @@ public sealed class ParquetFile : IAsyncDisposable
         ReadOnlyMemory<byte>? bitset;
         try
         {
-            bitset = SplitBlockBloomFilter.TryRead(_handle, _length, offset, meta.BloomFilterLength, ref buffer);
+            bitset = SplitBlockBloomFilter.TryRead(_file, offset, meta.BloomFilterLength, ref buffer);
         }
         catch (InvalidDataException)
         {
@@ -544,6 +545,6 @@ public sealed class ParquetFile : IAsyncDisposable
         _disposed = true;
         _buffers = null;
         await _reader.DisposeAsync().ConfigureAwait(false);
-        await _stream.DisposeAsync().ConfigureAwait(false);
+        _file.Dispose();
     }
 }

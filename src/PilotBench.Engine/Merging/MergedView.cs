@@ -5,27 +5,15 @@ namespace PilotBench.Engine.Merging;
 /// <summary>An increment that could not be read, with the reason.</summary>
 public sealed record UnreadableIncrement(string Path, string Reason, DateTime LastWriteTimeUtc, long Bytes)
 {
-    /// <summary>The increment at <paramref name="path"/> as it is on disk now, unreadable for <paramref name="failure"/>.</summary>
-    public static UnreadableIncrement Of(string path, Exception failure)
+    /// <summary>The increment's name in the store (what a quarantine moves).</summary>
+    public string? Key { get; init; }
+
+    /// <summary>The increment <paramref name="file"/> as listed, unreadable for <paramref name="failure"/>.</summary>
+    public static UnreadableIncrement Of(IncrementFile file, Exception failure)
     {
         var reason = failure is IncrementReadException { InnerException: { } inner } ? inner.Message : failure.Message;
-        var info = new FileInfo(path);
-        return info.Exists
-            ? new UnreadableIncrement(path, reason, info.LastWriteTimeUtc, info.Length)
-            : new UnreadableIncrement(path, reason, DateTime.MinValue, 0);
+        return new UnreadableIncrement(file.Path, reason, file.Listed?.LastWriteTimeUtc ?? DateTime.MinValue, file.Listed?.Length ?? 0) { Key = file.Key };
     }
-}
-
-/// <summary>
-/// An increment that was readable when the view opened (its test_id and written_at) but failed
-/// while its rows were read. The consolidator quarantines it and starts over without it.
-/// </summary>
-public sealed class IncrementReadException : IOException
-{
-    public IncrementReadException(IncrementFile file, Exception inner)
-        : base($"The increment '{file.Path}' could not be read ({inner.Message}).", inner) => File = file;
-
-    public IncrementFile File { get; }
 }
 
 /// <summary>
@@ -84,6 +72,12 @@ public sealed class MergedView : IAsyncDisposable
     /// <summary>Whether the store has a main file (the view may be increments only).</summary>
     public bool HasMain => _main is not null;
 
+    /// <summary>The version of the main file the view read (what the commit of a new main is conditioned on); null without a main.</summary>
+    public StoreVersion? MainVersion => _main?.Version;
+
+    /// <summary>The main file's reader, for what a consolidation keeps of it (an append's footer).</summary>
+    internal ParquetFile? Main => _main;
+
     public long MainRowCount => _main?.RowCount ?? 0;
     public long IncrementRowCount { get; }
     public IReadOnlyList<IncrementFile> MergedIncrements { get; }
@@ -137,7 +131,7 @@ public sealed class MergedView : IAsyncDisposable
                     // spins before it parks again, and on two cores that spinning took CPU from the
                     // readers. The file's reads complete synchronously (see ParquetFile.OpenAsync), and
                     // this loop continues on the thread that finished the file it waits for.
-                    inFlight.Enqueue(Task.Factory.StartNew(() => IncrementKeys.ReadAsync(file, needed, cancellationToken), cancellationToken,
+                    inFlight.Enqueue(Task.Factory.StartNew(() => IncrementKeys.ReadAsync(layout.Files, file, needed, cancellationToken), cancellationToken,
                         TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap());
                 }
                 var keys = await inFlight.Dequeue().ConfigureAwait(false);
@@ -205,7 +199,7 @@ public sealed class MergedView : IAsyncDisposable
         ParquetFile? main = null;
         try
         {
-            if (File.Exists(layout.MainFile)) main = await ParquetFile.OpenAsync(layout.MainFile, cancellationToken).ConfigureAwait(false);
+            if (layout.Files.OpenRead(StoreLayout.MainName) is { } mainFile) main = await ParquetFile.OpenAsync(mainFile, cancellationToken).ConfigureAwait(false);
         }
         catch (FileNotFoundException)
         {
@@ -651,12 +645,14 @@ public sealed class MergedView : IAsyncDisposable
         public TableSchema? Schema { get; init; }
         public UnreadableIncrement? Unreadable { get; init; }
 
-        public static async Task<IncrementKeys> ReadAsync(IncrementFile file, IReadOnlyCollection<string>? needed, CancellationToken cancellationToken)
+        public static async Task<IncrementKeys> ReadAsync(IStoreFiles files, IncrementFile file, IReadOnlyCollection<string>? needed, CancellationToken cancellationToken)
         {
             ParquetFile? parquet = null;
             try
             {
-                parquet = await ParquetFile.OpenAsync(file.Path, cancellationToken).ConfigureAwait(false);
+                // Gone since the listing: merged by a consolidation that ran meanwhile.
+                if (files.OpenRead(file.Key) is not { } reader) return new IncrementKeys { File = file };
+                parquet = await ParquetFile.OpenAsync(reader, cancellationToken).ConfigureAwait(false);
                 // Every page checked before any row is taken (checksums; chunks without them
                 // decoded, the keys by reading them), so damage makes the whole file unreadable
                 // here, never half-merged.
@@ -679,7 +675,7 @@ public sealed class MergedView : IAsyncDisposable
                 return new IncrementKeys
                 {
                     File = file,
-                    Unreadable = UnreadableIncrement.Of(file.Path, ex),
+                    Unreadable = UnreadableIncrement.Of(file, ex),
                 };
             }
             catch
@@ -688,27 +684,5 @@ public sealed class MergedView : IAsyncDisposable
                 throw;
             }
         }
-    }
-}
-
-/// <summary>The main file cannot be read: never overwritten with less data.</summary>
-public sealed class StoreCorruptException : IOException
-{
-    public StoreCorruptException(StoreLayout layout, Exception inner)
-        : base(BuildMessage(layout, inner), inner)
-    {
-        MainFile = layout.MainFile;
-        BackupFile = File.Exists(layout.BackupFile) ? layout.BackupFile : null;
-    }
-
-    public string MainFile { get; }
-    public string? BackupFile { get; }
-
-    private static string BuildMessage(StoreLayout layout, Exception inner)
-    {
-        string backup = File.Exists(layout.BackupFile)
-            ? $" The previous main file is kept at '{layout.BackupFile}': after checking it, restore it by copying it over '{layout.MainFile}' (pending increments are merged again by the next consolidation)."
-            : " No backup exists.";
-        return $"The main file '{layout.MainFile}' cannot be read ({inner.Message}). PilotBench will not replace it with a file holding less data.{backup}";
     }
 }

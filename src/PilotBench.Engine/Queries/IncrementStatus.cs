@@ -27,7 +27,7 @@ public sealed record IncrementStatus
     /// <summary>Reads only file footers: cheap on any store.</summary>
     public static async Task<IncrementStatus> ReadAsync(StoreLayout layout, int threshold, CancellationToken cancellationToken)
     {
-        if (File.Exists(layout.Root)) throw new StorePathException($"The store path '{layout.Root}' is a file, not a folder.");
+        layout.Files.EnsureStore(create: false);
         var increments = layout.ListIncrements();
         long records = 0, bytes = 0;
         DateTime? oldest = null, newest = null;
@@ -35,35 +35,36 @@ public sealed record IncrementStatus
         foreach (var file in increments)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var info = new FileInfo(file.Path);
-            if (!info.Exists) continue;
+            if (file.Listed is not { } info) continue;
             bytes += info.Length;
             var stamp = file.NameStamp ?? info.LastWriteTimeUtc;
             if (oldest is null || stamp < oldest) oldest = stamp;
             if (newest is null || stamp > newest) newest = stamp;
             try
             {
-                await using var parquet = await ParquetFile.OpenAsync(file.Path, cancellationToken).ConfigureAwait(false);
+                // Gone since the listing: merged by a consolidation meanwhile.
+                if (layout.Files.OpenRead(file.Key) is not { } reader) continue;
+                await using var parquet = await ParquetFile.OpenAsync(reader, cancellationToken).ConfigureAwait(false);
                 records += parquet.RowCount;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException and not FileNotFoundException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                unreadable.Add(UnreadableIncrement.Of(file.Path, ex));
+                unreadable.Add(UnreadableIncrement.Of(file, ex));
             }
         }
 
-        bool mainExists = File.Exists(layout.MainFile);
+        var mainFile = layout.Files.OpenRead(StoreLayout.MainName);
+        bool mainExists = mainFile is not null;
         long? mainRecords = null, mainBytes = null;
         DateTime? mainWrite = null;
         string? problem = null;
-        if (mainExists)
+        if (mainFile is not null)
         {
-            var info = new FileInfo(layout.MainFile);
-            mainBytes = info.Length;
-            mainWrite = info.LastWriteTimeUtc;
+            mainBytes = mainFile.Length;
+            mainWrite = mainFile.LastWriteTimeUtc;
             try
             {
-                await using var parquet = await ParquetFile.OpenAsync(layout.MainFile, cancellationToken).ConfigureAwait(false);
+                await using var parquet = await ParquetFile.OpenAsync(mainFile, cancellationToken).ConfigureAwait(false);
                 mainRecords = parquet.RowCount;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -71,9 +72,7 @@ public sealed record IncrementStatus
                 problem = ex.Message;
             }
         }
-        var quarantined = Directory.Exists(layout.QuarantineFolder)
-            ? Directory.GetFiles(layout.QuarantineFolder).OrderBy(p => p, StringComparer.Ordinal).ToList()
-            : new List<string>();
+        var quarantined = layout.Files.List(StoreLayout.QuarantineName).Select(e => layout.Files.DisplayPath(e.Name)).ToList();
         var metadata = StoreMetadata.TryRead(layout);
         return new IncrementStatus
         {

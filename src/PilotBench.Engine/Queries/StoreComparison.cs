@@ -33,34 +33,6 @@ public sealed class ComparisonRequest
 public sealed record ComparisonAnswer(IReadOnlyList<ComparisonResult> Results, long RecordsRead, IReadOnlyList<UnreadableIncrement> UnreadableIncrements);
 
 /// <summary>
-/// The request cannot be answered as asked: an unknown model or run, a pairing column the store
-/// does not have, sides that are the same. The message names what exists.
-/// </summary>
-public sealed class ComparisonInputException : ArgumentException
-{
-    private readonly string _parameterName;
-
-    // The parameter is kept out of the base class, whose Message would append "(Parameter '...')"
-    // to a message written for people.
-    public ComparisonInputException(string message, string parameterName, IReadOnlyList<string>? available = null, bool notFound = false)
-        : base(message)
-    {
-        _parameterName = parameterName;
-        Available = available ?? Array.Empty<string>();
-        NotFound = notFound;
-    }
-
-    /// <summary>The cmdlet parameter at fault (Model, Baseline, RunId, BaselineRunId, PairBy, GroupBy).</summary>
-    public override string ParamName => _parameterName;
-
-    /// <summary>True when a named model or run has no record (rather than a request that cannot be made).</summary>
-    public bool NotFound { get; }
-
-    /// <summary>The values (models, runs, columns) that exist, for the caller's error record.</summary>
-    public IReadOnlyList<string> Available { get; }
-}
-
-/// <summary>
 /// Compares two models (or two runs) from the merged view (docs/statistics.md, "Comparing two
 /// models or two runs"). Streams: reads only the columns it needs, chunk by chunk, and keeps per
 /// group three counts per side (unpaired) or one small entry per pair key (paired).
@@ -110,7 +82,7 @@ public static class StoreComparison
             }
             catch (IncrementReadException ex) when (!failed.Any(f => f.Path == ex.File.Path))
             {
-                failed.Add(UnreadableIncrement.Of(ex.File.Path, ex));
+                failed.Add(UnreadableIncrement.Of(ex.File, ex));
             }
         }
     }

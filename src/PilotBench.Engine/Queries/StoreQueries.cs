@@ -208,7 +208,7 @@ public static class StoreQueries
     public static StatsAnswer? TryGetStoredStats(StoreLayout layout, RecordFilter filter)
     {
         if (filter.NeedsRecords || layout.ListIncrements().Count != 0) return null;
-        var footer = Format.FooterLayout.TryRead(layout.MainFile);
+        var footer = FooterLayout.TryRead(layout.Files, StoreLayout.MainName);
         if (footer is null || !footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId)) return null;
         var stored = ModelStatsFile.TryRead(layout, mainId, out _);
         return stored is null ? null : new StatsAnswer(Filtered(stored, filter), StatsSource.ModelStatsFile, footer.RowCount, 0, Array.Empty<UnreadableIncrement>());
@@ -227,7 +227,7 @@ public static class StoreQueries
             }
             catch (IncrementReadException ex) when (!failed.Any(f => f.Path == ex.File.Path))
             {
-                failed.Add(UnreadableIncrement.Of(ex.File.Path, ex));
+                failed.Add(UnreadableIncrement.Of(ex.File, ex));
             }
         }
     }
@@ -242,7 +242,7 @@ public static class StoreQueries
         {
             // Nothing pending, and TryGetStoredStats (the direct reader) gave no answer: the same
             // question to the general reader, which reads a statistics file the direct one declines.
-            var footer = Format.FooterLayout.TryRead(layout.MainFile);
+            var footer = FooterLayout.TryRead(layout.Files, StoreLayout.MainName);
             if (footer is not null && footer.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId) &&
                 await ModelStatsFile.TryReadGeneralAsync(layout, mainId, cancellationToken).ConfigureAwait(false) is { } current)
             {
@@ -332,7 +332,7 @@ public static class StoreQueries
                     }
                     catch (IncrementReadException ex) when (!started && !failed.Any(f => f.Path == ex.File.Path))
                     {
-                        failed.Add(UnreadableIncrement.Of(ex.File.Path, ex));
+                        failed.Add(UnreadableIncrement.Of(ex.File, ex));
                         restart = true;
                         break;
                     }

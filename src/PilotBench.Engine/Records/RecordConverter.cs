@@ -10,18 +10,6 @@ public sealed record RecordError(string Field, string Reason)
     public override string ToString() => $"{Field}: {Reason}";
 }
 
-/// <summary>Thrown when a record breaks docs/contract.md §2; carries every reason found.</summary>
-public sealed class RecordValidationException : Exception
-{
-    public RecordValidationException(IReadOnlyList<RecordError> errors)
-        : base("Invalid record: " + string.Join("; ", errors))
-    {
-        Errors = errors;
-    }
-
-    public IReadOnlyList<RecordError> Errors { get; }
-}
-
 /// <summary>
 /// Turns loosely typed input (property name -> value, from objects, hashtables, CSV or JSON) into a
 /// validated <see cref="TestRecord"/>. Names are accepted in snake_case or PascalCase, any case.

@@ -16,12 +16,6 @@ public enum BlobCredentialSource
     DefaultAzureCredential,
 }
 
-/// <summary>A remote store address that cannot be used; its message never contains a credential.</summary>
-public sealed class BlobStoreAddressException : ArgumentException
-{
-    public BlobStoreAddressException(string message) : base(message) { }
-}
-
 /// <summary>
 /// A store on Azure Blob Storage: an account, a container and a prefix under which the store's
 /// usual layout (docs/contract.md §1) lives, plus where its credentials come from (§6.1).

@@ -16,7 +16,7 @@ public static class ModelStatsFile
         var metadata = new Dictionary<string, string> { [ParquetCodec.ConsolidationIdKey] = consolidationId };
         // Uncompressed: the file is small (about 600 KB for 1,440 groups), and a first statistics
         // call in a new process reads it; Zstd's decoder would be JIT-compiled for it first.
-        await DurableFile.WriteAsync(layout.StatsFile, stream => ParquetCodec.WriteTableAsync(stream, table, metadata, cancellationToken, compress: false), "stats").ConfigureAwait(false);
+        await layout.Files.WriteAsync(StoreLayout.StatsName, stream => ParquetCodec.WriteTableAsync(stream, table, metadata, cancellationToken, compress: false), "stats", cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -30,7 +30,8 @@ public static class ModelStatsFile
     {
         try
         {
-            using var file = Format.DirectParquetFile.Open(layout.StatsFile);
+            if (layout.Files.OpenRead(StoreLayout.StatsName) is not { } stats) return true;
+            using var file = DirectParquetFile.Open(stats);
             var names = file.ColumnNames.ToHashSet(StringComparer.Ordinal);
             return ModelStatsTable.RawColumnNames.All(names.Contains);
         }
@@ -60,10 +61,11 @@ public static class ModelStatsFile
     internal static StatsAccumulator? TryRead(StoreLayout layout, string? consolidationId, out bool declined)
     {
         declined = false;
-        if (consolidationId is null || !File.Exists(layout.StatsFile)) return null;
+        if (consolidationId is null) return null;
         try
         {
-            using var file = Format.DirectParquetFile.Open(layout.StatsFile);
+            if (layout.Files.OpenRead(StoreLayout.StatsName) is not { } stats) return null;
+            using var file = DirectParquetFile.Open(stats);
             if (!file.KeyValueMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id) || id != consolidationId) return null;
             if (file.RowCount > int.MaxValue) return null;
             return ToAccumulator(ModelStatsTable.FromColumns(file.ReadColumn, (int)file.RowCount));
@@ -81,12 +83,14 @@ public static class ModelStatsFile
         }
     }
 
+    /// <summary>The general reader (Parquet.Net): for a statistics file another tool rewrote, in encodings the engine's own reader declines.</summary>
     internal static async Task<StatsAccumulator?> TryReadGeneralAsync(StoreLayout layout, string? consolidationId, CancellationToken cancellationToken)
     {
-        if (consolidationId is null || !File.Exists(layout.StatsFile)) return null;
+        if (consolidationId is null) return null;
         try
         {
-            await using var file = await ParquetFile.OpenAsync(layout.StatsFile, cancellationToken, records: false).ConfigureAwait(false);
+            if (layout.Files.OpenRead(StoreLayout.StatsName) is not { } stats) return null;
+            await using var file = await ParquetFile.OpenAsync(stats, cancellationToken, records: false).ConfigureAwait(false);
             if (!file.CustomMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var id) || id != consolidationId) return null;
             var table = await file.ReadAllAsync(null, cancellationToken).ConfigureAwait(false);
             return ToAccumulator(ModelStatsTable.FromColumns(name => table.Find(name)?.Values, table.RowCount));

@@ -25,19 +25,41 @@ public sealed partial class StoreLayout
     public const string TemporaryPrefix = ".writing_";
     public const string TemporarySuffix = ".tmp";
 
-    public StoreLayout(string root)
+    /// <summary>A store in a folder of this machine.</summary>
+    public StoreLayout(string root) : this(new LocalStoreFiles(root))
     {
-        Root = Path.GetFullPath(root);
     }
 
-    public string Root { get; }
-    public string MainFile => Path.Combine(Root, MainFileName);
-    public string BackupFile => Path.Combine(Root, BackupFileName);
-    public string StatsFile => Path.Combine(Root, StatsFileName);
-    public string MetadataFile => Path.Combine(Root, MetadataFileName);
-    public string IncrementalFolder => Path.Combine(Root, IncrementalFolderName);
-    public string QuarantineFolder => Path.Combine(IncrementalFolder, QuarantineFolderName);
-    public string LockFile => Path.Combine(Root, LockFileName);
+    /// <summary>A store behind any implementation of the storage seam.</summary>
+    public StoreLayout(IStoreFiles files)
+    {
+        Files = files;
+    }
+
+    /// <summary>Where the store's files are: every read, write, listing and lock goes through it.</summary>
+    public IStoreFiles Files { get; }
+
+    /// <summary>The store as messages and results name it (its full path when local).</summary>
+    public string Root => Files.Display;
+
+    /// <summary>The store's folder when it is on this machine; null for a remote store.</summary>
+    public string? LocalRoot => Files.LocalRoot;
+
+    // Store-relative names of the layout (docs/contract.md §1), for the seam.
+    public const string MainName = MainFileName;
+    public const string BackupName = BackupFileName;
+    public const string StatsName = StatsFileName;
+    public const string MetadataName = MetadataFileName;
+    public const string QuarantineName = IncrementalFolderName + "/" + QuarantineFolderName;
+
+    // The same files as messages and results name them (full paths when local).
+    public string MainFile => Files.DisplayPath(MainName);
+    public string BackupFile => Files.DisplayPath(BackupName);
+    public string StatsFile => Files.DisplayPath(StatsName);
+    public string MetadataFile => Files.DisplayPath(MetadataName);
+    public string IncrementalFolder => Files.DisplayPath(IncrementalFolderName);
+    public string QuarantineFolder => Files.DisplayPath(QuarantineName);
+    public string LockFile => Files.DisplayPath(LockFileName);
 
     /// <summary>
     /// increment_{pid}_{yyyyMMdd_HHmmss}_{unique}.parquet; also matches the Python tool's names,
@@ -60,13 +82,11 @@ public sealed partial class StoreLayout
     /// </summary>
     public IReadOnlyList<IncrementFile> ListIncrements()
     {
-        if (!Directory.Exists(IncrementalFolder)) return Array.Empty<IncrementFile>();
         var list = new List<IncrementFile>();
-        foreach (var path in Directory.EnumerateFiles(IncrementalFolder))
+        foreach (var entry in Files.List(IncrementalFolderName))
         {
-            string name = Path.GetFileName(path);
-            if (!IsIncrementFileName(name)) continue;
-            list.Add(IncrementFile.FromPath(path));
+            if (!IsIncrementFileName(entry.FileName)) continue;
+            list.Add(IncrementFile.FromEntry(entry, Files.DisplayPath(entry.Name)));
         }
         list.Sort(IncrementFile.OrderComparer);
         return list;
@@ -83,14 +103,30 @@ public sealed partial class StoreLayout
     }
 }
 
-/// <summary>An increment file as listed; ordered by the stamp in its name, then its name.</summary>
+/// <summary>
+/// An increment file as listed: <see cref="Key"/> is its name in the store (for the seam),
+/// <see cref="Path"/> how messages and results name it. Ordered by the stamp in its name, then its name.
+/// </summary>
 public sealed record IncrementFile(string Path, string Name, DateTime? NameStamp, int? ProcessId)
 {
+    /// <summary>The store-relative name: incremental/&lt;Name&gt;.</summary>
+    public string Key => StoreLayout.IncrementalFolderName + "/" + Name;
+
+    /// <summary>Size and last write time when listed (null for a file named by hand).</summary>
+    public StoreEntry? Listed { get; init; }
+
+    /// <summary>An increment of a local store, by its full path.</summary>
     public static IncrementFile FromPath(string path)
     {
         string name = System.IO.Path.GetFileName(path);
         var (pid, stamp) = StoreLayout.ParseIncrementName(name);
         return new IncrementFile(path, name, stamp, pid);
+    }
+
+    public static IncrementFile FromEntry(StoreEntry entry, string displayPath)
+    {
+        var (pid, stamp) = StoreLayout.ParseIncrementName(entry.FileName);
+        return new IncrementFile(displayPath, entry.FileName, stamp, pid) { Listed = entry };
     }
 
     public static IComparer<IncrementFile> OrderComparer { get; } = Comparer<IncrementFile>.Create((a, b) =>

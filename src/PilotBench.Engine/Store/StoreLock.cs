@@ -2,20 +2,6 @@ using System.Text;
 
 namespace PilotBench.Engine.Store;
 
-/// <summary>Another consolidation holds the store's lock.</summary>
-public sealed class StoreLockedException : IOException
-{
-    public StoreLockedException(string lockFile, string? holder)
-        : base($"Another consolidation is running on this store (lock '{lockFile}'{(string.IsNullOrEmpty(holder) ? "" : ", held by " + holder)}). It is released when that process ends; nothing needs deleting by hand.")
-    {
-        LockFile = lockFile;
-        Holder = holder;
-    }
-
-    public string LockFile { get; }
-    public string? Holder { get; }
-}
-
 /// <summary>
 /// The consolidation lock (docs/contract.md §3.2): an exclusive lock on a file that is never deleted. On Unix
 /// .NET takes it with flock(LOCK_EX|LOCK_NB) for FileShare.None, on Windows with the share mode;
@@ -23,31 +9,31 @@ public sealed class StoreLockedException : IOException
 /// deleting by hand. Where the file system ignores locks (some network shares) two consolidations
 /// could overlap: docs/architecture.md says so.
 /// </summary>
-public sealed class StoreLock : IDisposable
+public sealed class StoreLock : IStoreLock
 {
     private readonly FileStream _stream;
 
     private StoreLock(FileStream stream) => _stream = stream;
 
     /// <summary>Takes the lock, waiting up to <paramref name="wait"/>; throws <see cref="StoreLockedException"/> if still held.</summary>
-    public static async Task<StoreLock> AcquireAsync(StoreLayout layout, TimeSpan wait, CancellationToken cancellationToken)
+    public static async Task<StoreLock> AcquireAsync(string lockFile, TimeSpan wait, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + wait;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (TryAcquire(layout) is { } taken) return taken;
-            if (DateTime.UtcNow >= deadline) throw new StoreLockedException(layout.LockFile, ReadHolder(layout.LockFile));
+            if (TryAcquire(lockFile) is { } taken) return taken;
+            if (DateTime.UtcNow >= deadline) throw new StoreLockedException(lockFile, ReadHolder(lockFile));
             await Task.Delay(100, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>Takes the lock if no other process holds it (null if one does), without waiting.</summary>
-    public static StoreLock? TryAcquire(StoreLayout layout)
+    public static StoreLock? TryAcquire(string lockFile)
     {
         try
         {
-            var stream = new FileStream(layout.LockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            var stream = new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
             try
             {
                 // Who holds it, for the message another process shows; informational only.
@@ -63,7 +49,7 @@ public sealed class StoreLock : IDisposable
         }
         // Only contention means "another consolidation runs". Any other failure (a read-only file
         // system, EIO) used to be reported as a held lock, naming a stale holder; now it surfaces as itself.
-        catch (IOException ex) when (IsContention(ex) && File.Exists(layout.LockFile))
+        catch (IOException ex) when (IsContention(ex) && File.Exists(lockFile))
         {
             return null;
         }
@@ -96,6 +82,11 @@ public sealed class StoreLock : IDisposable
         {
             return null;
         }
+    }
+
+    /// <summary>An operating-system lock is held until the handle closes: it cannot be lost while held.</summary>
+    public void ThrowIfLost()
+    {
     }
 
     public void Dispose() => _stream.Dispose();

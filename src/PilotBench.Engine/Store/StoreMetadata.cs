@@ -28,7 +28,7 @@ public sealed class StoreMetadata
     public static void Write(StoreLayout layout, StoreMetadata metadata)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(metadata, StoreMetadataJson.Default.StoreMetadata);
-        DurableFile.Write(layout.MetadataFile, stream => stream.Write(bytes), "metadata");
+        layout.Files.WriteBytes(StoreLayout.MetadataName, bytes, "metadata");
     }
 
     /// <summary>The metadata, or null when it is missing or unreadable (the caller rebuilds it).</summary>
@@ -36,8 +36,10 @@ public sealed class StoreMetadata
     {
         try
         {
-            using var stream = new FileStream(layout.MetadataFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var metadata = JsonSerializer.Deserialize(stream, StoreMetadataJson.Default.StoreMetadata);
+            if (layout.Files.ReadBytes(StoreLayout.MetadataName) is not { } bytes) return null;
+            // A byte order mark is skipped, as a stream reader would.
+            var json = bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes.AsSpan(3) : bytes.AsSpan();
+            var metadata = JsonSerializer.Deserialize(json, StoreMetadataJson.Default.StoreMetadata);
             return metadata is { FormatVersion: > 0 } ? metadata : null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
@@ -55,12 +57,11 @@ public sealed class StoreMetadata
     /// </summary>
     public static string? TryReadConsolidationId(StoreLayout layout)
     {
-        byte[] bytes;
+        byte[]? bytes;
         try
         {
-            using var stream = new FileStream(layout.MetadataFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            bytes = new byte[stream.Length];
-            stream.ReadExactly(bytes);
+            bytes = layout.Files.ReadBytes(StoreLayout.MetadataName);
+            if (bytes is null) return null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -54,7 +54,7 @@ public sealed class IncrementWriter : IAsyncDisposable
         if (_options.FlushInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "FlushInterval must be positive.");
         _buffer = new RecordBuffer(_options.FlushRecordCount, _categories);
         _sliceRows = _options.FlushRecordCount >= MinSlicedFlush ? (int)((_options.FlushRecordCount + (long)SlicesPerFlush - 1) / SlicesPerFlush) : 0;
-        Directory.CreateDirectory(_layout.IncrementalFolder);
+        _layout.Files.EnsureStore(create: true);
         var period = _options.FlushInterval < TimeSpan.FromSeconds(1) ? _options.FlushInterval : TimeSpan.FromSeconds(1);
         _timer = new Timer(OnTimer, null, period, period);
     }
@@ -217,12 +217,14 @@ public sealed class IncrementWriter : IAsyncDisposable
         var writtenAt = Timestamps.Normalize(DateTime.UtcNow);
         var table = batch.ToTable(writtenAt, WriterName);
         string unique = $"{writtenAt.Ticks % TimeSpan.TicksPerSecond:D7}{Interlocked.Increment(ref _sequence) % 10000:D4}-{Guid.NewGuid().ToString("N").Substring(0, 8)}";
-        string path = Path.Combine(_layout.IncrementalFolder, StoreLayout.NewIncrementFileName(Environment.ProcessId, writtenAt, unique));
+        string name = StoreLayout.IncrementalFolderName + "/" + StoreLayout.NewIncrementFileName(Environment.ProcessId, writtenAt, unique);
         long bytes = 0;
         // The folder may have been removed since the writer started (a user cleaning up the store):
         // recreate it rather than fail the flush, so accepted records are not refused.
-        Directory.CreateDirectory(_layout.IncrementalFolder);
-        await DurableFile.WriteAsync(path, async stream =>
+        _layout.Files.EnsureStore(create: true);
+        // A name of its own (process, time, sequence and a random part): put-if-absent never finds
+        // it taken, and could never overwrite another writer's increment.
+        await _layout.Files.WriteAsync(name, async stream =>
         {
             // Pages stored uncompressed, and a fixed-width column of many distinct values PLAIN
             // (ParquetEncoder.SpeedProbeDistinct): an increment lives until the next consolidation,
@@ -230,8 +232,8 @@ public sealed class IncrementWriter : IAsyncDisposable
             // writer's encoding work (docs/decisions.md, "Compression").
             await WriteBatchAsync(stream, batch, table).ConfigureAwait(false);
             bytes = stream.Length;
-        }, "increment").ConfigureAwait(false);
-        return new IncrementFlush(path, batch.Count, bytes, writtenAt, new FlushedRecords(batch, writtenAt, WriterName));
+        }, "increment", WriteCondition.IfAbsent).ConfigureAwait(false);
+        return new IncrementFlush(_layout.Files.DisplayPath(name), batch.Count, bytes, writtenAt, new FlushedRecords(batch, writtenAt, WriterName));
     }
 
     /// <summary>

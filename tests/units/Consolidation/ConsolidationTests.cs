@@ -127,7 +127,7 @@ public sealed class ConsolidationTests : IDisposable
     public async Task Second_consolidation_cannot_run_while_lock_held()
     {
         await _store.WriteAsync(SampleRecords.Many("a", 2));
-        using (await StoreLock.AcquireAsync(_store.Layout, TimeSpan.Zero, CancellationToken.None))
+        using (await _store.Layout.Files.LockAsync(TimeSpan.Zero, CancellationToken.None))
         {
             var ex = await Assert.ThrowsAsync<StoreLockedException>(() => _store.ConsolidateAsync(new ConsolidationOptions { LockWait = TimeSpan.FromMilliseconds(200) }));
             Assert.Equal(_store.Layout.LockFile, ex.LockFile);
@@ -139,7 +139,7 @@ public sealed class ConsolidationTests : IDisposable
     public async Task Consolidation_waits_for_lock_up_to_lock_wait()
     {
         await _store.WriteAsync(SampleRecords.Many("a", 2));
-        var held = await StoreLock.AcquireAsync(_store.Layout, TimeSpan.Zero, CancellationToken.None);
+        var held = await _store.Layout.Files.LockAsync(TimeSpan.Zero, CancellationToken.None);
         _ = Task.Delay(300).ContinueWith(_ => held.Dispose());
 
         var result = await _store.ConsolidateAsync(new ConsolidationOptions { LockWait = TimeSpan.FromSeconds(10) });
@@ -150,12 +150,12 @@ public sealed class ConsolidationTests : IDisposable
     [Fact]
     public async Task Lock_is_released_when_holder_ends()
     {
-        var holder = await StoreLock.AcquireAsync(_store.Layout, TimeSpan.Zero, CancellationToken.None);
-        await Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(_store.Layout, TimeSpan.Zero, CancellationToken.None));
+        var holder = await _store.Layout.Files.LockAsync(TimeSpan.Zero, CancellationToken.None);
+        await Assert.ThrowsAsync<StoreLockedException>(() => _store.Layout.Files.LockAsync(TimeSpan.Zero, CancellationToken.None));
 
         holder.Dispose();
 
-        using (await StoreLock.AcquireAsync(_store.Layout, TimeSpan.Zero, CancellationToken.None))
+        using (await _store.Layout.Files.LockAsync(TimeSpan.Zero, CancellationToken.None))
         {
             Assert.True(File.Exists(_store.Layout.LockFile));
         }
@@ -177,7 +177,7 @@ public sealed class ConsolidationTests : IDisposable
         {
             try
             {
-                using (await StoreLock.AcquireAsync(_store.Layout, TimeSpan.Zero, CancellationToken.None))
+                using (await _store.Layout.Files.LockAsync(TimeSpan.Zero, CancellationToken.None))
                 {
                 }
                 await Task.Delay(20); // flock(1) has not taken it yet
@@ -193,7 +193,7 @@ public sealed class ConsolidationTests : IDisposable
         holder.Kill(entireProcessTree: true);
         await holder.WaitForExitAsync();
 
-        using (await StoreLock.AcquireAsync(_store.Layout, TimeSpan.FromSeconds(5), CancellationToken.None))
+        using (await _store.Layout.Files.LockAsync(TimeSpan.FromSeconds(5), CancellationToken.None))
         {
             Assert.True(File.Exists(_store.Layout.LockFile));
         }

@@ -259,9 +259,9 @@ public sealed class FastReadTests : IDisposable
             chunk.MetaData.DictionaryPageOffset = null;
             chunk.MetaData.TotalCompressedSize = metas.Sum(m => m.TotalCompressedSize);
             chunk.MetaData.NumValues = metas.Sum(m => m.NumValues);
-            using var handle = File.OpenHandle(spliced);
+            using var handle = LocalStoreFiles.OpenFile(spliced);
 
-            var decoded = ColumnChunkDecoder.TryDecode(handle, new FileInfo(spliced).Length, chunk, field.SchemaElement!, field.MaxDefinitionLevel, chunk.MetaData.NumValues, out var declined);
+            var decoded = ColumnChunkDecoder.TryDecode(handle, chunk, field.SchemaElement!, field.MaxDefinitionLevel, chunk.MetaData.NumValues, out var declined);
 
             Assert.True(decoded is not null, declined);
             Assert.Equal(metas.Count, decoded.DataPages);
@@ -279,13 +279,13 @@ public sealed class FastReadTests : IDisposable
     private static async Task<Dictionary<string, DecodedChunk>> ChunksAsync(string path, int rowGroup, params string[] columns)
     {
         await using var reader = await ParquetReader.CreateAsync(path, ParquetCodec.ReadOptions());
-        using var handle = File.OpenHandle(path);
+        using var handle = LocalStoreFiles.OpenFile(path);
         var result = new Dictionary<string, DecodedChunk>();
         foreach (var column in columns)
         {
             var field = reader.Schema.FindDataField(column);
             var group = reader.RowGroups[rowGroup];
-            result[column] = ColumnChunkDecoder.TryDecode(handle, new FileInfo(path).Length, group.GetMetadata(field), field.SchemaElement!, field.MaxDefinitionLevel, group.RowCount, out var declined)
+            result[column] = ColumnChunkDecoder.TryDecode(handle, group.GetMetadata(field), field.SchemaElement!, field.MaxDefinitionLevel, group.RowCount, out var declined)
                              ?? throw new InvalidOperationException(declined);
         }
         return result;
@@ -449,9 +449,9 @@ public sealed class FastReadTests : IDisposable
         var field = reader.Schema.FindDataField(RecordSchema.ErrorMessage);
         var chunk = reader.RowGroups[0].GetMetadata(field)!;
         chunk.MetaData!.TotalCompressedSize /= 2;
-        using var handle = File.OpenHandle(path);
+        using var handle = LocalStoreFiles.OpenFile(path);
 
-        Assert.Throws<InvalidDataException>(() => ColumnChunkDecoder.TryDecode(handle, new FileInfo(path).Length, chunk, field.SchemaElement!, field.MaxDefinitionLevel, reader.RowGroups[0].RowCount, out _));
+        Assert.Throws<InvalidDataException>(() => ColumnChunkDecoder.TryDecode(handle, chunk, field.SchemaElement!, field.MaxDefinitionLevel, reader.RowGroups[0].RowCount, out _));
     }
 
     [Fact]
@@ -461,15 +461,15 @@ public sealed class FastReadTests : IDisposable
         await using var reader = await ParquetReader.CreateAsync(path, ParquetCodec.ReadOptions());
         var field = reader.Schema.FindDataField(RecordSchema.Turns);
         var chunk = reader.RowGroups[0].GetMetadata(field)!;
-        using var handle = File.OpenHandle(path);
+        using var handle = LocalStoreFiles.OpenFile(path);
         long length = new FileInfo(path).Length;
 
-        Assert.NotNull(ColumnChunkDecoder.TryDecode(handle, length, chunk, field.SchemaElement!, field.MaxDefinitionLevel, 100, out var reason));
+        Assert.NotNull(ColumnChunkDecoder.TryDecode(handle, chunk, field.SchemaElement!, field.MaxDefinitionLevel, 100, out var reason));
         Assert.Null(reason);
-        Assert.Null(ColumnChunkDecoder.TryDecode(handle, length, chunk, field.SchemaElement!, field.MaxDefinitionLevel, 99, out reason));
+        Assert.Null(ColumnChunkDecoder.TryDecode(handle, chunk, field.SchemaElement!, field.MaxDefinitionLevel, 99, out reason));
         Assert.NotNull(reason);
         chunk.MetaData!.Codec = Parquet.Meta.CompressionCodec.GZIP;
-        Assert.Null(ColumnChunkDecoder.TryDecode(handle, length, chunk, field.SchemaElement!, field.MaxDefinitionLevel, 100, out reason));
+        Assert.Null(ColumnChunkDecoder.TryDecode(handle, chunk, field.SchemaElement!, field.MaxDefinitionLevel, 100, out reason));
         Assert.Contains("GZIP", reason);
     }
 }

@@ -86,26 +86,26 @@ public sealed class NothingPendingTests : IDisposable
     public async Task The_footer_reader_gives_the_row_count_and_key_values_Parquet_Net_gives()
     {
         await ConsolidatedAsync();
-        var footer = FooterLayout.TryRead(_store.Layout.MainFile);
+        var footer = FooterLayout.TryRead(_store.Layout.Files, StoreLayout.MainName);
         Assert.NotNull(footer);
         await using var file = await ParquetFile.OpenAsync(_store.Layout.MainFile, CancellationToken.None);
         Assert.Equal(file.RowCount, footer!.RowCount);
         Assert.Equal(file.CustomMetadata.OrderBy(p => p.Key), footer.KeyValueMetadata.OrderBy(p => p.Key));
         Assert.Equal(file.RowGroupCount, footer.RowGroups.Count);
         // The same bytes again: the layout already parsed. A new main file (same path): parsed afresh.
-        Assert.Same(footer, FooterLayout.TryRead(_store.Layout.MainFile));
+        Assert.Same(footer, FooterLayout.TryRead(_store.Layout.Files, StoreLayout.MainName));
         await file.DisposeAsync();
         await _store.WriteAsync(SampleRecords.Make("np-footer", model: "model-c"));
         await _store.ConsolidateAsync();
-        var replaced = FooterLayout.TryRead(_store.Layout.MainFile);
+        var replaced = FooterLayout.TryRead(_store.Layout.Files, StoreLayout.MainName);
         Assert.NotSame(footer, replaced);
         Assert.Equal(footer.RowCount + 1, replaced!.RowCount);
         Assert.NotEqual(footer.KeyValueMetadata[ParquetCodec.ConsolidationIdKey], replaced.KeyValueMetadata[ParquetCodec.ConsolidationIdKey]);
         // A damaged tail is not read (the general path reports it).
         var bytes = File.ReadAllBytes(_store.Layout.MainFile);
         File.WriteAllBytes(_store.Layout.MainFile, bytes.AsSpan(0, bytes.Length - 3).ToArray());
-        Assert.Null(FooterLayout.TryRead(_store.Layout.MainFile));
-        Assert.Null(FooterLayout.TryRead(Path.Combine(_store.Root, "missing.parquet")));
+        Assert.Null(FooterLayout.TryRead(_store.Layout.Files, StoreLayout.MainName));
+        Assert.Null(FooterLayout.TryRead(_store.Layout.Files, "missing.parquet"));
     }
     /// <summary>Every column of model_stats.parquet for <paramref name="groups"/>, rendered row by row.</summary>
     private static List<string> Figures(StatsAccumulator groups)
@@ -120,7 +120,7 @@ public sealed class NothingPendingTests : IDisposable
     public async Task The_direct_model_stats_reader_gives_every_figure_the_general_reader_gives()
     {
         await ConsolidatedAsync();
-        var mainId = FooterLayout.TryRead(_store.Layout.MainFile)!.KeyValueMetadata[ParquetCodec.ConsolidationIdKey];
+        var mainId = FooterLayout.TryRead(_store.Layout.Files, StoreLayout.MainName)!.KeyValueMetadata[ParquetCodec.ConsolidationIdKey];
 
         var direct = ModelStatsFile.TryRead(_store.Layout, mainId, out bool declined);
         var general = await ModelStatsFile.TryReadGeneralAsync(_store.Layout, mainId, CancellationToken.None);
@@ -145,7 +145,7 @@ public sealed class NothingPendingTests : IDisposable
     public async Task A_model_stats_file_the_direct_reader_declines_is_read_by_the_general_reader()
     {
         await ConsolidatedAsync();
-        var mainId = FooterLayout.TryRead(_store.Layout.MainFile)!.KeyValueMetadata[ParquetCodec.ConsolidationIdKey];
+        var mainId = FooterLayout.TryRead(_store.Layout.Files, StoreLayout.MainName)!.KeyValueMetadata[ParquetCodec.ConsolidationIdKey];
         var expected = Figures((await ModelStatsFile.TryReadGeneralAsync(_store.Layout, mainId, CancellationToken.None))!);
         // The same table rewritten by another tool with a codec the engine's decoder does not read (GZIP).
         string copy = _store.Layout.StatsFile + ".copy";
@@ -203,7 +203,7 @@ public sealed class NothingPendingTests : IDisposable
         Assert.Equal(count, (await run).RecordsAfter);
 
         // The lock held by another consolidation: not decided here (RunAsync waits or reports it).
-        using (StoreLock.TryAcquire(_store.Layout))
+        using (_store.Layout.Files.TryLock())
         {
             Assert.Null(new Consolidator(_store.Layout).TryNothingToDo());
             await Assert.ThrowsAsync<StoreLockedException>(() => new Consolidator(_store.Layout).RunAsync());

@@ -179,21 +179,15 @@ internal static class ColumnChunkDecoder
     /// given maximum definition level (0 or 1) in a row group of <paramref name="rows"/> rows.
     /// Null: declined (unsupported, or metadata that does not add up); the reason is in <paramref name="declined"/>.
     /// </summary>
-    public static DecodedChunk? TryDecode(SafeFileHandle file, long fileLength, ColumnChunk? chunk, SchemaElement element, int maxDefinitionLevel, long rows, out string? declined, DecodeBuffers? buffers = null)
+    public static DecodedChunk? TryDecode(StoreFileReader file, ColumnChunk? chunk, SchemaElement element, int maxDefinitionLevel, long rows, out string? declined, DecodeBuffers? buffers = null)
     {
-        declined = Check(fileLength, chunk, element, maxDefinitionLevel, rows, out long start, out int length);
+        declined = Check(file.Length, chunk, element, maxDefinitionLevel, rows, out long start, out int length);
         if (declined is not null) return null;
         buffers ??= new DecodeBuffers();
         var bytes = DecodeBuffers.AtLeast(ref buffers.Chunk, length);
         try
         {
-            int read = 0;
-            while (read < length)
-            {
-                int n = RandomAccess.Read(file, bytes.AsSpan(read, length - read), start + read);
-                if (n == 0) throw new InvalidDataException("The file ends inside a column chunk.");
-                read += n;
-            }
+            file.ReadExactly(bytes.AsSpan(0, length), start);
             return Decode(bytes.AsSpan(0, length), chunk!.MetaData!.Codec, element, maxDefinitionLevel, (int)rows, buffers);
         }
         catch (DecoderDeclinedException ex)
@@ -209,23 +203,17 @@ internal static class ColumnChunkDecoder
     /// checksum present matches. True when every page carried one; false when a page has none (the
     /// caller then decodes the chunk to check it). Damage throws <see cref="InvalidDataException"/>.
     /// </summary>
-    public static bool TryVerifyChecksums(SafeFileHandle file, long fileLength, ColumnChunk chunk, long rows, DecodeBuffers buffers)
+    public static bool TryVerifyChecksums(StoreFileReader file, ColumnChunk chunk, long rows, DecodeBuffers buffers)
     {
         var meta = chunk.MetaData ?? throw new InvalidDataException("A column chunk without metadata.");
         long first = meta.DataPageOffset;
         if (meta.DictionaryPageOffset is long d && d > 0 && d < first) first = d;
         if (rows == 0 && meta.TotalCompressedSize == 0) return true;
-        if (first < 4 || meta.TotalCompressedSize <= 0 || meta.TotalCompressedSize > Array.MaxLength || first + meta.TotalCompressedSize > fileLength - 8)
+        if (first < 4 || meta.TotalCompressedSize <= 0 || meta.TotalCompressedSize > Array.MaxLength || first + meta.TotalCompressedSize > file.Length - 8)
             throw new InvalidDataException("A column chunk lies outside the file.");
         int length = (int)meta.TotalCompressedSize;
         var bytes = DecodeBuffers.AtLeast(ref buffers.Chunk, length);
-        int read = 0;
-        while (read < length)
-        {
-            int n = RandomAccess.Read(file, bytes.AsSpan(read, length - read), first + read);
-            if (n == 0) throw new InvalidDataException("The file ends inside a column chunk.");
-            read += n;
-        }
+        file.ReadExactly(bytes.AsSpan(0, length), first);
         var span = bytes.AsSpan(0, length);
         int pos = 0;
         long values = 0;

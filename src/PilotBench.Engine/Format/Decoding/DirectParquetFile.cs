@@ -15,16 +15,14 @@ namespace PilotBench.Engine.Format;
 /// </summary>
 internal sealed class DirectParquetFile : IDisposable
 {
-    private readonly SafeFileHandle _handle;
-    private readonly long _length;
+    private readonly StoreFileReader _file;
     private readonly FooterMetadata _footer;
     // As ParquetFile finds columns: by name ignoring case, the first of equal names.
     private readonly Dictionary<string, int> _leafIndex = new(StringComparer.OrdinalIgnoreCase);
 
-    private DirectParquetFile(SafeFileHandle handle, long length, FooterMetadata footer)
+    private DirectParquetFile(StoreFileReader file, FooterMetadata footer)
     {
-        _handle = handle;
-        _length = length;
+        _file = file;
         _footer = footer;
         var schema = footer.Schema;
         if (schema[0].NumChildren is not int children || children != schema.Count - 1) throw new NotSupportedException("A nested schema.");
@@ -51,23 +49,25 @@ internal sealed class DirectParquetFile : IDisposable
 
     public IReadOnlyDictionary<string, string> KeyValueMetadata => _footer.KeyValueMetadata;
 
-    public static DirectParquetFile Open(string path)
+    /// <summary>Reads the footer of <paramref name="file"/> (checked as <see cref="FooterMetadata.Validate"/> does); takes ownership of it.</summary>
+    public static DirectParquetFile Open(StoreFileReader file)
     {
-        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         try
         {
-            long length = RandomAccess.GetLength(handle);
-            var bytes = FooterMetadata.ReadFooterBytes(handle, length);
+            var bytes = FooterMetadata.ReadFooterBytes(file);
             var footer = FooterMetadata.Parse(bytes);
-            footer.Validate(length, bytes.Length);
-            return new DirectParquetFile(handle, length, footer);
+            footer.Validate(file.Length, bytes.Length);
+            return new DirectParquetFile(file, footer);
         }
         catch
         {
-            handle.Dispose();
+            file.Dispose();
             throw;
         }
     }
+
+    /// <summary>Opens a local file by path.</summary>
+    public static DirectParquetFile Open(string path) => Open(LocalStoreFiles.OpenFile(path));
 
     /// <summary>The values of column <paramref name="name"/> over all row groups, or null when the file has no such column.</summary>
     public Array? ReadColumn(string name)
@@ -89,7 +89,7 @@ internal sealed class DirectParquetFile : IDisposable
         {
             var chunk = group.Columns[leaf];
             if (chunk.MetaData?.PathInSchema is not [var path] || path != element.Name) throw new InvalidDataException($"A column chunk of '{name}' names another column.");
-            var decoded = ColumnChunkDecoder.TryDecode(_handle, _length, chunk, element, maxDefinitionLevel, group.NumRows, out string? declined, buffers)
+            var decoded = ColumnChunkDecoder.TryDecode(_file, chunk, element, maxDefinitionLevel, group.NumRows, out string? declined, buffers)
                           ?? throw new NotSupportedException($"Column '{name}': {declined}.");
             var values = FastColumnReader.ToColumn(name, kind, decoded).Values;
             result ??= Array.CreateInstance(values.GetType().GetElementType()!, (int)_footer.RowCount);
@@ -191,5 +191,5 @@ internal sealed class DirectParquetFile : IDisposable
         _ => Array.Empty<DateTime?>(),
     };
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose() => _file.Dispose();
 }

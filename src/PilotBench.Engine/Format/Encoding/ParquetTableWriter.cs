@@ -92,6 +92,22 @@ internal sealed class ParquetTableWriter
         var footer = new byte[footerLength];
         stream.Position = footerStart;
         await stream.ReadExactlyAsync(footer, cancellationToken).ConfigureAwait(false);
+        if (AppendPointOf(footer, footerStart, schema) is not { } point) return null;
+        stream.Position = footerStart;
+        return ForAppend(stream, schema, point, bloomFilterColumns);
+    }
+
+    /// <summary>Where an append to a file starts and what of its footer the new footer keeps.</summary>
+    internal sealed record AppendPoint(long FooterStart, long PreviousRows, List<byte[]> PreviousRowGroups);
+
+    /// <summary>
+    /// The append point of a file whose footer is <paramref name="footer"/> (starting at
+    /// <paramref name="footerStart"/>), or null when the file is not one this writer appends to:
+    /// its footer does not parse, or its schema's bytes differ from what this writer writes for
+    /// <paramref name="schema"/> (another writer's file, or an older PilotBench's).
+    /// </summary>
+    internal static AppendPoint? AppendPointOf(byte[] footer, long footerStart, TableSchema schema)
+    {
         FooterLayout layout;
         try
         {
@@ -106,13 +122,20 @@ internal sealed class ParquetTableWriter
             WriteSchemaList(new ThriftCompactWriter(expected), schema);
             if (!footer.AsSpan(layout.Schema).SequenceEqual(expected.Span)) return null;
         }
-        stream.Position = footerStart;
-        return new ParquetTableWriter(stream, schema, footerStart, compress: true, bloomFilterColumns)
-        {
-            _previousRows = layout.RowCount,
-            _previousRowGroups = layout.RowGroups.Select(range => footer[range]).ToList(),
-        };
+        return new AppendPoint(footerStart, layout.RowCount, layout.RowGroups.Select(range => footer[range]).ToList());
     }
+
+    /// <summary>
+    /// A writer that continues a file at <paramref name="point"/>: <paramref name="stream"/> takes the
+    /// bytes from the old footer's start on (new row groups, then a footer listing the old row
+    /// groups, their bytes unchanged, and the new ones).
+    /// </summary>
+    internal static ParquetTableWriter ForAppend(Stream stream, TableSchema schema, AppendPoint point, IReadOnlyCollection<string>? bloomFilterColumns) =>
+        new(stream, schema, point.FooterStart, compress: true, bloomFilterColumns)
+        {
+            _previousRows = point.PreviousRows,
+            _previousRowGroups = point.PreviousRowGroups,
+        };
 
     /// <summary>Writes one row group of every row of <paramref name="table"/>, which must have the writer's schema.</summary>
     public Task WriteRowGroupAsync(RecordTable table, CancellationToken cancellationToken) =>

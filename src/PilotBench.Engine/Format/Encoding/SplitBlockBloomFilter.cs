@@ -143,22 +143,23 @@ internal sealed class SplitBlockBloomFilter : IDisposable
     /// not allow; past the end of the file): the caller then reads the column instead. Throws
     /// <see cref="InvalidDataException"/> when the header does not parse.
     /// </summary>
-    public static ReadOnlyMemory<byte>? TryRead(SafeFileHandle handle, long fileLength, long offset, int? length, ref byte[] buffer)
+    public static ReadOnlyMemory<byte>? TryRead(StoreFileReader file, long offset, int? length, ref byte[] buffer)
     {
         // The header is about 15 bytes; 64 is more than any header this reader accepts. When the
         // metadata gives the length (header and bitset: ours always does), one read takes both.
         const int HeaderRead = 64;
+        long fileLength = file.Length;
         if (offset < 4 || offset >= fileLength) return null;
         int first = length is int stated && stated > 0 && stated <= HeaderRead + MaxBytes && offset + stated <= fileLength
             ? stated : (int)Math.Min(HeaderRead, fileLength - offset);
         if (buffer.Length < first) buffer = new byte[first];
-        int read = RandomAccess.Read(handle, buffer.AsSpan(0, first), offset);
+        int read = file.Read(buffer.AsSpan(0, first), offset);
         if (!TryReadHeader(buffer.AsSpan(0, read), out int headerLength, out int numBytes)) return null;
         if (length is int expected && expected != headerLength + numBytes) return null;
         if (offset + headerLength + (long)numBytes > fileLength) return null;
         if (read >= headerLength + numBytes) return buffer.AsMemory(headerLength, numBytes);
         if (buffer.Length < numBytes) buffer = new byte[numBytes];
-        int got = RandomAccess.Read(handle, buffer.AsSpan(0, numBytes), offset + headerLength);
+        int got = file.Read(buffer.AsSpan(0, numBytes), offset + headerLength);
         if (got != numBytes) return null;
         return buffer.AsMemory(0, numBytes);
     }

@@ -33,20 +33,26 @@ internal sealed class FooterLayout
     /// and consolidation id). Null when the file is missing, too short, or its tail or footer is not
     /// well formed: the caller then takes the general path, which reports the damage.
     /// </summary>
-    public static FooterLayout? TryRead(string path)
+    public static FooterLayout? TryRead(IStoreFiles files, string name)
+    {
+        using var file = files.OpenRead(name);
+        return file is null ? null : TryRead(file);
+    }
+
+    /// <summary>As <see cref="TryRead(IStoreFiles, string)"/>, for a file already open.</summary>
+    public static FooterLayout? TryRead(StoreFileReader file)
     {
         try
         {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            long length = RandomAccess.GetLength(handle);
+            long length = file.Length;
             if (length < 12) return null;
             Span<byte> tail = stackalloc byte[8];
-            if (RandomAccess.Read(handle, tail, length - 8) != 8 || !tail[4..].SequenceEqual("PAR1"u8)) return null;
+            if (file.Read(tail, length - 8) != 8 || !tail[4..].SequenceEqual("PAR1"u8)) return null;
             int footerLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(tail);
             if (footerLength <= 0 || footerLength > length - 12) return null;
             var footer = new byte[footerLength];
-            if (RandomAccess.Read(handle, footer, length - 8 - footerLength) != footerLength) return null;
-            return Recent.Get(path, footer) ?? Recent.Add(path, footer, Parse(footer));
+            if (file.Read(footer, length - 8 - footerLength) != footerLength) return null;
+            return Recent.Get(file.DisplayPath, footer) ?? Recent.Add(file.DisplayPath, footer, Parse(footer));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
         {

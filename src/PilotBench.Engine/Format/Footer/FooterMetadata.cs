@@ -37,21 +37,16 @@ internal sealed class FooterMetadata
     /// The footer's bytes: the tail of the file is "length, PAR1". Throws InvalidDataException when
     /// the file is too short or its tail is not a plain Parquet footer (an encrypted footer ends in PARE).
     /// </summary>
-    public static byte[] ReadFooterBytes(SafeFileHandle handle, long length)
+    public static byte[] ReadFooterBytes(StoreFileReader file)
     {
+        long length = file.Length;
         if (length < 12) throw new InvalidDataException("The file is too short to be Parquet.");
         Span<byte> tail = stackalloc byte[8];
-        if (RandomAccess.Read(handle, tail, length - 8) != 8 || !tail[4..].SequenceEqual("PAR1"u8)) throw new InvalidDataException("The file does not end with a Parquet footer.");
+        if (file.Read(tail, length - 8) != 8 || !tail[4..].SequenceEqual("PAR1"u8)) throw new InvalidDataException("The file does not end with a Parquet footer.");
         int footerLength = BinaryPrimitives.ReadInt32LittleEndian(tail);
         if (footerLength <= 0 || footerLength > length - 12) throw new InvalidDataException("The footer length is out of the file.");
         var footer = new byte[footerLength];
-        int read = 0;
-        while (read < footerLength)
-        {
-            int n = RandomAccess.Read(handle, footer.AsSpan(read), length - 8 - footerLength + read);
-            if (n == 0) throw new InvalidDataException("The file ends inside its footer.");
-            read += n;
-        }
+        file.ReadExactly(footer, length - 8 - footerLength);
         return footer;
     }
 

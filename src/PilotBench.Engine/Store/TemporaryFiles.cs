@@ -1,39 +1,12 @@
 namespace PilotBench.Engine.Store;
 
-/// <summary>A store path that cannot be a store (a file, or a folder that cannot be created).</summary>
-public sealed class StorePathException : IOException
-{
-    public StorePathException(string message, Exception? inner = null) : base(message, inner) { }
-}
-
-internal static class StoreChecks
-{
-    /// <summary>Fails clearly when the store root is a file; creates the folders when asked.</summary>
-    public static void EnsureStoreFolder(StoreLayout layout, bool create)
-    {
-        if (File.Exists(layout.Root))
-        {
-            throw new StorePathException($"The store path '{layout.Root}' is a file, not a folder. Give the folder that holds (or will hold) test_results.parquet.");
-        }
-        if (!create) return;
-        try
-        {
-            Directory.CreateDirectory(layout.IncrementalFolder);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new StorePathException($"The store folder '{layout.Root}' cannot be created or written: {ex.Message}", ex);
-        }
-    }
-}
-
 /// <summary>Removes the temporary files of writers and consolidations that died mid-write.</summary>
 internal static class TemporaryFiles
 {
-    public static List<string> RemoveStale(StoreLayout layout, TimeSpan staleAge)
+    public static List<string> RemoveStale(IEnumerable<string> folders, TimeSpan staleAge)
     {
         var removed = new List<string>();
-        foreach (var folder in new[] { layout.Root, layout.IncrementalFolder })
+        foreach (var folder in folders)
         {
             if (!Directory.Exists(folder)) continue;
             foreach (var path in Directory.EnumerateFiles(folder, StoreLayout.TemporaryPrefix + "*"))
