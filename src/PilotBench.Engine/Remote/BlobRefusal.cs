@@ -21,6 +21,16 @@ public static class BlobRefusal
     public static bool IsChangedSince(RequestFailedException failure) =>
         failure.Status == 412 && failure.ErrorCode == BlobErrorCode.ConditionNotMet;
 
+    /// <summary>
+    /// A server-side read of a source pinned by <c>x-ms-source-if-match</c> (the backup's copy, Put Block
+    /// From URL) found another version of the source. Azure answers 412 SourceConditionNotMet; Azurite
+    /// answers so for Put Block From URL and 412 ConditionNotMet for a copy. Only meaningful for a
+    /// request that sets no condition on its destination.
+    /// </summary>
+    public static bool IsSourceChangedSince(RequestFailedException failure) =>
+        failure.Status == 412
+        && (failure.ErrorCode == BlobErrorCode.SourceConditionNotMet || failure.ErrorCode == BlobErrorCode.ConditionNotMet);
+
     /// <summary>A lease request found the blob leased by someone else (acquire), or our lease lost (renew).</summary>
     public static bool IsLeasedByAnother(RequestFailedException failure) =>
         failure.Status == 409

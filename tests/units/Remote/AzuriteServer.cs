@@ -17,7 +17,7 @@ public sealed class AzuriteServer : IDisposable
 {
     /// <summary>Azurite's well-known development account and key (public: the emulator's documented default).</summary>
     public const string AccountName = "devstoreaccount1";
-    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private static readonly string Folder = typeof(AzuriteServer).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "AzuriteFolder").Value!;

@@ -4,6 +4,7 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Azure.Storage.Sas;
 using PilotBench.Engine.Remote;
 using Xunit;
 using Xunit.Abstractions;
@@ -197,6 +198,126 @@ public sealed class BlobProtocolTests(AzuriteServer azurite, ITestOutputHelper o
         output.WriteLine($"renewal of a lost lease: {lost.Status} {lost.ErrorCode}");
         Assert.True(BlobRefusal.IsLeasedByAnother(lost));
         await other.ReleaseAsync();
+    }
+
+    [AzuriteFact]
+    public async Task Backup_AServerSideCopyPinnedToTheMainsETag_CopiesThatVersion_AndOnAStaleETag_IsRefusedLeavingTheBackup()
+    {
+        BlobContainerClient container = await NewContainerAsync();
+        BlobClient main = container.GetBlobClient("prefix/test_results.parquet");
+        BlobClient backup = container.GetBlobClient("prefix/test_results.parquet.backup");
+        ETag e0 = (await main.UploadAsync(Bytes("main v1"), IfAbsent())).Value.ETag;
+        BlobCopyFromUriOptions PinnedTo(ETag etag) => new() { SourceConditions = new BlobRequestConditions { IfMatch = etag } };
+
+        // Copy Blob (start, then wait for it): no size limit, and Azurite reads a source in the
+        // destination's account with no SAS (see docs/remote-store.md for Azure's rule).
+        CopyFromUriOperation copy = await backup.StartCopyFromUriAsync(main.Uri, PinnedTo(e0));
+        await copy.WaitForCompletionAsync();
+        Assert.Equal(CopyStatus.Success, (await backup.GetPropertiesAsync()).Value.CopyStatus);
+        Assert.Equal("main v1", await ReadAllAsync(backup));
+        ETag backupETag = (await backup.GetPropertiesAsync()).Value.ETag;
+
+        // Another consolidation commits a new main: a backup pinned to the version we read is refused.
+        await main.UploadAsync(Bytes("main v2 by another"), new BlobUploadOptions { Conditions = new BlobRequestConditions { IfMatch = e0 } });
+        var refused = await Assert.ThrowsAsync<RequestFailedException>(() => backup.StartCopyFromUriAsync(main.Uri, PinnedTo(e0)));
+        output.WriteLine($"copy blob pinned to a stale source ETag: {refused.Status} {refused.ErrorCode}");
+        Assert.True(BlobRefusal.IsSourceChangedSince(refused), $"{refused.Status} {refused.ErrorCode}");
+
+        // Copy Blob From URL (synchronous, sources up to 256 MiB) is pinned the same way.
+        var refusedSync = await Assert.ThrowsAsync<RequestFailedException>(() => backup.SyncCopyFromUriAsync(main.Uri, PinnedTo(e0)));
+        output.WriteLine($"copy blob from URL pinned to a stale source ETag: {refusedSync.Status} {refusedSync.ErrorCode}");
+        Assert.True(BlobRefusal.IsSourceChangedSince(refusedSync), $"{refusedSync.Status} {refusedSync.ErrorCode}");
+
+        Assert.Equal("main v1", await ReadAllAsync(backup));
+        Assert.Equal(backupETag, (await backup.GetPropertiesAsync()).Value.ETag);
+    }
+
+    [AzuriteFact]
+    public async Task PutBlobFromUrl_IsNotImplementedByAzurite()
+    {
+        // Put Blob From URL (SyncUploadFromUri) would be a second way to take the backup; Azurite
+        // answers it with 501, so the backup uses Copy Blob, which both Azure and Azurite serve.
+        BlobContainerClient container = await NewContainerAsync();
+        BlobClient main = container.GetBlobClient("prefix/test_results.parquet");
+        await main.UploadAsync(Bytes("main"), IfAbsent());
+        BlockBlobClient backup = container.GetBlockBlobClient("prefix/test_results.parquet.backup");
+
+        var refused = await Assert.ThrowsAsync<RequestFailedException>(() => backup.SyncUploadFromUriAsync(main.GenerateSasUri(BlobSasPermissions.Read, DateTimeOffset.UtcNow.AddHours(1))));
+
+        output.WriteLine($"put blob from URL: {refused.Status} {refused.ErrorCode}");
+        Assert.Equal(501, refused.Status);
+        Assert.Equal("APINotImplemented", refused.ErrorCode);
+        Assert.False((await backup.ExistsAsync()).Value);
+    }
+
+    [AzuriteFact]
+    public async Task BlockList_CarriesTheBlobsETag_SoAnAppendChecksItAgainstE0_AndItsCommitOnAStaleETagIsRefused()
+    {
+        BlobContainerClient container = await NewContainerAsync();
+        BlockBlobClient main = container.GetBlockBlobClient("prefix/test_results.parquet");
+        await main.StageBlockAsync(BlockId(0), Bytes("[rows 1]").ToStream());
+        await main.StageBlockAsync(BlockId(1), Bytes("[footer 1]").ToStream());
+        ETag e0 = (await main.CommitBlockListAsync([BlockId(0), BlockId(1)], new CommitBlockListOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } })).Value.ETag;
+
+        BlockList listed = (await main.GetBlockListAsync(BlockListTypes.Committed)).Value;
+        Assert.Equal(e0, listed.ETag);
+        Assert.Equal(e0, (await main.GetPropertiesAsync()).Value.ETag);
+
+        // Get Block List takes no If-Match: the SDK refuses the condition before sending anything, so
+        // the list is pinned by comparing its ETag with E0 (and, finally, by the commit's If-Match).
+        var unsupported = Assert.Throws<ArgumentException>(() =>
+            main.GetBlockList(BlockListTypes.Committed, null, new BlobRequestConditions { IfMatch = e0 }));
+        output.WriteLine($"get block list with If-Match: {unsupported.Message}");
+
+        // The append stages its new row group and footer; meanwhile another consolidation commits.
+        await main.StageBlockAsync(BlockId(2), Bytes("[rows 2]").ToStream());
+        await main.StageBlockAsync(BlockId(3), Bytes("[footer 2]").ToStream());
+        ETag other = (await main.UploadAsync(Bytes("a main rewritten by another").ToStream(), new BlobUploadOptions { Conditions = new BlobRequestConditions { IfMatch = e0 } })).Value.ETag;
+
+        BlockList relisted = (await main.GetBlockListAsync(BlockListTypes.Committed)).Value;
+        Assert.Equal(other, relisted.ETag);
+        Assert.NotEqual(e0, relisted.ETag);
+
+        var refused = await Assert.ThrowsAsync<RequestFailedException>(() => main.CommitBlockListAsync(
+            [BlockId(0), BlockId(2), BlockId(3)], new CommitBlockListOptions { Conditions = new BlobRequestConditions { IfMatch = e0 } }));
+        output.WriteLine($"commit of a block list on a stale ETag: {refused.Status} {refused.ErrorCode}");
+        Assert.True(BlobRefusal.IsChangedSince(refused));
+        Assert.Equal("a main rewritten by another", (await main.DownloadContentAsync()).Value.Content.ToString());
+        Assert.Equal(other, (await main.GetPropertiesAsync()).Value.ETag);
+    }
+
+    [AzuriteFact]
+    public async Task PutBlockFromUrl_StagesARangeOfTheMainServerSide_PinnedToItsETag_SoAMainNotWrittenInBlocksCanBeReused()
+    {
+        BlobContainerClient container = await NewContainerAsync();
+        BlockBlobClient main = container.GetBlockBlobClient("prefix/test_results.parquet");
+        // Written in one shot (Put Blob): the main has no committed blocks an append could name.
+        ETag e0 = (await main.UploadAsync(Bytes("[rows 1][rows 2][footer 1]").ToStream(), new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } })).Value.ETag;
+        Assert.Empty((await main.GetBlockListAsync(BlockListTypes.Committed)).Value.CommittedBlocks);
+
+        // The source is read by the service with the source URL's own credentials: without a SAS it is refused.
+        var unauthorized = await Assert.ThrowsAsync<RequestFailedException>(() => main.StageBlockFromUriAsync(main.Uri, BlockId(0),
+            new StageBlockFromUriOptions { SourceRange = new HttpRange(0, 16), SourceConditions = new RequestConditions { IfMatch = e0 } }));
+        output.WriteLine($"put block from URL without a source SAS: {unauthorized.Status} {unauthorized.ErrorCode}");
+        Assert.Equal(403, unauthorized.Status);
+        Assert.Equal(BlobErrorCode.CannotVerifyCopySource, unauthorized.ErrorCode);
+
+        // With a read SAS: the rows before the old footer become a block of the main itself, staged
+        // server-side; only the new row group and footer travel from the client.
+        Uri source = main.GenerateSasUri(BlobSasPermissions.Read, DateTimeOffset.UtcNow.AddHours(1));
+        await main.StageBlockFromUriAsync(source, BlockId(0), new StageBlockFromUriOptions { SourceRange = new HttpRange(0, 16), SourceConditions = new RequestConditions { IfMatch = e0 } });
+        await main.StageBlockAsync(BlockId(1), Bytes("[rows 3]").ToStream());
+        await main.StageBlockAsync(BlockId(2), Bytes("[footer 2]").ToStream());
+        await main.CommitBlockListAsync([BlockId(0), BlockId(1), BlockId(2)], new CommitBlockListOptions { Conditions = new BlobRequestConditions { IfMatch = e0 } });
+        Assert.Equal("[rows 1][rows 2][rows 3][footer 2]", (await main.DownloadContentAsync()).Value.Content.ToString());
+        Assert.Equal([BlockId(0), BlockId(1), BlockId(2)], (await main.GetBlockListAsync(BlockListTypes.Committed)).Value.CommittedBlocks.Select(b => b.Name));
+
+        // Pinned to a version that is gone, the server-side read is refused.
+        var stale = await Assert.ThrowsAsync<RequestFailedException>(() => main.StageBlockFromUriAsync(source, BlockId(3),
+            new StageBlockFromUriOptions { SourceRange = new HttpRange(0, 8), SourceConditions = new RequestConditions { IfMatch = e0 } }));
+        output.WriteLine($"put block from URL pinned to a stale source ETag: {stale.Status} {stale.ErrorCode}");
+        Assert.True(BlobRefusal.IsSourceChangedSince(stale), $"{stale.Status} {stale.ErrorCode}");
+        Assert.Empty((await main.GetBlockListAsync(BlockListTypes.Uncommitted)).Value.UncommittedBlocks);
     }
 
     private static string BlockId(int index) => Convert.ToBase64String(Encoding.ASCII.GetBytes($"block-{index:D6}"));

@@ -158,6 +158,9 @@ public sealed class BlobStoreAddressTests
         Assert.False(BlobRefusal.IsAlreadyExists(new RequestFailedException(403, "denied", "AuthorizationPermissionMismatch", null)));
         Assert.True(BlobRefusal.IsChangedSince(new RequestFailedException(412, "condition not met", "ConditionNotMet", null)));
         Assert.False(BlobRefusal.IsChangedSince(new RequestFailedException(404, "gone", "BlobNotFound", null)));
+        Assert.True(BlobRefusal.IsSourceChangedSince(new RequestFailedException(412, "source changed", "SourceConditionNotMet", null)));
+        Assert.True(BlobRefusal.IsSourceChangedSince(new RequestFailedException(412, "condition not met", "ConditionNotMet", null)));
+        Assert.False(BlobRefusal.IsSourceChangedSince(new RequestFailedException(403, "no source rights", "CannotVerifyCopySource", null)));
         Assert.True(BlobRefusal.IsLeasedByAnother(new RequestFailedException(409, "held", "LeaseAlreadyPresent", null)));
         Assert.False(BlobRefusal.IsLeasedByAnother(new RequestFailedException(409, "exists", "BlobAlreadyExists", null)));
     }
