@@ -27,7 +27,7 @@ Describe 'Write-PilotResult input shapes' {
 
 Describe 'Write-PilotResult reading plain pscustomobjects through their own member table' {
     It 'uses the member table and type names of this pwsh (the fast paths are the ones in use)' {
-        $type = [PilotBench.Commands.WritePilotResultCommand].GetNestedType('NoteProperties', [Reflection.BindingFlags]'NonPublic')
+        $type = [PilotBench.Commands.WritePilotResultCommand].Assembly.GetType('PilotBench.Input.PipelineRecords+NoteProperties')
         $type.GetProperty('Paths', [Reflection.BindingFlags]'NonPublic,Static').GetValue($null) | Should -Be 'table typenames enumerator'
     }
 

@@ -106,8 +106,7 @@ public sealed class IncrementWriter : IAsyncDisposable
             if (count >= _options.FlushRecordCount) return true;
             // Only while no flush is running (the flush side idle: a writer's first batch, or a
             // slow producer): when a flush is running, encoding ahead would compete with it, and
-            // the slices' extra row groups cost more than they save (steady state of the 1M
-            // writer: 1.57 -> 1.74 CPU-s when every batch was sliced). Rows not in a slice yet
+            // the slices' extra row groups cost more than they save. Rows not in a slice yet
             // (after a failed flush the buffer starts with the kept rows) go into the next one.
             if (_sliceRows > 0 && count - _buffer.SlicedRows >= _sliceRows && _flushGate.CurrentCount > 0)
             {
@@ -116,6 +115,56 @@ public sealed class IncrementWriter : IAsyncDisposable
             return false;
         }
     }
+
+    /// <summary>
+    /// Accepts a validated record (as <see cref="Add"/>); when it fills the buffer, the buffer is
+    /// flushed in the background (<see cref="StartFlush"/>) while the caller goes on adding, so a
+    /// pipeline's producer and the Parquet encoding overlap (double buffering). At most one batch
+    /// is written at a time: a second full buffer waits for the first. A background flush's
+    /// failure is thrown (<see cref="IOException"/>) by the next <see cref="Accept"/> or
+    /// <see cref="ObservePendingFlush"/>, never lost; <see cref="FailedFlushTrigger"/> then names
+    /// the record that filled that buffer. The single-threaded caller of Write-PilotResult.
+    /// </summary>
+    public void Accept(TestRecord record)
+    {
+        FailedFlushTrigger = null;
+        if (Add(record))
+        {
+            ObservePendingFlush(wait: true);
+            _pendingTrigger = record.TestId;
+            _pendingFlush = StartFlush();
+        }
+        else if (_pendingFlush is { IsCompleted: true })
+        {
+            ObservePendingFlush(wait: false);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the background flush <see cref="Accept"/> started (with <paramref name="wait"/>
+    /// false, only looks at a finished one) and throws its failure.
+    /// </summary>
+    public void ObservePendingFlush(bool wait)
+    {
+        var pending = _pendingFlush;
+        if (pending is null || (!wait && !pending.IsCompleted)) return;
+        _pendingFlush = null;
+        try
+        {
+            pending.GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            FailedFlushTrigger = _pendingTrigger;
+            throw;
+        }
+    }
+
+    /// <summary>The test id of the record that filled the buffer whose background flush failed (the last failure thrown), else null.</summary>
+    public string? FailedFlushTrigger { get; private set; }
+
+    private Task<IncrementFlush?>? _pendingFlush;
+    private string? _pendingTrigger;
 
     /// <summary>Makes every buffered record durable. Returns the file written, or null when nothing was buffered.</summary>
     public async Task<IncrementFlush?> FlushAsync(CancellationToken cancellationToken = default)

@@ -20,13 +20,8 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
 {
     private const string ObjectSet = "InputObject";
     private const string FieldsSet = "Fields";
-    private const int MaxNestingDepth = 8;
 
     private IncrementWriter? _writer;
-    // A flush of a full buffer runs on the thread pool while the pipeline goes on (double
-    // buffering): its Parquet encoding was about a quarter of a 100k-object pipeline on this thread.
-    private Task<IncrementFlush?>? _pendingFlush;
-    private object? _pendingTarget;
     private readonly ConcurrentQueue<IncrementFlush> _flushed = new();
     private readonly Dictionary<string, object?> _fields = new(StringComparer.OrdinalIgnoreCase);
     // Reused for every pipeline object (the converter keeps neither): two lists and their growth
@@ -165,7 +160,6 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
         var layout = ResolveStore();
         try
         {
-            if (File.Exists(layout.Root)) throw new StorePathException($"The store path '{layout.Root}' is a file, not a folder.");
             _writer = new IncrementWriter(layout, new IncrementWriterOptions
             {
                 FlushRecordCount = FlushRecordCount,
@@ -177,7 +171,7 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            ThrowStoreError(ex is UnauthorizedAccessException ? ex : new StorePathException($"Cannot write to the store '{layout.Root}': {ex.Message}", ex), layout.Root);
+            ThrowStoreError(ex is UnauthorizedAccessException or StorePathException ? ex : new StorePathException($"Cannot write to the store '{layout.Root}': {ex.Message}", ex), layout.Root);
         }
         _writer!.Flushed += flush => _flushed.Enqueue(flush);
         WriteVerbose($"Writing to store '{layout.Root}'.");
@@ -202,7 +196,7 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
                     "NullRecord", ErrorCategory.InvalidArgument, null));
                 return;
             }
-            input = Properties(InputObject, _properties);
+            input = PipelineRecords.Properties(InputObject, _properties);
             if (input is null)
             {
                 _rejected++;
@@ -230,48 +224,31 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
         _provenance.StampOnto(record);
         try
         {
-            if (_writer!.Add(record))
-            {
-                ObservePendingFlush(wait: true);
-                _pendingTarget = record.TestId;
-                _pendingFlush = _writer.StartFlush();
-            }
-            else if (_pendingFlush is { IsCompleted: true })
-            {
-                ObservePendingFlush(wait: false);
-            }
+            // A full buffer is flushed in the background while the pipeline goes on (the engine's
+            // double buffering); a failed flush is a terminating store error naming the record
+            // that filled that buffer.
+            _writer!.Accept(record);
             _accepted++;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            ThrowStoreError(ex, record.TestId);
+            EmitFlushed();
+            ThrowStoreError(ex, _writer!.FailedFlushTrigger ?? record.TestId);
         }
         EmitFlushed();
     }
 
-    /// <summary>
-    /// Waits for the background flush (when <paramref name="wait"/>) and reports its failure as the
-    /// synchronous flush did: a terminating store error naming the record that filled the buffer.
-    /// </summary>
-    private void ObservePendingFlush(bool wait)
+    protected override void EndProcessing()
     {
-        var pending = _pendingFlush;
-        if (pending is null || (!wait && !pending.IsCompleted)) return;
-        _pendingFlush = null;
         try
         {
-            pending.GetAwaiter().GetResult();
+            _writer!.ObservePendingFlush(wait: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             EmitFlushed();
-            ThrowStoreError(ex, _pendingTarget);
+            ThrowStoreError(ex, _writer!.FailedFlushTrigger);
         }
-    }
-
-    protected override void EndProcessing()
-    {
-        ObservePendingFlush(wait: true);
         try
         {
             RunEngine(token => _writer!.FlushAsync(CancellationToken.None));
@@ -338,175 +315,8 @@ public sealed class WritePilotResultCommand : PilotCmdletBase
         }
         if (Property is not null)
         {
-            foreach (DictionaryEntry entry in Property) fields.Add(new(entry.Key.ToString() ?? "", Plain(entry.Value, 0)));
+            foreach (DictionaryEntry entry in Property) fields.Add(new(entry.Key.ToString() ?? "", PipelineRecords.Plain(entry.Value)));
         }
         return fields;
-    }
-
-    /// <summary>The properties of a pipeline object, or null when it is not a record-like object.</summary>
-    private static List<KeyValuePair<string, object?>>? Properties(PSObject input, List<KeyValuePair<string, object?>> result)
-    {
-        result.Clear();
-        if (input.BaseObject is IDictionary dictionary)
-        {
-            foreach (DictionaryEntry entry in dictionary) result.Add(new(entry.Key?.ToString() ?? "", Plain(entry.Value, 0)));
-            return result;
-        }
-        var baseObject = input.BaseObject;
-        if (baseObject is PSCustomObject && NoteProperties.TryRead(input, result)) return result;
-        if (baseObject is string || baseObject.GetType().IsPrimitive || baseObject is IEnumerable) return null;
-        result.Clear();
-        foreach (var property in input.Properties)
-        {
-            if (!property.IsGettable) continue;
-            object? value;
-            try { value = property.Value; }
-            catch (GetValueException) { continue; }
-            result.Add(new(property.Name, Plain(value, 0)));
-        }
-        return result;
-    }
-
-    /// <summary>
-    /// Unwraps PowerShell values into plain .NET ones the engine understands: PSObject to its base
-    /// object, nested custom objects to dictionaries, collections to lists (stored as JSON text).
-    /// </summary>
-    private static object? Plain(object? value, int depth)
-    {
-        if (value is null) return null;
-        if (value is PSObject ps)
-        {
-            if (ps.BaseObject is PSCustomObject)
-            {
-                if (depth >= MaxNestingDepth) return ps.ToString();
-                var nested = new Dictionary<string, object?>();
-                foreach (var property in ps.Properties) nested[property.Name] = Plain(SafeValue(property), depth + 1);
-                return nested;
-            }
-            value = ps.BaseObject;
-        }
-        switch (value)
-        {
-            case string or ValueType: return value;
-            case IDictionary dictionary:
-            {
-                if (depth >= MaxNestingDepth) return dictionary.ToString();
-                var nested = new Dictionary<string, object?>();
-                foreach (DictionaryEntry entry in dictionary) nested[entry.Key?.ToString() ?? ""] = Plain(entry.Value, depth + 1);
-                return nested;
-            }
-            case IEnumerable list:
-            {
-                if (depth >= MaxNestingDepth) return list.ToString();
-                var items = new List<object?>();
-                foreach (var item in list) items.Add(Plain(item, depth + 1));
-                return items;
-            }
-            default: return value.ToString();
-        }
-    }
-
-    /// <summary>
-    /// The note properties of a plain [pscustomobject] (also what Import-Csv and ConvertFrom-Json
-    /// emit), read from the object's own member list. Enumerating PSObject.Properties instead
-    /// consults the type table and adapters for every object: measured at about 50 us per fresh
-    /// 9-property object in pwsh 7.6, against about 5 us this way, which decides whether a 100k
-    /// pipeline keeps up with Export-Csv. The member list and the type names are not public, so
-    /// their accessors are looked up once, and the public path is used whenever they are
-    /// unavailable or the object carries a custom type name (whose type data could add properties).
-    /// </summary>
-    /// <remarks>
-    /// Three costs of the first version of this reader, each a copy per object: the public
-    /// TypeNames (a new ConsolidatedString for an object that shares its type's names),
-    /// enumerating the member collection (it copies its members into a new list under a lock),
-    /// and the enumerator. The type names are now read without the copy (InternalTypeNames) and
-    /// the members by index from the collection's own OrderedDictionary, in their order.
-    /// </remarks>
-    private static class NoteProperties
-    {
-        private const System.Reflection.BindingFlags Internal = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance;
-        private static readonly Func<PSObject, IEnumerable?>? InstanceMembers = CreateInstanceMembers();
-        private static readonly Func<PSObject, System.Collections.Specialized.OrderedDictionary?>? MemberTable = CreateMemberTable();
-        private static readonly Func<PSObject, System.Collections.ObjectModel.Collection<string>?>? TypeNamesOf = CreateTypeNames();
-
-        private static Func<PSObject, IEnumerable?>? CreateInstanceMembers()
-        {
-            try
-            {
-                var property = typeof(PSObject).GetProperty("InstanceMembers", Internal);
-                if (property?.GetMethod is null || !typeof(IEnumerable).IsAssignableFrom(property.PropertyType)) return null;
-                return (Func<PSObject, IEnumerable?>)Delegate.CreateDelegate(typeof(Func<PSObject, IEnumerable?>), property.GetMethod, throwOnBindFailure: false)!
-                    ?? (o => property.GetValue(o) as IEnumerable);
-            }
-            catch (Exception ex) when (ex is ArgumentException or MemberAccessException or System.Reflection.AmbiguousMatchException)
-            {
-                return null;
-            }
-        }
-
-        /// <summary>o => o.InstanceMembers.Members (the collection's OrderedDictionary of name to member), compiled once.</summary>
-        private static Func<PSObject, System.Collections.Specialized.OrderedDictionary?>? CreateMemberTable()
-        {
-            try
-            {
-                var instanceMembers = typeof(PSObject).GetProperty("InstanceMembers", Internal);
-                var members = instanceMembers?.PropertyType.GetProperty("Members", Internal);
-                if (instanceMembers?.GetMethod is null || members?.GetMethod is null ||
-                    members.PropertyType != typeof(System.Collections.Specialized.OrderedDictionary)) return null;
-                var input = System.Linq.Expressions.Expression.Parameter(typeof(PSObject), "input");
-                var body = System.Linq.Expressions.Expression.Property(System.Linq.Expressions.Expression.Property(input, instanceMembers), members);
-                return System.Linq.Expressions.Expression.Lambda<Func<PSObject, System.Collections.Specialized.OrderedDictionary?>>(body, input).Compile();
-            }
-            catch (Exception ex) when (ex is ArgumentException or MemberAccessException or InvalidOperationException or System.Reflection.AmbiguousMatchException or NotSupportedException)
-            {
-                return null;
-            }
-        }
-
-        private static Func<PSObject, System.Collections.ObjectModel.Collection<string>?>? CreateTypeNames()
-        {
-            try
-            {
-                var property = typeof(PSObject).GetProperty("InternalTypeNames", Internal);
-                if (property?.GetMethod is null || !typeof(System.Collections.ObjectModel.Collection<string>).IsAssignableFrom(property.PropertyType)) return null;
-                return (Func<PSObject, System.Collections.ObjectModel.Collection<string>?>?)Delegate.CreateDelegate(
-                    typeof(Func<PSObject, System.Collections.ObjectModel.Collection<string>?>), property.GetMethod, throwOnBindFailure: false);
-            }
-            catch (Exception ex) when (ex is ArgumentException or MemberAccessException or System.Reflection.AmbiguousMatchException)
-            {
-                return null;
-            }
-        }
-
-        public static bool TryRead(PSObject input, List<KeyValuePair<string, object?>> result)
-        {
-            if (InstanceMembers is null && MemberTable is null) return false;
-            var typeNames = TypeNamesOf?.Invoke(input) ?? input.TypeNames;
-            if (typeNames.Count != 2 || typeNames[0] != "System.Management.Automation.PSCustomObject") return false;
-            if (MemberTable?.Invoke(input) is { } table)
-            {
-                int count = table.Count;
-                for (int i = 0; i < count; i++)
-                {
-                    if (table[i] is PSNoteProperty note) result.Add(new(note.Name, Plain(note.Value, 0)));
-                }
-                return true;
-            }
-            if (InstanceMembers?.Invoke(input) is not { } members) return false;
-            foreach (var member in members)
-            {
-                if (member is PSNoteProperty note) result.Add(new(note.Name, Plain(note.Value, 0)));
-            }
-            return true;
-        }
-
-        /// <summary>Which readers this pwsh offers (for the tests: the fast paths must be the ones in use).</summary>
-        internal static string Paths => $"{(MemberTable is null ? "" : "table ")}{(TypeNamesOf is null ? "" : "typenames ")}{(InstanceMembers is null ? "" : "enumerator")}".Trim();
-    }
-
-    private static object? SafeValue(PSPropertyInfo property)
-    {
-        try { return property.Value; }
-        catch (GetValueException) { return null; }
     }
 }

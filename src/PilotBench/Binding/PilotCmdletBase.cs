@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
 
-namespace PilotBench.Commands;
+namespace PilotBench.Binding;
 
 /// <summary>
 /// What every PilotBench cmdlet shares: the store parameters (-Path, -LiteralPath) resolved through

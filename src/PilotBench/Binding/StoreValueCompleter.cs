@@ -2,7 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 
-namespace PilotBench.Commands;
+namespace PilotBench.Binding;
 
 /// <summary>
 /// Tab completion of -Model (and -Baseline), -PromptType, -TaskType and -Difficulty from the store's metadata.json

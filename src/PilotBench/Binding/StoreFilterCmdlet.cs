@@ -1,6 +1,6 @@
 using System.Management.Automation;
 
-namespace PilotBench.Commands;
+namespace PilotBench.Binding;
 
 /// <summary>The key-column and run filters shared by Get-PilotModelStats and Get-PilotResult.</summary>
 public abstract class StoreFilterCmdlet : PilotStoreCmdlet

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using PilotBench.Engine.Statistics;
 
-namespace PilotBench.Commands;
+namespace PilotBench.Binding;
 
 /// <summary>
 /// What Get-PilotModelStats and Test-PilotThreshold share: the groups of docs/contract.md §4.1 rolled up to

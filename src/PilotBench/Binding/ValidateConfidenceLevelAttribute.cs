@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using PilotBench.Engine.Statistics;
 
-namespace PilotBench.Commands;
+namespace PilotBench.Binding;
 
 /// <summary>
 /// -ConfidenceLevel must lie strictly between 0 and 1 (ValidateRange would admit 0 and 1, where an

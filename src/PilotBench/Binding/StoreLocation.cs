@@ -1,6 +1,6 @@
 using System.Management.Automation;
 
-namespace PilotBench.Commands;
+namespace PilotBench.Binding;
 
 /// <summary>
 /// The one definition of which folder -Path / -LiteralPath / the default name, shared by the cmdlets
