@@ -16,7 +16,8 @@
                            'Get-PilotResult',
                            'Test-PilotThreshold',
                            'Export-PilotReport',
-                           'Compare-PilotModel'
+                           'Compare-PilotModel',
+                           'Publish-PilotResult'
     VariablesToExport    = @()
     AliasesToExport      = @()
     PrivateData          = @{

@@ -38,7 +38,7 @@ $manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $module.ModuleBase
         $result.ModuleBase | Should -BeLike "$ModuleRoot*"
         $result.Commands | Should -Be @($Manifest.CmdletsToExport | Sort-Object)
         $result.Commands | Should -Be $result.Expected
-        $result.Commands.Count | Should -Be 8
+        $result.Commands.Count | Should -Be 9
         $result.Functions | Should -BeNullOrEmpty
         $result.Aliases | Should -BeNullOrEmpty
     }
@@ -92,7 +92,7 @@ Describe 'The module manifest' {
         $file = Join-Path (Split-Path -Parent $ManifestPath) 'PilotBench.Format.ps1xml'
         $file | Should -Exist
         $views = @(([xml](Get-Content -LiteralPath $file -Raw)).Configuration.ViewDefinitions.View.ViewSelectedBy.TypeName)
-        $views | Sort-Object | Should -Be @('PilotBench.ConsolidationResult', 'PilotBench.IncrementStatus', 'PilotBench.ModelComparison', 'PilotBench.ModelStats', 'PilotBench.PilotResult', 'PilotBench.ThresholdResult')
+        $views | Sort-Object | Should -Be @('PilotBench.ConsolidationResult', 'PilotBench.IncrementStatus', 'PilotBench.ModelComparison', 'PilotBench.ModelStats', 'PilotBench.PilotResult', 'PilotBench.PublishResult', 'PilotBench.ThresholdResult')
     }
 
     It 'writes every list of several items as a bare comma list, never inside @() (docs/decisions.md, "Import cost")' {
@@ -106,7 +106,7 @@ Describe 'The module manifest' {
             @($array.SubExpression.FindAll({ param($node) $node -is [System.Management.Automation.Language.ArrayLiteralAst] }, $true)).Count |
                 Should -Be 0 -Because $array.Extent.Text
         }
-        $Manifest.CmdletsToExport.Count | Should -Be 8
+        $Manifest.CmdletsToExport.Count | Should -Be 9
         $Manifest.PrivateData.PSData.Tags | Should -Contain 'PSEdition_Core'
     }
 
@@ -172,7 +172,7 @@ Get-PilotModelStats -Path '$ViewStore' -NoConsolidate | Out-String -Width 200
         $result.Output[2] | Should -Match 'Model\s+PromptType\s+TaskType\s+Difficulty\s+Total\s+Success\s+Partial\s+Failure\s+Weighted'
         $result.Output[2] | Should -Match '50\.0 %'
         $result.Output[2] | Should -Not -Match 'AvgQualityScore'
-        $result.Output[3] | Should -Be 6
+        $result.Output[3] | Should -Be 7
     }
 
     It 'are loaded by Write-PilotResult -PassThru, despite $WhatIfPreference, and a user''s own Update-FormatData of the file adds nothing twice' {
@@ -185,7 +185,7 @@ Get-PilotIncrementStatus -Path '$ViewStore' | Out-String -Width 200
 @((Get-FormatData -TypeName 'PilotBench.ModelStats').FormatViewDefinition).Count
 "@
         $result.Errors | Should -BeNullOrEmpty
-        $result.Output[0] | Should -Be 6
+        $result.Output[0] | Should -Be 7
         $result.Output[1] | Should -Match 'PendingSize\s+:\s+[\d.,]+ KB'
         # One view per type: a file loaded twice gives two (Get-FormatData groups them by type name).
         $result.Output[2] | Should -Be 1
@@ -198,7 +198,7 @@ Get-PilotIncrementStatus -Path '$ViewStore' | Out-String -Width 200
 `$written | Format-Table | Out-String -Width 200
 "@
         $passThru.Errors | Should -BeNullOrEmpty
-        $passThru.Output[0] | Should -Be 6
+        $passThru.Output[0] | Should -Be 7
         $passThru.Output[1] | Should -Match 'Outcome'
         $passThru.Output[1] | Should -Match 'views-2'
     }

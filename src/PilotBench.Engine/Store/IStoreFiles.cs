@@ -25,6 +25,12 @@ public interface IStoreFiles : IDisposable
     /// </summary>
     void EnsureStore(bool create);
 
+    /// <summary>
+    /// Whether the store is there to be read: its folder locally; remotely its container (a prefix
+    /// without any file yet is an empty store). A file where the folder should be is not a store.
+    /// </summary>
+    bool Exists();
+
     /// <summary>The files directly in <paramref name="folder"/> ("" is the store's root), in ordinal name order; empty when the folder does not exist.</summary>
     IReadOnlyList<StoreEntry> List(string folder);
 

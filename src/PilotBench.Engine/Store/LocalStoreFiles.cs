@@ -46,6 +46,8 @@ public sealed class LocalStoreFiles : IStoreFiles
         }
     }
 
+    public bool Exists() => Directory.Exists(Root);
+
     public IReadOnlyList<StoreEntry> List(string folder)
     {
         string path = FullPath(folder);

@@ -33,11 +33,14 @@ public abstract class PilotCmdletBase : PSCmdlet, IDisposable
     protected override void BeginProcessing() => TableViews.EnsureLoaded(this);
 
     /// <summary>Resolves the store folder named by -Path / -LiteralPath / the default (<see cref="StoreLocation"/>).</summary>
-    protected StoreLayout ResolveStore()
+    protected StoreLayout ResolveStore() => ResolveStore(Path, LiteralPath);
+
+    /// <summary>Resolves a store named by a path, a literal path or the default, as <see cref="ResolveStore()"/> does.</summary>
+    protected StoreLayout ResolveStore(string? path, string? literalPath)
     {
         try
         {
-            return new StoreLayout(StoreLocation.Resolve(SessionState.Path, Path, LiteralPath));
+            return StoreLocation.Open(SessionState.Path, path, literalPath);
         }
         catch (StoreLocationException ex)
         {

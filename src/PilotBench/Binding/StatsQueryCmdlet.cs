@@ -34,7 +34,7 @@ public abstract class StatsQueryCmdlet : StoreFilterCmdlet
     /// </summary>
     protected IReadOnlyList<KeyValuePair<StatsGroupKey, GroupStats>> QueryGroups(StoreLayout layout)
     {
-        if (!Directory.Exists(layout.Root)) throw new StorePathException($"No store at '{layout.Root}'.");
+        if (!layout.Files.Exists()) throw new StorePathException($"No store at '{layout.Root}'.");
         if (!NoConsolidate) TryConsolidate(layout);
 
         var filter = BuildFilter();

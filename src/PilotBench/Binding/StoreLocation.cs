@@ -12,6 +12,9 @@ namespace PilotBench.Binding;
 /// </summary>
 internal static class StoreLocation
 {
+    /// <summary>The store named by -Path / -LiteralPath / the default; <see cref="StoreLocationException"/> when it names none.</summary>
+    public static StoreLayout Open(PathIntrinsics paths, string? path, string? literalPath) => new(Resolve(paths, path, literalPath));
+
     /// <summary>The provider path of the store folder; <see cref="StoreLocationException"/> when it names none.</summary>
     public static string Resolve(PathIntrinsics paths, string? path, string? literalPath)
     {

@@ -95,7 +95,7 @@ public sealed class ComparePilotModelCommand : PilotStoreCmdlet
         string baseline = byRuns ? BaselineRunId! : Baseline!;
 
         var layout = ResolveStore();
-        if (!Directory.Exists(layout.Root))
+        if (!layout.Files.Exists())
         {
             ThrowStoreError(new StorePathException($"No store at '{layout.Root}'."), layout.Root);
         }

@@ -37,7 +37,7 @@ public sealed class ExportPilotReportCommand : StoreFilterCmdlet
     protected override void ProcessRecord()
     {
         var layout = ResolveStore();
-        if (!Directory.Exists(layout.Root))
+        if (!layout.Files.Exists())
         {
             ThrowStoreError(new StorePathException($"No store at '{layout.Root}'."), layout.Root);
         }

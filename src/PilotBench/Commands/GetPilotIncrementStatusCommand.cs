@@ -18,7 +18,7 @@ public sealed class GetPilotIncrementStatusCommand : PilotStoreCmdlet
     protected override void ProcessRecord()
     {
         var layout = ResolveStore();
-        if (!Directory.Exists(layout.Root) && !File.Exists(layout.Root))
+        if (!layout.Files.Exists() && (layout.LocalRoot is null || !File.Exists(layout.LocalRoot)))
         {
             WriteWarning($"No store at '{layout.Root}' yet: nothing is pending.");
         }

@@ -18,7 +18,7 @@ public sealed class GetPilotResultCommand : StoreFilterCmdlet
     protected override void ProcessRecord()
     {
         var layout = ResolveStore();
-        if (!Directory.Exists(layout.Root))
+        if (!layout.Files.Exists())
         {
             ThrowStoreError(new StorePathException($"No store at '{layout.Root}'."), layout.Root);
         }

@@ -24,11 +24,15 @@ public sealed class InvokePilotConsolidationCommand : PilotStoreCmdlet
     protected override void ProcessRecord()
     {
         var layout = ResolveStore();
-        if (File.Exists(layout.Root))
+        try
         {
-            ThrowStoreError(new StorePathException($"The store path '{layout.Root}' is a file, not a folder."), layout.Root);
+            layout.Files.EnsureStore(create: false);
         }
-        if (!Directory.Exists(layout.Root))
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ThrowStoreError(ex, layout.Root);
+        }
+        if (!layout.Files.Exists())
         {
             ThrowStoreError(new StorePathException($"No store at '{layout.Root}': nothing to consolidate."), layout.Root);
         }
