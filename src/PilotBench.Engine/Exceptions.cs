@@ -141,3 +141,26 @@ public sealed class StoreLockLostException : IOException
     public StoreLockLostException(string store, Exception? inner = null)
         : base($"The consolidation lock of '{store}' was lost (it could not be renewed); the consolidation stopped before replacing anything.", inner) { }
 }
+
+/// <summary>
+/// The store could not be reached, or refused or failed a request (network, service, a timeout),
+/// after the client's retries. Names the store and the operation, never a credential. Says
+/// nothing about any file's content: it never makes an increment unreadable nor a main file damaged.
+/// </summary>
+public sealed class StoreUnavailableException : IOException
+{
+    public StoreUnavailableException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>Which failures judge a file and which judge the store.</summary>
+public static class StoreFailures
+{
+    /// <summary>
+    /// A failure about the store rather than the content of a file: it changed under a snapshot
+    /// read (<see cref="StoreFileChangedException"/>: the read starts over), or it could not be
+    /// reached or refused access (<see cref="StoreUnavailableException"/>, <see cref="StorePathException"/>:
+    /// the operation stops). Never a reason to quarantine an increment or call a main file damaged.
+    /// </summary>
+    public static bool IsAboutTheStore(Exception failure) =>
+        failure is StoreFileChangedException or StoreUnavailableException or StorePathException;
+}

@@ -26,6 +26,7 @@ public static class ReportQuery
         // An increment whose keys read but whose other columns do not fails mid-scan: the scan is
         // run again without it and it is reported as unreadable (as Get-PilotModelStats does).
         var failed = status.UnreadableIncrements.ToList();
+        int restarts = 0;
         while (true)
         {
             try
@@ -55,6 +56,10 @@ public static class ReportQuery
             catch (IncrementReadException ex) when (!failed.Any(f => f.Path == ex.File.Path))
             {
                 failed.Add(UnreadableIncrement.Of(ex.File, ex));
+            }
+            catch (StoreFileChangedException ex)
+            {
+                await Snapshot.BeforeRestartAsync(layout, ex, ++restarts, cancellationToken).ConfigureAwait(false);
             }
         }
     }

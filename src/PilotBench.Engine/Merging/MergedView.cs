@@ -208,7 +208,7 @@ public sealed class MergedView : IAsyncDisposable
         catch (Exception ex)
         {
             foreach (var source in sources) await source.Parquet.DisposeAsync().ConfigureAwait(false);
-            if (ex is OperationCanceledException) throw;
+            if (ex is OperationCanceledException || StoreFailures.IsAboutTheStore(ex)) throw;
             throw new StoreCorruptException(layout, ex);
         }
         return new MergedView(layout, main, sources, incrementSchema, winnerById, unreadable, duplicates, needed);
@@ -417,7 +417,7 @@ public sealed class MergedView : IAsyncDisposable
         {
             return await ReadMainGroupCoreAsync(main, g, winners, rowGroupMayMatch, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException and not StoreCorruptException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not StoreCorruptException && !StoreFailures.IsAboutTheStore(ex))
         {
             // Whatever the exception: damage of the main file stops the query or the consolidation
             // (which then replaces nothing), naming the damage and the backup.
@@ -515,7 +515,7 @@ public sealed class MergedView : IAsyncDisposable
                 offset += n;
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException && !StoreFailures.IsAboutTheStore(ex))
         {
             throw new IncrementReadException(source.File, ex);
         }
@@ -554,7 +554,7 @@ public sealed class MergedView : IAsyncDisposable
         {
             return await _main.AnyValueInAsync(RecordSchema.TestId, new HashSet<string>(_winnerById.Ids, StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException && !StoreFailures.IsAboutTheStore(ex))
         {
             throw new StoreCorruptException(Layout, ex);
         }
@@ -573,7 +573,7 @@ public sealed class MergedView : IAsyncDisposable
         {
             await _main.VerifyAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException && !StoreFailures.IsAboutTheStore(ex))
         {
             throw new StoreCorruptException(Layout, ex);
         }
@@ -662,10 +662,18 @@ public sealed class MergedView : IAsyncDisposable
                 if (StandardColumnProblem(parquet, schema, ids) is { } problem) throw new InvalidDataException($"'{file.Path}': {problem}.");
                 return new IncrementKeys { File = file, Parquet = parquet, Ids = ids, WrittenAtTicks = writtenAt, Schema = schema };
             }
-            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or StoreFileChangedException)
             {
+                // Gone (or replaced) since the listing: merged by a consolidation, whose main file,
+                // opened after the increments, holds its rows.
                 if (parquet is not null) await parquet.DisposeAsync().ConfigureAwait(false);
                 return new IncrementKeys { File = file };
+            }
+            catch (Exception ex) when (StoreFailures.IsAboutTheStore(ex))
+            {
+                // The store, not this file, failed: the whole read stops.
+                if (parquet is not null) await parquet.DisposeAsync().ConfigureAwait(false);
+                throw;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -74,7 +74,7 @@ public static class StoreComparison
         // comparison is made again without it, and it is reported as unreadable (as the statistics
         // query does; a consolidation quarantines it).
         var failed = new List<UnreadableIncrement>();
-        while (true)
+        for (int attempt = 1; ; attempt++)
         {
             try
             {
@@ -83,6 +83,10 @@ public static class StoreComparison
             catch (IncrementReadException ex) when (!failed.Any(f => f.Path == ex.File.Path))
             {
                 failed.Add(UnreadableIncrement.Of(ex.File, ex));
+            }
+            catch (StoreFileChangedException ex)
+            {
+                await Snapshot.BeforeRestartAsync(layout, ex, attempt, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -219,7 +219,7 @@ public static class StoreQueries
         // An increment whose keys read but whose other columns do not fails mid-scan: the answer is
         // computed again without it, and it is reported as unreadable (a consolidation quarantines it).
         var failed = new List<UnreadableIncrement>();
-        while (true)
+        for (int attempt = 1; ; attempt++)
         {
             try
             {
@@ -228,6 +228,10 @@ public static class StoreQueries
             catch (IncrementReadException ex) when (!failed.Any(f => f.Path == ex.File.Path))
             {
                 failed.Add(UnreadableIncrement.Of(ex.File, ex));
+            }
+            catch (StoreFileChangedException ex)
+            {
+                await Snapshot.BeforeRestartAsync(layout, ex, attempt, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -315,12 +319,14 @@ public static class StoreQueries
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var failed = new List<UnreadableIncrement>();
+        int restarts = 0;
         while (true)
         {
             var increments = layout.ListIncrements().Where(f => !failed.Any(u => u.Path == f.Path)).ToList();
             await using var view = await MergedView.OpenAsync(layout, increments, null, null, cancellationToken).ConfigureAwait(false);
             var chunks = view.ReadAsync(progress, cancellationToken, filter.IsEmpty ? null : filter.MayMatch).GetAsyncEnumerator(cancellationToken);
             bool started = false, restart = false;
+            StoreFileChangedException? changed = null;
             try
             {
                 while (true)
@@ -333,6 +339,13 @@ public static class StoreQueries
                     catch (IncrementReadException ex) when (!started && !failed.Any(f => f.Path == ex.File.Path))
                     {
                         failed.Add(UnreadableIncrement.Of(ex.File, ex));
+                        restart = true;
+                        break;
+                    }
+                    catch (StoreFileChangedException ex) when (!started)
+                    {
+                        // Nothing given out yet: the read starts over on the store as it is now.
+                        changed = ex;
                         restart = true;
                         break;
                     }
@@ -362,6 +375,7 @@ public static class StoreQueries
                 await chunks.DisposeAsync().ConfigureAwait(false);
             }
             if (!restart) yield break;
+            if (changed is not null) await Snapshot.BeforeRestartAsync(layout, changed, ++restarts, cancellationToken).ConfigureAwait(false);
         }
     }
 }
