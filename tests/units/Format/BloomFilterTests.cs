@@ -60,24 +60,24 @@ public sealed class BloomFilterTests : IDisposable
     [Fact]
     public void Headers_of_other_algorithms_or_sizes_are_not_used()
     {
-        static byte[] Header(int numBytes, short algorithmMember = 1, bool uncompressed = true)
+        static byte[] Header(int numBytes, short algorithmMember = BloomFilterHeaderField.AlgorithmBlock, bool uncompressed = true)
         {
             using var buffer = new ByteBuffer();
             var w = new ThriftCompactWriter(buffer);
             w.StructBegin();
-            w.I32(1, numBytes);
-            w.StructField(2);
+            w.I32(BloomFilterHeaderField.NumBytes, numBytes);
+            w.StructField(BloomFilterHeaderField.Algorithm);
             w.StructField(algorithmMember);
             w.StructEnd();
             w.StructEnd();
-            w.StructField(3);
-            w.StructField(1);
+            w.StructField(BloomFilterHeaderField.Hash);
+            w.StructField(BloomFilterHeaderField.HashXxHash);
             w.StructEnd();
             w.StructEnd();
             if (uncompressed)
             {
-                w.StructField(4);
-                w.StructField(1);
+                w.StructField(BloomFilterHeaderField.Compression);
+                w.StructField(BloomFilterHeaderField.CompressionUncompressed);
                 w.StructEnd();
                 w.StructEnd();
             }

@@ -21,21 +21,21 @@ public sealed class PageChecksumTests : IDisposable
     {
         var parts = ParquetParts.Of(file);
         int pages = 0;
-        var groups = parts.Footer[4].Items;
+        var groups = parts.Footer[FileMetaDataField.RowGroups].Items;
         for (int g = 0; g < groups.Count; g++)
         {
-            var columns = groups[g][1].Items;
+            var columns = groups[g][RowGroupField.Columns].Items;
             for (int c = 0; c < columns.Count; c++)
             {
                 long position = parts.FirstPageOffset(g, c);
-                long end = position + parts.ChunkMeta(g, c)[7].Int;
+                long end = position + parts.ChunkMeta(g, c)[ColumnMetaDataField.TotalCompressedSize].Int;
                 while (position < end)
                 {
                     var header = ThriftNode.ParseStruct(file.AsSpan((int)position), out int headerLength);
-                    int size = (int)header[3].Int;
+                    int size = (int)header[PageHeaderField.CompressedPageSize].Int;
                     var page = file.AsSpan((int)position + headerLength, size);
-                    Assert.True(header.Has(4), $"a page of column {c} in row group {g} has no crc");
-                    Assert.Equal(Crc32.HashToUInt32(page), unchecked((uint)(int)header[4].Int));
+                    Assert.True(header.Has(PageHeaderField.Crc), $"a page of column {c} in row group {g} has no crc");
+                    Assert.Equal(Crc32.HashToUInt32(page), unchecked((uint)(int)header[PageHeaderField.Crc].Int));
                     position += headerLength + size;
                     pages++;
                 }
@@ -77,7 +77,7 @@ public sealed class PageChecksumTests : IDisposable
         long page = parts.FirstPageOffset(0, parts.ColumnIndex(RecordSchema.ExecutionTime));
         var header = ThriftNode.ParseStruct(bytes.AsSpan((int)page), out int headerLength);
         // A flip in the low bits of a double: a value that reads, only the checksum tells.
-        bytes[page + headerLength + header[3].Int / 2] ^= 0x01;
+        bytes[page + headerLength + header[PageHeaderField.CompressedPageSize].Int / 2] ^= 0x01;
         File.WriteAllBytes(flush.Path, bytes);
 
         await using var file = await ParquetFile.OpenAsync(flush.Path, CancellationToken.None);

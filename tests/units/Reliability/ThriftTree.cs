@@ -211,21 +211,21 @@ internal sealed class ParquetParts
     }
 
     /// <summary>The column chunk metadata (ColumnMetaData struct) of column <paramref name="column"/> in row group <paramref name="group"/>.</summary>
-    public ThriftNode ChunkMeta(int group, int column) => Footer[4].Items[group][1].Items[column][3];
+    public ThriftNode ChunkMeta(int group, int column) => Footer[FileMetaDataField.RowGroups].Items[group][RowGroupField.Columns].Items[column][ColumnChunkField.MetaData];
 
     /// <summary>Index of the leaf column named <paramref name="name"/> (flat files: schema order).</summary>
     public int ColumnIndex(string name)
     {
-        var leaves = Footer[2].Items.Skip(1).ToList();
-        return leaves.FindIndex(e => System.Text.Encoding.UTF8.GetString(e[4].Bytes) == name);
+        var leaves = Footer[FileMetaDataField.Schema].Items.Skip(1).ToList();
+        return leaves.FindIndex(e => System.Text.Encoding.UTF8.GetString(e[SchemaElementField.Name].Bytes) == name);
     }
 
     /// <summary>Where the chunk's first page (the dictionary page when it has one) starts.</summary>
     public long FirstPageOffset(int group, int column)
     {
         var meta = ChunkMeta(group, column);
-        long offset = meta[9].Int;
-        if (meta.Has(11) && meta[11].Int > 0 && meta[11].Int < offset) offset = meta[11].Int;
+        long offset = meta[ColumnMetaDataField.DataPageOffset].Int;
+        if (meta.Has(ColumnMetaDataField.DictionaryPageOffset) && meta[ColumnMetaDataField.DictionaryPageOffset].Int is > 0 and var dictionary && dictionary < offset) offset = dictionary;
         return offset;
     }
 }

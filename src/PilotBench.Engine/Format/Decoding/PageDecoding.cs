@@ -45,13 +45,13 @@ internal struct PageHeaderInfo
         {
             switch (id)
             {
-                case 1 when fieldType == ThriftCompactReader.I32: header.Type = (PageType)reader.ReadI32(fieldType); type = true; break;
-                case 2 when fieldType == ThriftCompactReader.I32: header.UncompressedSize = reader.ReadI32(fieldType); uncompressed = true; break;
-                case 3 when fieldType == ThriftCompactReader.I32: header.CompressedSize = reader.ReadI32(fieldType); compressed = true; break;
-                case 4 when fieldType == ThriftCompactReader.I32: header.Crc = unchecked((uint)reader.ReadI32(fieldType)); header.HasCrc = true; break;
-                case 5 when fieldType == ThriftCompactReader.Struct: ReadDataPageHeader(ref reader, ref header); break;
-                case 7 when fieldType == ThriftCompactReader.Struct: ReadDictionaryPageHeader(ref reader, ref header); break;
-                case 8 when fieldType == ThriftCompactReader.Struct: ReadDataPageHeaderV2(ref reader, ref header); break;
+                case PageHeaderField.Type when fieldType == ThriftCompactReader.I32: header.Type = (PageType)reader.ReadI32(fieldType); type = true; break;
+                case PageHeaderField.UncompressedPageSize when fieldType == ThriftCompactReader.I32: header.UncompressedSize = reader.ReadI32(fieldType); uncompressed = true; break;
+                case PageHeaderField.CompressedPageSize when fieldType == ThriftCompactReader.I32: header.CompressedSize = reader.ReadI32(fieldType); compressed = true; break;
+                case PageHeaderField.Crc when fieldType == ThriftCompactReader.I32: header.Crc = unchecked((uint)reader.ReadI32(fieldType)); header.HasCrc = true; break;
+                case PageHeaderField.DataPageHeader when fieldType == ThriftCompactReader.Struct: ReadDataPageHeader(ref reader, ref header); break;
+                case PageHeaderField.DictionaryPageHeader when fieldType == ThriftCompactReader.Struct: ReadDictionaryPageHeader(ref reader, ref header); break;
+                case PageHeaderField.DataPageHeaderV2 when fieldType == ThriftCompactReader.Struct: ReadDataPageHeaderV2(ref reader, ref header); break;
                 default: reader.Skip(fieldType); break;
             }
         }
@@ -70,10 +70,10 @@ internal struct PageHeaderInfo
         {
             switch (id)
             {
-                case 1 when type == ThriftCompactReader.I32: header.NumValues = reader.ReadI32(type); numValues = true; break;
-                case 2 when type == ThriftCompactReader.I32: header.Encoding = (Encoding)reader.ReadI32(type); break;
-                case 3 when type == ThriftCompactReader.I32: header.DefinitionLevelEncoding = (Encoding)reader.ReadI32(type); break;
-                case 4 when type == ThriftCompactReader.I32: header.RepetitionLevelEncoding = (Encoding)reader.ReadI32(type); break;
+                case DataPageHeaderField.NumValues when type == ThriftCompactReader.I32: header.NumValues = reader.ReadI32(type); numValues = true; break;
+                case DataPageHeaderField.Encoding when type == ThriftCompactReader.I32: header.Encoding = (Encoding)reader.ReadI32(type); break;
+                case DataPageHeaderField.DefinitionLevelEncoding when type == ThriftCompactReader.I32: header.DefinitionLevelEncoding = (Encoding)reader.ReadI32(type); break;
+                case DataPageHeaderField.RepetitionLevelEncoding when type == ThriftCompactReader.I32: header.RepetitionLevelEncoding = (Encoding)reader.ReadI32(type); break;
                 default: reader.Skip(type); break;
             }
         }
@@ -90,8 +90,8 @@ internal struct PageHeaderInfo
         {
             switch (id)
             {
-                case 1 when type == ThriftCompactReader.I32: header.NumValues = reader.ReadI32(type); numValues = true; break;
-                case 2 when type == ThriftCompactReader.I32: header.Encoding = (Encoding)reader.ReadI32(type); break;
+                case DictionaryPageHeaderField.NumValues when type == ThriftCompactReader.I32: header.NumValues = reader.ReadI32(type); numValues = true; break;
+                case DictionaryPageHeaderField.Encoding when type == ThriftCompactReader.I32: header.Encoding = (Encoding)reader.ReadI32(type); break;
                 default: reader.Skip(type); break;
             }
         }
@@ -108,13 +108,13 @@ internal struct PageHeaderInfo
         {
             switch (id)
             {
-                case 1 when type == ThriftCompactReader.I32: header.NumValues = reader.ReadI32(type); seen |= 1; break;
-                case 2 when type == ThriftCompactReader.I32: header.NumNulls = reader.ReadI32(type); seen |= 2; break;
-                case 3 when type == ThriftCompactReader.I32: header.NumRows = reader.ReadI32(type); seen |= 4; break;
-                case 4 when type == ThriftCompactReader.I32: header.Encoding = (Encoding)reader.ReadI32(type); seen |= 8; break;
-                case 5 when type == ThriftCompactReader.I32: header.DefinitionLevelsLength = reader.ReadI32(type); seen |= 16; break;
-                case 6 when type == ThriftCompactReader.I32: header.RepetitionLevelsLength = reader.ReadI32(type); seen |= 32; break;
-                case 7 when type is ThriftCompactReader.BoolTrue or ThriftCompactReader.BoolFalse: header.IsCompressed = ThriftCompactReader.ReadBool(type); break;
+                case DataPageHeaderV2Field.NumValues when type == ThriftCompactReader.I32: header.NumValues = reader.ReadI32(type); seen |= 1; break;
+                case DataPageHeaderV2Field.NumNulls when type == ThriftCompactReader.I32: header.NumNulls = reader.ReadI32(type); seen |= 2; break;
+                case DataPageHeaderV2Field.NumRows when type == ThriftCompactReader.I32: header.NumRows = reader.ReadI32(type); seen |= 4; break;
+                case DataPageHeaderV2Field.Encoding when type == ThriftCompactReader.I32: header.Encoding = (Encoding)reader.ReadI32(type); seen |= 8; break;
+                case DataPageHeaderV2Field.DefinitionLevelsByteLength when type == ThriftCompactReader.I32: header.DefinitionLevelsLength = reader.ReadI32(type); seen |= 16; break;
+                case DataPageHeaderV2Field.RepetitionLevelsByteLength when type == ThriftCompactReader.I32: header.RepetitionLevelsLength = reader.ReadI32(type); seen |= 32; break;
+                case DataPageHeaderV2Field.IsCompressed when type is ThriftCompactReader.BoolTrue or ThriftCompactReader.BoolFalse: header.IsCompressed = ThriftCompactReader.ReadBool(type); break;
                 default: reader.Skip(type); break;
             }
         }

@@ -6,22 +6,22 @@ using ZstdSharp;
 
 namespace PilotBench.Engine.Format;
 
-/// <summary>Parquet physical types the encoder writes.</summary>
+/// <summary>Parquet physical types the encoder writes (the format's values, as Parquet.Net names them).</summary>
 internal enum PhysicalType
 {
-    Boolean = 0,
-    Int32 = 1,
-    Int64 = 2,
-    Double = 5,
-    ByteArray = 6,
+    Boolean = (int)Parquet.Meta.Type.BOOLEAN,
+    Int32 = (int)Parquet.Meta.Type.INT32,
+    Int64 = (int)Parquet.Meta.Type.INT64,
+    Double = (int)Parquet.Meta.Type.DOUBLE,
+    ByteArray = (int)Parquet.Meta.Type.BYTE_ARRAY,
 }
 
-/// <summary>Parquet encodings the encoder writes (values are the format's enum).</summary>
+/// <summary>Parquet encodings the encoder writes (the format's values, as Parquet.Net names them).</summary>
 internal static class ParquetEncodings
 {
-    public const int Plain = 0;
-    public const int Rle = 3;
-    public const int RleDictionary = 8;
+    public const int Plain = (int)Parquet.Meta.Encoding.PLAIN;
+    public const int Rle = (int)Parquet.Meta.Encoding.RLE;
+    public const int RleDictionary = (int)Parquet.Meta.Encoding.RLE_DICTIONARY;
 }
 
 /// <summary>
@@ -766,13 +766,13 @@ internal static class ParquetEncoder
     private static void WriteDictionaryPage(EncodedChunk chunk, Scratch scratch, int entries)
     {
         int before = chunk.Bytes.Length;
-        WritePage(chunk, scratch, scratch.Values.Span, default, (writer, _) =>
+        WritePage(chunk, scratch, scratch.Values.Span, default, writer =>
         {
-            writer.StructField(7); // dictionary_page_header
-            writer.I32(1, entries);
-            writer.I32(2, ParquetEncodings.Plain);
+            writer.StructField(PageHeaderField.DictionaryPageHeader);
+            writer.I32(DictionaryPageHeaderField.NumValues, entries);
+            writer.I32(DictionaryPageHeaderField.Encoding, ParquetEncodings.Plain);
             writer.StructEnd();
-        }, pageType: 2);
+        }, Parquet.Meta.PageType.DICTIONARY_PAGE);
         chunk.DictionaryPageLength = chunk.Bytes.Length - before;
     }
 
@@ -796,22 +796,22 @@ internal static class ParquetEncoder
             page.Write(tail);
             tail = default;
         }
-        WritePage(chunk, scratch, page.Span, tail, (writer, _) =>
+        WritePage(chunk, scratch, page.Span, tail, writer =>
         {
-            writer.StructField(5); // data_page_header
-            writer.I32(1, rows);
-            writer.I32(2, encoding);
-            writer.I32(3, ParquetEncodings.Rle);
-            writer.I32(4, ParquetEncodings.Rle);
+            writer.StructField(PageHeaderField.DataPageHeader);
+            writer.I32(DataPageHeaderField.NumValues, rows);
+            writer.I32(DataPageHeaderField.Encoding, encoding);
+            writer.I32(DataPageHeaderField.DefinitionLevelEncoding, ParquetEncodings.Rle);
+            writer.I32(DataPageHeaderField.RepetitionLevelEncoding, ParquetEncodings.Rle);
             writer.StructEnd();
-        }, pageType: 0);
+        }, Parquet.Meta.PageType.DATA_PAGE);
     }
 
     /// <summary>
     /// A page: its header, then <paramref name="body"/> (compressed when the scratch says so) and
     /// <paramref name="tail"/>, the rest of an uncompressed body (empty when compressing).
     /// </summary>
-    private static void WritePage(EncodedChunk chunk, Scratch scratch, ReadOnlySpan<byte> body, ReadOnlySpan<byte> tail, Action<ThriftCompactWriter, int> typeHeader, int pageType)
+    private static void WritePage(EncodedChunk chunk, Scratch scratch, ReadOnlySpan<byte> body, ReadOnlySpan<byte> tail, Action<ThriftCompactWriter> typeHeader, Parquet.Meta.PageType pageType)
     {
         if (scratch.Compress && !tail.IsEmpty) throw new InvalidOperationException("A compressed page's body is one span.");
         ReadOnlySpan<byte> stored = body;
@@ -827,17 +827,17 @@ internal static class ParquetEncoder
         int headerStart = chunk.Bytes.Length;
         var writer = new ThriftCompactWriter(chunk.Bytes);
         writer.StructBegin();
-        writer.I32(1, pageType);
-        writer.I32(2, body.Length + tail.Length);
-        writer.I32(3, stored.Length + tail.Length);
+        writer.I32(PageHeaderField.Type, (int)pageType);
+        writer.I32(PageHeaderField.UncompressedPageSize, body.Length + tail.Length);
+        writer.I32(PageHeaderField.CompressedPageSize, stored.Length + tail.Length);
         // crc: CRC32 of the page's bytes as stored after the header (parquet-format PageHeader.crc),
         // checked by every read of the engine, so damage inside a page is detected.
         var crc = scratch.Crc;
         crc.Reset();
         crc.Append(stored);
         crc.Append(tail);
-        writer.I32(4, unchecked((int)crc.GetCurrentHashAsUInt32()));
-        typeHeader(writer, pageType);
+        writer.I32(PageHeaderField.Crc, unchecked((int)crc.GetCurrentHashAsUInt32()));
+        typeHeader(writer);
         writer.StructEnd();
         int headerLength = chunk.Bytes.Length - headerStart;
         chunk.Bytes.Write(stored);

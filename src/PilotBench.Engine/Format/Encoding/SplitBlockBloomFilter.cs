@@ -118,17 +118,17 @@ internal sealed class SplitBlockBloomFilter : IDisposable
     {
         var w = new ThriftCompactWriter(output);
         w.StructBegin();
-        w.I32(1, ByteCount); // numBytes
-        w.StructField(2); // algorithm
-        w.StructField(1); // BLOCK
+        w.I32(BloomFilterHeaderField.NumBytes, ByteCount);
+        w.StructField(BloomFilterHeaderField.Algorithm);
+        w.StructField(BloomFilterHeaderField.AlgorithmBlock);
         w.StructEnd();
         w.StructEnd();
-        w.StructField(3); // hash
-        w.StructField(1); // XXHASH
+        w.StructField(BloomFilterHeaderField.Hash);
+        w.StructField(BloomFilterHeaderField.HashXxHash);
         w.StructEnd();
         w.StructEnd();
-        w.StructField(4); // compression
-        w.StructField(1); // UNCOMPRESSED
+        w.StructField(BloomFilterHeaderField.Compression);
+        w.StructField(BloomFilterHeaderField.CompressionUncompressed);
         w.StructEnd();
         w.StructEnd();
         w.StructEnd();
@@ -176,10 +176,10 @@ internal sealed class SplitBlockBloomFilter : IDisposable
         {
             switch (id)
             {
-                case 1 when type == ThriftCompactReader.I32: bytes = reader.ReadI32(type); break;
-                case 2 when type == ThriftCompactReader.Struct: block = UnionIsFirst(ref reader); break;
-                case 3 when type == ThriftCompactReader.Struct: xxhash = UnionIsFirst(ref reader); break;
-                case 4 when type == ThriftCompactReader.Struct: uncompressed = UnionIsFirst(ref reader); break;
+                case BloomFilterHeaderField.NumBytes when type == ThriftCompactReader.I32: bytes = reader.ReadI32(type); break;
+                case BloomFilterHeaderField.Algorithm when type == ThriftCompactReader.Struct: block = IsOnly(ref reader, BloomFilterHeaderField.AlgorithmBlock); break;
+                case BloomFilterHeaderField.Hash when type == ThriftCompactReader.Struct: xxhash = IsOnly(ref reader, BloomFilterHeaderField.HashXxHash); break;
+                case BloomFilterHeaderField.Compression when type == ThriftCompactReader.Struct: uncompressed = IsOnly(ref reader, BloomFilterHeaderField.CompressionUncompressed); break;
                 default: reader.Skip(type); break;
             }
         }
@@ -190,18 +190,18 @@ internal sealed class SplitBlockBloomFilter : IDisposable
         return true;
     }
 
-    /// <summary>Reads a one-member union; true when the member set is field 1 (the only one the format defines so far).</summary>
-    private static bool UnionIsFirst(ref ThriftCompactReader reader)
+    /// <summary>Reads a union; true when its member is <paramref name="member"/> (an empty struct) and nothing else.</summary>
+    private static bool IsOnly(ref ThriftCompactReader reader, short member)
     {
         short saved = reader.BeginStruct();
-        bool first = false, other = false;
+        bool found = false, other = false;
         while (reader.ReadFieldHeader(out short id, out byte type))
         {
-            if (id == 1 && type == ThriftCompactReader.Struct) first = true;
+            if (id == member && type == ThriftCompactReader.Struct) found = true;
             else other = true;
             reader.Skip(type);
         }
         reader.EndStruct(saved);
-        return first && !other;
+        return found && !other;
     }
 }
