@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace PilotBench.Engine.Format;
 
 /// <summary>
@@ -85,9 +83,15 @@ internal sealed class ParquetTableWriter
         var tail = new byte[8];
         stream.Position = length - 8;
         await stream.ReadExactlyAsync(tail, cancellationToken).ConfigureAwait(false);
-        if (!tail.AsSpan(4).SequenceEqual(Magic)) return null;
-        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(tail);
-        if (footerLength <= 0 || footerLength > length - 12) return null;
+        int footerLength;
+        try
+        {
+            footerLength = FooterMetadata.FooterLength(tail, length);
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
         long footerStart = length - 8 - footerLength;
         var footer = new byte[footerLength];
         stream.Position = footerStart;
@@ -345,31 +349,31 @@ internal sealed class ParquetTableWriter
     private void WriteFileMetaData(ThriftCompactWriter w, IReadOnlyDictionary<string, string>? metadata)
     {
         w.StructBegin();
-        w.I32(1, 1); // version
-        w.FieldHeader(2, ThriftCompactWriter.TypeList);
+        w.I32(FileMetaDataField.Version, 1);
+        w.FieldHeader(FileMetaDataField.Schema, ThriftCompactWriter.TypeList);
         WriteSchemaList(w, _schema);
-        w.I64(3, _previousRows + _rowGroups.Sum(g => (long)g.Rows));
-        w.ListField(4, ThriftCompactWriter.ElementStruct, _previousRowGroups.Count + _rowGroups.Count);
+        w.I64(FileMetaDataField.NumRows, _previousRows + _rowGroups.Sum(g => (long)g.Rows));
+        w.ListField(FileMetaDataField.RowGroups, ThriftCompactWriter.ElementStruct, _previousRowGroups.Count + _rowGroups.Count);
         foreach (var previous in _previousRowGroups) w.Raw(previous);
         foreach (var group in _rowGroups) WriteRowGroup(w, group);
         if (metadata is { Count: > 0 })
         {
-            w.ListField(5, ThriftCompactWriter.ElementStruct, metadata.Count);
+            w.ListField(FileMetaDataField.KeyValueMetadata, ThriftCompactWriter.ElementStruct, metadata.Count);
             foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
                 w.StructBegin();
-                w.String(1, key);
-                w.String(2, value);
+                w.String(KeyValueField.Key, key);
+                w.String(KeyValueField.Value, value);
                 w.StructEnd();
             }
         }
-        w.String(6, CreatedBy);
+        w.String(FileMetaDataField.CreatedBy, CreatedBy);
         // column_orders: TYPE_ORDER for every column, so that readers trust min_value/max_value.
-        w.ListField(7, ThriftCompactWriter.ElementStruct, _schema.Columns.Count);
+        w.ListField(FileMetaDataField.ColumnOrders, ThriftCompactWriter.ElementStruct, _schema.Columns.Count);
         for (int c = 0; c < _schema.Columns.Count; c++)
         {
             w.StructBegin();
-            w.StructField(1);
+            w.StructField(ColumnOrderField.TypeOrder);
             w.StructEnd();
             w.StructEnd();
         }
@@ -381,8 +385,8 @@ internal sealed class ParquetTableWriter
     {
         w.ListHeader(ThriftCompactWriter.ElementStruct, schema.Columns.Count + 1);
         w.StructBegin(); // root
-        w.String(4, "schema");
-        w.I32(5, schema.Columns.Count);
+        w.String(SchemaElementField.Name, "schema");
+        w.I32(SchemaElementField.NumChildren, schema.Columns.Count);
         w.StructEnd();
         foreach (var column in schema.Columns) WriteSchemaElement(w, column);
     }
@@ -390,25 +394,25 @@ internal sealed class ParquetTableWriter
     private static void WriteSchemaElement(ThriftCompactWriter w, ColumnSpec column)
     {
         w.StructBegin();
-        w.I32(1, (int)ParquetEncoder.PhysicalTypeOf(column.Type));
-        w.I32(3, 1); // OPTIONAL
-        w.String(4, column.Name);
+        w.I32(SchemaElementField.Type, (int)ParquetEncoder.PhysicalTypeOf(column.Type));
+        w.I32(SchemaElementField.RepetitionType, (int)Parquet.Meta.FieldRepetitionType.OPTIONAL);
+        w.String(SchemaElementField.Name, column.Name);
         switch (column.Type)
         {
             case ColumnType.String:
-                w.I32(6, 0); // converted_type UTF8
-                w.StructField(10); // logicalType
-                w.StructField(1); // STRING
+                w.I32(SchemaElementField.ConvertedType, (int)Parquet.Meta.ConvertedType.UTF8);
+                w.StructField(SchemaElementField.LogicalType);
+                w.StructField(LogicalTypeField.String);
                 w.StructEnd();
                 w.StructEnd();
                 break;
             case ColumnType.Timestamp:
-                w.I32(6, 9); // converted_type TIMESTAMP_MILLIS
-                w.StructField(10); // logicalType
-                w.StructField(8); // TIMESTAMP
-                w.Bool(1, true); // isAdjustedToUTC
-                w.StructField(2); // unit
-                w.StructField(1); // MILLIS
+                w.I32(SchemaElementField.ConvertedType, (int)Parquet.Meta.ConvertedType.TIMESTAMP_MILLIS);
+                w.StructField(SchemaElementField.LogicalType);
+                w.StructField(LogicalTypeField.Timestamp);
+                w.Bool(TimestampTypeField.IsAdjustedToUtc, true);
+                w.StructField(TimestampTypeField.Unit);
+                w.StructField(TimeUnitField.Millis);
                 w.StructEnd();
                 w.StructEnd();
                 w.StructEnd();
@@ -421,49 +425,49 @@ internal sealed class ParquetTableWriter
     private void WriteRowGroup(ThriftCompactWriter w, RowGroupInfo group)
     {
         w.StructBegin();
-        w.ListField(1, ThriftCompactWriter.ElementStruct, group.Columns.Length);
+        w.ListField(RowGroupField.Columns, ThriftCompactWriter.ElementStruct, group.Columns.Length);
         for (int c = 0; c < group.Columns.Length; c++)
         {
             var chunk = group.Columns[c];
             w.StructBegin(); // ColumnChunk
-            w.I64(2, chunk.Start); // file_offset
-            w.StructField(3); // meta_data
-            w.I32(1, (int)chunk.Type);
+            w.I64(ColumnChunkField.FileOffset, chunk.Start);
+            w.StructField(ColumnChunkField.MetaData);
+            w.I32(ColumnMetaDataField.Type, (int)chunk.Type);
             bool dictionary = chunk.DictionaryPageOffset is not null;
-            w.ListField(2, ThriftCompactWriter.ElementI32, dictionary ? 3 : 2);
+            w.ListField(ColumnMetaDataField.Encodings, ThriftCompactWriter.ElementI32, dictionary ? 3 : 2);
             w.I32Element(ParquetEncodings.Plain);
             w.I32Element(ParquetEncodings.Rle);
             if (dictionary) w.I32Element(ParquetEncodings.RleDictionary);
-            w.ListField(3, ThriftCompactWriter.ElementBinary, 1);
+            w.ListField(ColumnMetaDataField.PathInSchema, ThriftCompactWriter.ElementBinary, 1);
             w.StringElement(_schema.Columns[c].Name);
-            w.I32(4, _compress ? 6 : 0); // codec ZSTD or UNCOMPRESSED
-            w.I64(5, group.Rows); // num_values (nulls included)
-            w.I64(6, chunk.UncompressedSize);
-            w.I64(7, chunk.CompressedSize);
-            w.I64(9, chunk.DataPageOffset);
-            if (chunk.DictionaryPageOffset is long dictionaryOffset) w.I64(11, dictionaryOffset);
-            w.StructField(12); // statistics
-            w.I64(3, chunk.NullCount);
+            w.I32(ColumnMetaDataField.Codec, (int)(_compress ? Parquet.Meta.CompressionCodec.ZSTD : Parquet.Meta.CompressionCodec.UNCOMPRESSED));
+            w.I64(ColumnMetaDataField.NumValues, group.Rows); // nulls included
+            w.I64(ColumnMetaDataField.TotalUncompressedSize, chunk.UncompressedSize);
+            w.I64(ColumnMetaDataField.TotalCompressedSize, chunk.CompressedSize);
+            w.I64(ColumnMetaDataField.DataPageOffset, chunk.DataPageOffset);
+            if (chunk.DictionaryPageOffset is long dictionaryOffset) w.I64(ColumnMetaDataField.DictionaryPageOffset, dictionaryOffset);
+            w.StructField(ColumnMetaDataField.Statistics);
+            w.I64(StatisticsField.NullCount, chunk.NullCount);
             if (chunk.Max is not null && chunk.Min is not null)
             {
-                w.Binary(5, chunk.Max);
-                w.Binary(6, chunk.Min);
+                w.Binary(StatisticsField.MaxValue, chunk.Max);
+                w.Binary(StatisticsField.MinValue, chunk.Min);
             }
             w.StructEnd();
             if (chunk.BloomFilterOffset is long bloomOffset)
             {
-                w.I64(14, bloomOffset); // bloom_filter_offset
-                w.I32(15, chunk.BloomFilterLength); // bloom_filter_length (header and bitset)
+                w.I64(ColumnMetaDataField.BloomFilterOffset, bloomOffset);
+                w.I32(ColumnMetaDataField.BloomFilterLength, chunk.BloomFilterLength); // header and bitset
             }
             w.StructEnd(); // meta_data
             w.StructEnd(); // ColumnChunk
         }
-        w.I64(2, group.Columns.Sum(c => c.UncompressedSize)); // total_byte_size
-        w.I64(3, group.Rows);
+        w.I64(RowGroupField.TotalByteSize, group.Columns.Sum(c => c.UncompressedSize));
+        w.I64(RowGroupField.NumRows, group.Rows);
         if (group.Columns.Length > 0)
         {
-            w.I64(5, group.Columns[0].Start); // file_offset
-            w.I64(6, group.Columns.Sum(c => c.CompressedSize)); // total_compressed_size
+            w.I64(RowGroupField.FileOffset, group.Columns[0].Start);
+            w.I64(RowGroupField.TotalCompressedSize, group.Columns.Sum(c => c.CompressedSize));
         }
         w.StructEnd();
     }

@@ -1,23 +1,23 @@
 namespace PilotBench.Engine.Format;
 
 /// <summary>
-/// Where the parts of a Parquet footer (a Thrift compact FileMetaData) lie, without decoding them:
-/// enough to append row groups to a file this engine wrote. The schema list's bytes are compared
+/// Where the parts of a Parquet footer (a Thrift compact FileMetaData) lie, its row count and its
+/// key-value metadata: what the footer reader (<see cref="FooterMetadata"/>) records as it walks,
+/// the schema elements and row groups skipped rather than decoded (<see cref="FooterMetadata.ParseLayout"/>).
+/// Enough to append row groups to a file this engine wrote: the schema list's bytes are compared
 /// with the schema the writer would write; the row groups are copied byte for byte into the new
 /// footer (their offsets stay valid: appending never moves old data).
 /// </summary>
 internal sealed class FooterLayout
 {
-    private FooterLayout(int version, Range schema, long rowCount, List<Range> rowGroups, Dictionary<string, string> keyValues)
+    internal FooterLayout(Range schema, long rowCount, List<Range> rowGroups, Dictionary<string, string> keyValues)
     {
-        Version = version;
         Schema = schema;
         RowCount = rowCount;
         RowGroups = rowGroups;
         KeyValueMetadata = keyValues;
     }
 
-    public int Version { get; }
     /// <summary>The schema field's list (header and elements), without the field header.</summary>
     public Range Schema { get; }
     public long RowCount { get; }
@@ -44,14 +44,7 @@ internal sealed class FooterLayout
     {
         try
         {
-            long length = file.Length;
-            if (length < 12) return null;
-            Span<byte> tail = stackalloc byte[8];
-            if (file.Read(tail, length - 8) != 8 || !tail[4..].SequenceEqual("PAR1"u8)) return null;
-            int footerLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(tail);
-            if (footerLength <= 0 || footerLength > length - 12) return null;
-            var footer = new byte[footerLength];
-            if (file.Read(footer, length - 8 - footerLength) != footerLength) return null;
+            var footer = FooterMetadata.ReadFooterBytes(file);
             return Recent.Get(file.DisplayPath, footer) ?? Recent.Add(file.DisplayPath, footer, Parse(footer));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
@@ -63,7 +56,7 @@ internal sealed class FooterLayout
     /// <summary>
     /// The layouts of the last footers read, by path and exact bytes: a query right after a
     /// consolidation's nothing-to-do check, or the next query of a session, reads the same main
-    /// footer (692 KB for 10M records) and finds it here after one comparison of its bytes, instead
+    /// footer (hundreds of kilobytes for a main of millions of records) and finds it here after one comparison of its bytes, instead
     /// of parsing it again. Only identical bytes match, so a replaced file is always parsed afresh.
     /// </summary>
     private static class Recent
@@ -98,63 +91,6 @@ internal sealed class FooterLayout
         }
     }
 
-    /// <summary>Reads the layout; throws InvalidDataException when the bytes are not a FileMetaData.</summary>
-    public static FooterLayout Parse(ReadOnlySpan<byte> footer)
-    {
-        var reader = new ThriftCompactReader(footer);
-        int version = 0;
-        long rows = -1;
-        Range schema = default;
-        var rowGroups = new List<Range>();
-        var keyValues = new Dictionary<string, string>(StringComparer.Ordinal);
-        while (reader.ReadFieldHeader(out short id, out byte type))
-        {
-            switch (id)
-            {
-                case 1 when type == ThriftCompactReader.I32: version = reader.ReadI32(type); break;
-                case 2 when type == ThriftCompactReader.List:
-                {
-                    int start = reader.Position;
-                    reader.Skip(type);
-                    schema = start..reader.Position;
-                    break;
-                }
-                case 3 when type == ThriftCompactReader.I64: rows = reader.ReadI64(type); break;
-                case 4 when type == ThriftCompactReader.List:
-                {
-                    reader.ReadListHeader(out int count, out byte elementType);
-                    if (elementType != ThriftCompactReader.Struct) throw new InvalidDataException("row_groups is not a list of structs.");
-                    for (int i = 0; i < count; i++)
-                    {
-                        int start = reader.Position;
-                        reader.Skip(ThriftCompactReader.Struct);
-                        rowGroups.Add(start..reader.Position);
-                    }
-                    break;
-                }
-                case 5 when type == ThriftCompactReader.List:
-                {
-                    reader.ReadListHeader(out int count, out byte elementType);
-                    if (elementType != ThriftCompactReader.Struct) throw new InvalidDataException("key_value_metadata is not a list of structs.");
-                    for (int i = 0; i < count; i++)
-                    {
-                        short saved = reader.BeginStruct();
-                        string? key = null, value = null;
-                        while (reader.ReadFieldHeader(out short field, out byte fieldType))
-                        {
-                            if (field == 1 && fieldType == ThriftCompactReader.Binary) key = reader.ReadString(fieldType);
-                            else if (field == 2 && fieldType == ThriftCompactReader.Binary) value = reader.ReadString(fieldType);
-                            else reader.Skip(fieldType);
-                        }
-                        reader.EndStruct(saved);
-                        if (key is not null) keyValues[key] = value ?? "";
-                    }
-                    break;
-                }
-                default: reader.Skip(type); break;
-            }
-        }
-        if (rows < 0 || schema.Equals(default(Range))) throw new InvalidDataException("The footer has no row count or no schema.");
-        return new FooterLayout(version, schema, rows, rowGroups, keyValues);
-    }
+    /// <summary>Reads the layout (<see cref="FooterMetadata.ParseLayout"/>); throws InvalidDataException when the bytes are not a FileMetaData.</summary>
+    public static FooterLayout Parse(ReadOnlySpan<byte> footer) => FooterMetadata.ParseLayout(footer);
 }

@@ -13,17 +13,27 @@ namespace PilotBench.Engine.Format;
 /// the asynchronous machinery of a general reader. Fields it does not need (statistics, column
 /// orders, indexes) are skipped; an encrypted column makes the file unsupported.
 /// </summary>
+/// <remarks>
+/// The engine's one footer reader: <see cref="Parse"/> and <see cref="ParseLayout"/> are the same
+/// walk of the FileMetaData (field ids named in ParquetThriftFields.cs, as the writer names them).
+/// Both check the same structure and record where the schema and each row group lie, the row
+/// count and the key-value metadata (<see cref="FooterLayout"/>); <see cref="ParseLayout"/> skips
+/// the schema elements and row groups instead of decoding them, which is all the nothing-pending
+/// checks and an append need of a large main file's footer.
+/// </remarks>
 internal sealed class FooterMetadata
 {
-    private FooterMetadata(long rowCount, List<SchemaElement> schema, List<RowGroup> rowGroups, Dictionary<string, string> keyValues)
+    private FooterMetadata(FooterLayout layout, List<SchemaElement> schema, List<RowGroup> rowGroups)
     {
-        RowCount = rowCount;
+        Layout = layout;
         Schema = schema;
         RowGroups = rowGroups;
-        KeyValueMetadata = keyValues;
     }
 
-    public long RowCount { get; }
+    /// <summary>Where the schema and the row groups lie in the footer's bytes, the row count and the key-value metadata.</summary>
+    public FooterLayout Layout { get; }
+
+    public long RowCount => Layout.RowCount;
 
     /// <summary>The schema elements in file order (the root first).</summary>
     public IReadOnlyList<SchemaElement> Schema { get; }
@@ -31,7 +41,7 @@ internal sealed class FooterMetadata
     public IReadOnlyList<RowGroup> RowGroups { get; }
 
     /// <summary>The file's key-value metadata (a key without a value reads as "").</summary>
-    public IReadOnlyDictionary<string, string> KeyValueMetadata { get; }
+    public IReadOnlyDictionary<string, string> KeyValueMetadata => Layout.KeyValueMetadata;
 
     /// <summary>
     /// The footer's bytes: the tail of the file is "length, PAR1". Throws InvalidDataException when
@@ -42,44 +52,88 @@ internal sealed class FooterMetadata
         long length = file.Length;
         if (length < 12) throw new InvalidDataException("The file is too short to be Parquet.");
         Span<byte> tail = stackalloc byte[8];
-        if (file.Read(tail, length - 8) != 8 || !tail[4..].SequenceEqual("PAR1"u8)) throw new InvalidDataException("The file does not end with a Parquet footer.");
-        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(tail);
-        if (footerLength <= 0 || footerLength > length - 12) throw new InvalidDataException("The footer length is out of the file.");
-        var footer = new byte[footerLength];
-        file.ReadExactly(footer, length - 8 - footerLength);
+        if (file.Read(tail, length - 8) != 8) throw new InvalidDataException("The file does not end with a Parquet footer.");
+        var footer = new byte[FooterLength(tail, length)];
+        file.ReadExactly(footer, length - 8 - footer.Length);
         return footer;
+    }
+
+    /// <summary>
+    /// The footer's length from the file's last 8 bytes ("length, PAR1"); InvalidDataException when
+    /// they are not a plain Parquet tail or the length does not fit in the file.
+    /// </summary>
+    public static int FooterLength(ReadOnlySpan<byte> tail, long fileLength)
+    {
+        if (tail.Length != 8 || !tail[4..].SequenceEqual("PAR1"u8)) throw new InvalidDataException("The file does not end with a Parquet footer.");
+        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(tail);
+        if (footerLength <= 0 || footerLength > fileLength - 12) throw new InvalidDataException("The footer length is out of the file.");
+        return footerLength;
     }
 
     /// <summary>Decodes a FileMetaData; InvalidDataException when the bytes are not one, NotSupportedException for encrypted columns.</summary>
     public static FooterMetadata Parse(ReadOnlySpan<byte> footer)
     {
+        var schema = new List<SchemaElement>();
+        var rowGroups = new List<RowGroup>();
+        var layout = Walk(footer, schema, rowGroups);
+        return new FooterMetadata(layout, schema, rowGroups);
+    }
+
+    /// <summary>
+    /// The same walk as <see cref="Parse"/>, with the schema elements and the row groups skipped
+    /// rather than decoded; InvalidDataException when the bytes are not a FileMetaData.
+    /// </summary>
+    public static FooterLayout ParseLayout(ReadOnlySpan<byte> footer) => Walk(footer, null, null);
+
+    /// <summary>
+    /// Walks a FileMetaData: decodes the schema elements into <paramref name="schema"/> and the
+    /// row groups into <paramref name="rowGroups"/>, or skips them when those are null, recording
+    /// where each lies either way. A field of another type than the format's is skipped; a list
+    /// given again replaces the first.
+    /// </summary>
+    private static FooterLayout Walk(ReadOnlySpan<byte> footer, List<SchemaElement>? schema, List<RowGroup>? rowGroups)
+    {
         var reader = new ThriftCompactReader(footer);
         long rows = -1;
-        List<SchemaElement>? schema = null;
-        var rowGroups = new List<RowGroup>();
+        Range schemaRange = default;
+        int schemaCount = 0;
+        var rowGroupRanges = new List<Range>();
         var keyValues = new Dictionary<string, string>(StringComparer.Ordinal);
         while (reader.ReadFieldHeader(out short id, out byte type))
         {
             switch (id)
             {
-                case 2 when type == ThriftCompactReader.List:
-                    schema = ReadList(ref reader, ReadSchemaElement);
+                case FileMetaDataField.Schema when type == ThriftCompactReader.List:
+                {
+                    int start = reader.Position;
+                    schema?.Clear();
+                    schemaCount = ReadStructList(ref reader, ReadSchemaElement, schema, null);
+                    schemaRange = start..reader.Position;
                     break;
-                case 3 when type == ThriftCompactReader.I64: rows = reader.ReadI64(type); break;
-                case 4 when type == ThriftCompactReader.List:
-                    rowGroups = ReadList(ref reader, ReadRowGroup);
+                }
+                case FileMetaDataField.NumRows when type == ThriftCompactReader.I64: rows = reader.ReadI64(type); break;
+                case FileMetaDataField.RowGroups when type == ThriftCompactReader.List:
+                    rowGroups?.Clear();
+                    rowGroupRanges.Clear();
+                    ReadStructList(ref reader, ReadRowGroup, rowGroups, rowGroupRanges);
                     break;
-                case 5 when type == ThriftCompactReader.List:
-                    foreach (var (key, value) in ReadList(ref reader, ReadKeyValue))
+                case FileMetaDataField.KeyValueMetadata when type == ThriftCompactReader.List:
+                {
+                    reader.ReadListHeader(out int count, out byte elementType);
+                    if (elementType != ThriftCompactReader.Struct) throw new InvalidDataException("A list of structs holds another type.");
+                    for (int i = 0; i < count; i++)
                     {
-                        if (key is not null) keyValues[key] = value ?? "";
+                        short saved = reader.BeginStruct();
+                        ReadKeyValue(ref reader, keyValues);
+                        reader.EndStruct(saved);
                     }
                     break;
+                }
                 default: reader.Skip(type); break;
             }
         }
-        if (rows < 0 || schema is null || schema.Count == 0) throw new InvalidDataException("The footer has no row count or no schema.");
-        return new FooterMetadata(rows, schema, rowGroups, keyValues);
+        if (rows < 0 || schemaCount == 0) throw new InvalidDataException("The footer has no row count or no schema.");
+        return new FooterLayout(schemaRange, rows, rowGroupRanges, keyValues);
     }
 
     /// <summary>Schema nesting deeper than this is taken as damage (no tool writes records that deep).</summary>
@@ -154,18 +208,31 @@ internal sealed class FooterMetadata
 
     private delegate T StructReader<T>(ref ThriftCompactReader reader);
 
-    private static List<T> ReadList<T>(ref ThriftCompactReader reader, StructReader<T> read)
+    /// <summary>
+    /// A list of structs: each decoded by <paramref name="read"/> into <paramref name="items"/>, or
+    /// skipped when it is null; where each lies into <paramref name="ranges"/> when given. Returns the count.
+    /// </summary>
+    private static int ReadStructList<T>(ref ThriftCompactReader reader, StructReader<T> read, List<T>? items, List<Range>? ranges)
     {
         reader.ReadListHeader(out int count, out byte elementType);
         if (elementType != ThriftCompactReader.Struct) throw new InvalidDataException("A list of structs holds another type.");
-        var items = new List<T>(Math.Min(count, 4096));
+        items?.EnsureCapacity(Math.Min(count, 4096));
         for (int i = 0; i < count; i++)
         {
-            short saved = reader.BeginStruct();
-            items.Add(read(ref reader));
-            reader.EndStruct(saved);
+            int start = reader.Position;
+            if (items is null)
+            {
+                reader.Skip(ThriftCompactReader.Struct);
+            }
+            else
+            {
+                short saved = reader.BeginStruct();
+                items.Add(read(ref reader));
+                reader.EndStruct(saved);
+            }
+            ranges?.Add(start..reader.Position);
         }
-        return items;
+        return count;
     }
 
     private static SchemaElement ReadSchemaElement(ref ThriftCompactReader reader)
@@ -175,16 +242,16 @@ internal sealed class FooterMetadata
         {
             switch (id)
             {
-                case 1 when type == ThriftCompactReader.I32: element.Type = (ParquetType)reader.ReadI32(type); break;
-                case 2 when type == ThriftCompactReader.I32: element.TypeLength = reader.ReadI32(type); break;
-                case 3 when type == ThriftCompactReader.I32: element.RepetitionType = (FieldRepetitionType)reader.ReadI32(type); break;
-                case 4 when type == ThriftCompactReader.Binary: element.Name = reader.ReadString(type); break;
-                case 5 when type == ThriftCompactReader.I32: element.NumChildren = reader.ReadI32(type); break;
-                case 6 when type == ThriftCompactReader.I32: element.ConvertedType = (ConvertedType)reader.ReadI32(type); break;
-                case 7 when type == ThriftCompactReader.I32: element.Scale = reader.ReadI32(type); break;
-                case 8 when type == ThriftCompactReader.I32: element.Precision = reader.ReadI32(type); break;
-                case 9 when type == ThriftCompactReader.I32: element.FieldId = reader.ReadI32(type); break;
-                case 10 when type == ThriftCompactReader.Struct: element.LogicalType = ReadLogicalType(ref reader); break;
+                case SchemaElementField.Type when type == ThriftCompactReader.I32: element.Type = (ParquetType)reader.ReadI32(type); break;
+                case SchemaElementField.TypeLength when type == ThriftCompactReader.I32: element.TypeLength = reader.ReadI32(type); break;
+                case SchemaElementField.RepetitionType when type == ThriftCompactReader.I32: element.RepetitionType = (FieldRepetitionType)reader.ReadI32(type); break;
+                case SchemaElementField.Name when type == ThriftCompactReader.Binary: element.Name = reader.ReadString(type); break;
+                case SchemaElementField.NumChildren when type == ThriftCompactReader.I32: element.NumChildren = reader.ReadI32(type); break;
+                case SchemaElementField.ConvertedType when type == ThriftCompactReader.I32: element.ConvertedType = (ConvertedType)reader.ReadI32(type); break;
+                case SchemaElementField.Scale when type == ThriftCompactReader.I32: element.Scale = reader.ReadI32(type); break;
+                case SchemaElementField.Precision when type == ThriftCompactReader.I32: element.Precision = reader.ReadI32(type); break;
+                case SchemaElementField.FieldId when type == ThriftCompactReader.I32: element.FieldId = reader.ReadI32(type); break;
+                case SchemaElementField.LogicalType when type == ThriftCompactReader.Struct: element.LogicalType = ReadLogicalType(ref reader); break;
                 default: reader.Skip(type); break;
             }
         }
@@ -204,18 +271,18 @@ internal sealed class FooterMetadata
         {
             switch (id)
             {
-                case 1 when type == ThriftCompactReader.Struct:
+                case LogicalTypeField.String when type == ThriftCompactReader.Struct:
                     reader.Skip(type);
                     logical.STRING = new StringType();
                     break;
-                case 6 when type == ThriftCompactReader.Struct:
+                case LogicalTypeField.Date when type == ThriftCompactReader.Struct:
                     reader.Skip(type);
                     logical.DATE = new DateType();
                     break;
-                case 8 when type == ThriftCompactReader.Struct:
+                case LogicalTypeField.Timestamp when type == ThriftCompactReader.Struct:
                     logical.TIMESTAMP = ReadTimestamp(ref reader);
                     break;
-                case 10 when type == ThriftCompactReader.Struct:
+                case LogicalTypeField.Integer when type == ThriftCompactReader.Struct:
                     logical.INTEGER = ReadInteger(ref reader);
                     break;
                 default:
@@ -234,8 +301,8 @@ internal sealed class FooterMetadata
         var integer = new IntType();
         while (reader.ReadFieldHeader(out short id, out byte type))
         {
-            if (id == 1 && type == ThriftCompactReader.Byte) integer.BitWidth = (sbyte)reader.ReadI32(type);
-            else if (id == 2 && type is ThriftCompactReader.BoolTrue or ThriftCompactReader.BoolFalse) integer.IsSigned = ThriftCompactReader.ReadBool(type);
+            if (id == IntTypeField.BitWidth && type == ThriftCompactReader.Byte) integer.BitWidth = (sbyte)reader.ReadI32(type);
+            else if (id == IntTypeField.IsSigned && type is ThriftCompactReader.BoolTrue or ThriftCompactReader.BoolFalse) integer.IsSigned = ThriftCompactReader.ReadBool(type);
             else reader.Skip(type);
         }
         reader.EndStruct(saved);
@@ -248,8 +315,8 @@ internal sealed class FooterMetadata
         var timestamp = new TimestampType();
         while (reader.ReadFieldHeader(out short id, out byte type))
         {
-            if (id == 1 && type is ThriftCompactReader.BoolTrue or ThriftCompactReader.BoolFalse) timestamp.IsAdjustedToUTC = ThriftCompactReader.ReadBool(type);
-            else if (id == 2 && type == ThriftCompactReader.Struct)
+            if (id == TimestampTypeField.IsAdjustedToUtc && type is ThriftCompactReader.BoolTrue or ThriftCompactReader.BoolFalse) timestamp.IsAdjustedToUTC = ThriftCompactReader.ReadBool(type);
+            else if (id == TimestampTypeField.Unit && type == ThriftCompactReader.Struct)
             {
                 short unitSaved = reader.BeginStruct();
                 var unit = new TimeUnit();
@@ -258,9 +325,9 @@ internal sealed class FooterMetadata
                     reader.Skip(unitType);
                     switch (unitId)
                     {
-                        case 1: unit.MILLIS = new MilliSeconds(); break;
-                        case 2: unit.MICROS = new MicroSeconds(); break;
-                        case 3: unit.NANOS = new NanoSeconds(); break;
+                        case TimeUnitField.Millis: unit.MILLIS = new MilliSeconds(); break;
+                        case TimeUnitField.Micros: unit.MICROS = new MicroSeconds(); break;
+                        case TimeUnitField.Nanos: unit.NANOS = new NanoSeconds(); break;
                     }
                 }
                 reader.EndStruct(unitSaved);
@@ -279,9 +346,12 @@ internal sealed class FooterMetadata
         {
             switch (id)
             {
-                case 1 when type == ThriftCompactReader.List: group.Columns = ReadList(ref reader, ReadColumnChunk); break;
-                case 2 when type == ThriftCompactReader.I64: group.TotalByteSize = reader.ReadI64(type); break;
-                case 3 when type == ThriftCompactReader.I64: group.NumRows = reader.ReadI64(type); break;
+                case RowGroupField.Columns when type == ThriftCompactReader.List:
+                    group.Columns = new List<ColumnChunk>();
+                    ReadStructList(ref reader, ReadColumnChunk, group.Columns, null);
+                    break;
+                case RowGroupField.TotalByteSize when type == ThriftCompactReader.I64: group.TotalByteSize = reader.ReadI64(type); break;
+                case RowGroupField.NumRows when type == ThriftCompactReader.I64: group.NumRows = reader.ReadI64(type); break;
                 default: reader.Skip(type); break;
             }
         }
@@ -295,16 +365,16 @@ internal sealed class FooterMetadata
         {
             switch (id)
             {
-                case 1 when type == ThriftCompactReader.Binary: chunk.FilePath = reader.ReadString(type); break;
-                case 2 when type == ThriftCompactReader.I64: chunk.FileOffset = reader.ReadI64(type); break;
-                case 3 when type == ThriftCompactReader.Struct:
+                case ColumnChunkField.FilePath when type == ThriftCompactReader.Binary: chunk.FilePath = reader.ReadString(type); break;
+                case ColumnChunkField.FileOffset when type == ThriftCompactReader.I64: chunk.FileOffset = reader.ReadI64(type); break;
+                case ColumnChunkField.MetaData when type == ThriftCompactReader.Struct:
                 {
                     short saved = reader.BeginStruct();
                     chunk.MetaData = ReadColumnMetaData(ref reader);
                     reader.EndStruct(saved);
                     break;
                 }
-                case 8 or 9: throw new NotSupportedException("An encrypted column.");
+                case ColumnChunkField.CryptoMetadata or ColumnChunkField.EncryptedColumnMetadata: throw new NotSupportedException("An encrypted column.");
                 default: reader.Skip(type); break;
             }
         }
@@ -318,43 +388,44 @@ internal sealed class FooterMetadata
         {
             switch (id)
             {
-                case 1 when type == ThriftCompactReader.I32: meta.Type = (ParquetType)reader.ReadI32(type); break;
-                case 2 when type == ThriftCompactReader.List:
+                case ColumnMetaDataField.Type when type == ThriftCompactReader.I32: meta.Type = (ParquetType)reader.ReadI32(type); break;
+                case ColumnMetaDataField.Encodings when type == ThriftCompactReader.List:
                 {
                     reader.ReadListHeader(out int count, out byte element);
                     for (int i = 0; i < count; i++) meta.Encodings.Add((Encoding)reader.ReadI32(element));
                     break;
                 }
-                case 3 when type == ThriftCompactReader.List:
+                case ColumnMetaDataField.PathInSchema when type == ThriftCompactReader.List:
                 {
                     reader.ReadListHeader(out int count, out byte element);
                     for (int i = 0; i < count; i++) meta.PathInSchema.Add(reader.ReadString(element));
                     break;
                 }
-                case 4 when type == ThriftCompactReader.I32: meta.Codec = (CompressionCodec)reader.ReadI32(type); break;
-                case 5 when type == ThriftCompactReader.I64: meta.NumValues = reader.ReadI64(type); break;
-                case 6 when type == ThriftCompactReader.I64: meta.TotalUncompressedSize = reader.ReadI64(type); break;
-                case 7 when type == ThriftCompactReader.I64: meta.TotalCompressedSize = reader.ReadI64(type); break;
-                case 9 when type == ThriftCompactReader.I64: meta.DataPageOffset = reader.ReadI64(type); break;
-                case 10 when type == ThriftCompactReader.I64: meta.IndexPageOffset = reader.ReadI64(type); break;
-                case 11 when type == ThriftCompactReader.I64: meta.DictionaryPageOffset = reader.ReadI64(type); break;
-                case 14 when type == ThriftCompactReader.I64: meta.BloomFilterOffset = reader.ReadI64(type); break;
-                case 15 when type == ThriftCompactReader.I32: meta.BloomFilterLength = reader.ReadI32(type); break;
+                case ColumnMetaDataField.Codec when type == ThriftCompactReader.I32: meta.Codec = (CompressionCodec)reader.ReadI32(type); break;
+                case ColumnMetaDataField.NumValues when type == ThriftCompactReader.I64: meta.NumValues = reader.ReadI64(type); break;
+                case ColumnMetaDataField.TotalUncompressedSize when type == ThriftCompactReader.I64: meta.TotalUncompressedSize = reader.ReadI64(type); break;
+                case ColumnMetaDataField.TotalCompressedSize when type == ThriftCompactReader.I64: meta.TotalCompressedSize = reader.ReadI64(type); break;
+                case ColumnMetaDataField.DataPageOffset when type == ThriftCompactReader.I64: meta.DataPageOffset = reader.ReadI64(type); break;
+                case ColumnMetaDataField.IndexPageOffset when type == ThriftCompactReader.I64: meta.IndexPageOffset = reader.ReadI64(type); break;
+                case ColumnMetaDataField.DictionaryPageOffset when type == ThriftCompactReader.I64: meta.DictionaryPageOffset = reader.ReadI64(type); break;
+                case ColumnMetaDataField.BloomFilterOffset when type == ThriftCompactReader.I64: meta.BloomFilterOffset = reader.ReadI64(type); break;
+                case ColumnMetaDataField.BloomFilterLength when type == ThriftCompactReader.I32: meta.BloomFilterLength = reader.ReadI32(type); break;
                 default: reader.Skip(type); break;
             }
         }
         return meta;
     }
 
-    private static (string? Key, string? Value) ReadKeyValue(ref ThriftCompactReader reader)
+    /// <summary>A KeyValue entry into <paramref name="keyValues"/> (a key without a value as ""; one without a key is ignored).</summary>
+    private static void ReadKeyValue(ref ThriftCompactReader reader, Dictionary<string, string> keyValues)
     {
         string? key = null, value = null;
         while (reader.ReadFieldHeader(out short id, out byte type))
         {
-            if (id == 1 && type == ThriftCompactReader.Binary) key = reader.ReadString(type);
-            else if (id == 2 && type == ThriftCompactReader.Binary) value = reader.ReadString(type);
+            if (id == KeyValueField.Key && type == ThriftCompactReader.Binary) key = reader.ReadString(type);
+            else if (id == KeyValueField.Value && type == ThriftCompactReader.Binary) value = reader.ReadString(type);
             else reader.Skip(type);
         }
-        return (key, value);
+        if (key is not null) keyValues[key] = value ?? "";
     }
 }
