@@ -9,7 +9,7 @@ namespace PilotBench.Engine.Format;
 /// consolidation (docs/contract.md §3.5). On Unix the open handle keeps the file's content even after a
 /// consolidation renames over it or deletes it: that is what makes snapshots consistent.
 /// </summary>
-public sealed class ParquetFile : IAsyncDisposable
+internal sealed class ParquetFile : IAsyncDisposable
 {
     private readonly StoreFileReader _file;
     private readonly ParquetReader _reader;
@@ -124,6 +124,12 @@ public sealed class ParquetFile : IAsyncDisposable
             // Not kept: Parquet.Net holds its own parse, and a large main's footer held twice would
             // raise every consolidation's peak memory; VerifyAsync reads it again for its walk.
             ReadCheckedFooter(file);
+            // The second parse of the footer, Parquet.Net's own, kept where its behaviour differs
+            // from the engine's: its schema (DataFields, with the types and paths every column of
+            // another tool's file is read as) and its row group readers, which read what the
+            // engine's decoder declines (other tools' encodings, nested columns). Everything the
+            // engine reads of a footer itself (the checks above, the page walk of VerifyAsync, the
+            // nothing-pending checks, appends, model_stats.parquet) is FooterMetadata's one walk.
             // Parquet.Net reads through a stream of its own over the file's positional reads
             // (completed on the caller's thread); the engine's decoder reads chunks with
             // positional reads too, so neither moves the other's position.
