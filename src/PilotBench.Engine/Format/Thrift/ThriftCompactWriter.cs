@@ -9,13 +9,14 @@ namespace PilotBench.Engine.Format;
 /// </summary>
 internal sealed class ThriftCompactWriter
 {
-    private const byte TypeBooleanTrue = 1;
-    private const byte TypeBooleanFalse = 2;
-    private const byte TypeI32 = 5;
-    private const byte TypeI64 = 6;
-    private const byte TypeBinary = 8;
-    public const byte TypeList = 9;
-    public const byte TypeStruct = 12;
+    // The compact protocol's type codes, as the reader defines them.
+    private const byte TypeBooleanTrue = ThriftCompactReader.BoolTrue;
+    private const byte TypeBooleanFalse = ThriftCompactReader.BoolFalse;
+    private const byte TypeI32 = ThriftCompactReader.I32;
+    private const byte TypeI64 = ThriftCompactReader.I64;
+    private const byte TypeBinary = ThriftCompactReader.Binary;
+    public const byte TypeList = ThriftCompactReader.List;
+    public const byte TypeStruct = ThriftCompactReader.Struct;
     public const byte ElementI32 = TypeI32;
     public const byte ElementBinary = TypeBinary;
     public const byte ElementStruct = TypeStruct;
@@ -74,7 +75,7 @@ internal sealed class ThriftCompactWriter
         ListHeader(elementType, count);
     }
 
-    /// <summary>A list's header alone (its field header written already, or none: see FooterLayout).</summary>
+    /// <summary>A list's header alone (its field header written already, or none: the schema list an append compares, see FooterLayout).</summary>
     public void ListHeader(byte elementType, int count)
     {
         if (count < 15)
