@@ -1,0 +1,43 @@
+namespace PilotBench.Engine.Remote;
+
+/// <summary>
+/// How <see cref="BlobStoreFiles"/> talks to the service: block sizes, the lease of the
+/// consolidation lock, and the SDK's retries and timeouts. The defaults are the store's; tests
+/// shorten the lease and the blocks to see their effects with little data and time.
+/// </summary>
+public sealed class BlobStoreFilesOptions
+{
+    /// <summary>
+    /// Bytes per staged block, and the largest content sent as one request (Put Blob) rather than
+    /// as blocks. Each block waiting for its upload holds this much memory.
+    /// </summary>
+    public int BlockSize { get; init; } = 4 << 20;
+
+    /// <summary>Blocks of one upload sent at once, beside the writer filling the next one.</summary>
+    public int BlocksInFlight { get; init; } = 4;
+
+    /// <summary>The consolidation lock's lease (the service takes 15 to 60 s): how long a dead holder keeps the store locked.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a held lease is renewed (a third of its duration leaves two renewals' worth of slack).</summary>
+    public TimeSpan LeaseRenewal { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often <see cref="BlobStoreFiles.LockAsync"/> tries again while another holder has the lease.</summary>
+    public TimeSpan LockPoll { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Tries after the first failed request (the SDK's retry policy: exponential from
+    /// <see cref="RetryDelay"/>): a server that cannot be reached fails an operation within seconds.
+    /// </summary>
+    public int MaxRetries { get; init; } = 3;
+
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(0.5);
+
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>The longest one request may wait for the service (a block upload included).</summary>
+    public TimeSpan NetworkTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest a connection may take to open (the operating system's own limit is minutes).</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+}
