@@ -341,6 +341,10 @@ internal sealed class ParquetTableWriter
         int length = footer.Length;
         footer.WriteInt32(length);
         footer.Write(Magic);
+        // Everything before the footer is final: a store that uploads in blocks ends one here
+        // (BlobStoreFiles), so an append can keep every block before the footer and replace only it.
+        // Synchronous: locally it only hands the stream's buffer to the system, on this thread.
+        _stream.Flush();
         await _stream.WriteAsync(footer.Memory, cancellationToken).ConfigureAwait(false);
         _position += footer.Length;
         _finished = true;
