@@ -36,7 +36,7 @@ internal sealed class BlobFileReader : StoreFileReader
     private bool _disposed;
 
     public BlobFileReader(BlobStoreFiles files, BlobBaseClient blob, string name, BlobProperties properties)
-        : base(name, files.DisplayPath(name), properties.ContentLength, new StoreVersion(properties.ETag.ToString()))
+        : base(name, files.DisplayPath(name), properties.ContentLength, BlobStoreFiles.VersionOf(properties.ETag))
     {
         _files = files;
         _blob = blob;
@@ -73,7 +73,8 @@ internal sealed class BlobFileReader : StoreFileReader
 
         int size = MinWindow;
         if (offset + count == Length) size = TailWindow;
-        else if (previous is not null && offset >= previous.End && offset < previous.End + previous.Length) size = Math.Min(2 * previous.Length, MaxWindow);
+        // Reading on from inside or just past the last window (a read that straddles its end included).
+        else if (previous is not null && offset > previous.Start && offset < previous.End + previous.Length) size = Math.Min(2 * previous.Length, MaxWindow);
         size = (int)Math.Min(Math.Max(size, count), Length);
         long start = Math.Max(0, Math.Min(offset, Length - size));
         var data = ArrayPool<byte>.Shared.Rent(size);

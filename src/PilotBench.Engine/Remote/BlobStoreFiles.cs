@@ -92,7 +92,17 @@ public sealed class BlobStoreFiles : IStoreFiles
     private BlockBlobClient BlockBlob(string name) => _container.GetBlockBlobClient(Address.BlobName(name));
 
     private static StoreEntry Entry(string name, long length, DateTimeOffset? lastModified, ETag? etag) =>
-        new(name, length, lastModified?.UtcDateTime ?? DateTime.MinValue, new StoreVersion(etag?.ToString() ?? ""));
+        new(name, length, lastModified?.UtcDateTime ?? DateTime.MinValue, VersionOf(etag ?? default));
+
+    /// <summary>
+    /// An ETag as a version, in its header form (quoted): a listing gives ETags without the quotes
+    /// that response headers have, and one blob must have one version however it was seen.
+    /// </summary>
+    internal static StoreVersion VersionOf(ETag etag)
+    {
+        string value = etag.ToString();
+        return new StoreVersion(value.Length == 0 || value.StartsWith('"') || value.StartsWith("W/", StringComparison.Ordinal) ? value : '"' + value + '"');
+    }
 
     /// <summary>
     /// The container must exist, with or without <paramref name="create"/>: a container is never
@@ -191,7 +201,7 @@ public sealed class BlobStoreFiles : IStoreFiles
             throw BlobFailure.Wrap(failure, Address, $"list the blocks of '{name}'");
         }
         // Get Block List takes no If-Match: its answer's ETag says which version the list is of.
-        var version = blocks.ETag != default ? blocks.ETag.ToString() : Find(name)?.Version.Value;
+        var version = blocks.ETag != default ? VersionOf(blocks.ETag).Value : Find(name)?.Version.Value;
         if (version != basedOn.Value) throw new StoreFileChangedException(DisplayPath(name));
 
         var kept = new List<string>();

@@ -71,7 +71,10 @@ internal sealed class BlobUpload : StoreUpload
     private int BlockSize => _files.Options.BlockSize;
 
     /// <summary>Whether the content goes as blocks (an append, something staged, or more than a block).</summary>
-    private bool InBlocks => _append || _staged.Count > 0;
+    private bool InBlocks => _append || _forceBlocks || _staged.Count > 0;
+
+    /// <summary>Set when a content that fits one request must go as a block list all the same.</summary>
+    private bool _forceBlocks;
 
     public override Stream Stream => _stream;
 
@@ -174,40 +177,100 @@ internal sealed class BlobUpload : StoreUpload
             _ => null,
         };
         List<string>? list = null;
+        for (int attempt = 0; ; attempt++)
+        {
+            RequestFailedException refused;
+            try
+            {
+                return await SendAsync(md5, conditions, l => list = l, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException failure) when (IsRefusal(failure) || (failure.ErrorCode == BlobErrorCode.InvalidBlockList && _condition != WriteCondition.None))
+            {
+                refused = failure;
+            }
+            catch (Exception failure) when (BlobFailure.IsServiceFailure(failure))
+            {
+                throw BlobFailure.Wrap(failure, _files.Address, $"commit '{_name}'");
+            }
+            try
+            {
+                if (IsRefusal(refused))
+                {
+                    // The SDK retries a request whose answer was lost; the retry of a commit that
+                    // did go through finds the name taken or changed. Ours is recognized by its
+                    // content's MD5, or for an append by its block list (whose ids are its own).
+                    if (await OwnCommitAsync(md5, list).ConfigureAwait(false) is { } version)
+                    {
+                        _committed = true;
+                        return version;
+                    }
+                    if (attempt == 0 && !InBlocks && _condition == WriteCondition.IfAbsent && await IsMissingAsync().ConfigureAwait(false))
+                    {
+                        // Azurite's Put Blob takes a name that holds only uncommitted blocks (left by
+                        // a writer that never committed) as taken; Azure does not, and neither
+                        // service's Put Block List does: the content goes as a block list instead.
+                        _forceBlocks = true;
+                        continue;
+                    }
+                    throw new StoreConditionFailedException(_files.DisplayPath(_name), _condition, refused);
+                }
+                // InvalidBlockList: another writer's commit of this name discarded our staged blocks.
+                if (!await ConditionHoldsAsync().ConfigureAwait(false)) throw new StoreConditionFailedException(_files.DisplayPath(_name), _condition, refused);
+            }
+            catch (Exception failure) when (BlobFailure.IsServiceFailure(failure))
+            {
+                throw BlobFailure.Wrap(failure, _files.Address, $"commit '{_name}'");
+            }
+            throw BlobFailure.Wrap(refused, _files.Address, $"commit '{_name}'");
+        }
+    }
+
+    /// <summary>One Put Blob, or the blocks still buffered staged and one Put Block List (given to <paramref name="listed"/>).</summary>
+    private async Task<StoreVersion> SendAsync(byte[]? md5, BlobRequestConditions? conditions, Action<List<string>> listed, CancellationToken cancellationToken)
+    {
+        Response<BlobContentInfo> done;
+        if (!InBlocks)
+        {
+            using var content = new MemoryStream(_buffer, 0, _filled, writable: false);
+            done = await _blob.UploadAsync(content, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentHash = md5 }, Conditions = conditions }, cancellationToken).ConfigureAwait(false);
+            _files.CountUploaded(_filled);
+        }
+        else
+        {
+            StageBuffer();
+            WaitForRoom(0);
+            var list = _kept.Concat(_staged).ToList();
+            listed(list);
+            done = await _blob.CommitBlockListAsync(list, new CommitBlockListOptions { HttpHeaders = new BlobHttpHeaders { ContentHash = md5 }, Conditions = conditions }, cancellationToken).ConfigureAwait(false);
+        }
+        _committed = true;
+        return BlobStoreFiles.VersionOf(done.Value.ETag);
+    }
+
+    private async Task<bool> IsMissingAsync()
+    {
         try
         {
-            Response<BlobContentInfo> done;
-            if (!InBlocks)
-            {
-                using var content = new MemoryStream(_buffer, 0, _filled, writable: false);
-                done = await _blob.UploadAsync(content, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentHash = md5 }, Conditions = conditions }, cancellationToken).ConfigureAwait(false);
-                _files.CountUploaded(_filled);
-            }
-            else
-            {
-                StageBuffer();
-                WaitForRoom(0);
-                list = _kept.Concat(_staged).ToList();
-                done = await _blob.CommitBlockListAsync(list, new CommitBlockListOptions { HttpHeaders = new BlobHttpHeaders { ContentHash = md5 }, Conditions = conditions }, cancellationToken).ConfigureAwait(false);
-            }
-            _committed = true;
-            return new StoreVersion(done.Value.ETag.ToString());
+            await _blob.GetPropertiesAsync().ConfigureAwait(false);
+            return false;
         }
-        catch (RequestFailedException failure) when (IsRefusal(failure))
+        catch (RequestFailedException failure) when (BlobFailure.IsBlobMissing(failure))
         {
-            // The SDK retries a request whose answer was lost; the retry of a commit that did go
-            // through finds the name taken or changed. Ours is recognized by its content's MD5, or
-            // for an append by its block list (whose ids are this upload's own).
-            if (await OwnCommitAsync(md5, list).ConfigureAwait(false) is { } version)
-            {
-                _committed = true;
-                return version;
-            }
-            throw new StoreConditionFailedException(_files.DisplayPath(_name), _condition == WriteCondition.None ? WriteCondition.IfUnchanged : _condition, failure);
+            return true;
         }
-        catch (Exception failure) when (BlobFailure.IsServiceFailure(failure))
+    }
+
+    /// <summary>Whether the write's condition still holds (the name absent, or at the expected version).</summary>
+    private async Task<bool> ConditionHoldsAsync()
+    {
+        try
         {
-            throw BlobFailure.Wrap(failure, _files.Address, $"commit '{_name}'");
+            var etag = (await _blob.GetPropertiesAsync().ConfigureAwait(false)).Value.ETag;
+            return _condition == WriteCondition.IfUnchanged && BlobStoreFiles.VersionOf(etag).Value == BlobStoreFiles.VersionOf(_expected!.Value).Value;
+        }
+        catch (RequestFailedException failure) when (BlobFailure.IsBlobMissing(failure))
+        {
+            return _condition == WriteCondition.IfAbsent;
         }
     }
 
@@ -226,11 +289,11 @@ internal sealed class BlobUpload : StoreUpload
             if (md5 is not null)
             {
                 var properties = (await _blob.GetPropertiesAsync().ConfigureAwait(false)).Value;
-                return properties.ContentHash is { } hash && hash.AsSpan().SequenceEqual(md5) ? new StoreVersion(properties.ETag.ToString()) : null;
+                return properties.ContentHash is { } hash && hash.AsSpan().SequenceEqual(md5) ? BlobStoreFiles.VersionOf(properties.ETag) : null;
             }
             if (list is null) return null;
             var committed = (await _blob.GetBlockListAsync(BlockListTypes.Committed).ConfigureAwait(false)).Value;
-            return committed.ETag != default && committed.CommittedBlocks.Select(b => b.Name).SequenceEqual(list) ? new StoreVersion(committed.ETag.ToString()) : null;
+            return committed.ETag != default && committed.CommittedBlocks.Select(b => b.Name).SequenceEqual(list) ? BlobStoreFiles.VersionOf(committed.ETag) : null;
         }
         catch (Exception failure) when (BlobFailure.IsServiceFailure(failure))
         {
