@@ -561,7 +561,33 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
     [AzuriteFact]
     public async Task Engine_OnTheRemoteStore_GivesTheSameRecordsAndStatisticsAsALocalStore()
     {
-        var (files, _) = await NewStoreAsync(SmallBlocks);
+        var (files, container) = await NewStoreAsync(SmallBlocks);
+        await RunTheEngineAsync(files, container);
+    }
+
+    [AzuriteFact]
+    public async Task Engine_OnAStoreAddressedWithASas_GivesTheSameRecordsAndStatistics()
+    {
+        // The SAS is the only credential: the backup's server-side copy, the lease and the
+        // conditional commits all go through it.
+        var (keyed, container) = await NewStoreAsync(SmallBlocks);
+        var sas = new BlobSasBuilder(BlobContainerSasPermissions.All, DateTimeOffset.UtcNow.AddHours(1)) { BlobContainerName = container.Name }
+            .ToSasQueryParameters(new StorageSharedKeyCredential(AzuriteServer.AccountName, AccountKey)).ToString();
+        var files = new BlobStoreFiles(BlobStoreAddress.Parse($"{azurite.ServiceUri}{container.Name}/prefix?{sas}", _ => null), SmallBlocks);
+        Assert.Equal(BlobCredentialSource.SharedAccessSignature, files.Address.CredentialSource);
+        Assert.DoesNotContain("sig=", files.Display);
+
+        await RunTheEngineAsync(files, container);
+
+        Assert.NotNull(keyed.Find("test_results.parquet.backup"));
+    }
+
+    /// <summary>
+    /// Writes, consolidates (a rewrite, an append, a rewrite) and queries the same records in
+    /// <paramref name="files"/> and in a local store: the same records and statistics come back.
+    /// </summary>
+    private async Task RunTheEngineAsync(BlobStoreFiles files, BlobContainerClient container)
+    {
         var remote = new StoreLayout(files);
         using var local = new TempStore();
 
@@ -576,11 +602,18 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         // New records only: the remote main is appended to by block reuse.
         var second = Mixed("b", 150);
         foreach (var layout in new[] { remote, local.Layout }) await WriteAsync(layout, second);
+        var mainBlob = container.GetBlockBlobClient("prefix/test_results.parquet");
+        var blocksBefore = (await mainBlob.GetBlockListAsync(BlockListTypes.Committed)).Value.CommittedBlocks.ToList();
         long beforeAppend = files.BytesUploaded;
         var remoteSecond = await new Consolidator(remote).RunAsync();
         long appendBytes = files.BytesUploaded - beforeAppend;
         var localSecond = await new Consolidator(local.Layout).RunAsync();
-        output.WriteLine($"append consolidation uploaded {appendBytes} bytes; the main is {files.Find("test_results.parquet")!.Length} bytes");
+        var blocksAfter = (await mainBlob.GetBlockListAsync(BlockListTypes.Committed)).Value.CommittedBlocks.ToList();
+        // The new main names the old one's blocks but its footer, and adds only its own.
+        Assert.Equal(blocksBefore.SkipLast(1).Select(b => b.Name), blocksAfter.Take(blocksBefore.Count - 1).Select(b => b.Name));
+        long newBytes = blocksAfter.Skip(blocksBefore.Count - 1).Sum(b => b.SizeLong);
+        output.WriteLine($"append: the main went from {blocksBefore.Sum(b => b.SizeLong)} to {blocksAfter.Sum(b => b.SizeLong)} bytes, {newBytes} of them uploaded " +
+                         $"(the consolidation uploaded {appendBytes} bytes with model_stats.parquet and metadata.json)");
         Assert.True(remoteSecond.AppendedToMain);
         Assert.Equal(localSecond.AppendedToMain, remoteSecond.AppendedToMain);
         Assert.Equal(450, remoteSecond.RecordsAfter);
