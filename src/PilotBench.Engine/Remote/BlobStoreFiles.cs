@@ -78,6 +78,7 @@ public sealed class BlobStoreFiles : IStoreFiles
         client.Retry.Delay = options.RetryDelay;
         client.Retry.MaxDelay = options.MaxRetryDelay;
         client.Retry.NetworkTimeout = options.NetworkTimeout;
+        client.AddPolicy(new BodyTimePolicy(options.NetworkTimeout, options.MinUploadRate), HttpPipelinePosition.PerCall);
         // One transport (and connection pool) per connect timeout for the process, as the SDK shares its own.
         client.Transport = Transports.GetOrAdd(options.ConnectTimeout, timeout => new HttpClientTransport(new SocketsHttpHandler
         {
@@ -85,6 +86,18 @@ public sealed class BlobStoreFiles : IStoreFiles
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         }));
         return client;
+    }
+
+    /// <summary>Gives a request with a body the network timeout plus the time the body takes at the slowest accepted rate.</summary>
+    private sealed class BodyTimePolicy(TimeSpan timeout, int minRate) : HttpPipelineSynchronousPolicy
+    {
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            if (message.Request.Content is { } content && content.TryComputeLength(out long length) && length > 0)
+            {
+                message.NetworkTimeout = timeout + TimeSpan.FromSeconds((double)length / Math.Max(1, minRate));
+            }
+        }
     }
 
     private BlobClient Blob(string name) => _container.GetBlobClient(Address.BlobName(name));
@@ -113,7 +126,7 @@ public sealed class BlobStoreFiles : IStoreFiles
     public void EnsureStore(bool create)
     {
         if (Volatile.Read(ref _storeChecked) == 1) return;
-        Run("open the store", () =>
+        Run("list its container", () =>
         {
             using var pages = _container.GetBlobs(BlobTraits.None, BlobStates.None, Address.Prefix, CancellationToken.None).AsPages(pageSizeHint: 1).GetEnumerator();
             pages.MoveNext();

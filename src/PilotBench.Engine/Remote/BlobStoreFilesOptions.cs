@@ -35,9 +35,17 @@ public sealed class BlobStoreFilesOptions
 
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(4);
 
-    /// <summary>The longest one request may wait for the service (a block upload included).</summary>
-    public TimeSpan NetworkTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// The longest one request may wait for the service, plus the time its body takes at
+    /// <see cref="MinUploadRate"/> (a block of several MB on a slow uplink), and the longest a
+    /// download may wait for its next bytes: a server that accepts connections but does not answer
+    /// fails an operation after the retries, not after minutes per try.
+    /// </summary>
+    public TimeSpan NetworkTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The slowest upload, in bytes per second, a request's time allows for its body.</summary>
+    public int MinUploadRate { get; init; } = 256 << 10;
 
     /// <summary>The longest a connection may take to open (the operating system's own limit is minutes).</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
 }

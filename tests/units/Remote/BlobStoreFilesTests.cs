@@ -516,6 +516,29 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
     }
 
     [AzuriteFact]
+    public void Failures_OnAServerThatDoesNotAnswer_NameTheStore_AfterTheNetworkTimeoutOfEachTry()
+    {
+        // Connections are accepted (the listener's backlog) but never answered: a hung server.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        string connectionString = azurite.ConnectionString.Replace($":{azurite.Port}/", $":{port}/", StringComparison.Ordinal);
+        var address = BlobStoreAddress.Parse($"http://127.0.0.1:{port}/{AzuriteServer.AccountName}/silent/prefix", _ => connectionString);
+        var options = new BlobStoreFilesOptions { NetworkTimeout = TimeSpan.FromSeconds(1), MaxRetries = 2, RetryDelay = TimeSpan.FromSeconds(0.2) };
+        var files = new BlobStoreFiles(address, options);
+
+        var clock = Stopwatch.StartNew();
+        var failure = Assert.ThrowsAny<IOException>(() => files.Find("test_results.parquet"));
+        var elapsed = clock.Elapsed;
+
+        output.WriteLine($"{elapsed.TotalSeconds:F1} s: {failure.Message}");
+        Assert.Contains(address.Display, failure.Message);
+        Assert.Contains("after 3 tries", failure.Message);
+        // Three tries of one second each, and the pauses between them.
+        Assert.InRange(elapsed, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(10));
+    }
+
+    [AzuriteFact]
     public async Task Failures_OfWrongCredentials_OrASasWithoutWriteRights_NameTheStore_AndNoSecret()
     {
         var (files, container) = await NewStoreAsync();
