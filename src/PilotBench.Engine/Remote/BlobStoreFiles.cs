@@ -273,7 +273,8 @@ public sealed class BlobStoreFiles : IStoreFiles
         }
     }
 
-    private bool CopyThroughClient(string source, StoreVersion sourceVersion, string destination, WriteCondition condition)
+    /// <summary>The copy through this machine: read pinned to the source's version, written as a new content under <paramref name="condition"/>.</summary>
+    internal bool CopyThroughClient(string source, StoreVersion sourceVersion, string destination, WriteCondition condition)
     {
         using var reader = OpenRead(source) ?? throw new StoreFileChangedException(DisplayPath(source));
         if (reader.Version != sourceVersion) throw new StoreFileChangedException(DisplayPath(source));

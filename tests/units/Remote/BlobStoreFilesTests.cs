@@ -395,6 +395,26 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
     }
 
     [AzuriteFact]
+    public async Task Copy_ThroughThisMachine_WhereTheServiceCannotAuthorizeTheSource_IsPinnedToo()
+    {
+        // The path taken when Copy Blob refuses the source (a SAS or a signed-in identity on Azure):
+        // Azurite copies for any credential, so it is driven directly here.
+        var (files, _) = await NewStoreAsync(SmallBlocks);
+        byte[] main = Bytes(5 * SmallBlocks.BlockSize + 17, 1);
+        var version = await WriteAsync(files, "test_results.parquet", main);
+
+        Assert.True(files.CopyThroughClient("test_results.parquet", version, "test_results.parquet.backup", WriteCondition.None));
+        Assert.Equal(main, ReadAll(files, "test_results.parquet.backup"));
+        await WriteAsync(files, "incremental/quarantine/taken.parquet", [7]);
+        Assert.False(files.CopyThroughClient("test_results.parquet", version, "incremental/quarantine/taken.parquet", WriteCondition.IfAbsent));
+        Assert.Equal([7], ReadAll(files, "incremental/quarantine/taken.parquet"));
+
+        await WriteAsync(files, "test_results.parquet", Bytes(100, 2));
+        Assert.Throws<StoreFileChangedException>(() => files.CopyThroughClient("test_results.parquet", version, "test_results.parquet.backup", WriteCondition.None));
+        Assert.Equal(main, ReadAll(files, "test_results.parquet.backup"));
+    }
+
+    [AzuriteFact]
     public async Task Move_NeverOverwrites_AndReturnsNullWhenTheSourceIsGone()
     {
         var (files, _) = await NewStoreAsync();
