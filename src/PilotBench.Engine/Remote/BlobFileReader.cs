@@ -20,6 +20,12 @@ namespace PilotBench.Engine.Remote;
 /// caller's buffer. Two windows are kept, so the engine's decoder and Parquet.Net's stream, which
 /// read one file at once, do not evict each other at every turn.
 /// </para>
+/// <para>
+/// A small file (<see cref="BlobStoreFilesOptions.WholeFileLimit"/>) is downloaded whole at its
+/// first read and held while the reader is open, within the store's
+/// <see cref="BlobStoreFilesOptions.WholeFileCache"/>: an increment is read twice by a
+/// consolidation (keys and page checks, then rows) and downloaded once.
+/// </para>
 /// </summary>
 internal sealed class BlobFileReader : StoreFileReader
 {
@@ -34,6 +40,10 @@ internal sealed class BlobFileReader : StoreFileReader
     private readonly Window?[] _windows = new Window?[2];
     private long _uses;
     private bool _disposed;
+    /// <summary>The whole file, once downloaded (null: not held); <see cref="_wholeDecided"/> says whether it was tried.</summary>
+    private byte[]? _whole;
+    private bool _wholeDecided;
+    private readonly object _wholeGate = new();
 
     public BlobFileReader(BlobStoreFiles files, BlobBaseClient blob, string name, BlobProperties properties)
         : base(name, files.DisplayPath(name), properties.ContentLength, BlobStoreFiles.VersionOf(properties.ETag))
@@ -53,6 +63,11 @@ internal sealed class BlobFileReader : StoreFileReader
         if (offset >= Length || buffer.Length == 0) return 0;
         int count = (int)Math.Min(buffer.Length, Length - offset);
         buffer = buffer[..count];
+        if (Whole() is { } whole)
+        {
+            whole.AsSpan((int)offset, count).CopyTo(buffer);
+            return count;
+        }
         Window? previous;
         lock (_gate)
         {
@@ -102,6 +117,42 @@ internal sealed class BlobFileReader : StoreFileReader
         return count;
     }
 
+    /// <summary>The whole file, downloaded at the first call when it is small and the budget allows; else null.</summary>
+    private byte[]? Whole()
+    {
+        if (Volatile.Read(ref _wholeDecided)) return _whole;
+        lock (_wholeGate)
+        {
+            if (_wholeDecided) return _whole;
+            if (Length > 0 && _files.TryHoldWholeFile(Length))
+            {
+                var data = ArrayPool<byte>.Shared.Rent((int)Length);
+                try
+                {
+                    Download(data.AsSpan(0, (int)Length), 0);
+                }
+                catch
+                {
+                    ArrayPool<byte>.Shared.Return(data);
+                    _files.ReleaseWholeFile(Length);
+                    throw;
+                }
+                lock (_gate)
+                {
+                    if (_disposed)
+                    {
+                        ArrayPool<byte>.Shared.Return(data);
+                        _files.ReleaseWholeFile(Length);
+                        return null;
+                    }
+                    _whole = data;
+                }
+            }
+            Volatile.Write(ref _wholeDecided, true);
+            return _whole;
+        }
+    }
+
     private Window? Find(long offset, int count)
     {
         foreach (var window in _windows)
@@ -143,6 +194,12 @@ internal sealed class BlobFileReader : StoreFileReader
         {
             if (_disposed) return;
             _disposed = true;
+            if (_whole is { } whole)
+            {
+                ArrayPool<byte>.Shared.Return(whole);
+                _files.ReleaseWholeFile(Length);
+                _whole = null;
+            }
             for (int i = 0; i < _windows.Length; i++)
             {
                 if (_windows[i] is { } window) ArrayPool<byte>.Shared.Return(window.Data);

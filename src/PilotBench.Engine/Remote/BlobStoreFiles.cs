@@ -34,6 +34,7 @@ public sealed class BlobStoreFiles : IStoreFiles
     private int _storeChecked;
     private long _bytesUploaded;
     private long _bytesDownloaded;
+    private long _wholeFileBytes;
 
     public BlobStoreFiles(BlobStoreAddress address, BlobStoreFilesOptions? options = null)
     {
@@ -61,6 +62,18 @@ public sealed class BlobStoreFiles : IStoreFiles
     internal void CountUploaded(long bytes) => Interlocked.Add(ref _bytesUploaded, bytes);
 
     internal void CountDownloaded(long bytes) => Interlocked.Add(ref _bytesDownloaded, bytes);
+
+    /// <summary>Takes <paramref name="bytes"/> of <see cref="BlobStoreFilesOptions.WholeFileCache"/> for a whole file held by a reader; false when it does not fit.</summary>
+    internal bool TryHoldWholeFile(long bytes)
+    {
+        if (bytes > Options.WholeFileLimit) return false;
+        long held = Interlocked.Add(ref _wholeFileBytes, bytes);
+        if (held <= Options.WholeFileCache) return true;
+        Interlocked.Add(ref _wholeFileBytes, -bytes);
+        return false;
+    }
+
+    internal void ReleaseWholeFile(long bytes) => Interlocked.Add(ref _wholeFileBytes, -bytes);
 
     /// <summary>The address of a store file without the SAS marker: <c>&lt;store&gt;/&lt;name&gt;</c>.</summary>
     public string DisplayPath(string name) => name.Length == 0 ? Display : _displayBase + "/" + name;

@@ -13,6 +13,17 @@ public sealed class BlobStoreFilesOptions
     /// </summary>
     public int BlockSize { get; init; } = 4 << 20;
 
+    /// <summary>
+    /// Memory for whole small files held by open readers (<see cref="WholeFileLimit"/>): a
+    /// consolidation reads each increment twice (its keys and page checks, then its rows), which a
+    /// local store's page cache serves once; a remote one downloads such a file once while it is
+    /// open, as far as this budget goes (0: never).
+    /// </summary>
+    public long WholeFileCache { get; init; } = 64 << 20;
+
+    /// <summary>The largest file a reader downloads whole at its first read (budget permitting).</summary>
+    public int WholeFileLimit { get; init; } = 4 << 20;
+
     /// <summary>Blocks of one upload sent at once, beside the writer filling the next one.</summary>
     public int BlocksInFlight { get; init; } = 4;
 

@@ -235,7 +235,7 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
     [AzuriteFact]
     public async Task Read_PinnedToAVersion_FailsOnceTheBlobIsReplaced_OrDeleted()
     {
-        var (files, _) = await NewStoreAsync();
+        var (files, _) = await NewStoreAsync(NoWholeFiles);
         byte[] first = Bytes(3 << 20, 1);
         await WriteAsync(files, "test_results.parquet", first);
         using var reader = files.OpenRead("test_results.parquet")!;
@@ -257,7 +257,7 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
     [AzuriteFact]
     public async Task Read_SmallReads_AreServedFromWindows_AndEveryRangeIsExact()
     {
-        var (files, _) = await NewStoreAsync();
+        var (files, _) = await NewStoreAsync(NoWholeFiles);
         byte[] content = Bytes(3 << 20, 7);
         await WriteAsync(files, "test_results.parquet", content);
         using var reader = (BlobFileReader)files.OpenRead("test_results.parquet")!;
@@ -294,6 +294,49 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         }
         Assert.Equal(0, reader.Read(new byte[10], content.Length));
     }
+
+    [AzuriteFact]
+    public async Task Read_ASmallFile_IsDownloadedOnceWhileOpen_WithinTheBudget_AndStaysThatVersion()
+    {
+        var options = new BlobStoreFilesOptions { WholeFileCache = 300_000 };
+        var (files, _) = await NewStoreAsync(options);
+        byte[] content = Bytes(200_000, 1);
+        await WriteAsync(files, "incremental/increment_1.parquet", content);
+        await WriteAsync(files, "incremental/increment_2.parquet", content);
+
+        using (var first = (BlobFileReader)files.OpenRead("incremental/increment_1.parquet")!)
+        using (var second = (BlobFileReader)files.OpenRead("incremental/increment_2.parquet")!)
+        {
+            // Read twice over, as a consolidation does: one download for the first file.
+            for (int pass = 0; pass < 2; pass++)
+            {
+                for (int offset = 0; offset < content.Length; offset += 10_000)
+                {
+                    var part = new byte[10_000];
+                    first.ReadExactly(part, offset);
+                    Assert.Equal(content[offset..(offset + 10_000)], part);
+                    second.ReadExactly(part, offset);
+                }
+            }
+            Assert.Equal(1, first.Downloads);
+            // The second does not fit the budget beside the first: windows, more requests.
+            Assert.True(second.Downloads > 1, $"{second.Downloads} downloads");
+
+            // Held whole, the first still reads its version after a replace (a snapshot).
+            await WriteAsync(files, "incremental/increment_1.parquet", Bytes(200_000, 2));
+            var tail = new byte[100];
+            first.ReadExactly(tail, content.Length - 100);
+            Assert.Equal(content[^100..], tail);
+        }
+
+        // Disposed readers give their memory back to the budget.
+        using var third = (BlobFileReader)files.OpenRead("incremental/increment_2.parquet")!;
+        third.ReadExactly(new byte[10], 0);
+        third.ReadExactly(new byte[10], 150_000);
+        Assert.Equal(1, third.Downloads);
+    }
+
+    private static readonly BlobStoreFilesOptions NoWholeFiles = new() { WholeFileCache = 0 };
 
     /// <summary>A main file as the consolidation writes it: its body in blocks, a flush, then its footer.</summary>
     private static async Task<StoreVersion> WriteMainAsync(IStoreFiles files, byte[] body, byte[] footer, WriteCondition condition = WriteCondition.IfAbsent, StoreVersion? expected = null)
