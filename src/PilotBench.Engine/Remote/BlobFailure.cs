@@ -4,11 +4,14 @@ using Azure.Storage.Blobs.Models;
 namespace PilotBench.Engine.Remote;
 
 /// <summary>
-/// The SDK's failures as the engine reports them: an <see cref="IOException"/> naming the store and
-/// what was being done, quoting only the status, the service's error code or a redacted network
-/// message (<see cref="BlobStoreAddress.Redact"/>), never a credential. The SDK's exception is kept
-/// as the inner one: its text is sanitized by the SDK (signatures and authorization headers are
-/// replaced), which tests/units/Remote/BlobStoreFilesTests.cs checks.
+/// The SDK's failures as the engine reports them (docs/remote-store.md, "Errors, retries and
+/// timeouts"): a missing container or refused credentials as <see cref="StorePathException"/>,
+/// anything else after the SDK's retries (no answer, a timeout, a status the protocol does not
+/// expect) as <see cref="StoreUnavailableException"/>, never as damage of a file. Each names the
+/// store and what was being done, and quotes only the status, the service's error code or the
+/// first line of a network failure (<see cref="BlobStoreAddress.Redact"/>), never a credential.
+/// The SDK's exception is kept as the inner one: its text is sanitized by the SDK (signatures and
+/// authorization headers replaced), which tests/units/Remote/BlobStoreFilesTests.cs checks.
 /// </summary>
 internal static class BlobFailure
 {
@@ -36,7 +39,7 @@ internal static class BlobFailure
         {
             return new StorePathException($"The store '{address.Display}' refused to {operation}: {detail}. Check its credentials ({Credentials(address)}).", failure);
         }
-        return new IOException($"The store '{address.Display}' could not {operation}: {detail}.", failure);
+        return new StoreUnavailableException($"The store '{address.Display}' could not {operation}: {detail}.", failure);
     }
 
     private static string Credentials(BlobStoreAddress address) => address.CredentialSource switch
@@ -57,8 +60,8 @@ internal static class BlobFailure
         string what = root switch
         {
             RequestFailedException { Status: > 0 } answered => $"the service answered {answered.Status}{(string.IsNullOrEmpty(answered.ErrorCode) ? "" : " " + answered.ErrorCode)}",
-            RequestFailedException or HttpRequestException => "no answer: " + FirstLine(Innermost(root).Message),
-            OperationCanceledException or TimeoutException => "no answer in time: " + FirstLine(root.Message),
+            RequestFailedException or HttpRequestException => "it did not answer: " + FirstLine(Innermost(root).Message),
+            OperationCanceledException or TimeoutException => "it did not answer in time: " + FirstLine(root.Message),
             _ => FirstLine(root.Message),
         };
         return BlobStoreAddress.Redact(what) + tries;

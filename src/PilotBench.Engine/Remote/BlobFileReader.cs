@@ -180,7 +180,7 @@ internal sealed class BlobFileReader : StoreFileReader
         catch (EndOfStreamException failure)
         {
             // The service sent fewer bytes than the range within the pinned version's length.
-            throw new IOException($"The store '{_files.Display}' sent a short answer for a read of '{DisplayPath}' at {offset}.", failure);
+            throw new StoreUnavailableException($"The store '{_files.Display}' sent a short answer for a read of '{Name}' at {offset}.", failure);
         }
         catch (Exception failure) when (BlobFailure.IsServiceFailure(failure))
         {

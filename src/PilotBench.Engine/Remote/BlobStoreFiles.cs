@@ -139,12 +139,39 @@ public sealed class BlobStoreFiles : IStoreFiles
     public void EnsureStore(bool create)
     {
         if (Volatile.Read(ref _storeChecked) == 1) return;
-        Run("list its container", () =>
-        {
-            using var pages = _container.GetBlobs(BlobTraits.None, BlobStates.None, Address.Prefix, CancellationToken.None).AsPages(pageSizeHint: 1).GetEnumerator();
-            pages.MoveNext();
-        });
+        Run("list its container", ProbeContainer);
         Volatile.Write(ref _storeChecked, 1);
+    }
+
+    /// <summary>
+    /// Whether the container exists (a prefix without any blob yet is an empty store), by the
+    /// listing <see cref="EnsureStore"/> makes: a SAS for a container may list its blobs but not
+    /// read the container's properties. Other failures are reported.
+    /// </summary>
+    public bool Exists()
+    {
+        if (Volatile.Read(ref _storeChecked) == 1) return true;
+        try
+        {
+            ProbeContainer();
+        }
+        catch (RequestFailedException failure) when (BlobFailure.IsContainerMissing(failure))
+        {
+            return false;
+        }
+        catch (Exception failure) when (BlobFailure.IsServiceFailure(failure))
+        {
+            throw BlobFailure.Wrap(failure, Address, "list its container");
+        }
+        Volatile.Write(ref _storeChecked, 1);
+        return true;
+    }
+
+    /// <summary>Lists at most one blob of the store: fails as the service does when the container is missing or the credentials are refused.</summary>
+    private void ProbeContainer()
+    {
+        using var pages = _container.GetBlobs(BlobTraits.None, BlobStates.None, Address.Prefix, CancellationToken.None).AsPages(pageSizeHint: 1).GetEnumerator();
+        pages.MoveNext();
     }
 
     public IReadOnlyList<StoreEntry> List(string folder)
@@ -334,7 +361,7 @@ public sealed class BlobStoreFiles : IStoreFiles
                 return null;
             }
             if (copied) break;
-            if (attempt >= 3) throw new IOException($"The store '{Display}' could not move '{source}': every name tried under '{destination}' was taken.");
+            if (attempt >= 3) throw new StoreUnavailableException($"The store '{Display}' could not move '{source}': every name tried under '{destination}' was taken.");
             string extension = Path.GetExtension(destination);
             destination = $"{destination[..^extension.Length]}_{Guid.NewGuid():N}{extension}";
         }

@@ -9,28 +9,30 @@ namespace PilotBench.Engine.Remote;
 /// The consolidation lock of a remote store (docs/remote-store.md, "The lock"): a lease on
 /// <c>&lt;prefix&gt;.consolidation.lock</c>, renewed by a timer while held. A holder that dies stops
 /// renewing and the lease lapses on its own. The lock counts as lost once a renewal is refused
-/// (another holder has the lease) or once no renewal succeeded for a whole lease duration (the
-/// service may have let it lapse): <see cref="ThrowIfLost"/> then stops the consolidation before
-/// its commit. A renewal that fails for want of an answer is tried again at the next tick while
-/// the lease still runs. Even a lost lock cannot overwrite newer data: the commit is conditional.
+/// (another holder has the lease), or once the last successful renewal is older than the lease's
+/// duration less one renewal interval (20 s of a 30 s lease): a renewal that meets a hung server
+/// may take longer than the lease itself, so nothing waits on it, and the consolidation stops
+/// before its commit (<see cref="ThrowIfLost"/>) while the lease may still be its own. Even a lost
+/// lock cannot overwrite newer data: the commit is conditional.
 /// </summary>
 internal sealed class BlobStoreLock : IStoreLock
 {
     private readonly BlobStoreFiles _files;
     private readonly BlobLeaseClient _lease;
-    private readonly TimeSpan _duration;
+    /// <summary>How old the last successful renewal may be before the lock counts as lost.</summary>
+    private readonly TimeSpan _trusted;
     private readonly Timer _timer;
     private readonly object _renewing = new();
     private long _lastRenewal;
-    private Exception? _lost;
-    private Exception? _lastFailure;
-    private bool _disposed;
+    private volatile Exception? _lost;
+    private volatile Exception? _lastFailure;
+    private volatile bool _disposed;
 
     private BlobStoreLock(BlobStoreFiles files, BlobLeaseClient lease, long acquiredAt)
     {
         _files = files;
         _lease = lease;
-        _duration = files.Options.LeaseDuration;
+        _trusted = files.Options.LeaseDuration - files.Options.LeaseRenewal;
         _lastRenewal = acquiredAt;
         var period = files.Options.LeaseRenewal;
         _timer = new Timer(_ => Renew(), null, period, period);
@@ -96,12 +98,14 @@ internal sealed class BlobStoreLock : IStoreLock
 
     private void Renew()
     {
+        // One renewal at a time: a tick that finds one still waiting (a hung server) skips.
         if (!Monitor.TryEnter(_renewing)) return;
         try
         {
             if (_disposed || _lost is not null) return;
             long started = Stopwatch.GetTimestamp();
-            _lease.Renew();
+            using var timeout = new CancellationTokenSource(_files.Options.LeaseDuration);
+            _lease.Renew(cancellationToken: timeout.Token);
             Volatile.Write(ref _lastRenewal, started);
         }
         catch (RequestFailedException failure) when (BlobRefusal.IsLeasedByAnother(failure) || failure.Status is 404 or 412)
@@ -110,6 +114,7 @@ internal sealed class BlobStoreLock : IStoreLock
         }
         catch (Exception failure)
         {
+            // No answer: tried again at the next tick; ThrowIfLost judges by the time since the last success.
             _lastFailure = failure;
         }
         finally
@@ -121,17 +126,14 @@ internal sealed class BlobStoreLock : IStoreLock
     public void ThrowIfLost()
     {
         if (_lost is { } refused) throw new StoreLockLostException(_files.Display, refused);
-        if (Stopwatch.GetElapsedTime(Volatile.Read(ref _lastRenewal)) >= _duration) throw new StoreLockLostException(_files.Display, _lastFailure);
+        if (Stopwatch.GetElapsedTime(Volatile.Read(ref _lastRenewal)) >= _trusted) throw new StoreLockLostException(_files.Display, _lastFailure);
     }
 
-    /// <summary>Stops renewing and releases the lease (best effort: an unreleased lease lapses on its own).</summary>
+    /// <summary>Stops renewing and releases the lease (best effort, never waiting on a renewal: an unreleased lease lapses on its own).</summary>
     public void Dispose()
     {
-        lock (_renewing)
-        {
-            if (_disposed) return;
-            _disposed = true;
-        }
+        if (_disposed) return;
+        _disposed = true;
         _timer.Dispose();
         if (_lost is not null) return;
         try

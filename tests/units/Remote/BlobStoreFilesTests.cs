@@ -67,6 +67,8 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         Assert.Equal(files.Address.Display + "/incremental/x.parquet", files.DisplayPath("incremental/x.parquet"));
         Assert.Equal(files.Display, files.DisplayPath(""));
         Assert.Null(files.LocalRoot);
+        Assert.True(files.Exists());
+        Assert.True(new BlobStoreFiles(files.Address).Exists()); // an empty prefix is an empty store
         Assert.Empty(files.RemoveStaleTemporaries(TimeSpan.Zero));
     }
 
@@ -76,6 +78,7 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         string name = "missing-" + Guid.NewGuid().ToString("N")[..12];
         var files = new BlobStoreFiles(Address(name));
 
+        Assert.False(files.Exists());
         var failure = Assert.Throws<StorePathException>(() => files.EnsureStore(create: true));
 
         output.WriteLine(failure.Message);
@@ -567,7 +570,7 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         var files = new BlobStoreFiles(address);
 
         var clock = Stopwatch.StartNew();
-        var failure = Assert.ThrowsAny<IOException>(() => files.EnsureStore(create: true));
+        var failure = Assert.Throws<StoreUnavailableException>(() => files.EnsureStore(create: true));
         var elapsed = clock.Elapsed;
 
         output.WriteLine($"{elapsed.TotalSeconds:F1} s: {failure.Message}");
@@ -575,7 +578,9 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         Assert.Contains("after 4 tries", failure.Message);
         Assert.InRange(elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(15));
         AssertNoSecret(failure);
-        Assert.Throws<IOException>(() => files.Find("test_results.parquet"));
+        Assert.Throws<StoreUnavailableException>(() => files.Find("test_results.parquet"));
+        Assert.Throws<StoreUnavailableException>(() => files.Exists());
+        Assert.True(StoreFailures.IsAboutTheStore(failure));
     }
 
     [AzuriteFact]
@@ -591,7 +596,7 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         var files = new BlobStoreFiles(address, options);
 
         var clock = Stopwatch.StartNew();
-        var failure = Assert.ThrowsAny<IOException>(() => files.Find("test_results.parquet"));
+        var failure = Assert.Throws<StoreUnavailableException>(() => files.Find("test_results.parquet"));
         var elapsed = clock.Elapsed;
 
         output.WriteLine($"{elapsed.TotalSeconds:F1} s: {failure.Message}");
@@ -621,7 +626,7 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         var readOnly = new BlobStoreFiles(BlobStoreAddress.Parse($"{azurite.ServiceUri}{container.Name}/prefix?{sas}", _ => null));
         readOnly.EnsureStore(create: true);
         Assert.Equal([1], ReadAll(readOnly, "metadata.json"));
-        var denied = await Assert.ThrowsAnyAsync<IOException>(() => WriteAsync(readOnly, "incremental/increment_1.parquet", [1, 2], WriteCondition.IfAbsent));
+        var denied = await Assert.ThrowsAsync<StorePathException>(() => WriteAsync(readOnly, "incremental/increment_1.parquet", [1, 2], WriteCondition.IfAbsent));
         output.WriteLine(denied.Message);
         Assert.Contains(readOnly.Display, denied.Message);
         Assert.Contains("403", denied.Message);
