@@ -11,13 +11,15 @@ namespace PilotBench.Engine.Remote;
 /// A new content of a blob (docs/remote-store.md, "Writing an increment" and "Incremental
 /// consolidation by block reuse"): nothing is visible until <see cref="CommitAsync"/>.
 /// <para>
-/// A content that fits one block and was never flushed is sent at the commit as one Put Blob with
-/// its condition. Otherwise the stream stages blocks of <see cref="BlobStoreFilesOptions.BlockSize"/>
-/// (a few at once, beside the writer), and the commit is one Put Block List with the condition.
-/// <see cref="Stream.Flush()"/> ends a block at the current position: the Parquet writer flushes
-/// before the footer, so the footer of a file written in blocks is a block of its own, and a later
-/// append (<see cref="BlobStoreFiles.BeginAppend"/>) can name every block before it and replace
-/// only the footer. An append's list starts with the kept blocks of the version it is based on.
+/// A content that fits one block (an increment, the statistics, metadata.json) is sent at the
+/// commit as one Put Blob with its condition. A larger one is staged in blocks of
+/// <see cref="BlobStoreFilesOptions.BlockSize"/> (a few at once, beside the writer), and the commit
+/// is one Put Block List with the condition. <see cref="Stream.Flush()"/> ends a block at the
+/// current position: the Parquet writer flushes before the footer, so the footer of a file written
+/// in blocks is a block of its own, and a later append (<see cref="BlobStoreFiles.BeginAppend"/>)
+/// can name every block before it and replace only the footer (a file sent in one request has no
+/// blocks: it is small, and rewritten rather than appended to). An append's list starts with the
+/// kept blocks of the version it is based on.
 /// </para>
 /// <para>
 /// Staged blocks are invisible; disposed without a commit, the upload leaves them to the service,
@@ -70,7 +72,7 @@ internal sealed class BlobUpload : StoreUpload
 
     private int BlockSize => _files.Options.BlockSize;
 
-    /// <summary>Whether the content goes as blocks (an append, something staged, or more than a block).</summary>
+    /// <summary>Whether the content goes as blocks (an append, more than a block, or forced).</summary>
     private bool InBlocks => _append || _forceBlocks || _staged.Count > 0;
 
     /// <summary>Set when a content that fits one request must go as a block list all the same.</summary>

@@ -546,6 +546,24 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         Assert.Contains(files.Display, failure.Message);
     }
 
+    [AzuriteFact]
+    public async Task Lock_NotRenewedForMostOfItsLease_IsReportedAsLost_BeforeTheLeaseEnds()
+    {
+        // The renewal is not due before the lease is nearly over: the holder must stop trusting the
+        // lock once the lease's duration less one renewal interval has passed (a renewal may hang).
+        var options = new BlobStoreFilesOptions { LeaseDuration = TimeSpan.FromSeconds(15), LeaseRenewal = TimeSpan.FromSeconds(13) };
+        var (files, _) = await NewStoreAsync(options);
+        using var held = files.TryLock()!;
+        held.ThrowIfLost();
+
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        var lost = Assert.Throws<StoreLockLostException>(held.ThrowIfLost);
+        Assert.Contains(files.Display, lost.Message);
+        // The lease itself still runs: nobody else has the lock yet.
+        Assert.Null(new BlobStoreFiles(files.Address, options).TryLock());
+    }
+
     private static async Task<Exception?> WaitForAsync(Func<Exception?> probe, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
@@ -740,6 +758,70 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         Assert.Equal(470, remoteStats.RecordCount);
         Assert.Equal(Json(localStats.Groups), Json(remoteStats.Groups));
         Assert.Equal(localStats.PendingIncrementFiles, remoteStats.PendingIncrementFiles);
+    }
+
+    [AzuriteFact]
+    public async Task Engine_WritersTwoConsolidatorsAndAReaderAtOnce_LoseAndDoubleNothing()
+    {
+        var (files, _) = await NewStoreAsync(SmallBlocks);
+        const int writers = 3, batches = 6, perBatch = 40;
+        StoreLayout NewLayout() => new(new BlobStoreFiles(files.Address, SmallBlocks));
+        using var stop = new CancellationTokenSource();
+
+        var writing = Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            var layout = NewLayout();
+            for (int b = 0; b < batches; b++)
+            {
+                await WriteAsync(layout, SampleRecords.Many($"w{w}b{b}-", perBatch));
+                await Task.Delay(500); // consolidations run between the batches
+            }
+        })).ToArray();
+        var consolidating = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            var layout = NewLayout();
+            int runs = 0, refused = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await new Consolidator(layout).RunAsync();
+                    runs++;
+                }
+                catch (StoreLockedException)
+                {
+                    refused++;
+                }
+                await Task.Delay(20);
+            }
+            return (runs, refused);
+        })).ToArray();
+        var reading = Task.Run(async () =>
+        {
+            var layout = NewLayout();
+            int reads = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var stats = await StoreQueries.GetStatsAsync(layout, new RecordFilter(), null, CancellationToken.None);
+                Assert.InRange(stats.RecordCount, 0, writers * batches * perBatch);
+                reads++;
+            }
+            return reads;
+        });
+
+        await Task.WhenAll(writing);
+        stop.Cancel();
+        var runs = await Task.WhenAll(consolidating);
+        int reads = await reading;
+        await new Consolidator(new StoreLayout(files)).RunAsync();
+
+        output.WriteLine($"consolidations run / refused by the lock: {string.Join(", ", runs.Select(r => $"{r.runs}/{r.refused}"))}; {reads} queries meanwhile");
+        Assert.True(runs.Sum(r => r.runs) >= 2, "the consolidations did not overlap the writing");
+        var layout = new StoreLayout(files);
+        Assert.Empty(layout.ListIncrements());
+        var rows = await ReadMergedAsync(layout); // fails on a record counted twice
+        Assert.Equal(writers * batches * perBatch, rows.Count);
+        Assert.Equal(writers * batches * perBatch, (await StoreQueries.GetStatsAsync(layout, new RecordFilter(), null, CancellationToken.None)).RecordCount);
     }
 
     private static List<TestRecord> Mixed(string prefix, int count) => Enumerable.Range(0, count).Select(i =>
