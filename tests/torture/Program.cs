@@ -1,9 +1,11 @@
 using System.Text;
+using PilotBench.Engine.Remote;
 
 namespace PilotBench.Torture;
 
 /// <summary>
 /// Real processes for the reliability tests (docs/reliability.md):
+///   (a store is a folder or a remote address: az://, https://, the emulator's http://)
 ///   write &lt;store&gt; &lt;writerId&gt; &lt;count&gt; &lt;flushEvery&gt;
 ///   consolidate &lt;store&gt; [loops]
 ///   query &lt;store&gt; &lt;loops&gt; &lt;outfile&gt;
@@ -50,7 +52,7 @@ public static class Program
 
     private static async Task<int> WriteAsync(string store, string writerId, int count, int flushEvery)
     {
-        var layout = new StoreLayout(store);
+        var layout = StoreAddress.Open(store);
         string ackFolder = AckFolder(store);
         Directory.CreateDirectory(ackFolder);
         // Flushes only where the driver asks (every flushEvery records), never on the timer.
@@ -90,7 +92,7 @@ public static class Program
 
     private static async Task<int> ConsolidateAsync(string store, int loops)
     {
-        var layout = new StoreLayout(store);
+        var layout = StoreAddress.Open(store);
         var options = new ConsolidationOptions();
         if (Environment.GetEnvironmentVariable("PILOTBENCH_TORTURE_PAUSE_AT") is { Length: > 0 } pauseAt)
         {
@@ -129,7 +131,7 @@ public static class Program
     /// </summary>
     private static async Task<int> QueryAsync(string store, int loops, string outFile)
     {
-        var layout = new StoreLayout(store);
+        var layout = StoreAddress.Open(store);
         string ackFolder = AckFolder(store);
         await using var output = new StreamWriter(new FileStream(outFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite));
         for (int i = 0; i < loops; i++)
@@ -170,7 +172,7 @@ public static class Program
         foreach (var store in stores)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var layout = new StoreLayout(store);
+            var layout = StoreAddress.Open(store);
             var lines = new List<string>();
             try
             {

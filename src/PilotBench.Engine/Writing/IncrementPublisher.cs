@@ -107,6 +107,15 @@ public static class IncrementPublisher
         string name = file.Key;
         for (int attempt = 0; ; attempt++)
         {
+            // Looked for first, so that a file a stopped run already committed is not sent again
+            // (an upload refused as already there has sent its bytes); the condition of the write
+            // below still decides between two publishers racing for one name.
+            if (destination.Files.Find(name) is not null)
+            {
+                if (SameBytes(reader, destination.Files, name)) return new PublishedIncrement(file.Path, destination.Files.DisplayPath(name), reader.Length, AlreadyPresent: true);
+                name = StoreLayout.IncrementalFolderName + "/" + UniqueName(file.Name);
+                continue;
+            }
             try
             {
                 await destination.Files.WriteAsync(name, stream => CopyToAsync(reader, stream, cancellationToken), "publish",

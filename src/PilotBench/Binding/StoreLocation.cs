@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PilotBench.Engine.Remote;
 
 namespace PilotBench.Binding;
 
@@ -13,7 +14,33 @@ namespace PilotBench.Binding;
 internal static class StoreLocation
 {
     /// <summary>The store named by -Path / -LiteralPath / the default; <see cref="StoreLocationException"/> when it names none.</summary>
-    public static StoreLayout Open(PathIntrinsics paths, string? path, string? literalPath) => new(Resolve(paths, path, literalPath));
+    public static StoreLayout Open(PathIntrinsics paths, string? path, string? literalPath)
+    {
+        if (RemoteAddress(path, literalPath) is { } remote)
+        {
+            try
+            {
+                return StoreAddress.Open(remote);
+            }
+            catch (BlobStoreAddressException ex)
+            {
+                throw new StoreLocationException("StoreAddressInvalid", BlobStoreAddress.Redact(remote), ex.Message);
+            }
+        }
+        return new StoreLayout(Resolve(paths, path, literalPath));
+    }
+
+    /// <summary>
+    /// The text naming a store on Azure Blob Storage (az://, https://, the emulator's http://), given
+    /// as -Path, -LiteralPath or the default; null for a folder. Remote addresses skip the provider:
+    /// they are not paths of this machine.
+    /// </summary>
+    private static string? RemoteAddress(string? path, string? literalPath)
+    {
+        if (path is not null && literalPath is not null) return null; // Resolve reports it
+        string? text = literalPath ?? path ?? Environment.GetEnvironmentVariable(StoreLayout.StoreEnvironmentVariable);
+        return !string.IsNullOrWhiteSpace(text) && StoreAddress.IsRemote(text) ? text.Trim() : null;
+    }
 
     /// <summary>The provider path of the store folder; <see cref="StoreLocationException"/> when it names none.</summary>
     public static string Resolve(PathIntrinsics paths, string? path, string? literalPath)

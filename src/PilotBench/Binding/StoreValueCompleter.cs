@@ -14,9 +14,9 @@ public sealed class StoreValueCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        var root = StoreRoot(fakeBoundParameters);
-        if (root is null) return Array.Empty<CompletionResult>();
-        var metadata = StoreMetadata.TryRead(new StoreLayout(root));
+        var layout = Store(fakeBoundParameters);
+        if (layout is null) return Array.Empty<CompletionResult>();
+        var metadata = StoreMetadata.TryRead(layout);
         if (metadata is null) return Array.Empty<CompletionResult>();
         var values = parameterName.ToLowerInvariant() switch
         {
@@ -30,14 +30,15 @@ public sealed class StoreValueCompleter : IArgumentCompleter
     }
 
     /// <summary>
-    /// The store folder named by -Path/-LiteralPath on the command line, else the default store,
-    /// resolved exactly as the cmdlet will resolve it; null when that is no single FileSystem folder (yet).
+    /// The store named by -Path/-LiteralPath on the command line, else the default store, resolved
+    /// exactly as the cmdlet will resolve it (a folder, or a store on Azure Blob Storage); null when
+    /// that is no single FileSystem folder (yet) nor a usable address.
     /// </summary>
-    internal static string? StoreRoot(IDictionary fakeBoundParameters)
+    internal static StoreLayout? Store(IDictionary fakeBoundParameters)
     {
         try
         {
-            return StoreLocation.Resolve(SessionPaths(), fakeBoundParameters["Path"]?.ToString(), fakeBoundParameters["LiteralPath"]?.ToString());
+            return StoreLocation.Open(SessionPaths(), fakeBoundParameters["Path"]?.ToString(), fakeBoundParameters["LiteralPath"]?.ToString());
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -83,13 +84,14 @@ public sealed class RunIdCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        var root = StoreValueCompleter.StoreRoot(fakeBoundParameters);
-        if (root is null || !Directory.Exists(root)) return Array.Empty<CompletionResult>();
+        var layout = StoreValueCompleter.Store(fakeBoundParameters);
+        if (layout is null) return Array.Empty<CompletionResult>();
         IReadOnlyList<string> values;
         try
         {
             using var timeout = new CancellationTokenSource(TimeLimit);
-            values = Task.Run(() => StoreQueries.DistinctValuesAsync(new StoreLayout(root), Engine.Records.RecordSchema.RunId, timeout.Token)).GetAwaiter().GetResult();
+            if (!layout.Files.Exists()) return Array.Empty<CompletionResult>();
+            values = Task.Run(() => StoreQueries.DistinctValuesAsync(layout, Engine.Records.RecordSchema.RunId, timeout.Token)).GetAwaiter().GetResult();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException or InvalidDataException)
         {
