@@ -17,6 +17,12 @@ public sealed record RecordError(string Field, string Reason)
 /// docs/contract.md §2, is reported with the field and the reason. The documented conversions are in
 /// docs/contract.md §2 and docs/en-US/Write-PilotResult.md.
 /// </summary>
+/// <remarks>
+/// Each standard column is read by name with its own rule (the rule column of docs/contract.md
+/// §2: generated, defaulted, required, range, lists counted, blank as absent): a checked mirror of
+/// RecordSchema.Columns. SchemaMirrorTests.The_converter_reads_every_column_a_record_gives fails
+/// when a column a record gives is not read into its property.
+/// </remarks>
 public static class RecordConverter
 {
     /// <summary>Longest accepted string value (characters). Longer values are refused, not truncated.</summary>

@@ -75,6 +75,33 @@ public class SchemaMirrorTests
         }
     }
 
+    [Fact]
+    public void The_converter_reads_every_column_a_record_gives()
+    {
+        // Set by the writer, never taken from input (docs/contract.md §2).
+        string[] setByWriter = { RecordSchema.ErrorCategory, RecordSchema.WrittenAt, RecordSchema.Writer };
+        for (int variant = 1; variant < 8; variant++)
+        {
+            var input = new List<KeyValuePair<string, object?>>();
+            for (int p = 0; p < RecordSchema.Columns.Count; p++)
+            {
+                var column = RecordSchema.Columns[p];
+                if (setByWriter.Contains(column.Name)) continue;
+                // Rates and times within their rules: [0, 1], >= 0.
+                object value = column.Type == ColumnType.Double ? p / 100.0 + variant / 1000.0 : SampleValue(p, variant);
+                input.Add(new(variant % 2 == 0 ? column.Name : column.PropertyName, value));
+            }
+
+            var record = RecordConverter.Convert(input);
+
+            foreach (var (name, value) in input)
+            {
+                Assert.Equal(value, record.GetValue(RecordSchema.Find(name)!.Name));
+            }
+            Assert.Null(record.Extras);
+        }
+    }
+
     private static PropertyInfo Property(int position) => typeof(TestRecord).GetProperty(RecordSchema.Columns[position].PropertyName)!;
 
     /// <summary>
