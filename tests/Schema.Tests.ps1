@@ -15,7 +15,7 @@ BeforeAll {
         Select-Object -First 1
     $script:Columns = @($engine.GetType('PilotBench.Engine.Records.RecordSchema', $true)::Columns)
     # Set by the writer, never given (docs/contract.md §2).
-    $script:SetByWriter = 'error_category', 'written_at', 'writer'
+    $script:SetByWriter = @($Columns | Where-Object { "$($_.Input)" -split ', ' -contains 'SetByWriter' }).Name
     # The writer's provenance (-RunId, -GitCommit): for every record of the call, in every parameter set.
     $script:Provenance = 'run_id', 'git_commit'
 
@@ -36,6 +36,7 @@ Describe 'The standard columns, declared once' {
     It 'reaches the engine''s declaration of the columns' {
         $Columns.Count | Should -BeGreaterThan 20
         $Columns.Name | Should -Contain 'test_id'
+        $SetByWriter | Should -Contain 'written_at'
     }
 
     It 'has one PilotResult property per standard column, of the column''s type made nullable' {

@@ -36,6 +36,9 @@ internal sealed class RecordField<T> : RecordField
 
     public override Type ElementType => typeof(T);
 
+    /// <summary>Sets the property (a column that is never null must not be given null).</summary>
+    public void Set(TestRecord record, T value) => _set(record, value);
+
     public override Array Gather(IReadOnlyList<TestRecord> records)
     {
         var values = new T[records.Count];

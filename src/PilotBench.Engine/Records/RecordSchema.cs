@@ -12,10 +12,34 @@ public enum ColumnType
     Timestamp,
 }
 
+/// <summary>
+/// How input gives a standard column's value, beyond its type, <see cref="ColumnDefinition.Required"/>
+/// and <see cref="ColumnDefinition.Default"/>: the rule column of docs/contract.md §2, which
+/// <see cref="RecordConverter"/> applies.
+/// </summary>
+[Flags]
+public enum InputRules
+{
+    None = 0,
+    /// <summary>Not read from input: the writer sets it (error_category, written_at, writer).</summary>
+    SetByWriter = 1,
+    /// <summary>Made when not given: a new GUID for text, the time of writing for a timestamp.</summary>
+    Generated = 2,
+    /// <summary>A number within [0, 1].</summary>
+    UnitInterval = 4,
+    /// <summary>A number &gt;= 0 (whole numbers always are).</summary>
+    NonNegative = 8,
+    /// <summary>A list given as the value counts its items.</summary>
+    CountsLists = 16,
+    /// <summary>Blank text is "not given", so the writer's own value applies (provenance, docs/contract.md §7.3).</summary>
+    BlankIsAbsent = 32,
+}
+
 /// <summary>One column of the record: its snake_case storage name, PascalCase PowerShell name and rules.</summary>
 public sealed class ColumnDefinition
 {
-    internal ColumnDefinition(string name, ColumnType type, bool required, bool nullable, object? defaultValue, RecordField field, bool lowCardinality = false)
+    internal ColumnDefinition(string name, ColumnType type, bool required, bool nullable, object? defaultValue, RecordField field,
+        bool lowCardinality = false, InputRules input = InputRules.None)
     {
         if (field.ElementType != Column.ArrayTypeOf(type).GetElementType())
         {
@@ -29,6 +53,7 @@ public sealed class ColumnDefinition
         Default = defaultValue;
         LowCardinality = lowCardinality;
         Field = field;
+        Input = input;
     }
 
     /// <summary>snake_case name, as stored in Parquet.</summary>
@@ -50,6 +75,9 @@ public sealed class ColumnDefinition
 
     /// <summary>Few distinct values: written with dictionary encoding.</summary>
     public bool LowCardinality { get; }
+
+    /// <summary>How input gives the value (docs/contract.md §2, the rule column).</summary>
+    public InputRules Input { get; }
 
     /// <summary>The column's typed property on <see cref="TestRecord"/>, declared beside it.</summary>
     internal RecordField Field { get; }
@@ -101,9 +129,9 @@ public static class RecordSchema
     public static IReadOnlyList<ColumnDefinition> Columns { get; } = new ColumnDefinition[]
     {
         new(TestId, ColumnType.String, required: false, nullable: false, defaultValue: null,
-            new RecordField<string?>(r => r.TestId, (r, v) => r.TestId = v!)),
+            new RecordField<string?>(r => r.TestId, (r, v) => r.TestId = v!), input: InputRules.Generated),
         new(Timestamp, ColumnType.Timestamp, required: false, nullable: false, defaultValue: null,
-            new RecordField<DateTime?>(r => r.Timestamp, (r, v) => r.Timestamp = v!.Value)),
+            new RecordField<DateTime?>(r => r.Timestamp, (r, v) => r.Timestamp = v!.Value), input: InputRules.Generated),
         new(Model, ColumnType.String, required: true, nullable: false, defaultValue: null,
             new RecordField<string?>(r => r.Model, (r, v) => r.Model = v!), lowCardinality: true),
         new(TaskType, ColumnType.String, required: true, nullable: false, defaultValue: null,
@@ -113,19 +141,19 @@ public static class RecordSchema
         new(Difficulty, ColumnType.String, required: false, nullable: false, defaultValue: DefaultDifficulty,
             new RecordField<string?>(r => r.Difficulty, (r, v) => r.Difficulty = v!), lowCardinality: true),
         new(ToolSuccessRate, ColumnType.Double, required: false, nullable: false, defaultValue: DefaultToolSuccessRate,
-            new RecordField<double?>(r => r.ToolSuccessRate, (r, v) => r.ToolSuccessRate = v!.Value)),
+            new RecordField<double?>(r => r.ToolSuccessRate, (r, v) => r.ToolSuccessRate = v!.Value), input: InputRules.UnitInterval),
         new(Success, ColumnType.Boolean, required: true, nullable: false, defaultValue: null,
             new RecordField<bool?>(r => r.Success, (r, v) => r.Success = v!.Value)),
         new(PartialSuccess, ColumnType.Boolean, required: false, nullable: false, defaultValue: false,
             new RecordField<bool?>(r => r.PartialSuccess, (r, v) => r.PartialSuccess = v!.Value)),
         new(ExecutionTime, ColumnType.Double, required: false, nullable: true, defaultValue: null,
-            new RecordField<double?>(r => r.ExecutionTime, (r, v) => r.ExecutionTime = v)),
+            new RecordField<double?>(r => r.ExecutionTime, (r, v) => r.ExecutionTime = v), input: InputRules.NonNegative),
         new(Turns, ColumnType.Int32, required: false, nullable: true, defaultValue: null,
             new RecordField<int?>(r => r.Turns, (r, v) => r.Turns = v)),
         new(ToolCalls, ColumnType.Int32, required: false, nullable: true, defaultValue: null,
-            new RecordField<int?>(r => r.ToolCalls, (r, v) => r.ToolCalls = v)),
+            new RecordField<int?>(r => r.ToolCalls, (r, v) => r.ToolCalls = v), input: InputRules.CountsLists),
         new(ToolCoverageRate, ColumnType.Double, required: false, nullable: true, defaultValue: null,
-            new RecordField<double?>(r => r.ToolCoverageRate, (r, v) => r.ToolCoverageRate = v)),
+            new RecordField<double?>(r => r.ToolCoverageRate, (r, v) => r.ToolCoverageRate = v), input: InputRules.UnitInterval),
         new(WorkflowScore, ColumnType.Double, required: false, nullable: true, defaultValue: null,
             new RecordField<double?>(r => r.WorkflowScore, (r, v) => r.WorkflowScore = v)),
         new(Phase2Score, ColumnType.Double, required: false, nullable: true, defaultValue: null,
@@ -139,7 +167,7 @@ public static class RecordSchema
         new(ErrorMessage, ColumnType.String, required: false, nullable: true, defaultValue: null,
             new RecordField<string?>(r => r.ErrorMessage, (r, v) => r.ErrorMessage = v)),
         new(ErrorCategory, ColumnType.String, required: false, nullable: true, defaultValue: null,
-            new RecordField<string?>(r => r.ErrorCategory, (r, v) => r.ErrorCategory = v), lowCardinality: true),
+            new RecordField<string?>(r => r.ErrorCategory, (r, v) => r.ErrorCategory = v), lowCardinality: true, input: InputRules.SetByWriter),
         new(Assisted, ColumnType.Boolean, required: false, nullable: false, defaultValue: false,
             new RecordField<bool?>(r => r.Assisted, (r, v) => r.Assisted = v!.Value)),
         new(AssistedTurns, ColumnType.Int32, required: false, nullable: false, defaultValue: 0,
@@ -147,13 +175,13 @@ public static class RecordSchema
         // Provenance (docs/contract.md §7.3): the run and the commit that produced the record; absent in files
         // written before these columns existed, which read as null.
         new(RunId, ColumnType.String, required: false, nullable: true, defaultValue: null,
-            new RecordField<string?>(r => r.RunId, (r, v) => r.RunId = v), lowCardinality: true),
+            new RecordField<string?>(r => r.RunId, (r, v) => r.RunId = v), lowCardinality: true, input: InputRules.BlankIsAbsent),
         new(GitCommit, ColumnType.String, required: false, nullable: true, defaultValue: null,
-            new RecordField<string?>(r => r.GitCommit, (r, v) => r.GitCommit = v), lowCardinality: true),
+            new RecordField<string?>(r => r.GitCommit, (r, v) => r.GitCommit = v), lowCardinality: true, input: InputRules.BlankIsAbsent),
         new(WrittenAt, ColumnType.Timestamp, required: false, nullable: true, defaultValue: null,
-            new RecordField<DateTime?>(r => r.WrittenAt, (r, v) => r.WrittenAt = v)),
+            new RecordField<DateTime?>(r => r.WrittenAt, (r, v) => r.WrittenAt = v), input: InputRules.SetByWriter),
         new(Writer, ColumnType.String, required: false, nullable: true, defaultValue: null,
-            new RecordField<string?>(r => r.Writer, (r, v) => r.Writer = v), lowCardinality: true),
+            new RecordField<string?>(r => r.Writer, (r, v) => r.Writer = v), lowCardinality: true, input: InputRules.SetByWriter),
     };
 
     /// <summary>
