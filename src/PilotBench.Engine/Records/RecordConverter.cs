@@ -17,6 +17,11 @@ public sealed record RecordError(string Field, string Reason)
 /// docs/contract.md §2, is reported with the field and the reason. The documented conversions are in
 /// docs/contract.md §2 and docs/en-US/Write-PilotResult.md.
 /// </summary>
+/// <remarks>
+/// Each standard column is read as its declaration says (RecordSchema.Columns: type, required,
+/// default, and <see cref="InputRules"/>: the rule column of docs/contract.md §2) and set through
+/// its accessor, so a new column with the rules of an existing one needs nothing here.
+/// </remarks>
 public static class RecordConverter
 {
     /// <summary>Longest accepted string value (characters). Longer values are refused, not truncated.</summary>
@@ -86,51 +91,83 @@ public static class RecordConverter
         }
 
         var record = new TestRecord();
-
-        record.TestId = ReadString(RecordSchema.TestId, values[IxTestId], required: false, errors) is { Length: > 0 } id
-            ? id
-            : NewRandomGuid().ToString("D");
-        record.Timestamp = ReadTimestamp(RecordSchema.Timestamp, values[IxTimestamp], errors) ?? DateTime.UtcNow;
-        record.Model = ReadString(RecordSchema.Model, values[IxModel], required: true, errors) ?? "";
-        record.TaskType = ReadString(RecordSchema.TaskType, values[IxTaskType], required: true, errors) ?? "";
-        record.PromptType = ReadString(RecordSchema.PromptType, values[IxPromptType], required: true, errors) ?? "";
-        record.Difficulty = ReadString(RecordSchema.Difficulty, values[IxDifficulty], required: false, errors) is { Length: > 0 } difficulty
-            ? difficulty
-            : RecordSchema.DefaultDifficulty;
-        record.ToolSuccessRate = ReadDouble(RecordSchema.ToolSuccessRate, values[IxToolSuccessRate], errors, unitInterval: true) ?? RecordSchema.DefaultToolSuccessRate;
-
-        int errorsBeforeSuccess = errors.Count;
-        var success = ReadBoolean(RecordSchema.Success, values[IxSuccess], errors);
-        if (success is null && errors.Count == errorsBeforeSuccess)
+        // Each standard column by its declaration (RecordSchema.Columns: type, Required, Default,
+        // Input), in the declaration's order, so reasons come in that order.
+        var columns = RecordSchema.Columns;
+        for (int p = 0; p < columns.Count; p++)
         {
-            errors.Add(new RecordError(RecordSchema.Success, "is required"));
+            var column = columns[p];
+            var rules = column.Input;
+            if ((rules & InputRules.SetByWriter) != 0) continue; // error_category is derived from error_type/error_message (docs/contract.md §4.2)
+            object? value = values[p];
+            int errorsBeforeColumn = errors.Count;
+            switch (column.Type)
+            {
+                case ColumnType.String:
+                {
+                    string? text = ReadString(column.Name, value, column.Required, errors);
+                    // A blank run or commit is "not given", so the writer's default (Write-PilotResult -RunId,
+                    // the CI environment) applies to it as to a record without the property.
+                    if ((rules & InputRules.BlankIsAbsent) != 0) text = NullIfBlank(text);
+                    if (string.IsNullOrEmpty(text) && !column.Nullable)
+                    {
+                        text = (rules & InputRules.Generated) != 0 ? NewRandomGuid().ToString("D") : column.Default as string ?? "";
+                    }
+                    ((RecordField<string?>)column.Field).Set(record, text);
+                    break;
+                }
+                case ColumnType.Timestamp:
+                {
+                    var instant = ReadTimestamp(column.Name, value, errors);
+                    if (instant is null) RequireGiven(column, errors, errorsBeforeColumn);
+                    if (instant is null && !column.Nullable) instant = (rules & InputRules.Generated) != 0 ? DateTime.UtcNow : default(DateTime);
+                    ((RecordField<DateTime?>)column.Field).Set(record, instant);
+                    break;
+                }
+                case ColumnType.Double:
+                {
+                    var number = ReadDouble(column.Name, value, errors,
+                        unitInterval: (rules & InputRules.UnitInterval) != 0, nonNegative: (rules & InputRules.NonNegative) != 0);
+                    if (number is null) RequireGiven(column, errors, errorsBeforeColumn);
+                    if (number is null && !column.Nullable) number = column.Default is double fallback ? fallback : 0;
+                    ((RecordField<double?>)column.Field).Set(record, number);
+                    break;
+                }
+                case ColumnType.Int32:
+                {
+                    var whole = ReadInt32(column.Name, value, errors, countLists: (rules & InputRules.CountsLists) != 0);
+                    if (whole is null) RequireGiven(column, errors, errorsBeforeColumn);
+                    if (whole is null && !column.Nullable) whole = column.Default is int fallback ? fallback : 0;
+                    ((RecordField<int?>)column.Field).Set(record, whole);
+                    break;
+                }
+                case ColumnType.Boolean:
+                {
+                    var flag = ReadBoolean(column.Name, value, errors);
+                    if (flag is null) RequireGiven(column, errors, errorsBeforeColumn);
+                    if (flag is null && !column.Nullable) flag = column.Default is bool fallback && fallback;
+                    ((RecordField<bool?>)column.Field).Set(record, flag);
+                    break;
+                }
+                default:
+                    throw new InvalidOperationException($"No input conversion to {column.Type} ({column.Name}).");
+            }
         }
-        record.Success = success ?? false;
-        record.PartialSuccess = ReadBoolean(RecordSchema.PartialSuccess, values[IxPartialSuccess], errors) ?? false;
-        record.ExecutionTime = ReadDouble(RecordSchema.ExecutionTime, values[IxExecutionTime], errors, nonNegative: true);
-        record.Turns = ReadInt32(RecordSchema.Turns, values[IxTurns], errors, countLists: false);
-        record.ToolCalls = ReadInt32(RecordSchema.ToolCalls, values[IxToolCalls], errors, countLists: true);
-        record.ToolCoverageRate = ReadDouble(RecordSchema.ToolCoverageRate, values[IxToolCoverageRate], errors, unitInterval: true);
-        record.WorkflowScore = ReadDouble(RecordSchema.WorkflowScore, values[IxWorkflowScore], errors);
-        record.Phase2Score = ReadDouble(RecordSchema.Phase2Score, values[IxPhase2Score], errors);
-        record.QualityScore = ReadDouble(RecordSchema.QualityScore, values[IxQualityScore], errors);
-        record.FinalScore = ReadDouble(RecordSchema.FinalScore, values[IxFinalScore], errors);
-        record.ErrorType = ReadString(RecordSchema.ErrorType, values[IxErrorType], required: false, errors);
-        record.ErrorMessage = ReadString(RecordSchema.ErrorMessage, values[IxErrorMessage], required: false, errors);
-        record.Assisted = ReadBoolean(RecordSchema.Assisted, values[IxAssisted], errors) ?? false;
-        record.AssistedTurns = ReadInt32(RecordSchema.AssistedTurns, values[IxAssistedTurns], errors, countLists: false) ?? 0;
-        // A blank run or commit is "not given", so the writer's default (Write-PilotResult -RunId,
-        // the CI environment) applies to it as to a record without the property.
-        record.RunId = NullIfBlank(ReadString(RecordSchema.RunId, values[IxRunId], required: false, errors));
-        record.GitCommit = NullIfBlank(ReadString(RecordSchema.GitCommit, values[IxGitCommit], required: false, errors));
-        // error_category, written_at and writer are the writer's to set; input values are ignored
-        // (error_category is derived from error_type/error_message, docs/contract.md §4.2).
         record.Extras = extras;
 
         return errors.Count == errorsBefore ? record : null;
     }
 
     private static readonly int StandardCount = RecordSchema.Columns.Count;
+
+    /// <summary>
+    /// A required column read as null: "is required", unless reading it already gave a reason
+    /// (text is checked by <see cref="ReadString"/> itself).
+    /// </summary>
+    private static void RequireGiven(ColumnDefinition column, List<RecordError> errors, int errorsBeforeColumn)
+    {
+        if (column.Required && errors.Count == errorsBeforeColumn) errors.Add(new RecordError(column.Name, "is required"));
+    }
 
     [ThreadStatic] private static string?[]? t_givenNames;
     [ThreadStatic] private static object?[]? t_values;
@@ -172,30 +209,6 @@ public static class RecordConverter
         }
         return index;
     }
-
-    private static readonly int IxAssisted = StandardIndex[RecordSchema.Assisted];
-    private static readonly int IxAssistedTurns = StandardIndex[RecordSchema.AssistedTurns];
-    private static readonly int IxRunId = StandardIndex[RecordSchema.RunId];
-    private static readonly int IxGitCommit = StandardIndex[RecordSchema.GitCommit];
-    private static readonly int IxDifficulty = StandardIndex[RecordSchema.Difficulty];
-    private static readonly int IxErrorMessage = StandardIndex[RecordSchema.ErrorMessage];
-    private static readonly int IxErrorType = StandardIndex[RecordSchema.ErrorType];
-    private static readonly int IxExecutionTime = StandardIndex[RecordSchema.ExecutionTime];
-    private static readonly int IxFinalScore = StandardIndex[RecordSchema.FinalScore];
-    private static readonly int IxModel = StandardIndex[RecordSchema.Model];
-    private static readonly int IxPartialSuccess = StandardIndex[RecordSchema.PartialSuccess];
-    private static readonly int IxPhase2Score = StandardIndex[RecordSchema.Phase2Score];
-    private static readonly int IxPromptType = StandardIndex[RecordSchema.PromptType];
-    private static readonly int IxQualityScore = StandardIndex[RecordSchema.QualityScore];
-    private static readonly int IxSuccess = StandardIndex[RecordSchema.Success];
-    private static readonly int IxTaskType = StandardIndex[RecordSchema.TaskType];
-    private static readonly int IxTestId = StandardIndex[RecordSchema.TestId];
-    private static readonly int IxTimestamp = StandardIndex[RecordSchema.Timestamp];
-    private static readonly int IxToolCalls = StandardIndex[RecordSchema.ToolCalls];
-    private static readonly int IxToolCoverageRate = StandardIndex[RecordSchema.ToolCoverageRate];
-    private static readonly int IxToolSuccessRate = StandardIndex[RecordSchema.ToolSuccessRate];
-    private static readonly int IxTurns = StandardIndex[RecordSchema.Turns];
-    private static readonly int IxWorkflowScore = StandardIndex[RecordSchema.WorkflowScore];
 
     private const int StorageNameCacheLimit = 4096;
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> StorageNames = new(StringComparer.Ordinal);

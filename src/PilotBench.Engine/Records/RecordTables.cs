@@ -11,35 +11,12 @@ public static class RecordTables
     {
         int n = records.Count;
         var columns = new List<Column>(RecordSchema.Columns.Count + 4);
-        // Typed arrays filled straight from the properties: going through GetValue (a string switch
-        // per cell) and Array.SetValue (a boxed value per cell) cost most of the writer's time.
-        // The order and types are RecordSchema.Columns'; SchemaTests.FromRecords_columns_follow_the_record_schema keeps them in step.
-        columns.Add(Strings(RecordSchema.TestId, records, r => r.TestId));
-        columns.Add(Instants(RecordSchema.Timestamp, records, r => r.Timestamp));
-        columns.Add(Strings(RecordSchema.Model, records, r => r.Model));
-        columns.Add(Strings(RecordSchema.TaskType, records, r => r.TaskType));
-        columns.Add(Strings(RecordSchema.PromptType, records, r => r.PromptType));
-        columns.Add(Strings(RecordSchema.Difficulty, records, r => r.Difficulty));
-        columns.Add(Doubles(RecordSchema.ToolSuccessRate, records, r => r.ToolSuccessRate));
-        columns.Add(Booleans(RecordSchema.Success, records, r => r.Success));
-        columns.Add(Booleans(RecordSchema.PartialSuccess, records, r => r.PartialSuccess));
-        columns.Add(Doubles(RecordSchema.ExecutionTime, records, r => r.ExecutionTime));
-        columns.Add(Int32s(RecordSchema.Turns, records, r => r.Turns));
-        columns.Add(Int32s(RecordSchema.ToolCalls, records, r => r.ToolCalls));
-        columns.Add(Doubles(RecordSchema.ToolCoverageRate, records, r => r.ToolCoverageRate));
-        columns.Add(Doubles(RecordSchema.WorkflowScore, records, r => r.WorkflowScore));
-        columns.Add(Doubles(RecordSchema.Phase2Score, records, r => r.Phase2Score));
-        columns.Add(Doubles(RecordSchema.QualityScore, records, r => r.QualityScore));
-        columns.Add(Doubles(RecordSchema.FinalScore, records, r => r.FinalScore));
-        columns.Add(Strings(RecordSchema.ErrorType, records, r => r.ErrorType));
-        columns.Add(Strings(RecordSchema.ErrorMessage, records, r => r.ErrorMessage));
-        columns.Add(Strings(RecordSchema.ErrorCategory, records, r => r.ErrorCategory));
-        columns.Add(Booleans(RecordSchema.Assisted, records, r => r.Assisted));
-        columns.Add(Int32s(RecordSchema.AssistedTurns, records, r => r.AssistedTurns));
-        columns.Add(Strings(RecordSchema.RunId, records, r => r.RunId));
-        columns.Add(Strings(RecordSchema.GitCommit, records, r => r.GitCommit));
-        columns.Add(Instants(RecordSchema.WrittenAt, records, r => r.WrittenAt));
-        columns.Add(Strings(RecordSchema.Writer, records, r => r.Writer));
+        // Typed arrays filled straight from the properties through each column's accessor: going
+        // through GetValue (a boxed value per cell) and Array.SetValue cost most of the writer's time.
+        foreach (var definition in RecordSchema.Columns)
+        {
+            columns.Add(new Column(definition.Name, definition.Type, definition.Field.Gather(records)));
+        }
 
         var extras = new List<KeyValuePair<string, object?>>?[n];
         for (int i = 0; i < n; i++) extras[i] = records[i].Extras;
@@ -184,41 +161,6 @@ public static class RecordTables
         }
         value = null;
         return false;
-    }
-
-    private static Column Strings(string name, IReadOnlyList<TestRecord> records, Func<TestRecord, string?> get)
-    {
-        var values = new string?[records.Count];
-        for (int i = 0; i < values.Length; i++) values[i] = get(records[i]);
-        return new Column(name, ColumnType.String, values);
-    }
-
-    private static Column Doubles(string name, IReadOnlyList<TestRecord> records, Func<TestRecord, double?> get)
-    {
-        var values = new double?[records.Count];
-        for (int i = 0; i < values.Length; i++) values[i] = get(records[i]);
-        return new Column(name, ColumnType.Double, values);
-    }
-
-    private static Column Int32s(string name, IReadOnlyList<TestRecord> records, Func<TestRecord, int?> get)
-    {
-        var values = new int?[records.Count];
-        for (int i = 0; i < values.Length; i++) values[i] = get(records[i]);
-        return new Column(name, ColumnType.Int32, values);
-    }
-
-    private static Column Booleans(string name, IReadOnlyList<TestRecord> records, Func<TestRecord, bool?> get)
-    {
-        var values = new bool?[records.Count];
-        for (int i = 0; i < values.Length; i++) values[i] = get(records[i]);
-        return new Column(name, ColumnType.Boolean, values);
-    }
-
-    private static Column Instants(string name, IReadOnlyList<TestRecord> records, Func<TestRecord, DateTime?> get)
-    {
-        var values = new DateTime?[records.Count];
-        for (int i = 0; i < values.Length; i++) values[i] = get(records[i]);
-        return new Column(name, ColumnType.Timestamp, values);
     }
 
     private static ColumnType TypeOf(object value) => value switch

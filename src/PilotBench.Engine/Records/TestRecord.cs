@@ -5,6 +5,12 @@ namespace PilotBench.Engine.Records;
 /// <see cref="IncrementWriter"/>. Timestamps are UTC <see cref="DateTime"/>s
 /// (<see cref="DateTimeKind.Utc"/>), stored with millisecond precision.
 /// </summary>
+/// <remarks>
+/// One typed property per column of <see cref="RecordSchema.Columns"/>, named by its
+/// <see cref="ColumnDefinition.PropertyName"/>, nullable exactly where the column is (a checked
+/// mirror: the writer's per-record copy reads them without a call per value;
+/// SchemaMirrorTests.TestRecord_has_one_property_per_standard_column fails when they differ).
+/// </remarks>
 public sealed class TestRecord
 {
     public string TestId { get; set; } = "";
@@ -49,34 +55,7 @@ public sealed class TestRecord
     public List<KeyValuePair<string, object?>>? Extras { get; set; }
 
     /// <summary>The value of a standard or extra column by its snake_case name.</summary>
-    public object? GetValue(string column) => column switch
-    {
-        RecordSchema.TestId => TestId,
-        RecordSchema.Timestamp => Timestamp,
-        RecordSchema.Model => Model,
-        RecordSchema.TaskType => TaskType,
-        RecordSchema.PromptType => PromptType,
-        RecordSchema.Difficulty => Difficulty,
-        RecordSchema.ToolSuccessRate => ToolSuccessRate,
-        RecordSchema.Success => Success,
-        RecordSchema.PartialSuccess => PartialSuccess,
-        RecordSchema.ExecutionTime => ExecutionTime,
-        RecordSchema.Turns => Turns,
-        RecordSchema.ToolCalls => ToolCalls,
-        RecordSchema.ToolCoverageRate => ToolCoverageRate,
-        RecordSchema.WorkflowScore => WorkflowScore,
-        RecordSchema.Phase2Score => Phase2Score,
-        RecordSchema.QualityScore => QualityScore,
-        RecordSchema.FinalScore => FinalScore,
-        RecordSchema.ErrorType => ErrorType,
-        RecordSchema.ErrorMessage => ErrorMessage,
-        RecordSchema.ErrorCategory => ErrorCategory,
-        RecordSchema.Assisted => Assisted,
-        RecordSchema.AssistedTurns => AssistedTurns,
-        RecordSchema.RunId => RunId,
-        RecordSchema.GitCommit => GitCommit,
-        RecordSchema.WrittenAt => WrittenAt,
-        RecordSchema.Writer => Writer,
-        _ => Extras?.FirstOrDefault(e => string.Equals(e.Key, column, StringComparison.Ordinal)).Value,
-    };
+    public object? GetValue(string column) => RecordSchema.IndexOf(column) is >= 0 and var position
+        ? RecordSchema.Columns[position].Field.GetBoxed(this)
+        : Extras?.FirstOrDefault(e => string.Equals(e.Key, column, StringComparison.Ordinal)).Value;
 }

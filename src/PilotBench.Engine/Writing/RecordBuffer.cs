@@ -24,11 +24,28 @@ internal sealed class RecordBuffer
     private static readonly object GivenNull = new();
 
     private readonly int _maxCapacity;
-    private string?[] _testId, _model, _taskType, _promptType, _difficulty, _errorType, _errorMessage, _errorCategory, _runId, _gitCommit;
-    private DateTime?[] _timestamp;
-    private double?[] _toolSuccessRate, _executionTime, _toolCoverageRate, _workflowScore, _phase2Score, _qualityScore, _finalScore;
-    private bool?[] _success, _partialSuccess, _assisted;
-    private int?[] _turns, _toolCalls, _assistedTurns;
+
+    /// <summary>
+    /// The arrays of the standard columns, by position in <see cref="RecordSchema.Columns"/>, each
+    /// of <see cref="_capacity"/> rows: every column a record gives (and error_category, derived by
+    /// <see cref="Add"/>). The columns stamped at the flush (written_at, writer) have none here:
+    /// <see cref="ToTable"/> makes them.
+    /// </summary>
+    private readonly Array?[] _columns = new Array?[RecordSchema.Columns.Count];
+    private int _capacity;
+
+    /// <summary>Positions in <see cref="RecordSchema.Columns"/> of the columns held in <see cref="_columns"/>.</summary>
+    private static readonly int[] Buffered = Enumerable.Range(0, RecordSchema.Columns.Count)
+        .Where(p => !RecordSchema.IsStampedAtFlush(RecordSchema.Columns[p].Name)).ToArray();
+
+    // Typed views of _columns for the per-record copy (Bind).
+    private string?[] _testId = null!, _model = null!, _taskType = null!, _promptType = null!, _difficulty = null!,
+        _errorType = null!, _errorMessage = null!, _errorCategory = null!, _runId = null!, _gitCommit = null!;
+    private DateTime?[] _timestamp = null!;
+    private double?[] _toolSuccessRate = null!, _executionTime = null!, _toolCoverageRate = null!, _workflowScore = null!,
+        _phase2Score = null!, _qualityScore = null!, _finalScore = null!;
+    private bool?[] _success = null!, _partialSuccess = null!, _assisted = null!;
+    private int?[] _turns = null!, _toolCalls = null!, _assistedTurns = null!;
     private readonly List<ExtraColumn> _extraColumns = new();
     private readonly Dictionary<string, ExtraColumn> _extraByName = new(StringComparer.OrdinalIgnoreCase);
 
@@ -52,18 +69,35 @@ internal sealed class RecordBuffer
     {
         _categories = categories;
         _maxCapacity = Math.Max(1, flushRecordCount);
-        int capacity = Math.Min(_maxCapacity, InitialCapacity);
-        _testId = new string?[capacity]; _model = new string?[capacity]; _taskType = new string?[capacity];
-        _promptType = new string?[capacity]; _difficulty = new string?[capacity]; _errorType = new string?[capacity];
-        _errorMessage = new string?[capacity]; _errorCategory = new string?[capacity];
-        _runId = new string?[capacity]; _gitCommit = new string?[capacity];
-        _timestamp = new DateTime?[capacity];
-        _toolSuccessRate = new double?[capacity]; _executionTime = new double?[capacity]; _toolCoverageRate = new double?[capacity];
-        _workflowScore = new double?[capacity]; _phase2Score = new double?[capacity]; _qualityScore = new double?[capacity];
-        _finalScore = new double?[capacity];
-        _success = new bool?[capacity]; _partialSuccess = new bool?[capacity]; _assisted = new bool?[capacity];
-        _turns = new int?[capacity]; _toolCalls = new int?[capacity]; _assistedTurns = new int?[capacity];
+        Resize(Math.Min(_maxCapacity, InitialCapacity));
     }
+
+    /// <summary>
+    /// Points the typed views <see cref="AddCore"/> writes through at <see cref="_columns"/>, by
+    /// column name, after every (re)allocation. The per-record copy is the writer's one list of
+    /// the standard columns by name: a loop over the columns' accessors (a call per value) cost
+    /// several times as much per record. A column left out here and in <see cref="AddCore"/> is
+    /// never filled: RecordBufferTests.Every_standard_column_goes_through_the_buffer fails.
+    /// </summary>
+    private void Bind()
+    {
+        _testId = View<string?>(RecordSchema.TestId); _timestamp = View<DateTime?>(RecordSchema.Timestamp);
+        _model = View<string?>(RecordSchema.Model); _taskType = View<string?>(RecordSchema.TaskType);
+        _promptType = View<string?>(RecordSchema.PromptType); _difficulty = View<string?>(RecordSchema.Difficulty);
+        _toolSuccessRate = View<double?>(RecordSchema.ToolSuccessRate);
+        _success = View<bool?>(RecordSchema.Success); _partialSuccess = View<bool?>(RecordSchema.PartialSuccess);
+        _executionTime = View<double?>(RecordSchema.ExecutionTime);
+        _turns = View<int?>(RecordSchema.Turns); _toolCalls = View<int?>(RecordSchema.ToolCalls);
+        _toolCoverageRate = View<double?>(RecordSchema.ToolCoverageRate); _workflowScore = View<double?>(RecordSchema.WorkflowScore);
+        _phase2Score = View<double?>(RecordSchema.Phase2Score); _qualityScore = View<double?>(RecordSchema.QualityScore);
+        _finalScore = View<double?>(RecordSchema.FinalScore);
+        _errorType = View<string?>(RecordSchema.ErrorType); _errorMessage = View<string?>(RecordSchema.ErrorMessage);
+        _errorCategory = View<string?>(RecordSchema.ErrorCategory);
+        _assisted = View<bool?>(RecordSchema.Assisted); _assistedTurns = View<int?>(RecordSchema.AssistedTurns);
+        _runId = View<string?>(RecordSchema.RunId); _gitCommit = View<string?>(RecordSchema.GitCommit);
+    }
+
+    private T[] View<T>(string column) => (T[])_columns[RecordSchema.IndexOf(column)]!;
 
     /// <summary>
     /// How an extra column holds its rows: not yet decided (no value but nulls so far), in an
@@ -115,7 +149,7 @@ internal sealed class RecordBuffer
     /// was full (<see cref="ToTable"/> left its arrays at full size), so a recycled buffer holds as
     /// many rows as a new one would.
     /// </summary>
-    public bool Recyclable => Count == _maxCapacity && _testId.Length == _maxCapacity;
+    public bool Recyclable => Count == _maxCapacity && _capacity == _maxCapacity;
 
     /// <summary>
     /// Empties a <see cref="Recyclable"/> buffer whose batch is written and no longer read, keeping
@@ -128,9 +162,10 @@ internal sealed class RecordBuffer
     {
         if (!Recyclable) throw new InvalidOperationException("Only a full buffer is recycled.");
         // The strings of the written batch are not kept alive by a buffer waiting for its next batch.
-        Array.Clear(_testId); Array.Clear(_model); Array.Clear(_taskType); Array.Clear(_promptType);
-        Array.Clear(_difficulty); Array.Clear(_errorType); Array.Clear(_errorMessage); Array.Clear(_errorCategory);
-        Array.Clear(_runId); Array.Clear(_gitCommit);
+        foreach (int p in Buffered)
+        {
+            if (RecordSchema.Columns[p].Type == ColumnType.String) Array.Clear(_columns[p]!);
+        }
         foreach (var column in _extraColumns)
         {
             if (column.Values is not { } values || values.Length != _maxCapacity || _spareExtraValues.Count >= MaxSpareExtras) continue;
@@ -332,7 +367,7 @@ internal sealed class RecordBuffer
         var typed = column.Typed;
         int length = Math.Max(typed?.Length ?? 0, column.GivenNulls?.Length ?? 0);
         // A recycled batch's value array when there is one (full size), else one as long as the rows so far.
-        var values = _spareExtraValues.TryPop(out var spare) && spare.Length >= length ? spare : new object?[Math.Max(length, Math.Min(_testId.Length, 64))];
+        var values = _spareExtraValues.TryPop(out var spare) && spare.Length >= length ? spare : new object?[Math.Max(length, Math.Min(_capacity, 64))];
         for (int row = 0; row < length; row++) values[row] = column.ValueAt(row);
         column.Values = values;
         column.Mode = ExtraMode.Objects;
@@ -357,7 +392,7 @@ internal sealed class RecordBuffer
         if (column.Mode is ExtraMode.Undecided or ExtraMode.Objects) throw new InvalidOperationException($"Extra column '{column.Name}' is not typed.");
         var type = column.Type!.Value;
         var array = column.Typed;
-        int full = _testId.Length;
+        int full = _capacity;
         Array bigger;
         if (array is null && _typedExtras.TryRent(type, full, out var kept))
         {
@@ -405,7 +440,7 @@ internal sealed class RecordBuffer
     /// per name; values past the array's end are "not given").
     /// </summary>
     private int RoomFor(int? length, int row) =>
-        length is not { } held ? Math.Min(_testId.Length, Math.Max(64, row + 1)) : Math.Min(_testId.Length, Math.Max(row + 1, 2 * held));
+        length is not { } held ? Math.Min(_capacity, Math.Max(64, row + 1)) : Math.Min(_capacity, Math.Max(row + 1, 2 * held));
 
     /// <summary>Appends every row of <paramref name="other"/> (a failed flush's rows go back in front of newer ones).</summary>
     public void AddRange(RecordBuffer other)
@@ -415,23 +450,21 @@ internal sealed class RecordBuffer
 
     private void Grow()
     {
-        int capacity = (int)Math.Min(_maxCapacity, Math.Max(InitialCapacity, 2L * _testId.Length));
-        if (capacity <= _testId.Length) capacity = (int)Math.Min(int.MaxValue - 64, 2L * _testId.Length);
+        int capacity = (int)Math.Min(_maxCapacity, Math.Max(InitialCapacity, 2L * _capacity));
+        if (capacity <= _capacity) capacity = (int)Math.Min(int.MaxValue - 64, 2L * _capacity);
         Resize(capacity);
     }
 
     private void Resize(int capacity)
     {
-        Array.Resize(ref _testId, capacity); Array.Resize(ref _model, capacity); Array.Resize(ref _taskType, capacity);
-        Array.Resize(ref _promptType, capacity); Array.Resize(ref _difficulty, capacity); Array.Resize(ref _errorType, capacity);
-        Array.Resize(ref _errorMessage, capacity); Array.Resize(ref _errorCategory, capacity);
-        Array.Resize(ref _runId, capacity); Array.Resize(ref _gitCommit, capacity);
-        Array.Resize(ref _timestamp, capacity);
-        Array.Resize(ref _toolSuccessRate, capacity); Array.Resize(ref _executionTime, capacity); Array.Resize(ref _toolCoverageRate, capacity);
-        Array.Resize(ref _workflowScore, capacity); Array.Resize(ref _phase2Score, capacity); Array.Resize(ref _qualityScore, capacity);
-        Array.Resize(ref _finalScore, capacity);
-        Array.Resize(ref _success, capacity); Array.Resize(ref _partialSuccess, capacity); Array.Resize(ref _assisted, capacity);
-        Array.Resize(ref _turns, capacity); Array.Resize(ref _toolCalls, capacity); Array.Resize(ref _assistedTurns, capacity);
+        foreach (int p in Buffered)
+        {
+            var resized = Column.NewArray(RecordSchema.Columns[p].Type, capacity);
+            if (_columns[p] is { } held) Array.Copy(held, resized, Math.Min(held.Length, capacity));
+            _columns[p] = resized;
+        }
+        _capacity = capacity;
+        Bind();
     }
 
     /// <summary>
@@ -440,7 +473,7 @@ internal sealed class RecordBuffer
     /// </summary>
     public RecordTable ToTable(DateTime writtenAt, string writer)
     {
-        if (_testId.Length != Count) Resize(Count);
+        if (_capacity != Count) Resize(Count);
         int n = Count;
         var writtenAtValues = _writtenAt is { } kept && kept.Length == n ? kept : new DateTime?[n];
         Array.Fill(writtenAtValues, writtenAt);
@@ -449,9 +482,17 @@ internal sealed class RecordBuffer
         Array.Fill(writers, writer);
         _writers = writers;
         var columns = new List<Column>(RecordSchema.Columns.Count + _extraColumns.Count);
-        AddStandardColumns(columns);
-        columns.Add(new(RecordSchema.WrittenAt, ColumnType.Timestamp, writtenAtValues));
-        columns.Add(new(RecordSchema.Writer, ColumnType.String, writers));
+        for (int p = 0; p < _columns.Length; p++)
+        {
+            var definition = RecordSchema.Columns[p];
+            Array values = definition.Name switch
+            {
+                RecordSchema.WrittenAt => writtenAtValues,
+                RecordSchema.Writer => writers,
+                _ => _columns[p]!,
+            };
+            columns.Add(new Column(definition.Name, definition.Type, values));
+        }
         foreach (var column in _extraColumns)
         {
             var type = column.Type ?? ColumnType.String;
@@ -482,30 +523,10 @@ internal sealed class RecordBuffer
     /// </summary>
     private void AddStandardColumns(List<Column> columns)
     {
-        columns.Add(new(RecordSchema.TestId, ColumnType.String, _testId));
-        columns.Add(new(RecordSchema.Timestamp, ColumnType.Timestamp, _timestamp));
-        columns.Add(new(RecordSchema.Model, ColumnType.String, _model));
-        columns.Add(new(RecordSchema.TaskType, ColumnType.String, _taskType));
-        columns.Add(new(RecordSchema.PromptType, ColumnType.String, _promptType));
-        columns.Add(new(RecordSchema.Difficulty, ColumnType.String, _difficulty));
-        columns.Add(new(RecordSchema.ToolSuccessRate, ColumnType.Double, _toolSuccessRate));
-        columns.Add(new(RecordSchema.Success, ColumnType.Boolean, _success));
-        columns.Add(new(RecordSchema.PartialSuccess, ColumnType.Boolean, _partialSuccess));
-        columns.Add(new(RecordSchema.ExecutionTime, ColumnType.Double, _executionTime));
-        columns.Add(new(RecordSchema.Turns, ColumnType.Int32, _turns));
-        columns.Add(new(RecordSchema.ToolCalls, ColumnType.Int32, _toolCalls));
-        columns.Add(new(RecordSchema.ToolCoverageRate, ColumnType.Double, _toolCoverageRate));
-        columns.Add(new(RecordSchema.WorkflowScore, ColumnType.Double, _workflowScore));
-        columns.Add(new(RecordSchema.Phase2Score, ColumnType.Double, _phase2Score));
-        columns.Add(new(RecordSchema.QualityScore, ColumnType.Double, _qualityScore));
-        columns.Add(new(RecordSchema.FinalScore, ColumnType.Double, _finalScore));
-        columns.Add(new(RecordSchema.ErrorType, ColumnType.String, _errorType));
-        columns.Add(new(RecordSchema.ErrorMessage, ColumnType.String, _errorMessage));
-        columns.Add(new(RecordSchema.ErrorCategory, ColumnType.String, _errorCategory));
-        columns.Add(new(RecordSchema.Assisted, ColumnType.Boolean, _assisted));
-        columns.Add(new(RecordSchema.AssistedTurns, ColumnType.Int32, _assistedTurns));
-        columns.Add(new(RecordSchema.RunId, ColumnType.String, _runId));
-        columns.Add(new(RecordSchema.GitCommit, ColumnType.String, _gitCommit));
+        foreach (int p in Buffered)
+        {
+            columns.Add(new Column(RecordSchema.Columns[p].Name, RecordSchema.Columns[p].Type, _columns[p]!));
+        }
     }
 
     /// <summary>
@@ -570,36 +591,12 @@ internal sealed class RecordBuffer
     }
 
     /// <summary>Row <paramref name="i"/> as a record, as the writer accepted it plus what the flush set.</summary>
-    public TestRecord RecordAt(int i, DateTime? writtenAt, string? writer) => new()
+    public TestRecord RecordAt(int i, DateTime? writtenAt, string? writer)
     {
-        TestId = _testId[i]!,
-        Timestamp = _timestamp[i]!.Value,
-        Model = _model[i]!,
-        TaskType = _taskType[i]!,
-        PromptType = _promptType[i]!,
-        Difficulty = _difficulty[i]!,
-        ToolSuccessRate = _toolSuccessRate[i]!.Value,
-        Success = _success[i]!.Value,
-        PartialSuccess = _partialSuccess[i]!.Value,
-        ExecutionTime = _executionTime[i],
-        Turns = _turns[i],
-        ToolCalls = _toolCalls[i],
-        ToolCoverageRate = _toolCoverageRate[i],
-        WorkflowScore = _workflowScore[i],
-        Phase2Score = _phase2Score[i],
-        QualityScore = _qualityScore[i],
-        FinalScore = _finalScore[i],
-        ErrorType = _errorType[i],
-        ErrorMessage = _errorMessage[i],
-        ErrorCategory = _errorCategory[i],
-        Assisted = _assisted[i]!.Value,
-        AssistedTurns = _assistedTurns[i]!.Value,
-        RunId = _runId[i],
-        GitCommit = _gitCommit[i],
-        WrittenAt = writtenAt,
-        Writer = writer,
-        Extras = ExtrasAt(i),
-    };
+        var record = new TestRecord { WrittenAt = writtenAt, Writer = writer, Extras = ExtrasAt(i) };
+        foreach (int p in Buffered) RecordSchema.Columns[p].Field.SetFrom(record, _columns[p]!, i);
+        return record;
+    }
 
     private List<KeyValuePair<string, object?>>? ExtrasAt(int row)
     {

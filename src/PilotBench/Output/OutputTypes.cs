@@ -260,6 +260,12 @@ public sealed class IncrementStatus
 /// One test result (Get-PilotResult, Write-PilotResult -PassThru): the standard fields as typed
 /// properties; extra columns are added as note properties of the emitted object.
 /// </summary>
+/// <remarks>
+/// One property per column of RecordSchema.Columns, named by its PascalCase name, of the column's
+/// type made nullable (a file of another tool may lack a column): a checked mirror, because
+/// PowerShell's tab completion and [OutputType] need the properties declared. <see cref="Reader"/>
+/// fills them by looping over the columns; tests/Schema.Tests.ps1 fails when they differ.
+/// </remarks>
 public sealed class PilotResult
 {
     public const string TypeName = "PilotBench.PilotResult";
@@ -297,57 +303,114 @@ public sealed class PilotResult
     /// </summary>
     internal static Func<int, PSObject> Reader(RecordTable table)
     {
-        Column? C(string name) => table.Find(name);
-        var testId = C(RecordSchema.TestId); var timestamp = C(RecordSchema.Timestamp);
-        var model = C(RecordSchema.Model); var taskType = C(RecordSchema.TaskType); var promptType = C(RecordSchema.PromptType);
-        var difficulty = C(RecordSchema.Difficulty); var rate = C(RecordSchema.ToolSuccessRate);
-        var success = C(RecordSchema.Success); var partial = C(RecordSchema.PartialSuccess);
-        var executionTime = C(RecordSchema.ExecutionTime); var turns = C(RecordSchema.Turns); var toolCalls = C(RecordSchema.ToolCalls);
-        var coverage = C(RecordSchema.ToolCoverageRate); var workflow = C(RecordSchema.WorkflowScore); var phase2 = C(RecordSchema.Phase2Score);
-        var quality = C(RecordSchema.QualityScore); var final = C(RecordSchema.FinalScore);
-        var errorType = C(RecordSchema.ErrorType); var errorMessage = C(RecordSchema.ErrorMessage); var errorCategory = C(RecordSchema.ErrorCategory);
-        var assisted = C(RecordSchema.Assisted); var assistedTurns = C(RecordSchema.AssistedTurns);
-        var writtenAt = C(RecordSchema.WrittenAt); var writer = C(RecordSchema.Writer);
-        // Another tool may have stored a run id as a number: shown as its text.
-        var runId = C(RecordSchema.RunId); var gitCommit = C(RecordSchema.GitCommit);
+        var cells = new List<Cell>(Cells.Length);
+        for (int p = 0; p < Cells.Length; p++)
+        {
+            if (table.Find(RecordSchema.Columns[p].Name) is { } column) cells.Add(Cells[p].Over(column));
+        }
+        var present = cells.ToArray();
         var extras = table.Columns.Where(c => !RecordSchema.IsStandard(c.Name))
             .Select(c => (Name: ColumnNames.ToPascalCase(c.Name), Column: c)).ToArray();
 
-        static int? Whole(Column? column, int row) => column?.GetDouble(row) is double d ? (int)d : null;
         return row =>
         {
-            var result = new PilotResult
-            {
-                TestId = testId?[row] as string ?? "",
-                Timestamp = timestamp?[row] as DateTime?,
-                Model = model?[row] as string,
-                TaskType = taskType?[row] as string,
-                PromptType = promptType?[row] as string,
-                Difficulty = difficulty?[row] as string,
-                ToolSuccessRate = rate?.GetDouble(row),
-                Success = success?[row] as bool?,
-                PartialSuccess = partial?[row] as bool?,
-                ExecutionTime = executionTime?.GetDouble(row),
-                Turns = Whole(turns, row),
-                ToolCalls = Whole(toolCalls, row),
-                ToolCoverageRate = coverage?.GetDouble(row),
-                WorkflowScore = workflow?.GetDouble(row),
-                Phase2Score = phase2?.GetDouble(row),
-                QualityScore = quality?.GetDouble(row),
-                FinalScore = final?.GetDouble(row),
-                ErrorType = errorType?[row] as string,
-                ErrorMessage = errorMessage?[row] as string,
-                ErrorCategory = errorCategory?[row] as string,
-                Assisted = assisted?[row] as bool?,
-                AssistedTurns = Whole(assistedTurns, row),
-                RunId = ColumnConversion.FormatInvariant(runId?[row]),
-                GitCommit = ColumnConversion.FormatInvariant(gitCommit?[row]),
-                WrittenAt = writtenAt?[row] as DateTime?,
-                Writer = writer?[row] as string,
-            };
+            var result = new PilotResult();
+            foreach (var cell in present) cell.Copy(result, row);
             var wrapped = new PSObject(result);
             foreach (var (name, column) in extras) wrapped.Properties.Add(new PSNoteProperty(name, column[row]));
             return wrapped;
         };
+    }
+
+    /// <summary>
+    /// How each standard column (by position in RecordSchema.Columns) reaches its property: bound
+    /// once, by the column's PascalCase name, to the property's setter.
+    /// </summary>
+    private static readonly Cell[] Cells = RecordSchema.Columns.Select(Cell.For).ToArray();
+
+    /// <summary>
+    /// One standard column's cell of a row: read from the column as stored (another tool's file may
+    /// hold a number where we write text, or int64 where we write int32) and set on the property
+    /// only when not null, so an absent value keeps the property's default.
+    /// </summary>
+    private abstract class Cell
+    {
+        public static Cell For(ColumnDefinition definition)
+        {
+            var property = typeof(PilotResult).GetProperty(definition.PropertyName)
+                ?? throw new InvalidOperationException($"PilotResult has no property {definition.PropertyName} for the column {definition.Name}.");
+            Delegate Setter<T>() => property.SetMethod!.CreateDelegate(typeof(Action<PilotResult, T>));
+            return definition.Type switch
+            {
+                // Any stored value as its invariant text (a run id stored as a number by another tool).
+                ColumnType.String => new Texts((Action<PilotResult, string>)Setter<string>()),
+                ColumnType.Double => new Reals((Action<PilotResult, double?>)Setter<double?>()),
+                ColumnType.Int32 => new Wholes((Action<PilotResult, int?>)Setter<int?>()),
+                ColumnType.Boolean => new Flags((Action<PilotResult, bool?>)Setter<bool?>()),
+                ColumnType.Timestamp => new Instants((Action<PilotResult, DateTime?>)Setter<DateTime?>()),
+                _ => throw new InvalidOperationException($"No property type for the column type {definition.Type}."),
+            };
+        }
+
+        /// <summary>This cell over one chunk's column.</summary>
+        public abstract Cell Over(Column column);
+
+        public abstract void Copy(PilotResult result, int row);
+    }
+
+    private sealed class Texts(Action<PilotResult, string> set, Column? column = null) : Cell
+    {
+        private readonly string?[]? _strings = column?.Values as string?[];
+
+        public override Cell Over(Column column) => new Texts(set, column);
+
+        public override void Copy(PilotResult result, int row)
+        {
+            if ((_strings is not null ? _strings[row] : ColumnConversion.FormatInvariant(column![row])) is { } text) set(result, text);
+        }
+    }
+
+    private sealed class Reals(Action<PilotResult, double?> set, Column? column = null) : Cell
+    {
+        public override Cell Over(Column column) => new Reals(set, column);
+
+        public override void Copy(PilotResult result, int row)
+        {
+            if (column!.GetDouble(row) is { } value) set(result, value);
+        }
+    }
+
+    private sealed class Wholes(Action<PilotResult, int?> set, Column? column = null) : Cell
+    {
+        public override Cell Over(Column column) => new Wholes(set, column);
+
+        public override void Copy(PilotResult result, int row)
+        {
+            if (column!.GetDouble(row) is { } value) set(result, (int)value);
+        }
+    }
+
+    private sealed class Flags(Action<PilotResult, bool?> set, Column? column = null) : Cell
+    {
+        private readonly bool?[]? _flags = column?.Values as bool?[];
+
+        public override Cell Over(Column column) => new Flags(set, column);
+
+        public override void Copy(PilotResult result, int row)
+        {
+            if (_flags?[row] is { } flag) set(result, flag);
+        }
+    }
+
+    private sealed class Instants(Action<PilotResult, DateTime?> set, Column? column = null) : Cell
+    {
+        private readonly DateTime?[]? _instants = column?.Values as DateTime?[];
+
+        public override Cell Over(Column column) => new Instants(set, column);
+
+        public override void Copy(PilotResult result, int row)
+        {
+            if (_instants?[row] is { } instant) set(result, instant);
+        }
     }
 }
