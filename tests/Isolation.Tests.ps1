@@ -145,7 +145,7 @@ finally { Remove-Item -LiteralPath $Store -Recurse -Force -ErrorAction Ignore }
         $result.Loaded.Toolkit | Where-Object { $_ -ne '7.1.0.0@Default' } | ForEach-Object { $_ | Should -BeLike '*@PilotBench' }
     }
 
-    It 'works beside an older Azure.Core and Azure.Storage.Blobs loaded into the session first, both using one Azurite server' {
+    It 'works beside an older Azure.Core and Azure.Storage.Blobs loaded into the session first, both using one Azurite server, its cmdlets on an az:// store included' {
         if ($reason = Get-AzuriteUnavailableReason) { Set-ItResult -Skipped -Because "SKIPPED: $reason"; return }
         $server = Start-TestAzurite
         try {
@@ -175,10 +175,16 @@ try {
     $client = $address.CreateContainerClient($null)
     $readByPilotBench = $client.GetBlobClient($address.BlobName('from-old-sdk')).DownloadContent().Value.Content.ToString()
     $null = $client.GetBlobClient($address.BlobName('from-pilotbench')).Upload([IO.MemoryStream]::new([Text.Encoding]::UTF8.GetBytes('written by PilotBench')), $true)
+    # ... and its cmdlets use a store in that container (az://), beside the session's older SDK ...
+    1..3 | ForEach-Object { [pscustomobject]@{ test_id = "iso$_"; model = 'm'; task_type = 't'; prompt_type = 'p'; success = $true } } |
+        Write-PilotResult -Path 'az://isolation/cmdlets'
+    $remoteRecords = (Invoke-PilotConsolidation -Path 'az://isolation/cmdlets').RecordsAfter
+    $remoteTotal = (Get-PilotModelStats -Path 'az://isolation/cmdlets' -NoConsolidate).Total
     # ... which the session's SDK then reads.
     $readByOld = $oldContainer.GetBlobClient('store/from-pilotbench').DownloadContent().Value.Content.ToString()
     [pscustomobject]@{
         Work = $work; AfterCmdlets = $afterCmdlets; ReadByPilotBench = $readByPilotBench; ReadByOld = $readByOld
+        RemoteRecords = $remoteRecords; RemoteTotal = $remoteTotal
         ClientContext = [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($client.GetType().Assembly).Name
         Loaded = Get-AzureCopies
     } | ConvertTo-Json -Depth 5 -Compress
@@ -195,6 +201,8 @@ finally { Remove-Item -LiteralPath $Store -Recurse -Force -ErrorAction Ignore }
         @($result.AfterCmdlets | Where-Object { $_ -like '*@PilotBench' }) | Should -BeNullOrEmpty
         $result.ReadByPilotBench | Should -Be 'written by 12.19.1'
         $result.ReadByOld | Should -Be 'written by PilotBench'
+        $result.RemoteRecords | Should -Be 3
+        $result.RemoteTotal | Should -Be 3
         $result.ClientContext | Should -Be 'PilotBench'
         $result.Loaded | Should -Contain 'Azure.Core 1.44.1.0@Default'
         $result.Loaded | Should -Contain 'Azure.Storage.Blobs 12.19.1.0@Default'
