@@ -116,7 +116,7 @@ internal readonly struct TestIdKey : IEquatable<TestIdKey>
     }
 
     // The canonical form, parsed by hand: this runs for every row of every increment a merge reads
-    // (pass one), where Guid.TryParseExact + TryFormat + a comparison took about 7 % of a 1M-record
+    // (pass one), where Guid.TryParseExact + TryFormat + a comparison cost a visible share of a
     // consolidation's CPU (framework code the module's ReadyToRun images do not hold, re-compiled
     // with PGO probes while it runs). Exactly the strings that Guid.TryParseExact(id, "D") accepts
     // and Guid.ToString("D") gives back unchanged: 8-4-4-4-12 lowercase hex digits with hyphens

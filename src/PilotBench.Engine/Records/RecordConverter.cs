@@ -179,8 +179,8 @@ public static class RecordConverter
     /// <summary>
     /// A random (version 4, RFC 4122 variant) GUID, as <see cref="Guid.NewGuid"/> makes, from a
     /// per-thread block of cryptographically random bytes filled 256 GUIDs at a time: one
-    /// Guid.NewGuid per record (a call into the OS random source each) cost about 1 us, most of
-    /// the converter's own time in a 100k-object pipeline.
+    /// Guid.NewGuid per record is a call into the OS random source each, which would be most of
+    /// the converter's own time in a large pipeline.
     /// </summary>
     private static Guid NewRandomGuid()
     {
@@ -229,7 +229,7 @@ public static class RecordConverter
     /// resolved (column index by either spelling, any case; or an extra's storage name) once
     /// per position and then recognised by reference. A name that is not the same instance is
     /// resolved again, so the result never differs from resolving every name: resolution
-    /// depends only on the name's text. About 1 us per 20-property record.
+    /// depends only on the name's text.
     /// </summary>
     private sealed class NameResolutions
     {

@@ -18,7 +18,7 @@ public sealed class StatsAccumulator
     // Groups recently looked up, by the identity of their key's strings (direct-mapped): rows in
     // no particular order still share the instances of a dictionary-encoded chunk, and hashing
     // the key's four strings (randomized string hashing) plus the dictionary lookup for nearly
-    // every row of a merge cost about 0.2 CPU-s per 1M records (perf, issue 6 case 1).
+    // every row of a merge is the cost this cache avoids (docs/performance.md, case 1).
     private const int RecentSlots = 4096;
     private (StatsGroupKey Key, GroupStats? Group)[]? recent;
 

@@ -19,7 +19,7 @@ public static class StatsFeed
     /// Compiled optimized at once (AggressiveOptimization, with <see cref="StatsAccumulator.Add(in StatsObservation)"/> and
     /// <see cref="GroupStats.Add(in StatsObservation)"/>): a consolidation calls it for 30 chunks of 32,768 rows, and with
     /// tiered compilation these per-row loops ran as unoptimized (tier-0) and then instrumented code for
-    /// most of a 1M-record merge (perf: about 5 % of its CPU). Not used by the first statistics call
+    /// most of a large merge. Not used by the first statistics call
     /// (stored statistics), so leaving it out of the ReadyToRun images costs that path nothing.
     /// </remarks>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]

@@ -9,7 +9,7 @@ namespace PilotBench.Engine.Store;
 /// atomic on one file system), then the folder is flushed so the rename itself survives a power
 /// loss (Unix; .NET has no API for it, hence the P/Invoke).
 /// </summary>
-public static class DurableFile
+internal static class DurableFile
 {
     private static readonly string HostTag = SanitizeForFileName(Environment.MachineName);
 

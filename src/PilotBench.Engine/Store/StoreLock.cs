@@ -9,7 +9,7 @@ namespace PilotBench.Engine.Store;
 /// deleting by hand. Where the file system ignores locks (some network shares) two consolidations
 /// could overlap: docs/architecture.md says so.
 /// </summary>
-public sealed class StoreLock : IStoreLock
+internal sealed class StoreLock : IStoreLock
 {
     private readonly FileStream _stream;
 

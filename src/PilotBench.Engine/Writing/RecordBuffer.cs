@@ -622,8 +622,8 @@ internal sealed class ErrorCategoryCache
     private const int Limit = 4096;
     private readonly Dictionary<(string? Type, string? Message), string?> _categories = new();
     // The last pair by reference: a pipeline's failures usually carry the same two string
-    // instances (one literal, one Import-Csv cell value repeated), and hashing both strings for
-    // every failed record was about 1 % of the writer's time.
+    // instances (one literal, one Import-Csv cell value repeated), so hashing both strings for
+    // every failed record is skipped.
     private string? _lastType, _lastMessage, _lastCategory;
     private bool _hasLast;
 

@@ -189,8 +189,8 @@ internal static class FastColumnReader
 
     // The kinds PilotBench and most writers use, without the generic Spread: its instantiations
     // over Nullable<T> cannot be precompiled into the module's images (each ran at tier 0, then
-    // on-stack replaced, calling its map delegate per value: about 4 % of a 1M-record
-    // consolidation's CPU samples). One loop per element type; each writes every element (a
+    // on-stack replaced, calling its map delegate per value, a visible share of a large
+    // consolidation's CPU). One loop per element type; each writes every element (a
     // recycled array holds another row group's values).
     private static bool?[] SpreadBooleans(ArrayRecycler? arrays, DecodedChunk chunk)
     {

@@ -672,7 +672,7 @@ internal static class ParquetEncoder
         byte* start = *(byte**)Unsafe.AsPointer(ref s);
         System.Runtime.Intrinsics.X86.Sse.Prefetch0(start);
         // A 36-character id (86 bytes with the object's header and length) spans two cache lines.
-        // Not asked of s.Length: reading it is the very load that misses (a first version stalled there).
+        // Not asked of s.Length: reading it is the very load that misses.
         System.Runtime.Intrinsics.X86.Sse.Prefetch0(start + 64);
     }
 
