@@ -101,7 +101,10 @@ public sealed class LocalStoreFiles : IStoreFiles
     {
         if (condition == WriteCondition.IfUnchanged && expected is null) throw new ArgumentNullException(nameof(expected));
         string final = FullPath(name);
-        string temp = DurableFile.NewTemporaryPath(Path.GetDirectoryName(final)!, purpose);
+        // Folders are part of a name here, as in an object store: the first file of one makes it.
+        string folder = Path.GetDirectoryName(final)!;
+        Directory.CreateDirectory(folder);
+        string temp = DurableFile.NewTemporaryPath(folder, purpose);
         var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20);
         return new LocalUpload(this, name, temp, stream, condition, expected, copy: null);
     }
