@@ -19,6 +19,8 @@ internal static class Cases
         switch (name)
         {
             case "consolidate": await Consolidate(args, result); break;
+            case "publish": await Publish(args, result); break;
+            case "sdk-upload": await SdkUpload(args, result); break;
             case "duck-consolidate": DuckConsolidate(args, result); break;
             case "stats": await Stats(args, result); break;
             case "report": await Report(args, result); break;
@@ -115,10 +117,14 @@ internal static class Cases
         result["fallback_chunks"] = file.FallbackChunkReads;
     }
 
-    /// <summary>Invoke-PilotConsolidation on a prepared store (its increments are already in place).</summary>
+    /// <summary>
+    /// Invoke-PilotConsolidation on a prepared store (its increments are already in place): a folder,
+    /// or a remote store's address (credentials from AZURE_STORAGE_CONNECTION_STRING), whose bytes
+    /// sent and received by the consolidation are reported too.
+    /// </summary>
     private static async Task Consolidate(Dictionary<string, string> args, Dictionary<string, double> result)
     {
-        var layout = new StoreLayout(args["store"]);
+        var layout = PilotBench.Engine.Remote.StoreAddress.Open(args["store"]);
         var cpu = Cpu();
         var clock = Stopwatch.StartNew();
         using var allocations = Environment.GetEnvironmentVariable("PILOTBENCH_ALLOCLOG") == "1" ? new AllocationListener() : null;
@@ -128,10 +134,60 @@ internal static class Cases
         result["cpu_seconds"] = Cpu() - cpu;
         result["records_after"] = outcome.RecordsAfter;
         result["quarantined"] = outcome.QuarantinedFiles.Count;
-        result["main_bytes"] = new FileInfo(layout.MainFile).Length;
-        using (var stats = PilotBench.Engine.Format.DirectParquetFile.Open(layout.StatsFile)) result["groups"] = stats.RowCount;
+        result["appended"] = outcome.AppendedToMain ? 1 : 0;
+        if (layout.Files is PilotBench.Engine.Remote.BlobStoreFiles remote)
+        {
+            // Before the checks below, which download too.
+            result["bytes_uploaded"] = remote.BytesUploaded;
+            result["bytes_downloaded"] = remote.BytesDownloaded;
+        }
+        result["main_bytes"] = layout.Files.Find(StoreLayout.MainName)!.Length;
+        using (var stats = PilotBench.Engine.Format.DirectParquetFile.Open(layout.Files.OpenRead(StoreLayout.StatsName)!)) result["groups"] = stats.RowCount;
         result["allocated_mb"] = GC.GetTotalAllocatedBytes() / 1048576.0;
         allocations?.Report();
+    }
+
+    /// <summary>
+    /// What Publish-PilotResult does (source=<store folder> dest=<remote address>): every increment
+    /// of the source checked, uploaded with put-if-absent and then deleted from the source.
+    /// </summary>
+    private static async Task Publish(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        var source = new StoreLayout(args["source"]);
+        var destination = PilotBench.Engine.Remote.StoreAddress.Open(args["dest"]);
+        var cpu = Cpu();
+        var clock = Stopwatch.StartNew();
+        var outcome = await IncrementPublisher.PublishAsync(source, destination, whatIf: false, null, CancellationToken.None);
+        result["seconds"] = clock.Elapsed.TotalSeconds;
+        result["cpu_seconds"] = Cpu() - cpu;
+        result["files"] = outcome.Published.Count(p => !p.AlreadyPresent);
+        result["unreadable"] = outcome.Unreadable.Count;
+        result["bytes_sent"] = outcome.BytesSent;
+        result["bytes_uploaded"] = ((PilotBench.Engine.Remote.BlobStoreFiles)destination.Files).BytesUploaded;
+    }
+
+    /// <summary>
+    /// The bandwidth publishing is bounded by (source=<store folder> dest=<remote address>): the
+    /// increments of the source uploaded one after the other by the Azure SDK's own BlobClient.Upload
+    /// (its default transfer options; no check, no condition, nothing deleted) into the destination.
+    /// </summary>
+    private static async Task SdkUpload(Dictionary<string, string> args, Dictionary<string, double> result)
+    {
+        var address = PilotBench.Engine.Remote.BlobStoreAddress.Parse(args["dest"]);
+        var container = address.CreateContainerClient();
+        var files = Directory.EnumerateFiles(Path.Combine(args["source"], StoreLayout.IncrementalFolderName), "*.parquet").Order(StringComparer.Ordinal).ToList();
+        var cpu = Cpu();
+        var clock = Stopwatch.StartNew();
+        long bytes = 0;
+        foreach (string file in files)
+        {
+            await container.GetBlobClient(address.BlobName(StoreLayout.IncrementalFolderName + "/" + Path.GetFileName(file))).UploadAsync(file, CancellationToken.None);
+            bytes += new FileInfo(file).Length;
+        }
+        result["seconds"] = clock.Elapsed.TotalSeconds;
+        result["cpu_seconds"] = Cpu() - cpu;
+        result["files"] = files.Count;
+        result["bytes_sent"] = bytes;
     }
 
     /// <summary>

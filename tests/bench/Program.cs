@@ -46,7 +46,7 @@ namespace PilotBench.Bench
 {
     internal sealed record Size(int Full, int Files, int Main1, int Main10, int New, int PwshObjects, int WriterRows, int StartupRuns);
 
-    internal sealed class Harness
+    internal sealed partial class Harness
     {
         private static readonly DateTime BaseTime = new(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         private const int MainSeed1 = 2, MainSeed10 = 3, NewSeed = 4, IncrementSeed = 1;
@@ -61,7 +61,7 @@ namespace PilotBench.Bench
         private readonly List<string[]> _rows = new();
         private readonly List<string> _failures = new();
 
-        /// <summary>The issue's cases to run (1-6); null for all. Case 6 (sizes) is measured with case 1.</summary>
+        /// <summary>The issue's cases to run (1-7); null for all. Case 6 (sizes) is measured with case 1.</summary>
         private readonly HashSet<int>? _cases;
 
         public Harness(string moduleRoot, bool smoke, int repeat, HashSet<int>? cases = null)
@@ -84,7 +84,7 @@ namespace PilotBench.Bench
             Console.WriteLine($"PilotBench benchmark ({(_smoke ? "smoke" : "full")}, best of {_repeat}) on {Environment.ProcessorCount} cores, " +
                               $"{Environment.OSVersion}, .NET {Environment.Version}; DuckDB threads = {_threads}.");
             // Case 5 alone needs no generated data.
-            if (_cases is null || _cases.Overlaps(new[] { 1, 2, 3, 4, 6 })) await PrepareDataAsync();
+            if (_cases is null || _cases.Overlaps(new[] { 1, 2, 3, 4, 6, 7 })) await PrepareDataAsync();
             ClearWork();
             var speedAtStart = CpuProbe();
 
@@ -96,6 +96,7 @@ namespace PilotBench.Bench
             if (Runs(4)) { Writer(); ClearWork(); }
             if (Runs(4)) { PwshWrite(); ClearWork(); }
             if (Runs(5)) { PwshStartup(); ClearWork(); }
+            if (Runs(7)) { RemoteStore(); ClearWork(); }
             var speedAtEnd = CpuProbe();
             _rows.Insert(0, new[] { $"(machine) CPU loop ({ProbeIterations / 1_000_000:N0}M steps) / random read in 64 MB (best of {_repeat}) / first touch of a 4 KB page (first run), before the cases and after them", Probe(speedAtStart), $"{Probe(speedAtEnd)} (after)", "", "(info)", "" });
 
@@ -166,12 +167,13 @@ namespace PilotBench.Bench
         {
             foreach (var shape in Shapes)
             {
-                if (shape != Shape.Runs && !(_cases is null || _cases.Contains(1))) continue;
+                if (shape != Shape.Runs && !(Runs(1) || (Runs(7) && RemoteShapes.Contains(shape)))) continue;
                 await Cached(IncrementStoreOf(shape), () => DataSet.WriteIncrementsAsync(IncrementStoreOf(shape), IncrementSeed, _size.Full, _size.Files, 0.05, BaseTime, shape), IncrementDataVersion);
             }
-            // The consolidated stores serve cases 2 and 3 only (the 10M one takes minutes to make).
-            if (!(_cases is null || _cases.Overlaps(new[] { 2, 3 }))) return;
+            // The consolidated stores serve cases 2, 3 and 7 (the 10M one takes minutes to make, and only 2 and 3 use it).
+            if (!(_cases is null || _cases.Overlaps(new[] { 2, 3, 7 }))) return;
             await Cached(MainStore(_size.Main1), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main1), MainSeed1, _size.Main1, BaseTime), MainDataVersion);
+            if (!(_cases is null || _cases.Overlaps(new[] { 2, 3 }))) return;
             await Cached(MainStore(_size.Main10), () => DataSet.WriteConsolidatedStoreAsync(MainStore(_size.Main10), MainSeed10, _size.Main10, BaseTime), MainDataVersion);
         }
 
@@ -620,13 +622,16 @@ namespace PilotBench.Bench
 
         // ---------- processes ----------
 
-        private Dictionary<string, double> Best(Func<Dictionary<string, double>> run, string key = "seconds")
+        private Dictionary<string, double> Best(Func<Dictionary<string, double>> run, string key = "seconds") =>
+            Best(Enumerable.Range(0, _repeat).Select(_ => run()).ToList(), key);
+
+        /// <summary>Of several runs of one case: the best run's figures, with the highest peak memory of all.</summary>
+        private static Dictionary<string, double> Best(IReadOnlyList<Dictionary<string, double>> runs, string key = "seconds")
         {
             Dictionary<string, double>? best = null;
             double peak = 0;
-            for (int i = 0; i < _repeat; i++)
+            foreach (var r in runs)
             {
-                var r = run();
                 if (r.TryGetValue("peak_mb", out var p)) peak = Math.Max(peak, p);
                 if (best is null || r[key] < best[key]) best = r;
             }
@@ -643,7 +648,7 @@ namespace PilotBench.Bench
             arguments.AddRange(new[] { "--case", name });
             arguments.AddRange(caseArgs);
             var r = Run(Environment.ProcessPath!, arguments, null);
-            Console.WriteLine($"  {name,-18} {Sec(r["seconds"]),10} {r["peak_mb"],8:F0} MB  {string.Join(' ', caseArgs.Where(a => !a.StartsWith("store=") && !a.StartsWith("out=") && !a.StartsWith("engine=")))}");
+            Console.WriteLine($"  {name,-18} {Sec(r["seconds"]),10} {r["peak_mb"],8:F0} MB  {string.Join(' ', caseArgs.Where(a => !a.StartsWith("store=") && !a.StartsWith("out=") && !a.StartsWith("engine=") && !a.StartsWith("source=") && !a.StartsWith("dest=")))}");
             return r;
         }
 
@@ -683,6 +688,7 @@ namespace PilotBench.Bench
             string modulePath = extraModulePath is null ? _moduleRoot : _moduleRoot + Path.PathSeparator + extraModulePath;
             info.Environment["PSModulePath"] = modulePath + Path.PathSeparator + Environment.GetEnvironmentVariable("PSModulePath");
             if (analysisCache is not null) info.Environment["PSModuleAnalysisCachePath"] = analysisCache;
+            foreach (var (name, value) in _childEnvironment) info.Environment[name] = value;
             FlushDirtyData();
             using var process = Process.Start(info)!;
             var stderr = process.StandardError.ReadToEndAsync();
