@@ -9,14 +9,14 @@ namespace PilotBench.Engine.Remote;
 /// A blob opened for reading, pinned to the ETag it had when opened: every range is downloaded
 /// with <c>If-Match</c> on it, so a replaced blob (412) or a deleted one (404) fails the read with
 /// <see cref="StoreFileChangedException"/> and never mixes two versions (docs/remote-store.md,
-/// "Reading a snapshot").
+/// "How the store works").
 /// <para>
 /// Parquet readers make many small reads (the 8-byte tail, then the footer; page headers; Bloom
 /// filter headers) between large ones (whole column chunks). A small read downloads a window
 /// around it and later small reads inside it cost nothing: a read that reaches the end takes the
 /// file's last <see cref="TailWindow"/> bytes (the footer comes next), a read that continues the
 /// previous window takes twice that window (up to <see cref="MaxWindow"/>), any other small read
-/// <see cref="MinWindow"/>. A read of <see cref="MaxWindow"/> bytes or more goes straight into the
+/// <see cref="MinWindow"/>. A read of <see cref="MinWindow"/> bytes or more goes straight into the
 /// caller's buffer. Two windows are kept, so the engine's decoder and Parquet.Net's stream, which
 /// read one file at once, do not evict each other at every turn.
 /// </para>
@@ -80,7 +80,11 @@ internal sealed class BlobFileReader : StoreFileReader
             }
             previous = _windows.Where(w => w is not null).MaxBy(w => w!.LastUse);
         }
-        if (count >= MaxWindow)
+        // A read as large as a window (a column chunk, a Bloom filter) goes straight into the
+        // caller's buffer: a window would only copy it and hold the copy while 100 increments stay
+        // open. Windows serve the small reads (footer tails, page and filter headers, Parquet.Net's
+        // piecewise reads of a footer).
+        if (count >= MinWindow)
         {
             Download(buffer, offset);
             return count;
@@ -126,14 +130,16 @@ internal sealed class BlobFileReader : StoreFileReader
             if (_wholeDecided) return _whole;
             if (Length > 0 && _files.TryHoldWholeFile(Length))
             {
-                var data = ArrayPool<byte>.Shared.Rent((int)Length);
+                // Exactly the file's size, not pooled: a pool rounds up to a power of two (twice the
+                // budget for files just over one) and keeps what is returned, so a consolidation's
+                // peak would hold both; an array the reader drops is the collector's at once.
+                var data = GC.AllocateUninitializedArray<byte>((int)Length);
                 try
                 {
                     Download(data.AsSpan(0, (int)Length), 0);
                 }
                 catch
                 {
-                    ArrayPool<byte>.Shared.Return(data);
                     _files.ReleaseWholeFile(Length);
                     throw;
                 }
@@ -141,7 +147,6 @@ internal sealed class BlobFileReader : StoreFileReader
                 {
                     if (_disposed)
                     {
-                        ArrayPool<byte>.Shared.Return(data);
                         _files.ReleaseWholeFile(Length);
                         return null;
                     }
@@ -194,9 +199,8 @@ internal sealed class BlobFileReader : StoreFileReader
         {
             if (_disposed) return;
             _disposed = true;
-            if (_whole is { } whole)
+            if (_whole is not null)
             {
-                ArrayPool<byte>.Shared.Return(whole);
                 _files.ReleaseWholeFile(Length);
                 _whole = null;
             }

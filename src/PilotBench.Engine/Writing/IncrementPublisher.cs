@@ -37,6 +37,9 @@ public sealed record PublishResult
 /// </summary>
 public static class IncrementPublisher
 {
+    /// <summary>Files checked and sent at once.</summary>
+    internal const int FilesInFlight = 4;
+
     public static async Task<PublishResult> PublishAsync(StoreLayout source, StoreLayout destination, bool whatIf,
         IProgress<PublishProgress>? progress, CancellationToken cancellationToken)
     {
@@ -47,31 +50,34 @@ public static class IncrementPublisher
         var published = new List<PublishedIncrement>();
         var unreadable = new List<UnreadableIncrement>();
         long sent = 0;
-        for (int i = 0; i < increments.Count; i++)
+        int done = 0;
+        // A few files at a time: each costs round trips (a lookup, the put, the local delete) and a
+        // check of its pages, which then overlap with the other files' transfers.
+        var options = new ParallelOptions { MaxDegreeOfParallelism = FilesInFlight, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(increments, options, async (file, token) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var file = increments[i];
-            progress?.Report(new PublishProgress(i, increments.Count, sent, file.Name));
+            progress?.Report(new PublishProgress(Volatile.Read(ref done), increments.Count, Interlocked.Read(ref sent), file.Name));
             // Only whole Parquet files go: a damaged one stays where its store's consolidation
             // quarantines and reports it.
-            if (await CheckAsync(source, file, cancellationToken).ConfigureAwait(false) is { } problem)
+            if (await CheckAsync(source, file, token).ConfigureAwait(false) is { } problem)
             {
-                unreadable.Add(problem);
-                continue;
+                lock (unreadable) unreadable.Add(problem);
             }
-            long bytes = file.Listed?.Length ?? 0;
-            if (whatIf)
+            else if (whatIf)
             {
-                published.Add(new PublishedIncrement(file.Path, destination.Files.DisplayPath(file.Key), bytes, AlreadyPresent: false));
-                continue;
+                lock (published) published.Add(new PublishedIncrement(file.Path, destination.Files.DisplayPath(file.Key), file.Listed?.Length ?? 0, AlreadyPresent: false));
             }
-            var done = await CopyAsync(source, destination, file, cancellationToken).ConfigureAwait(false);
-            if (done is null) continue; // gone from the source meanwhile (consolidated locally)
-            // Only now, with the copy committed, the source file goes.
-            source.Files.Delete(file.Key);
-            if (!done.AlreadyPresent) sent += done.Bytes;
-            published.Add(done);
-        }
+            else if (await CopyAsync(source, destination, file, token).ConfigureAwait(false) is { } copied)
+            {
+                // Only now, with the copy committed, the source file goes.
+                source.Files.Delete(file.Key);
+                if (!copied.AlreadyPresent) Interlocked.Add(ref sent, copied.Bytes);
+                lock (published) published.Add(copied);
+            }
+            Interlocked.Increment(ref done);
+        }).ConfigureAwait(false);
+        published.Sort((a, b) => string.CompareOrdinal(a.Source, b.Source));
+        unreadable.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         progress?.Report(new PublishProgress(increments.Count, increments.Count, sent, null));
         return new PublishResult
         {
