@@ -28,6 +28,7 @@ public sealed class AzuriteServer : IDisposable
     private readonly Process? _process;
     private readonly string? _dataFolder;
     private readonly bool _ownsData;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string>? _output;
 
     public AzuriteServer() : this(null, null)
     {
@@ -75,6 +76,7 @@ public sealed class AzuriteServer : IDisposable
             {
                 WaitUntilAnswering(process, TimeSpan.FromSeconds(30));
                 _process = process;
+                _output = output;
                 return;
             }
             catch (Exception ex)
@@ -93,6 +95,9 @@ public sealed class AzuriteServer : IDisposable
     private static string EntryPoint => Path.Combine(Folder, "node_modules", "azurite", "dist", "src", "blob", "main.js");
 
     public int Port { get; }
+
+    /// <summary>Whether Azurite printed a line containing <paramref name="text"/> (standard output or error).</summary>
+    internal bool HasPrinted(string text) => _output?.Any(line => line.Contains(text, StringComparison.Ordinal)) == true;
 
     /// <summary>The node process serving (a test stops it with a signal of its choice).</summary>
     internal int ProcessId => _process?.Id ?? throw new InvalidOperationException("Azurite is not running.");
