@@ -18,6 +18,11 @@ namespace PilotBench.Torture;
 ///   PILOTBENCH_TORTURE_PAUSE_AT   &lt;ConsolidationStep&gt;[:occurrence]: the consolidator writes
 ///                                 PILOTBENCH_TORTURE_MARKER (default &lt;store&gt;.paused) there and
 ///                                 sleeps, so a driver can kill it exactly at that step
+///   PILOTBENCH_TORTURE_RESUME     a file: a paused consolidator goes on once it exists instead of
+///                                 sleeping for ever (a driver stops it with SIGSTOP meanwhile)
+///   PILOTBENCH_TORTURE_LEASE_SECONDS  a remote store's consolidation lease (15 to 60 s, renewed every
+///                                 third of it) instead of the default 30 s, so a test sees a lease
+///                                 lapse sooner
 /// </summary>
 public static class Program
 {
@@ -47,12 +52,20 @@ public static class Program
         return 2;
     }
 
+    /// <summary>The store <paramref name="store"/> names, with PILOTBENCH_TORTURE_LEASE_SECONDS applied to a remote one.</summary>
+    private static StoreLayout Open(string store)
+    {
+        if (!StoreAddress.IsRemote(store) || Environment.GetEnvironmentVariable("PILOTBENCH_TORTURE_LEASE_SECONDS") is not { Length: > 0 } text) return StoreAddress.Open(store);
+        var lease = TimeSpan.FromSeconds(int.Parse(text));
+        return new StoreLayout(new BlobStoreFiles(BlobStoreAddress.Parse(store), new BlobStoreFilesOptions { LeaseDuration = lease, LeaseRenewal = lease / 3 }));
+    }
+
     public static string AckFolder(string store) =>
         Environment.GetEnvironmentVariable("PILOTBENCH_TORTURE_ACKDIR") is { Length: > 0 } dir ? dir : Path.GetFullPath(store) + ".acks";
 
     private static async Task<int> WriteAsync(string store, string writerId, int count, int flushEvery)
     {
-        var layout = StoreAddress.Open(store);
+        var layout = Open(store);
         string ackFolder = AckFolder(store);
         Directory.CreateDirectory(ackFolder);
         // Flushes only where the driver asks (every flushEvery records), never on the timer.
@@ -92,7 +105,7 @@ public static class Program
 
     private static async Task<int> ConsolidateAsync(string store, int loops)
     {
-        var layout = StoreAddress.Open(store);
+        var layout = Open(store);
         var options = new ConsolidationOptions();
         if (Environment.GetEnvironmentVariable("PILOTBENCH_TORTURE_PAUSE_AT") is { Length: > 0 } pauseAt)
         {
@@ -105,7 +118,12 @@ public static class Program
             {
                 if (done != step || ++seen != occurrence) return;
                 File.WriteAllText(marker, $"{done} {file}");
-                Thread.Sleep(Timeout.Infinite); // the driver kills us here
+                if (Environment.GetEnvironmentVariable("PILOTBENCH_TORTURE_RESUME") is not { Length: > 0 } resume)
+                {
+                    Thread.Sleep(Timeout.Infinite); // the driver kills us here
+                    return;
+                }
+                while (!File.Exists(resume)) Thread.Sleep(50);
             };
         }
         for (int i = 0; i < loops; i++)
@@ -131,7 +149,7 @@ public static class Program
     /// </summary>
     private static async Task<int> QueryAsync(string store, int loops, string outFile)
     {
-        var layout = StoreAddress.Open(store);
+        var layout = Open(store);
         string ackFolder = AckFolder(store);
         await using var output = new StreamWriter(new FileStream(outFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite));
         for (int i = 0; i < loops; i++)
@@ -172,7 +190,7 @@ public static class Program
         foreach (var store in stores)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var layout = StoreAddress.Open(store);
+            var layout = Open(store);
             var lines = new List<string>();
             try
             {

@@ -80,6 +80,22 @@ internal sealed class TortureProcess : IDisposable
         Assert.True(_process.ExitCode == 0, $"torture process exited with {_process.ExitCode}: {await _stderr}");
     }
 
+    /// <summary>Waits for the process to end however it ends (a test that expects a failure); its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+            Assert.Fail($"torture process {_process.Id} did not end within {timeout}.");
+        }
+        return _process.ExitCode;
+    }
+
     public async Task<string> StandardErrorAsync() => await _stderr;
 
     /// <summary>What it printed (complete once it has exited).</summary>

@@ -27,19 +27,31 @@ public sealed class AzuriteServer : IDisposable
 
     private readonly Process? _process;
     private readonly string? _dataFolder;
+    private readonly bool _ownsData;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string>? _output;
 
-    public AzuriteServer()
+    public AzuriteServer() : this(null, null)
+    {
+    }
+
+    /// <summary>
+    /// A server on <paramref name="port"/> serving the data in <paramref name="dataFolder"/>, both
+    /// kept when it is disposed (killed): a later server on the same port and folder is the same
+    /// store after a restart. Null: a free port, and a temporary folder deleted on disposal.
+    /// </summary>
+    internal AzuriteServer(int? port, string? dataFolder)
     {
         if (UnavailableReason is not null) return;
-        _dataFolder = Path.Combine(Path.GetTempPath(), "pilotbench-azurite-" + Guid.NewGuid().ToString("N"));
+        _ownsData = dataFolder is null;
+        _dataFolder = dataFolder ?? Path.Combine(Path.GetTempPath(), "pilotbench-azurite-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_dataFolder);
         LogPath = Path.Combine(_dataFolder, "debug.log");
         Exception? last = null;
         // A free port is found by binding port 0 and releasing it: another process may take it in
         // between, so a start that fails is tried again on a new port.
-        for (int attempt = 0; attempt < 3; attempt++)
+        for (int attempt = 0; attempt < (port is null ? 3 : 1); attempt++)
         {
-            Port = FreePort();
+            Port = port ?? FreePort();
             var start = new ProcessStartInfo(NodePath!)
             {
                 UseShellExecute = false,
@@ -64,6 +76,7 @@ public sealed class AzuriteServer : IDisposable
             {
                 WaitUntilAnswering(process, TimeSpan.FromSeconds(30));
                 _process = process;
+                _output = output;
                 return;
             }
             catch (Exception ex)
@@ -72,7 +85,7 @@ public sealed class AzuriteServer : IDisposable
                 Kill(process);
             }
         }
-        Directory.Delete(_dataFolder, recursive: true);
+        if (_ownsData) Directory.Delete(_dataFolder, recursive: true);
         throw last!;
     }
 
@@ -82,6 +95,12 @@ public sealed class AzuriteServer : IDisposable
     private static string EntryPoint => Path.Combine(Folder, "node_modules", "azurite", "dist", "src", "blob", "main.js");
 
     public int Port { get; }
+
+    /// <summary>Whether Azurite printed a line containing <paramref name="text"/> (standard output or error).</summary>
+    internal bool HasPrinted(string text) => _output?.Any(line => line.Contains(text, StringComparison.Ordinal)) == true;
+
+    /// <summary>The node process serving (a test stops it with a signal of its choice).</summary>
+    internal int ProcessId => _process?.Id ?? throw new InvalidOperationException("Azurite is not running.");
 
     /// <summary>Azurite's own debug log, for a failure's diagnosis.</summary>
     public string? LogPath { get; }
@@ -94,7 +113,7 @@ public sealed class AzuriteServer : IDisposable
     public void Dispose()
     {
         if (_process is not null) Kill(_process);
-        if (_dataFolder is not null)
+        if (_dataFolder is not null && _ownsData)
         {
             try { Directory.Delete(_dataFolder, recursive: true); } catch (IOException) { }
         }
@@ -178,6 +197,15 @@ public sealed class AzuriteCollection : ICollectionFixture<AzuriteServer>
 public sealed class AzuriteFactAttribute : FactAttribute
 {
     public AzuriteFactAttribute()
+    {
+        if (AzuriteServer.UnavailableReason is { } reason) Skip = "SKIPPED: " + reason;
+    }
+}
+
+/// <summary>A theory that needs Azurite: skipped, with the reason, where node or the installed emulator is missing.</summary>
+public sealed class AzuriteTheoryAttribute : TheoryAttribute
+{
+    public AzuriteTheoryAttribute()
     {
         if (AzuriteServer.UnavailableReason is { } reason) Skip = "SKIPPED: " + reason;
     }
