@@ -16,7 +16,7 @@ namespace PilotBench.Engine.Remote;
 /// around it and later small reads inside it cost nothing: a read that reaches the end takes the
 /// file's last <see cref="TailWindow"/> bytes (the footer comes next), a read that continues the
 /// previous window takes twice that window (up to <see cref="MaxWindow"/>), any other small read
-/// <see cref="MinWindow"/>. A read of <see cref="MinWindow"/> bytes or more goes straight into the
+/// <see cref="MinWindow"/>. A read of <see cref="MaxWindow"/> bytes or more goes straight into the
 /// caller's buffer. Two windows are kept, so the engine's decoder and Parquet.Net's stream, which
 /// read one file at once, do not evict each other at every turn.
 /// </para>
@@ -80,11 +80,7 @@ internal sealed class BlobFileReader : StoreFileReader
             }
             previous = _windows.Where(w => w is not null).MaxBy(w => w!.LastUse);
         }
-        // A read as large as a window (a column chunk, a Bloom filter) goes straight into the
-        // caller's buffer: a window would only copy it and hold the copy while 100 increments stay
-        // open. Windows serve the small reads (footer tails, page and filter headers, Parquet.Net's
-        // piecewise reads of a footer).
-        if (count >= MinWindow)
+        if (count >= MaxWindow)
         {
             Download(buffer, offset);
             return count;
