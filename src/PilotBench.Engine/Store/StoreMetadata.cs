@@ -34,42 +34,37 @@ public sealed class StoreMetadata
     /// <summary>The metadata, or null when it is missing or unreadable (the caller rebuilds it).</summary>
     public static StoreMetadata? TryRead(StoreLayout layout)
     {
-        try
-        {
-            if (layout.Files.ReadBytes(StoreLayout.MetadataName) is not { } bytes) return null;
-            // A byte order mark is skipped, as a stream reader would.
-            var json = bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes.AsSpan(3) : bytes.AsSpan();
-            var metadata = JsonSerializer.Deserialize(json, StoreMetadataJson.Default.StoreMetadata);
-            return metadata is { FormatVersion: > 0 } ? metadata : null;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// The consolidation id of metadata.json, or null when the file is missing, unreadable or not
-    /// what <see cref="TryRead"/> accepts (then the caller takes the path that rebuilds it). Reads
-    /// with <see cref="Utf8JsonReader"/> and checks the type of every known property as the
-    /// serializer would, without the serializer's generic machinery: the nothing-to-do check of a
-    /// first call in a new process needs only the id.
-    /// </summary>
-    public static string? TryReadConsolidationId(StoreLayout layout)
-    {
         byte[]? bytes;
         try
         {
             bytes = layout.Files.ReadBytes(StoreLayout.MetadataName);
-            if (bytes is null) return null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return null;
         }
+        return bytes is null ? null : Parse(bytes);
+    }
+
+    /// <summary>
+    /// The consolidation id of metadata.json, or null when the file is missing, unreadable or not
+    /// what <see cref="TryRead"/> accepts (then the caller takes the path that rebuilds it): the
+    /// nothing-to-do check of a first call in a new process.
+    /// </summary>
+    public static string? TryReadConsolidationId(StoreLayout layout) => TryRead(layout)?.ConsolidationId;
+
+    /// <summary>
+    /// The one reader of metadata.json: a document as the serializer (<see cref="StoreMetadataJson"/>,
+    /// which writes it) would read it, or null for one it would reject or that is unusable (format
+    /// version 0 or less). Written with <see cref="Utf8JsonReader"/>, checking the type of every known
+    /// property as the serializer does but without its generic converters, which a first call in a
+    /// new process would otherwise compile (the tests compare the two on documents of every kind).
+    /// </summary>
+    internal static StoreMetadata? Parse(ReadOnlySpan<byte> json)
+    {
         try
         {
-            return ScanConsolidationId(bytes);
+            return ParseCore(json);
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
         {
@@ -77,15 +72,13 @@ public sealed class StoreMetadata
         }
     }
 
-    /// <summary>The id of a metadata.json document; null for a document the serializer would reject or read as unusable.</summary>
-    internal static string? ScanConsolidationId(ReadOnlySpan<byte> json)
+    private static StoreMetadata? ParseCore(ReadOnlySpan<byte> json)
     {
         // The serializer skips a UTF-8 byte order mark; the reader does not.
         if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
-        string? id = null;
-        int formatVersion = CurrentFormatVersion;
+        var metadata = new StoreMetadata();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             string name = reader.GetString()!;
@@ -94,30 +87,52 @@ public sealed class StoreMetadata
             {
                 case "format_version":
                     if (reader.TokenType != JsonTokenType.Number) return null;
-                    formatVersion = reader.GetInt32();
+                    metadata.FormatVersion = reader.GetInt32();
                     break;
                 case "consolidation_id" or "writer":
                     if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return null;
                     // GetString decodes (and so checks) the text, as the serializer does.
                     string? text = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
-                    if (name == "consolidation_id") id = text;
+                    if (name == "consolidation_id") metadata.ConsolidationId = text;
+                    else metadata.Writer = text;
                     break;
                 case "last_consolidation" or "latest_timestamp":
-                    if (reader.TokenType == JsonTokenType.Null) break;
-                    if (reader.TokenType != JsonTokenType.String) return null;
-                    reader.GetDateTime();
+                    DateTime? time = null;
+                    if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        if (reader.TokenType != JsonTokenType.String) return null;
+                        time = reader.GetDateTime();
+                    }
+                    if (name == "last_consolidation") metadata.LastConsolidation = time;
+                    else metadata.LatestTimestamp = time;
                     break;
                 case "record_count" or "main_file_bytes":
                     if (reader.TokenType != JsonTokenType.Number) return null;
-                    reader.GetInt64();
+                    long number = reader.GetInt64();
+                    if (name == "record_count") metadata.RecordCount = number;
+                    else metadata.MainFileBytes = number;
                     break;
                 case "merged_increments" or "quarantined_increments" or "models" or "prompt_types" or "difficulties" or "task_types":
-                    if (reader.TokenType == JsonTokenType.Null) break;
-                    if (reader.TokenType != JsonTokenType.StartArray) return null;
-                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    List<string>? list = null;
+                    if (reader.TokenType != JsonTokenType.Null)
                     {
-                        if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return null;
-                        if (reader.TokenType == JsonTokenType.String) reader.GetString();
+                        if (reader.TokenType != JsonTokenType.StartArray) return null;
+                        list = new List<string>();
+                        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                        {
+                            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return null;
+                            list.Add(reader.TokenType == JsonTokenType.String ? reader.GetString()! : null!);
+                        }
+                    }
+                    // A null list is read as the serializer reads it: the property set to null.
+                    switch (name)
+                    {
+                        case "merged_increments": metadata.MergedIncrements = list!; break;
+                        case "quarantined_increments": metadata.QuarantinedIncrements = list!; break;
+                        case "models": metadata.Models = list!; break;
+                        case "prompt_types": metadata.PromptTypes = list!; break;
+                        case "difficulties": metadata.Difficulties = list!; break;
+                        default: metadata.TaskTypes = list!; break;
                     }
                     break;
                 default:
@@ -128,7 +143,7 @@ public sealed class StoreMetadata
         if (reader.TokenType != JsonTokenType.EndObject) return null;
         // Nothing may follow the object (the serializer rejects trailing content).
         if (reader.Read()) return null;
-        return formatVersion > 0 ? id : null;
+        return metadata.FormatVersion > 0 ? metadata : null;
     }
 }
 

@@ -250,15 +250,55 @@ public sealed class NothingPendingTests : IDisposable
     [InlineData("{\"consolidation_id\": \"abc\"", null)]
     [InlineData("[\"abc\"]", null)]
     [InlineData("", null)]
-    public void The_metadata_id_scan_accepts_what_the_serializer_accepts(string json, string? id)
+    public void The_metadata_reader_accepts_what_the_serializer_accepts(string json, string? id)
     {
         File.WriteAllText(_store.Layout.MetadataFile, json);
         Assert.Equal(id, StoreMetadata.TryReadConsolidationId(_store.Layout));
-        // The serializer's reading, the reference: same document, same id (or none).
-        Assert.Equal(id, StoreMetadata.TryRead(_store.Layout)?.ConsolidationId);
+        AssertReadAsTheSerializerReads(File.ReadAllBytes(_store.Layout.MetadataFile), id);
+    }
+
+    /// <summary>
+    /// The serializer that writes metadata.json, reading it: the reference for the engine's one
+    /// reader (StoreMetadata.Parse), which must accept the same documents and give the same values.
+    /// </summary>
+    private void AssertReadAsTheSerializerReads(byte[] bytes, string? id)
+    {
+        StoreMetadata? reference;
+        try
+        {
+            reference = System.Text.Json.JsonSerializer.Deserialize(new MemoryStream(bytes), StoreMetadataJson.Default.StoreMetadata);
+            if (reference is not { FormatVersion: > 0 }) reference = null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            reference = null;
+        }
+        var read = StoreMetadata.TryRead(_store.Layout);
+        Assert.Equal(id, reference?.ConsolidationId);
+        Assert.Equal(reference is null, read is null);
+        if (reference is null) return;
+        // Every field, compared through the serializer's own output.
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(reference, StoreMetadataJson.Default.StoreMetadata),
+            System.Text.Json.JsonSerializer.Serialize(read!, StoreMetadataJson.Default.StoreMetadata));
+    }
+
+    [Fact]
+    public void The_metadata_reader_reads_every_field_a_consolidation_writes_as_the_serializer_does()
+    {
+        var written = new StoreMetadata
+        {
+            ConsolidationId = "c1", LastConsolidation = new DateTime(2025, 1, 2, 3, 4, 5, 678, DateTimeKind.Utc), RecordCount = 12,
+            MainFileBytes = 3456, LatestTimestamp = new DateTime(2024, 12, 31, 23, 59, 59, DateTimeKind.Utc),
+            MergedIncrements = new() { "increment_1_20250101_000000_a.parquet" }, QuarantinedIncrements = new() { "q.parquet" },
+            Models = new() { "m1", "m2 é" }, PromptTypes = new() { "p" }, Difficulties = new() { "easy" }, TaskTypes = new() { "t" }, Writer = "host:1",
+        };
+        StoreMetadata.Write(_store.Layout, written);
+        AssertReadAsTheSerializerReads(File.ReadAllBytes(_store.Layout.MetadataFile), "c1");
+        Assert.Equal(written.Models, StoreMetadata.TryRead(_store.Layout)!.Models);
+        Assert.Equal(written.LastConsolidation, StoreMetadata.TryRead(_store.Layout)!.LastConsolidation);
     }
     [Fact]
-    public void The_metadata_id_scan_agrees_with_the_serializer_on_bytes_text_cannot_show()
+    public void The_metadata_reader_agrees_with_the_serializer_on_bytes_text_cannot_show()
     {
         var cases = new (byte[] Bytes, string? Id)[]
         {
@@ -272,8 +312,8 @@ public sealed class NothingPendingTests : IDisposable
         foreach (var (bytes, id) in cases)
         {
             File.WriteAllBytes(_store.Layout.MetadataFile, bytes);
-            Assert.Equal(id, StoreMetadata.TryRead(_store.Layout)?.ConsolidationId);
             Assert.Equal(id, StoreMetadata.TryReadConsolidationId(_store.Layout));
+            AssertReadAsTheSerializerReads(bytes, id);
         }
     }
 }
