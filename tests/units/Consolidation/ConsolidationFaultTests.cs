@@ -9,47 +9,19 @@ namespace PilotBench.Tests.Consolidation;
 /// </summary>
 public sealed class ConsolidationFaultTests : IDisposable
 {
-    private const int IncrementCount = 3;
 
     private readonly TempStore _store = new();
 
     public void Dispose() => _store.Dispose();
 
-    private sealed class SimulatedCrash : Exception
-    {
-        public SimulatedCrash(string message) : base(message) { }
-    }
-
-    /// <summary>Every step, and every one of the increment deletions; with our files and with the Python tool's (no written_at).</summary>
-    public static TheoryData<ConsolidationStep, int, bool> CrashPoints()
-    {
-        var data = new TheoryData<ConsolidationStep, int, bool>();
-        foreach (bool legacy in new[] { false, true })
-        {
-            foreach (var step in Enum.GetValues<ConsolidationStep>())
-            {
-                int occurrences = step == ConsolidationStep.IncrementDeleted ? IncrementCount : 1;
-                for (int n = 1; n <= occurrences; n++) data.Add(step, n, legacy);
-            }
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(CrashPoints))]
+    [MemberData(nameof(CrashScenario.CrashPoints), MemberType = typeof(CrashScenario))]
     public async Task Crash_after_any_step_loses_nothing_and_next_run_converges(ConsolidationStep crashStep, int occurrence, bool legacyFiles)
     {
-        var expected = await BuildStoreAsync(legacyFiles);
-        int seen = 0;
-        var crashing = new ConsolidationOptions
-        {
-            AfterStep = (step, file) =>
-            {
-                if (step == crashStep && ++seen == occurrence) throw new SimulatedCrash($"crash after {step} #{occurrence} ({file})");
-            },
-        };
-
-        await Assert.ThrowsAsync<SimulatedCrash>(() => _store.ConsolidateAsync(crashing));
+        var expected = await CrashScenario.BuildStoreAsync(legacyFiles,
+            (stamp, records, unique) => _store.WriteRawIncrementAsync(stamp, records, unique: unique, legacyName: legacyFiles),
+            () => _store.ConsolidateAsync(), () => _store.IncrementNames().Count);
+        await Assert.ThrowsAsync<CrashScenario.SimulatedCrash>(() => _store.ConsolidateAsync(CrashScenario.CrashingAt(crashStep, occurrence)));
 
         // The store reads correctly right after the crash.
         AssertRecords(expected, (await _store.ReadMergedAsync()).ById());
@@ -86,32 +58,6 @@ public sealed class ConsolidationFaultTests : IDisposable
     /// A main file of 20 records (r00..r19), then three increments that update some of them (some
     /// twice) and add new ones; returns what the store must hold: test_id -> (execution_time, model).
     /// </summary>
-    private async Task<Dictionary<string, (double ExecutionTime, string Model)>> BuildStoreAsync(bool legacy)
-    {
-        var expected = new Dictionary<string, (double, string)>();
-        var stamp = new DateTime(2025, 9, 1, 12, 0, 0, DateTimeKind.Utc);
-        var writtenAt = new DateTime(2025, 9, 1, 12, 0, 0, DateTimeKind.Utc);
-
-        async Task WriteAsync(int file, IEnumerable<(string Id, double Time, string Model)> rows)
-        {
-            var records = rows.Select(r => SampleRecords.Make(r.Id, model: r.Model, executionTime: r.Time,
-                writtenAt: legacy ? null : writtenAt.AddSeconds(file))).ToList();
-            foreach (var r in records) expected[r.TestId] = (r.ExecutionTime!.Value, r.Model);
-            await _store.WriteRawIncrementAsync(stamp.AddMinutes(file), records, unique: $"f{file}", legacyName: legacy);
-        }
-
-        await WriteAsync(0, Enumerable.Range(0, 20).Select(i => ($"r{i:D2}", 100.0 + i, "model-a")));
-        await _store.ConsolidateAsync();
-
-        await WriteAsync(1, Enumerable.Range(0, 5).Select(i => ($"r{i:D2}", 200.0 + i, "model-b"))
-            .Concat(Enumerable.Range(0, 5).Select(i => ($"n{i:D2}", 210.0 + i, "model-b"))));
-        await WriteAsync(2, Enumerable.Range(3, 4).Select(i => ($"r{i:D2}", 300.0 + i, "model-c"))
-            .Append(("n05", 305.0, "model-c")).Append(("n00", 300.5, "model-a")));
-        await WriteAsync(3, Enumerable.Range(6, 4).Select(i => ($"n{i:D2}", 400.0 + i, "model-a"))
-            .Append(("r04", 404.0, "model-a")));
-        Assert.Equal(IncrementCount, _store.IncrementNames().Count);
-        return expected;
-    }
 
     private static void AssertRecords(Dictionary<string, (double ExecutionTime, string Model)> expected, Dictionary<string, Row> actual)
     {

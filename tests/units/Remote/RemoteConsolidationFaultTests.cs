@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs.Specialized;
 using PilotBench.Engine.Remote;
+using PilotBench.Tests.Consolidation;
 using Xunit;
 
 namespace PilotBench.Tests.Remote;
@@ -14,42 +15,14 @@ namespace PilotBench.Tests.Remote;
 [Collection(AzuriteCollection.Name)]
 public sealed class RemoteConsolidationFaultTests(AzuriteServer azurite)
 {
-    private const int IncrementCount = 3;
-
-    private sealed class SimulatedCrash(string message) : Exception(message);
-
-    /// <summary>Every step, and every one of the increment deletions; with our files and with the Python tool's (no written_at, names without a unique part).</summary>
-    public static TheoryData<ConsolidationStep, int, bool> CrashPoints()
-    {
-        var data = new TheoryData<ConsolidationStep, int, bool>();
-        foreach (bool legacy in new[] { false, true })
-        {
-            foreach (var step in Enum.GetValues<ConsolidationStep>())
-            {
-                int occurrences = step == ConsolidationStep.IncrementDeleted ? IncrementCount : 1;
-                for (int n = 1; n <= occurrences; n++) data.Add(step, n, legacy);
-            }
-        }
-        return data;
-    }
-
     [AzuriteTheory]
-    [MemberData(nameof(CrashPoints))]
+    [MemberData(nameof(CrashScenario.CrashPoints), MemberType = typeof(CrashScenario))]
     public async Task Crash_after_any_step_on_a_remote_store_loses_nothing_and_the_next_run_converges(ConsolidationStep crashStep, int occurrence, bool legacyFiles)
     {
         var store = await RemoteTestStore.CreateAsync(azurite, "crash");
         var layout = store.NewLayout();
         var expected = await BuildStoreAsync(layout, legacyFiles);
-        int seen = 0;
-        var crashing = new ConsolidationOptions
-        {
-            AfterStep = (step, file) =>
-            {
-                if (step == crashStep && ++seen == occurrence) throw new SimulatedCrash($"crash after {step} #{occurrence} ({file})");
-            },
-        };
-
-        await Assert.ThrowsAsync<SimulatedCrash>(() => new Consolidator(layout, crashing).RunAsync());
+        await Assert.ThrowsAsync<CrashScenario.SimulatedCrash>(() => new Consolidator(layout, CrashScenario.CrashingAt(crashStep, occurrence)).RunAsync());
 
         // The store reads correctly right after the crash, through a client that did not crash.
         AssertRecords(expected, await ReadMergedAsync(store.NewLayout()));
@@ -148,32 +121,9 @@ public sealed class RemoteConsolidationFaultTests(AzuriteServer azurite)
     /// (r00..r19), then three increments that update some of them (some twice) and add new ones;
     /// returns what the store must hold: test_id -> (execution_time, model).
     /// </summary>
-    private static async Task<Dictionary<string, (double ExecutionTime, string Model)>> BuildStoreAsync(StoreLayout layout, bool legacy)
-    {
-        var expected = new Dictionary<string, (double, string)>();
-        var stamp = new DateTime(2025, 9, 1, 12, 0, 0, DateTimeKind.Utc);
-        var writtenAt = new DateTime(2025, 9, 1, 12, 0, 0, DateTimeKind.Utc);
-
-        async Task WriteAsync(int file, IEnumerable<(string Id, double Time, string Model)> rows)
-        {
-            var records = rows.Select(r => SampleRecords.Make(r.Id, model: r.Model, executionTime: r.Time,
-                writtenAt: legacy ? null : writtenAt.AddSeconds(file))).ToList();
-            foreach (var r in records) expected[r.TestId] = (r.ExecutionTime!.Value, r.Model);
-            await WriteRawIncrementAsync(layout, stamp.AddMinutes(file), records, $"f{file}", legacy);
-        }
-
-        await WriteAsync(0, Enumerable.Range(0, 20).Select(i => ($"r{i:D2}", 100.0 + i, "model-a")));
-        await new Consolidator(layout).RunAsync();
-
-        await WriteAsync(1, Enumerable.Range(0, 5).Select(i => ($"r{i:D2}", 200.0 + i, "model-b"))
-            .Concat(Enumerable.Range(0, 5).Select(i => ($"n{i:D2}", 210.0 + i, "model-b"))));
-        await WriteAsync(2, Enumerable.Range(3, 4).Select(i => ($"r{i:D2}", 300.0 + i, "model-c"))
-            .Append(("n05", 305.0, "model-c")).Append(("n00", 300.5, "model-a")));
-        await WriteAsync(3, Enumerable.Range(6, 4).Select(i => ($"n{i:D2}", 400.0 + i, "model-a"))
-            .Append(("r04", 404.0, "model-a")));
-        Assert.Equal(IncrementCount, layout.ListIncrements().Count);
-        return expected;
-    }
+    private static Task<Dictionary<string, (double ExecutionTime, string Model)>> BuildStoreAsync(StoreLayout layout, bool legacy) =>
+        CrashScenario.BuildStoreAsync(legacy, (stamp, records, unique) => WriteRawIncrementAsync(layout, stamp, records, unique, legacy),
+            () => new Consolidator(layout).RunAsync(), () => layout.ListIncrements().Count);
 
     /// <summary>An increment as given (written_at as the records hold it), put-if-absent through the seam; <paramref name="stamp"/> orders the files.</summary>
     private static async Task WriteRawIncrementAsync(StoreLayout layout, DateTime stamp, IReadOnlyList<TestRecord> records, string unique, bool legacy)
