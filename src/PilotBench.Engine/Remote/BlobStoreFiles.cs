@@ -92,6 +92,7 @@ public sealed class BlobStoreFiles : IStoreFiles
         client.Retry.MaxDelay = options.MaxRetryDelay;
         client.Retry.NetworkTimeout = options.NetworkTimeout;
         client.AddPolicy(new BodyTimePolicy(options.NetworkTimeout, options.MinUploadRate), HttpPipelinePosition.PerCall);
+        if (options.RequestPolicy is { } policy) client.AddPolicy(policy, HttpPipelinePosition.PerCall);
         // One transport (and connection pool) per connect timeout for the process, as the SDK shares its own.
         client.Transport = Transports.GetOrAdd(options.ConnectTimeout, timeout => new HttpClientTransport(new SocketsHttpHandler
         {
@@ -291,8 +292,7 @@ public sealed class BlobStoreFiles : IStoreFiles
                 SourceConditions = new BlobRequestConditions { IfMatch = new ETag(sourceVersion.Value) },
                 DestinationConditions = condition == WriteCondition.IfAbsent ? new BlobRequestConditions { IfNoneMatch = ETag.All } : null,
             });
-            operation.WaitForCompletion(TimeSpan.FromMilliseconds(250), CancellationToken.None);
-            return true;
+            return AwaitCopy(operation, to, destination);
         }
         catch (RequestFailedException failure) when (condition == WriteCondition.IfAbsent && BlobRefusal.IsAlreadyExists(failure))
         {
@@ -312,6 +312,28 @@ public sealed class BlobStoreFiles : IStoreFiles
             throw BlobFailure.Wrap(failure, Address, $"copy '{source}' to '{destination}'");
         }
     }
+
+    /// <summary>
+    /// Waits for a server-side copy and says how it ended. The SDK's own wait reads the operation's
+    /// value, which it leaves unset when the copy did not end as this one (the destination written by
+    /// another copy or upload meanwhile, or the copy failed or aborted): its message would then be a
+    /// bare "not completed". Those endings are told apart here, each as what it means for the store.
+    /// </summary>
+    private bool AwaitCopy(CopyFromUriOperation operation, BlobClient to, string destination)
+    {
+        while (!operation.HasCompleted)
+        {
+            operation.UpdateStatus(CancellationToken.None);
+            if (!operation.HasCompleted) Thread.Sleep(CopyPollInterval);
+        }
+        if (operation.HasValue) return true;
+        var now = to.GetProperties().Value;
+        if (now.CopyId != operation.Id)
+            throw new StoreFileChangedException(DisplayPath(destination), new InvalidOperationException($"another write replaced '{destination}' while the copy {operation.Id} into it ran"));
+        throw new StoreUnavailableException($"{Address.Display}: the copy into '{destination}' ended {now.CopyStatus}: {now.CopyStatusDescription}");
+    }
+
+    private static readonly TimeSpan CopyPollInterval = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The copy through this machine: read pinned to the source's version, written as a new content under <paramref name="condition"/>.</summary>
     internal bool CopyThroughClient(string source, StoreVersion sourceVersion, string destination, WriteCondition condition)

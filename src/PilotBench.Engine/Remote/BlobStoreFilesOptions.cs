@@ -59,4 +59,7 @@ public sealed class BlobStoreFilesOptions
 
     /// <summary>The longest a connection may take to open (the operating system's own limit is minutes).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A policy added to every request's pipeline: lets a test act between two requests of one operation.</summary>
+    internal Azure.Core.Pipeline.HttpPipelinePolicy? RequestPolicy { get; init; }
 }

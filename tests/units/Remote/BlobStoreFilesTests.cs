@@ -441,6 +441,38 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
     }
 
     [AzuriteFact]
+    public async Task Copy_WhoseDestinationAnotherWriteReplacesBeforeItIsSeenDone_FailsAsAChangedFile()
+    {
+        // Between the copy's start and the look at how it ended, another process writes the
+        // destination: the copy did not end as this one, which must say so as a change of the store,
+        // not as the SDK's bare "not completed".
+        var (setup, container) = await NewStoreAsync();
+        var version = await WriteAsync(setup, "test_results.parquet", Bytes(50_000, 1));
+        var other = container.GetBlobClient("prefix/test_results.parquet.backup");
+        var replace = new ReplaceOnFirstLook("/prefix/test_results.parquet.backup", () => other.Upload(new BinaryData(Bytes(10, 7)), overwrite: true));
+        var files = new BlobStoreFiles(setup.Address, new BlobStoreFilesOptions { RequestPolicy = replace });
+
+        var changed = Assert.Throws<StoreFileChangedException>(() => files.Copy("test_results.parquet", version, "test_results.parquet.backup"));
+
+        Assert.True(replace.Replaced);
+        Assert.Equal(files.DisplayPath("test_results.parquet.backup"), changed.DisplayPath);
+        Assert.Equal(Bytes(10, 7), ReadAll(files, "test_results.parquet.backup"));
+    }
+
+    /// <summary>Runs <c>replace</c> once, before the first HEAD request (Get Properties) on a blob path.</summary>
+    private sealed class ReplaceOnFirstLook(string path, Action replace) : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        public bool Replaced { get; private set; }
+
+        public override void OnSendingRequest(Azure.Core.HttpMessage message)
+        {
+            if (Replaced || message.Request.Method != Azure.Core.RequestMethod.Head || !message.Request.Uri.Path.EndsWith(path, StringComparison.Ordinal)) return;
+            Replaced = true;
+            replace();
+        }
+    }
+
+    [AzuriteFact]
     public async Task Copy_ThroughThisMachine_WhereTheServiceCannotAuthorizeTheSource_IsPinnedToo()
     {
         // The path taken when Copy Blob refuses the source (a SAS or a signed-in identity on Azure):
