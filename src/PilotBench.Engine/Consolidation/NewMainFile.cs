@@ -98,10 +98,10 @@ internal static class NewMainFile
     /// as new row groups and a footer listing old and new (<see cref="ParquetTableWriter.ForAppend"/>),
     /// tagged with the new consolidation id; the new rows are added to <paramref name="stored"/>.
     /// While the prefix is kept, the main's pages are checked (they are carried forward unread, so a
-    /// damaged main is refused here and never becomes the backup), unless <paramref name="mainKnownWhole"/>
-    /// (<see cref="MainKnownWhole"/>), and its test ids compared with the new ones. Null when the append cannot be made (the main was written by another writer
-    /// or an older PilotBench, a main row is superseded, the store cannot keep the prefix): the
-    /// caller then rewrites, once.
+    /// damaged main is refused here and never becomes the backup) unless <paramref name="mainKnownWhole"/>
+    /// (<see cref="MainKnownWhole"/>), and its test ids compared with the new ones. Null when the
+    /// append cannot be made (the main was written by another writer or an older PilotBench, a main
+    /// row is superseded, the store cannot keep the prefix): the caller then rewrites, once.
     /// </summary>
     private static async Task<Built?> TryAppendAsync(StoreLayout layout, MergedView view, string consolidationId, StatsAccumulator stored,
         bool mainKnownWhole, CancellationToken cancellationToken)

@@ -55,9 +55,9 @@ public sealed class BlobStoreFiles : IStoreFiles
 
     /// <summary>
     /// True: the service gives a blob a new ETag at every write, serves a read pinned to one
-    /// (<c>If-Match</c>) only from that content, refuses an upload whose content hash does not match
-    /// what arrived (each staged block carries its CRC64, a single put its MD5: <see cref="BlobUpload"/>),
-    /// and checks what it stores (docs/decisions.md, "Trusting a main by its version").
+    /// (<c>If-Match</c>) only from that content, refuses an upload whose MD5 does not match what
+    /// arrived (each staged block and each single put carries it: <see cref="BlobUpload"/>), and
+    /// checks what it stores (docs/decisions.md, "Trusting a main by its version").
     /// </summary>
     public bool VersionsIdentifyContent => true;
 

@@ -24,6 +24,7 @@ public sealed class StoreMetadata
     /// consolidation id) does not check its pages again; any other main is checked page by page.
     /// </summary>
     [JsonPropertyName("main_file_version")] public string? MainFileVersion { get; set; }
+
     [JsonPropertyName("latest_timestamp")] public DateTime? LatestTimestamp { get; set; }
     [JsonPropertyName("merged_increments")] public List<string> MergedIncrements { get; set; } = new();
     [JsonPropertyName("quarantined_increments")] public List<string> QuarantinedIncrements { get; set; } = new();
