@@ -42,7 +42,10 @@ Describe 'Benchmark harness (smoke)' {
             $text | Should -Match "\(7a\) full consolidation, [0-9,]+ records in [0-9]+ files, ${shape}: remote store on Azurite \(loopback\) vs local store: peak memory[ |]+[0-9]+ MB[ |]+[0-9]+ MB[ |]+[-+][0-9]+ MB[ |]+<= local \+ 100 MB"
             $text | Should -Match "\(7c\) publish of [0-9]+ increments \([0-9.]+ MB, ${shape}\) to Azurite \(loopback\) vs the SDK's plain upload of the same files \(the bandwidth\)[ |]+[0-9.]+ MB/s"
         }
-        $text | Should -Match '\(7b\) \+[0-9,]+ records into a [0-9,]+-record remote main \(Azurite\), nothing superseded \(append\) vs one row superseded \(full rewrite\): bytes uploaded[ |]+[0-9.]+ MB[ |]+[0-9.]+ MB \(full rewrite\)[ |]+[0-9.]+x[ |]+<= 0.10x'
+        $append = '\(7b\) \+[0-9,]+ records into a [0-9,]+-record remote main \(Azurite\), nothing superseded \(append, on the main the previous consolidation committed\) vs one row superseded \(full rewrite\)'
+        $text | Should -Match "${append}: bytes uploaded[ |]+[0-9.]+ MB[ |]+[0-9.]+ MB \(full rewrite\)[ |]+[0-9.]+x[ |]+<= 0.10x"
+        $text | Should -Match "${append}: bytes downloaded \([^)]*\)[ |]+[0-9.]+ MB[ |]+[0-9.]+ MB \(full rewrite\)[ |]+[0-9.]+x[ |]+\(info\)"
+        $text | Should -Match '\(7b\) same, the append on the uploaded main \([^)]*\): downloaded / uploaded; wall time \(info\)[ |]+[0-9.]+ MB / [0-9.]+ MB; [0-9.]+ m?s'
     }
 
     It 'takes a comma list of cases given by another shell as one argument, and names a case that does not exist' {

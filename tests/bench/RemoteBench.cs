@@ -94,15 +94,19 @@ namespace PilotBench.Bench
         /// <summary>
         /// (7b) case 2's new records into the 1M-record main on a remote store, each repetition on new
         /// containers: the store uploaded as it is (untimed; the main in blocks with its footer in a
-        /// block of its own, as a consolidation writes it), the new increment beside it, then the
-        /// consolidation (timed): nothing superseded (the append), and one main row superseded (the
-        /// full rewrite).
+        /// block of its own, as a consolidation writes it), then consolidations (timed) of new
+        /// increments. Nothing superseded (the append): first on the uploaded main, which no
+        /// metadata.json records, so the append checks every page of it; then a second increment on
+        /// the main that append committed and recorded, which is trusted by its ETag (the steady
+        /// state of a scheduled consolidation). One main row superseded: the full rewrite.
         /// </summary>
         private void RemoteAppend(Azurite azurite)
         {
             string bin = ModuleBin();
             int mainRows = _size.Main1;
-            var runs = new Dictionary<bool, List<Dictionary<string, double>>> { [false] = new(), [true] = new() };
+            var firsts = new List<Dictionary<string, double>>();
+            var appends = new List<Dictionary<string, double>>();
+            var rewrites = new List<Dictionary<string, double>>();
             long mainBytes = new FileInfo(Path.Combine(MainStore(mainRows), StoreLayout.MainFileName)).Length;
             // A main of one block or less is sent in one request, so it has no blocks to keep: rewritten.
             bool canAppend = mainBytes > new BlobStoreFilesOptions().BlockSize;
@@ -117,23 +121,39 @@ namespace PilotBench.Bench
                     var records = DataSet.Records(NewSeed, 0, _size.New, BaseTime.AddDays(30), "run-new");
                     // One new row re-uses a main row's id: that main row is superseded, which forces a full rewrite.
                     if (supersede) records[_size.New / 2].TestId = DataSet.TestId(MainSeed1, mainRows / 3);
-                    string increment = Path.Combine(_work, "remote-increment");
-                    if (Directory.Exists(increment)) Directory.Delete(increment, recursive: true);
-                    WriteIncrement(increment, records);
-                    UploadStore(increment, layout);
-                    var r = WithAzuriteCpu(azurite, () => RunCase("consolidate", $"store={store}", $"engine={bin}"));
+                    var r = ConsolidateIncrement(azurite, store, layout, records);
                     Check(r["records_after"] == mainRows + _size.New - (supersede ? 1 : 0), $"remote incremental consolidation (supersede={supersede}) kept {r["records_after"]} records");
                     Check(r["appended"] == (canAppend && !supersede ? 1 : 0), $"remote incremental consolidation (supersede={supersede}, main of {mainBytes:N0} bytes): appended={r["appended"]}");
-                    runs[supersede].Add(r);
+                    (supersede ? rewrites : firsts).Add(r);
+                    if (!supersede)
+                    {
+                        var next = ConsolidateIncrement(azurite, store, layout, DataSet.Records(NewSeed, _size.New, _size.New, BaseTime.AddDays(31), "run-next"));
+                        Check(next["records_after"] == mainRows + 2 * _size.New, $"remote incremental consolidation on the recorded main kept {next["records_after"]} records");
+                        Check(next["appended"] == (canAppend ? 1 : 0), $"remote incremental consolidation on the recorded main: appended={next["appended"]}");
+                        appends.Add(next);
+                    }
                     DeleteContainer(azurite, container);
                 }
             }
-            var append = Best(runs[false]);
-            var rewrite = Best(runs[true]);
-            string label = $"(7b) +{_size.New:N0} records into a {mainRows:N0}-record remote main (Azurite), nothing superseded (append) vs one row superseded (full rewrite)";
+            var first = Best(firsts);
+            var append = Best(appends);
+            var rewrite = Best(rewrites);
+            string label = $"(7b) +{_size.New:N0} records into a {mainRows:N0}-record remote main (Azurite), nothing superseded (append, on the main the previous consolidation committed) vs one row superseded (full rewrite)";
             _rows.Add(new[] { label + ": bytes uploaded", Mb(append["bytes_uploaded"]), $"{Mb(rewrite["bytes_uploaded"])} (full rewrite)", Ratio(append["bytes_uploaded"], rewrite["bytes_uploaded"]), "<= 0.10x", Met(append["bytes_uploaded"] <= 0.10 * rewrite["bytes_uploaded"]) });
-            _rows.Add(new[] { label + ": bytes downloaded (both read every page of the main: the append checks them, the rewrite decodes them; info)", Mb(append["bytes_downloaded"]), $"{Mb(rewrite["bytes_downloaded"])} (full rewrite)", Ratio(append["bytes_downloaded"], rewrite["bytes_downloaded"]), "(info)", "" });
+            _rows.Add(new[] { label + ": bytes downloaded (the append reads the main's footer, Bloom filters and the test ids they do not exclude; the rewrite decodes every page; info)", Mb(append["bytes_downloaded"]), $"{Mb(rewrite["bytes_downloaded"])} (full rewrite)", Ratio(append["bytes_downloaded"], rewrite["bytes_downloaded"]), "(info)", "" });
             _rows.Add(new[] { label + ": wall time / peak memory (info)", $"{Sec(append["seconds"])} / {append["peak_mb"]:F0} MB", $"{Sec(rewrite["seconds"])} / {rewrite["peak_mb"]:F0} MB (full rewrite)", Ratio(append["seconds"], rewrite["seconds"]), "(info)", "" });
+            _rows.Add(new[] { $"(7b) same, the append on the uploaded main (no version recorded in metadata.json: every page of the main checked): downloaded / uploaded; wall time (info)", $"{Mb(first["bytes_downloaded"])} / {Mb(first["bytes_uploaded"])}; {Sec(first["seconds"])}", $"{Mb(rewrite["bytes_downloaded"])} / {Mb(rewrite["bytes_uploaded"])}; {Sec(rewrite["seconds"])} (full rewrite)", Ratio(first["bytes_downloaded"], rewrite["bytes_downloaded"]), "(info)", "" });
+        }
+
+        /// <summary>Writes <paramref name="records"/> as one increment of the remote store (untimed) and consolidates it in a child process (timed).</summary>
+        private Dictionary<string, double> ConsolidateIncrement(Azurite azurite, string store, StoreLayout layout, List<TestRecord> records)
+        {
+            string increment = Path.Combine(_work, "remote-increment");
+            if (Directory.Exists(increment)) Directory.Delete(increment, recursive: true);
+            WriteIncrement(increment, records);
+            UploadStore(increment, layout);
+            string bin = ModuleBin();
+            return WithAzuriteCpu(azurite, () => RunCase("consolidate", $"store={store}", $"engine={bin}"));
         }
 
         /// <summary>A run of a case with the CPU seconds Azurite used meanwhile added to its figures (azurite_cpu_seconds).</summary>

@@ -121,7 +121,8 @@ public sealed class Consolidator
         var (quarantine, skipped) = SplitUnreadable(view.UnreadableIncrements.Concat(failed).ToList());
         long recordsBefore = view.MainRowCount;
 
-        bool metadataUsable = StoreMetadata.TryRead(_layout) is { } existing && existing.ConsolidationId is not null &&
+        var recorded = StoreMetadata.TryRead(_layout);
+        bool metadataUsable = recorded is { } existing && existing.ConsolidationId is not null &&
                               view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId) && mainId == existing.ConsolidationId &&
                               _files.Find(StoreLayout.StatsName) is not null && ModelStatsFile.HasCurrentColumns(_layout);
         bool nothingToMerge = view.MergedIncrements.Count == 0 && quarantine.Count == 0;
@@ -170,9 +171,12 @@ public sealed class Consolidator
             return NothingDone(recordsBefore, removedTemporaries, clock) with { SkippedFiles = skipped, ConsolidationId = currentId };
         }
 
-        // 5. The new main, uncommitted, with the statistics computed on the way.
+        // 5. The new main, uncommitted, with the statistics computed on the way. An append checks
+        //    every page of the main it carries forward, unless that main is known whole: the
+        //    version this engine committed and recorded in metadata.json (NewMainFile.MainKnownWhole).
+        StoreVersion committed;
         string consolidationId = Guid.NewGuid().ToString("D");
-        var built = await NewMainFile.BuildAsync(_layout, view, consolidationId, progress, cancellationToken).ConfigureAwait(false);
+        var built = await NewMainFile.BuildAsync(_layout, view, consolidationId, NewMainFile.MainKnownWhole(_files, recorded, view), progress, cancellationToken).ConfigureAwait(false);
         await using (built.Upload.ConfigureAwait(false))
         {
             _options.AfterStep?.Invoke(ConsolidationStep.TempWritten, _layout.MainFile);
@@ -187,11 +191,11 @@ public sealed class Consolidator
                 _options.AfterStep?.Invoke(ConsolidationStep.BackupMade, _layout.BackupFile);
             }
             storeLock?.ThrowIfLost();
-            await built.Upload.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            committed = await built.Upload.CommitAsync(CancellationToken.None).ConfigureAwait(false);
             _options.AfterStep?.Invoke(ConsolidationStep.MainReplaced, _layout.MainFile);
             Timing("backup+commit", stepClock);
         }
-        long newMainBytes = _files.Find(StoreLayout.MainName)?.Length ?? 0;
+        var newMain = _files.Find(StoreLayout.MainName);
 
         // 8. Statistics.
         var now = Timestamps.Normalize(DateTime.UtcNow);
@@ -205,7 +209,11 @@ public sealed class Consolidator
         // 10. metadata.json.
         var metadata = BuildMetadata(built.Stats, consolidationId, now, built.Rows, view.MergedIncrements.Select(f => f.Name).ToList(),
             quarantined.Select(q => q.Key![(q.Key!.LastIndexOf('/') + 1)..]).ToList());
-        metadata.MainFileBytes = newMainBytes;
+        metadata.MainFileBytes = newMain?.Length ?? 0;
+        // The version committed at step 7, recorded only after it (a crash in between leaves the
+        // previous version here, so the next append checks the main page by page) and only where a
+        // version names one content; a main replaced since the commit is not recorded.
+        metadata.MainFileVersion = _files.VersionsIdentifyContent && newMain?.Version == committed ? committed.Value : null;
         StoreMetadata.Write(_layout, metadata);
         _options.AfterStep?.Invoke(ConsolidationStep.MetadataWritten, _layout.MetadataFile);
         Timing("stats+metadata", stepClock);

@@ -23,7 +23,23 @@ internal static class NewMainFile
     /// <summary>The new main, uncommitted: the caller backs up the old one, then commits it (steps 6 and 7).</summary>
     internal sealed record Built(StoreUpload Upload, StatsAccumulator Stats, long Rows, bool Appended);
 
-    public static async Task<Built> BuildAsync(StoreLayout layout, MergedView view, string consolidationId,
+    /// <summary>
+    /// Whether the main file <paramref name="view"/> read is known whole without checking its pages:
+    /// on a store whose versions name one content (<see cref="IStoreFiles.VersionsIdentifyContent"/>),
+    /// it has exactly the version, length and consolidation id that metadata.json recorded when this
+    /// engine committed it (step 10). That main was checked page by page before it was carried
+    /// forward, or written whole from checked rows, and the service kept it as sent; the view reads
+    /// it pinned to that version, the append keeps that version's blocks and commits only if the
+    /// main still has it. Any other main (another tool's or a restored copy, a commit whose
+    /// metadata.json was never written, an older store without the field, a local store) is
+    /// checked page by page (docs/decisions.md, "Trusting a main by its version").
+    /// </summary>
+    internal static bool MainKnownWhole(IStoreFiles files, StoreMetadata? recorded, MergedView view) =>
+        files.VersionsIdentifyContent && recorded is { MainFileVersion: { } version } && view.Main is { } main &&
+        main.Version.Value == version && main.Length == recorded.MainFileBytes && recorded.ConsolidationId is { } id &&
+        view.MainMetadata.TryGetValue(ParquetCodec.ConsolidationIdKey, out var mainId) && mainId == id;
+
+    public static async Task<Built> BuildAsync(StoreLayout layout, MergedView view, string consolidationId, bool mainKnownWhole,
         IProgress<ConsolidationProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -32,7 +48,7 @@ internal static class NewMainFile
         if (stored is not null)
         {
             progress?.Report(new ConsolidationProgress("Consolidating", "Appending the new records to a copy of the main file", 20));
-            if (await TryAppendAsync(layout, view, consolidationId, stored, cancellationToken).ConfigureAwait(false) is { } appended) return appended;
+            if (await TryAppendAsync(layout, view, consolidationId, stored, mainKnownWhole, cancellationToken).ConfigureAwait(false) is { } appended) return appended;
         }
         // Conditioned on the main the view read: a consolidation that lost its lock (a paused
         // process whose lease ran out) can never replace a newer main (docs/contract.md §6.2).
@@ -82,12 +98,13 @@ internal static class NewMainFile
     /// as new row groups and a footer listing old and new (<see cref="ParquetTableWriter.ForAppend"/>),
     /// tagged with the new consolidation id; the new rows are added to <paramref name="stored"/>.
     /// While the prefix is kept, the main's pages are checked (they are carried forward unread, so a
-    /// damaged main is refused here and never becomes the backup) and its test ids compared with
-    /// the new ones. Null when the append cannot be made (the main was written by another writer
-    /// or an older PilotBench, a main row is superseded, the store cannot keep the prefix): the
-    /// caller then rewrites, once.
+    /// damaged main is refused here and never becomes the backup) unless <paramref name="mainKnownWhole"/>
+    /// (<see cref="MainKnownWhole"/>), and its test ids compared with the new ones. Null when the
+    /// append cannot be made (the main was written by another writer or an older PilotBench, a main
+    /// row is superseded, the store cannot keep the prefix): the caller then rewrites, once.
     /// </summary>
-    private static async Task<Built?> TryAppendAsync(StoreLayout layout, MergedView view, string consolidationId, StatsAccumulator stored, CancellationToken cancellationToken)
+    private static async Task<Built?> TryAppendAsync(StoreLayout layout, MergedView view, string consolidationId, StatsAccumulator stored,
+        bool mainKnownWhole, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var main = view.Main!;
@@ -96,8 +113,11 @@ internal static class NewMainFile
         if (layout.Files.BeginAppend(StoreLayout.MainName, main.Version, footerStart, "main") is not { } upload) return null;
         try
         {
-            await view.VerifyMainAsync(cancellationToken).ConfigureAwait(false);
-            Consolidator.Timing("main verified (beside the copy)", clock);
+            if (!mainKnownWhole)
+            {
+                await view.VerifyMainAsync(cancellationToken).ConfigureAwait(false);
+                Consolidator.Timing("main verified (beside the copy)", clock);
+            }
             bool shares = await view.MainSharesIdsWithIncrementsAsync(cancellationToken).ConfigureAwait(false);
             Consolidator.Timing("test_id scan (beside the copy)", clock);
             if (shares || !await upload.ReadyAsync(cancellationToken).ConfigureAwait(false))

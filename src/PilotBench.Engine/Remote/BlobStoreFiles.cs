@@ -53,6 +53,14 @@ public sealed class BlobStoreFiles : IStoreFiles
 
     public string? LocalRoot => null;
 
+    /// <summary>
+    /// True: the service gives a blob a new ETag at every write, serves a read pinned to one
+    /// (<c>If-Match</c>) only from that content, refuses an upload whose MD5 does not match what
+    /// arrived (each staged block and each single put carries it: <see cref="BlobUpload"/>), and
+    /// checks what it stores (docs/decisions.md, "Trusting a main by its version").
+    /// </summary>
+    public bool VersionsIdentifyContent => true;
+
     /// <summary>Bytes this instance sent in uploads (blocks staged and single puts): what an append saves is measured here.</summary>
     public long BytesUploaded => Interlocked.Read(ref _bytesUploaded);
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Azure;
+using Azure.Storage;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 
@@ -31,6 +32,19 @@ internal sealed class BlobUpload : StoreUpload
     /// <summary>Block ids: this upload's 16 random bytes and the block's number, 20 bytes in base64 (the service wants ids of one length per blob).</summary>
     internal const int BlockIdBytes = 20;
     internal static readonly int BlockIdLength = Convert.ToBase64String(new byte[BlockIdBytes]).Length;
+
+    /// <summary>
+    /// Each block goes with the MD5 of its bytes (<c>Content-MD5</c>), which the service checks
+    /// against what arrived before it stages the block (a single put carries its MD5 too, checked the
+    /// same way): a committed main holds exactly the bytes this engine wrote, which lets an append
+    /// trust it by its ETag (<see cref="IStoreFiles.VersionsIdentifyContent"/>). Not the SDK's CRC64:
+    /// without a precalculated value it sends the block as a "structured message", which Azurite
+    /// 3.37 does not acknowledge (the SDK then fails the upload).
+    /// </summary>
+    private static readonly BlockBlobStageBlockOptions StageOptions = new()
+    {
+        TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.MD5 },
+    };
 
     private readonly BlobStoreFiles _files;
     private readonly BlockBlobClient _blob;
@@ -132,7 +146,7 @@ internal sealed class BlobUpload : StoreUpload
             foreach (var (start, length, id) in segments)
             {
                 using var content = new MemoryStream(data, start, length, writable: false);
-                await _blob.StageBlockAsync(id, content, options: null).ConfigureAwait(false);
+                await _blob.StageBlockAsync(id, content, StageOptions).ConfigureAwait(false);
                 _files.CountUploaded(length);
             }
         }

@@ -19,6 +19,18 @@ public interface IStoreFiles : IDisposable
     string DisplayPath(string name);
 
     /// <summary>
+    /// Whether a file's <see cref="StoreVersion"/> names one content: every write makes a new
+    /// version, reads can be pinned to it, and the service checks what it receives and what it
+    /// keeps (Azure Blob Storage: the ETag, content hashes on every upload, checksums at rest). Then
+    /// a main file this engine committed is known whole while it still has the version recorded in
+    /// metadata.json, and an append need not check its pages again. False where the content can
+    /// change under an unchanged version (a local file's length and time: bit rot, or a tool that
+    /// keeps them): every append checks every page of the main (docs/decisions.md, "Trusting a main
+    /// by its version").
+    /// </summary>
+    bool VersionsIdentifyContent { get; }
+
+    /// <summary>
     /// Fails clearly (<see cref="StorePathException"/>) when the store cannot be one (a file where
     /// the folder should be, a container that does not exist); with <paramref name="create"/>,
     /// makes what writers need (the folders of the layout).

@@ -29,6 +29,9 @@ public sealed class LocalStoreFiles : IStoreFiles
 
     public string DisplayPath(string name) => FullPath(name);
 
+    /// <summary>False: a local version is a length and a time, which a flipped bit on the disk does not change.</summary>
+    public bool VersionsIdentifyContent => false;
+
     public void EnsureStore(bool create)
     {
         if (File.Exists(Root))

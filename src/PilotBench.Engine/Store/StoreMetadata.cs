@@ -16,6 +16,15 @@ public sealed class StoreMetadata
     [JsonPropertyName("last_consolidation")] public DateTime? LastConsolidation { get; set; }
     [JsonPropertyName("record_count")] public long RecordCount { get; set; }
     [JsonPropertyName("main_file_bytes")] public long MainFileBytes { get; set; }
+
+    /// <summary>
+    /// The version of the main file this consolidation committed, where a version names one content
+    /// (<see cref="IStoreFiles.VersionsIdentifyContent"/>: a blob's ETag); null elsewhere and when
+    /// not known. The next append that finds the main at exactly this version (and length and
+    /// consolidation id) does not check its pages again; any other main is checked page by page.
+    /// </summary>
+    [JsonPropertyName("main_file_version")] public string? MainFileVersion { get; set; }
+
     [JsonPropertyName("latest_timestamp")] public DateTime? LatestTimestamp { get; set; }
     [JsonPropertyName("merged_increments")] public List<string> MergedIncrements { get; set; } = new();
     [JsonPropertyName("quarantined_increments")] public List<string> QuarantinedIncrements { get; set; } = new();
@@ -89,12 +98,13 @@ public sealed class StoreMetadata
                     if (reader.TokenType != JsonTokenType.Number) return null;
                     metadata.FormatVersion = reader.GetInt32();
                     break;
-                case "consolidation_id" or "writer":
+                case "consolidation_id" or "writer" or "main_file_version":
                     if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null)) return null;
                     // GetString decodes (and so checks) the text, as the serializer does.
                     string? text = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
                     if (name == "consolidation_id") metadata.ConsolidationId = text;
-                    else metadata.Writer = text;
+                    else if (name == "writer") metadata.Writer = text;
+                    else metadata.MainFileVersion = text;
                     break;
                 case "last_consolidation" or "latest_timestamp":
                     DateTime? time = null;

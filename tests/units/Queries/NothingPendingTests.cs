@@ -288,7 +288,7 @@ public sealed class NothingPendingTests : IDisposable
         var written = new StoreMetadata
         {
             ConsolidationId = "c1", LastConsolidation = new DateTime(2025, 1, 2, 3, 4, 5, 678, DateTimeKind.Utc), RecordCount = 12,
-            MainFileBytes = 3456, LatestTimestamp = new DateTime(2024, 12, 31, 23, 59, 59, DateTimeKind.Utc),
+            MainFileBytes = 3456, MainFileVersion = "\"0x8DD1A2B3C4D5E6F\"", LatestTimestamp = new DateTime(2024, 12, 31, 23, 59, 59, DateTimeKind.Utc),
             MergedIncrements = new() { "increment_1_20250101_000000_a.parquet" }, QuarantinedIncrements = new() { "q.parquet" },
             Models = new() { "m1", "m2 é" }, PromptTypes = new() { "p" }, Difficulties = new() { "easy" }, TaskTypes = new() { "t" }, Writer = "host:1",
         };

@@ -62,6 +62,31 @@ public sealed class StoreFaultTests : IDisposable
     }
 
     [Fact]
+    public async Task Local_main_damaged_in_place_keeping_its_length_and_time_is_still_checked_and_refused_by_an_append()
+    {
+        await _store.WriteAsync(SampleRecords.Many("first", 200));
+        await _store.ConsolidateAsync();
+        await _store.WriteAsync(SampleRecords.Many("second", 200));
+        Assert.True((await _store.ConsolidateAsync()).AppendedToMain); // a backup exists; the main is the one this engine just committed
+        var pending = await _store.WriteAsync(SampleRecords.Many("third", 50));
+        string backup = Hash(_store.Layout.BackupFile);
+        var before = _store.Layout.Files.Find(StoreLayout.MainName)!;
+
+        // Bit rot: a byte inside a page changes, the file's length and time do not, so its local
+        // version is the same. A local version names no content: the append must check the pages.
+        byte[] damaged = PageDamage.FlipLastByteOfChunk(File.ReadAllBytes(_store.Layout.MainFile), RecordSchema.Model);
+        using (var stream = new FileStream(_store.Layout.MainFile, FileMode.Open, FileAccess.Write)) stream.Write(damaged);
+        File.SetLastWriteTimeUtc(_store.Layout.MainFile, before.LastWriteTimeUtc);
+        Assert.Equal(before.Version, _store.Layout.Files.Find(StoreLayout.MainName)!.Version);
+
+        var refused = await Assert.ThrowsAsync<StoreCorruptException>(() => _store.ConsolidateAsync());
+
+        Assert.Contains($"column '{RecordSchema.Model}'", refused.Message);
+        Assert.Equal(backup, Hash(_store.Layout.BackupFile));
+        Assert.True(File.Exists(pending.Path), "the pending increment was deleted although nothing was merged.");
+    }
+
+    [Fact]
     public async Task Store_path_that_is_a_file_is_refused_by_consolidation_and_status()
     {
         string file = Path.Combine(_store.Root, "not-a-store");

@@ -105,6 +105,40 @@ public sealed class BlobProtocolTests(AzuriteServer azurite, ITestOutputHelper o
     }
 
     [AzuriteFact]
+    public async Task EveryWrite_GivesANewETag_EvenOfTheSameBytes_AndAnUploadWhoseMd5DoesNotMatchItsBody_IsRefused()
+    {
+        BlobContainerClient container = await NewContainerAsync();
+        BlockBlobClient main = container.GetBlockBlobClient("prefix/test_results.parquet");
+        byte[] content = Encoding.UTF8.GetBytes("the same bytes");
+        byte[] md5 = System.Security.Cryptography.MD5.HashData(content);
+        byte[] wrong = System.Security.Cryptography.MD5.HashData(Encoding.UTF8.GetBytes("other bytes"));
+
+        // The same content written again (one put, then a block list of the same block) is a new version each time.
+        ETag first = (await main.UploadAsync(new MemoryStream(content))).Value.ETag;
+        ETag second = (await main.UploadAsync(new MemoryStream(content))).Value.ETag;
+        string id = BlockId(0);
+        await main.StageBlockAsync(id, new MemoryStream(content));
+        ETag third = (await main.CommitBlockListAsync([id])).Value.ETag;
+        Assert.Equal(3, new[] { first, second, third }.Distinct().Count());
+
+        // A block whose Content-MD5 is not its body's is refused and staged nothing; with its own MD5 it is staged.
+        var block = await Assert.ThrowsAsync<RequestFailedException>(() => main.StageBlockAsync(BlockId(1), new MemoryStream(content),
+            new BlockBlobStageBlockOptions { TransferValidation = new Azure.Storage.UploadTransferValidationOptions { ChecksumAlgorithm = Azure.Storage.StorageChecksumAlgorithm.MD5, PrecalculatedChecksum = wrong } }));
+        output.WriteLine($"block with a wrong MD5: {block.Status} {block.ErrorCode}");
+        Assert.Equal(400, block.Status);
+        Assert.DoesNotContain((await main.GetBlockListAsync(BlockListTypes.Uncommitted)).Value.UncommittedBlocks, b => b.Name == BlockId(1));
+        await main.StageBlockAsync(BlockId(1), new MemoryStream(content),
+            new BlockBlobStageBlockOptions { TransferValidation = new Azure.Storage.UploadTransferValidationOptions { ChecksumAlgorithm = Azure.Storage.StorageChecksumAlgorithm.MD5, PrecalculatedChecksum = md5 } });
+
+        // A single put whose MD5 (the blob's Content-MD5, as BlobUpload sends it) is not its body's is refused and changes nothing.
+        var put = await Assert.ThrowsAsync<RequestFailedException>(() => main.UploadAsync(new MemoryStream(Encoding.UTF8.GetBytes("damaged on the way")),
+            new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentHash = md5 } }));
+        output.WriteLine($"put with a wrong MD5: {put.Status} {put.ErrorCode}");
+        Assert.Equal(400, put.Status);
+        Assert.Equal(third, (await main.GetPropertiesAsync()).Value.ETag);
+    }
+
+    [AzuriteFact]
     public async Task ListingByPrefix_ReturnsOnlyTheBlobsUnderIt_InNameOrder()
     {
         BlobContainerClient container = await NewContainerAsync();
