@@ -60,6 +60,9 @@ internal sealed class ByteBuffer : IDisposable
     /// <summary>Overwrites 4 bytes already written (a length prefix known only afterwards).</summary>
     public void PatchInt32(int offset, int value) => BinaryPrimitives.WriteInt32LittleEndian(_array.AsSpan(offset, 4), value);
 
+    /// <summary>Bytes already written, to overwrite in place (a checksum known only afterwards).</summary>
+    public Span<byte> Written(int offset, int length) => _array.AsSpan(0, Length).Slice(offset, length);
+
     public void WriteVarint(ulong value)
     {
         Ensure(10);

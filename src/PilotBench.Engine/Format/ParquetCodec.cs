@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Text;
 using Parquet;
 using Parquet.Schema;
 
@@ -9,8 +10,9 @@ namespace PilotBench.Engine.Format;
 /// encoder (<see cref="ParquetTableWriter"/>: every field OPTIONAL, TIMESTAMP(MILLIS, UTC),
 /// dictionary encoding where values repeat, Zstd level 1; docs/decisions.md says why it replaced
 /// Parquet.Net's writer). Reading uses Parquet.Net, which reads any tool's files. Pitfalls handled
-/// on the read side: Parquet.Net reports strings as ReadOnlyMemory&lt;char&gt;; TIMESTAMP without
-/// isAdjustedToUTC comes back as local wall-clock values.
+/// on the read side: Parquet.Net reports strings as ReadOnlyMemory&lt;char&gt; and decodes them
+/// leniently (text is read as bytes and decoded strictly here); TIMESTAMP without isAdjustedToUTC
+/// comes back as local wall-clock values.
 /// </summary>
 internal static class ParquetCodec
 {
@@ -67,15 +69,9 @@ internal static class ParquetCodec
     {
         int n = checked((int)group.RowCount);
         var type = Nullable.GetUnderlyingType(field.ClrType) ?? field.ClrType;
-        if (IsText(type) && type == typeof(ReadOnlyMemory<char>) && !field.IsArray && field.MaxRepetitionLevel == 0)
-        {
-            return new Column(name, ColumnType.String, await ReadStringsAsync(group, field, n, cancellationToken).ConfigureAwait(false));
-        }
         if (IsText(type))
         {
-            var values = new string?[n];
-            await group.ReadAsync(field, values.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
-            return new Column(name, ColumnType.String, values);
+            return new Column(name, ColumnType.String, await ReadStringsAsync(group, field, name, n, cancellationToken).ConfigureAwait(false));
         }
         if (type == typeof(bool)) return new Column(name, ColumnType.Boolean, await ReadAsync<bool>(group, field, n, cancellationToken).ConfigureAwait(false));
         if (type == typeof(int)) return new Column(name, ColumnType.Int32, await ReadAsync<int>(group, field, n, cancellationToken).ConfigureAwait(false));
@@ -111,34 +107,29 @@ internal static class ParquetCodec
     private const int SharedStringLimit = 4096;
 
     /// <summary>
-    /// Reads a string column through ReadRawAsync (values are slices of the page's chars; nulls are
-    /// not in the values, which are packed) and makes one string per distinct slice while the chunk
-    /// has few of them. Reading with ReadAsync(Memory&lt;string&gt;) allocates a string per value:
-    /// for low-cardinality columns (model, task_type, error_message, writer, most extras) that was
-    /// most of the memory of reading 1M increment rows, and the raw read is also faster.
+    /// Reads a string column as its UTF-8 bytes (<see cref="ReadUtf8Async"/>), decodes them
+    /// strictly, and makes one string per distinct value while the chunk has few of them (a
+    /// dictionary's entries are one array each, shared by the rows that use them). A string per
+    /// value was most of the memory of reading 1M increment rows for low-cardinality columns
+    /// (model, task_type, error_message, writer, most extras).
     /// </summary>
-    private static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader group, DataField field, int n, CancellationToken cancellationToken)
+    private static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader group, DataField field, string name, int n, CancellationToken cancellationToken)
     {
-        var raw = new ReadOnlyMemory<char>[n];
-        bool optional = field.MaxDefinitionLevel > 0;
-        int[]? definitions = optional ? new int[n] : null;
-        // A null int[] passed as Memory<int>? becomes an empty Memory, not null: cast explicitly.
-        Memory<int>? definitionMemory = definitions is null ? (Memory<int>?)null : definitions.AsMemory();
-        await group.ReadRawAsync<ReadOnlyMemory<char>>(field, raw.AsMemory(), definitionMemory, null, cancellationToken).ConfigureAwait(false);
+        var (raw, definitions) = await ReadUtf8Async(group, field, n, cancellationToken).ConfigureAwait(false);
         var values = new string?[n];
-        Dictionary<(char[] Chars, int Offset, int Length), string>? shared = new();
+        Dictionary<(byte[] Bytes, int Offset, int Length), string>? shared = new();
         int next = 0;
         for (int row = 0; row < n; row++)
         {
             if (definitions is not null && definitions[row] != field.MaxDefinitionLevel) continue;
-            var chars = raw[next++];
-            if (chars.Length == 0) { values[row] = ""; continue; }
-            if (shared is not null && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(chars, out var segment) && segment.Array is { } array)
+            var bytes = raw[next++];
+            if (bytes.Length == 0) { values[row] = ""; continue; }
+            if (shared is not null && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(bytes, out var segment) && segment.Array is { } array)
             {
                 var key = (array, segment.Offset, segment.Count);
                 if (!shared.TryGetValue(key, out var text))
                 {
-                    text = chars.ToString();
+                    text = DecodeUtf8(bytes.Span, name, row);
                     if (shared.Count < SharedStringLimit) shared[key] = text;
                     else shared = null; // high cardinality (test_id): stop looking up
                 }
@@ -146,17 +137,66 @@ internal static class ParquetCodec
             }
             else
             {
-                values[row] = chars.ToString();
+                values[row] = DecodeUtf8(bytes.Span, name, row);
             }
         }
         return values;
     }
 
     /// <summary>
+    /// The values of a flat text column of a row group as the bytes stored (non-null values packed
+    /// at the start) and its definition levels (null when the column is REQUIRED), read through
+    /// Parquet.Net. Never as chars: Parquet.Net decodes text leniently (invalid UTF-8 becomes
+    /// U+FFFD without an error, so a damaged value would be merged as another value) and, for
+    /// DELTA_BYTE_ARRAY, applies prefix lengths counted in bytes to chars. Parquet.Net chooses
+    /// how to decode by the type asked for and finds the chunk by the field's path: a byte[]
+    /// field at the same path reads the same chunk as the bytes it holds. The caller decodes them
+    /// with <see cref="DecodeUtf8"/> (or <see cref="TestIdKey.From(ReadOnlySpan{byte})"/>), strictly,
+    /// as the engine's own decoder does (<see cref="FastColumnReader.StrictUtf8"/>).
+    /// </summary>
+    internal static async Task<(ReadOnlyMemory<byte>[] Values, int[]? Definitions)> ReadUtf8Async(ParquetRowGroupReader group, DataField field, int n, CancellationToken cancellationToken)
+    {
+        var bytesField = BytesFieldOf(field);
+        var raw = new ReadOnlyMemory<byte>[n];
+        int[]? definitions = bytesField.MaxDefinitionLevel > 0 ? new int[n] : null;
+        // A null int[] passed as Memory<int>? becomes an empty Memory, not null: cast explicitly.
+        Memory<int>? definitionMemory = definitions is null ? (Memory<int>?)null : definitions.AsMemory();
+        await group.ReadRawAsync<ReadOnlyMemory<byte>>(bytesField, raw.AsMemory(), definitionMemory, null, cancellationToken).ConfigureAwait(false);
+        return (raw, definitions);
+    }
+
+    /// <summary>A byte[] field at the path of the flat text field <paramref name="field"/>, with its definition level (see <see cref="ReadUtf8Async"/>).</summary>
+    private static DataField BytesFieldOf(DataField field)
+    {
+        if (field.Path.Length != 1 || field.MaxRepetitionLevel > 0) throw new NotSupportedException($"Column '{field.Path}' is nested.");
+        var bytes = new DataField(field.Name, typeof(byte[]), isNullable: field.IsNullable);
+        _ = new ParquetSchema(bytes); // Parquet.Net reads only fields attached to a schema
+        if (bytes.MaxDefinitionLevel != field.MaxDefinitionLevel) throw new NotSupportedException($"Column '{field.Path}' has definition level {field.MaxDefinitionLevel}.");
+        return bytes;
+    }
+
+    /// <summary>
+    /// <paramref name="utf8"/> decoded strictly; a value that is not valid UTF-8 (damage: no
+    /// writer of text stores it) throws <see cref="InvalidDataException"/> naming the column.
+    /// A U+FFFD stored as such (EF BF BD) is valid and kept.
+    /// </summary>
+    internal static string DecodeUtf8(ReadOnlySpan<byte> utf8, string column, int row)
+    {
+        try
+        {
+            return FastColumnReader.StrictUtf8.GetString(utf8);
+        }
+        catch (DecoderFallbackException ex)
+        {
+            throw new InvalidDataException($"Column '{column}' holds a value that is not valid UTF-8 (row {row} of its row group).", ex);
+        }
+    }
+
+    /// <summary>
     /// Parquet.Net 6 gives string columns (and, with TreatByteArrayAsString, plain byte arrays) the
     /// CLR type ReadOnlyMemory&lt;char&gt;, not string; without this every text column, test_id
-    /// included, would be skipped on read and lost on rewrite. They read as strings through the
-    /// Memory&lt;string&gt; overload.
+    /// included, would be skipped on read and lost on rewrite. They are read as their bytes
+    /// (<see cref="ReadUtf8Async"/>) and decoded here.
     /// </summary>
     private static bool IsText(Type type) => type == typeof(string) || type == typeof(ReadOnlyMemory<char>);
 

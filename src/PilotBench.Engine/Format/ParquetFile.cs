@@ -163,7 +163,8 @@ internal sealed class ParquetFile : IAsyncDisposable
     /// <summary>
     /// Checks every page of every column chunk of the file (nested and skipped columns included):
     /// by its checksum where the page carries one (no decoding), otherwise by decoding the chunk
-    /// (a column the engine does not read, without checksums, is left to its own readers). Damage
+    /// (a column the engine does not read, without checksums, is left to its own readers); and
+    /// every Bloom filter that carries a checksum, and the footer's (<see cref="FooterChecksums"/>). Damage
     /// throws <see cref="InvalidDataException"/> naming the file, column and row group. What a
     /// consolidation runs on a main file before it carries the file's pages forward unread (the
     /// append path) and on every increment in its first pass. <paramref name="keysRead"/>: the
@@ -174,6 +175,7 @@ internal sealed class ParquetFile : IAsyncDisposable
     {
         var footer = ReadCheckedFooter(_file);
         var buffers = RentBuffers();
+        byte[] filterBuffer = Array.Empty<byte>();
         for (int g = 0; g < footer.RowGroups.Count; g++)
         {
             var group = footer.RowGroups[g];
@@ -182,6 +184,12 @@ internal sealed class ParquetFile : IAsyncDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 int index = g, column = c;
                 string name = group.Columns[c].MetaData?.PathInSchema is { Count: > 0 } p ? string.Join('.', p) : $"#{c}";
+                // A Bloom filter with its checksum is carried forward by an append as its pages are: checked as they are.
+                if (Wrap(index, name, () => FooterChecksums.BloomFilterCrcOf(group.Columns[column].MetaData)) is uint crc)
+                {
+                    var meta = group.Columns[c].MetaData!;
+                    Wrap(index, name, () => SplitBlockBloomFilter.TryRead(_file, meta.BloomFilterOffset!.Value, meta.BloomFilterLength, ref filterBuffer, crc));
+                }
                 if (Wrap(index, name, () => ColumnChunkDecoder.TryVerifyChecksums(_file, group.Columns[column], group.NumRows, buffers))) continue;
                 var read = _columns.FirstOrDefault(x => x.Field.Path.Length == 1 && x.Field.Name == name);
                 if (read.Field is null || (keysRead && read.Name is RecordSchema.TestId or RecordSchema.WrittenAt)) continue;
@@ -245,7 +253,45 @@ internal sealed class ParquetFile : IAsyncDisposable
         {
             ReturnBuffers(buffers);
         }
-        return await ParquetCodec.ReadColumnAsync(_reader.RowGroups[index], field, name, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await ParquetCodec.ReadColumnAsync(_reader.RowGroups[index], field, name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"'{Path}': column '{name}' of row group {index} does not decode: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary><paramref name="utf8"/> decoded strictly into <paramref name="buffer"/> (grown as needed); invalid UTF-8 is damage.</summary>
+    private ReadOnlySpan<char> DecodeUtf8(int index, string name, ReadOnlySpan<byte> utf8, ref char[] buffer)
+    {
+        int max = System.Text.Encoding.UTF8.GetMaxCharCount(utf8.Length);
+        if (buffer.Length < max) buffer = new char[Math.Max(max, 2 * buffer.Length)];
+        try
+        {
+            return buffer.AsSpan(0, FastColumnReader.StrictUtf8.GetChars(utf8, buffer));
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw NotUtf8(index, name);
+        }
+    }
+
+    private InvalidDataException NotUtf8(int index, string name) =>
+        new($"'{Path}': column '{name}' of row group {index} holds a value that is not valid UTF-8.");
+
+    /// <summary>A text column of a row group as its bytes, through Parquet.Net (<see cref="ParquetCodec.ReadUtf8Async"/>).</summary>
+    private async Task<(ReadOnlyMemory<byte>[] Values, int[]? Definitions)> ReadUtf8Async(int index, DataField field, string name, int n, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ParquetCodec.ReadUtf8Async(_reader.RowGroups[index], field, n, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"'{Path}': column '{name}' of row group {index} does not decode: {ex.Message}", ex);
+        }
     }
 
     /// <summary>
@@ -309,8 +355,8 @@ internal sealed class ParquetFile : IAsyncDisposable
 
     /// <summary>
     /// Whether any value of the string column <paramref name="column"/> is one of
-    /// <paramref name="values"/>. Reads only that column, one row group at a time, as raw chars
-    /// (ReadRawAsync: no string per value; a string is made only when a hash matches), so checking
+    /// <paramref name="values"/>. Reads only that column, one row group at a time, as raw bytes or
+    /// chars (no string per value; a string is made only when a hash matches), so checking
     /// 10M test ids costs a column read, not a row decode. A column that is not text answers true
     /// (the caller then takes the safe path); a missing column answers false.
     /// </summary>
@@ -328,8 +374,7 @@ internal sealed class ParquetFile : IAsyncDisposable
             ? Utf8Set.TryCreate(values) : null;
         // string.GetHashCode(ReadOnlySpan<char>) equals string.GetHashCode() for the same chars.
         var hashes = new HashSet<int>(values.Select(v => v.GetHashCode()));
-        ReadOnlyMemory<char>[] raw = Array.Empty<ReadOnlyMemory<char>>();
-        int[] definitions = Array.Empty<int>();
+        char[] chars = Array.Empty<char>();
         // Not returned when a read throws: they are then left to the GC.
         var buffers = RentBuffers();
         // With the values' XXH64, a row group whose Bloom filter on the column holds none of them
@@ -352,28 +397,14 @@ internal sealed class ParquetFile : IAsyncDisposable
                 }
                 continue;
             }
-            var group = _reader.RowGroups[g];
-            int n = checked((int)group.RowCount);
-            if (raw.Length < n)
-            {
-                raw = new ReadOnlyMemory<char>[n];
-                definitions = new int[n];
-            }
-            bool optional = field.MaxDefinitionLevel > 0;
-            // A null int[] passed as Memory<int>? becomes an empty Memory, not null: cast explicitly.
-            Memory<int>? definitionMemory = optional ? definitions.AsMemory(0, n) : (Memory<int>?)null;
-            await group.ReadRawAsync<ReadOnlyMemory<char>>(field, raw.AsMemory(0, n), definitionMemory, null, cancellationToken).ConfigureAwait(false);
-            int present = n;
-            if (optional)
-            {
-                present = 0;
-                for (int i = 0; i < n; i++) if (definitions[i] == field.MaxDefinitionLevel) present++;
-            }
+            int n = checked((int)_reader.RowGroups[g].RowCount);
+            var (raw, definitions) = await ReadUtf8Async(g, field, match.Name, n, cancellationToken).ConfigureAwait(false);
+            int present = definitions is null ? n : definitions.Count(d => d == field.MaxDefinitionLevel);
             // Non-null values are packed at the start.
             for (int i = 0; i < present; i++)
             {
-                var chars = raw[i].Span;
-                if (hashes.Contains(string.GetHashCode(chars)) && values.Contains(chars.ToString()))
+                var text = DecodeUtf8(g, match.Name, raw[i].Span, ref chars);
+                if (hashes.Contains(string.GetHashCode(text)) && values.Contains(text.ToString()))
                 {
                     ReturnBuffers(buffers);
                     return true;
@@ -388,20 +419,28 @@ internal sealed class ParquetFile : IAsyncDisposable
     /// Whether the split-block Bloom filter of <paramref name="field"/> in row group
     /// <paramref name="g"/> proves that none of the values hashed in <paramref name="hashes"/> is
     /// there. False (read the column) when the chunk has no filter, a filter this reader does not
-    /// know, or one that does not parse: a filter only ever saves work.
+    /// know, or one without a checksum that does not parse: such a filter only ever saves work.
+    /// A filter with its checksum (<see cref="FooterChecksums"/>) that does not match it is damage
+    /// (<see cref="InvalidDataException"/>): a changed bit could answer "none" for a value that is there.
     /// </summary>
     private bool BloomFilterExcludes(int g, DataField field, ulong[] hashes, ref byte[] buffer)
     {
         var meta = _reader.RowGroups[g].GetMetadata(field)?.MetaData;
         if (meta?.BloomFilterOffset is not long offset) return false;
         ReadOnlyMemory<byte>? bitset;
+        uint? crc = null;
         try
         {
-            bitset = SplitBlockBloomFilter.TryRead(_file, offset, meta.BloomFilterLength, ref buffer);
+            crc = FooterChecksums.BloomFilterCrcOf(meta);
+            bitset = SplitBlockBloomFilter.TryRead(_file, offset, meta.BloomFilterLength, ref buffer, crc);
         }
-        catch (InvalidDataException)
+        catch (InvalidDataException) when (crc is null)
         {
             return false;
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"'{Path}': the Bloom filter of column '{field.Name}' in row group {g} is damaged: {ex.Message}", ex);
         }
         if (bitset is not { } bits) return false;
         var span = bits.Span;
@@ -464,17 +503,25 @@ internal sealed class ParquetFile : IAsyncDisposable
         else if (rawIds)
         {
             var field = idColumn.Field;
-            var raw = new ReadOnlyMemory<char>[n];
-            bool optional = field.MaxDefinitionLevel > 0;
-            var definitions = optional ? new int[n] : null;
-            // A null int[] passed as Memory<int>? becomes an empty Memory, not null: cast explicitly.
-            Memory<int>? definitionMemory = definitions is null ? (Memory<int>?)null : definitions.AsMemory();
-            await group.ReadRawAsync<ReadOnlyMemory<char>>(field, raw.AsMemory(), definitionMemory, null, cancellationToken).ConfigureAwait(false);
+            var (raw, definitions) = await ReadUtf8Async(g, field, idColumn.Name, n, cancellationToken).ConfigureAwait(false);
             int next = 0; // non-null values are packed at the start
             var span = ids.Span;
             for (int row = 0; row < n; row++)
             {
-                span[row] = definitions is not null && definitions[row] != field.MaxDefinitionLevel ? TestIdKey.Null : TestIdKey.From(raw[next++].Span);
+                if (definitions is not null && definitions[row] != field.MaxDefinitionLevel)
+                {
+                    span[row] = TestIdKey.Null;
+                    continue;
+                }
+                var utf8 = raw[next++].Span;
+                try
+                {
+                    span[row] = TestIdKey.From(utf8);
+                }
+                catch (System.Text.DecoderFallbackException)
+                {
+                    throw NotUtf8(g, idColumn.Name);
+                }
             }
         }
         else

@@ -4,7 +4,9 @@ namespace PilotBench.Engine.Format;
 /// Writes a Parquet file of flat OPTIONAL columns (the store's tables) to a stream: "PAR1", row
 /// groups whose column chunks are encoded in parallel (<see cref="ParquetEncoder"/>, one chunk per
 /// task, written in column order), then the footer (Thrift compact FileMetaData with the
-/// statistics, key-value metadata and type-defined column orders) and "PAR1". The stream is only
+/// statistics, key-value metadata and type-defined column orders) and "PAR1". The footer and each
+/// Bloom filter carry a CRC32 in key-value metadata (<see cref="FooterChecksums"/>), as each page
+/// header carries its page's. The stream is only
 /// appended to; the caller makes the file durable (DurableFile / fsync) after <see cref="FinishAsync"/>.
 /// </summary>
 internal sealed class ParquetTableWriter
@@ -271,7 +273,12 @@ internal sealed class ParquetTableWriter
                     bytes.Clear();
                     filters[f]!.WriteTo(bytes);
                     int c = _bloomColumns[f];
-                    info.Columns[c] = info.Columns[c] with { BloomFilterOffset = _position, BloomFilterLength = bytes.Length };
+                    info.Columns[c] = info.Columns[c] with
+                    {
+                        BloomFilterOffset = _position,
+                        BloomFilterLength = bytes.Length,
+                        BloomFilterCrc = FooterChecksums.OfBloomFilter(bytes.Span),
+                    };
                     await _stream.WriteAsync(bytes.Memory, cancellationToken).ConfigureAwait(false);
                     _position += bytes.Length;
                 }
@@ -337,8 +344,10 @@ internal sealed class ParquetTableWriter
     {
         if (_finished) throw new InvalidOperationException("The file is finished.");
         using var footer = new ByteBuffer(1 << 12);
-        WriteFileMetaData(new ThriftCompactWriter(footer), metadata);
+        int checksumAt = WriteFileMetaData(new ThriftCompactWriter(footer), footer, metadata);
         int length = footer.Length;
+        var checksum = (checksumAt..(checksumAt + FooterChecksums.ValueLength));
+        FooterChecksums.Write(FooterChecksums.OfFooter(footer.Span, checksum), footer.Written(checksumAt, FooterChecksums.ValueLength));
         footer.WriteInt32(length);
         footer.Write(Magic);
         // Everything before the footer is final: a store that uploads in blocks ends one here
@@ -350,7 +359,12 @@ internal sealed class ParquetTableWriter
         _finished = true;
     }
 
-    private void WriteFileMetaData(ThriftCompactWriter w, IReadOnlyDictionary<string, string>? metadata)
+    /// <summary>
+    /// Writes the FileMetaData, its key-value metadata with <see cref="FooterChecksums.FooterKey"/>
+    /// (its value a placeholder; a value of that key given by the caller, copied from the file
+    /// appended to or rewritten, is not kept). Returns where the placeholder's bytes are.
+    /// </summary>
+    private int WriteFileMetaData(ThriftCompactWriter w, ByteBuffer output, IReadOnlyDictionary<string, string>? metadata)
     {
         w.StructBegin();
         w.I32(FileMetaDataField.Version, 1);
@@ -360,16 +374,18 @@ internal sealed class ParquetTableWriter
         w.ListField(FileMetaDataField.RowGroups, ThriftCompactWriter.ElementStruct, _previousRowGroups.Count + _rowGroups.Count);
         foreach (var previous in _previousRowGroups) w.Raw(previous);
         foreach (var group in _rowGroups) WriteRowGroup(w, group);
-        if (metadata is { Count: > 0 })
+        var entries = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        if (metadata is not null) foreach (var (key, value) in metadata) entries[key] = value;
+        entries[FooterChecksums.FooterKey] = FooterChecksums.Placeholder;
+        int checksumAt = -1;
+        w.ListField(FileMetaDataField.KeyValueMetadata, ThriftCompactWriter.ElementStruct, entries.Count);
+        foreach (var (key, value) in entries)
         {
-            w.ListField(FileMetaDataField.KeyValueMetadata, ThriftCompactWriter.ElementStruct, metadata.Count);
-            foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
-            {
-                w.StructBegin();
-                w.String(KeyValueField.Key, key);
-                w.String(KeyValueField.Value, value);
-                w.StructEnd();
-            }
+            w.StructBegin();
+            w.String(KeyValueField.Key, key);
+            w.String(KeyValueField.Value, value);
+            if (key == FooterChecksums.FooterKey) checksumAt = output.Length - FooterChecksums.ValueLength;
+            w.StructEnd();
         }
         w.String(FileMetaDataField.CreatedBy, CreatedBy);
         // column_orders: TYPE_ORDER for every column, so that readers trust min_value/max_value.
@@ -382,6 +398,7 @@ internal sealed class ParquetTableWriter
             w.StructEnd();
         }
         w.StructEnd();
+        return checksumAt;
     }
 
     /// <summary>The schema list (header and elements, no field header): a root and one OPTIONAL leaf per column.</summary>
@@ -448,6 +465,16 @@ internal sealed class ParquetTableWriter
             w.I64(ColumnMetaDataField.NumValues, group.Rows); // nulls included
             w.I64(ColumnMetaDataField.TotalUncompressedSize, chunk.UncompressedSize);
             w.I64(ColumnMetaDataField.TotalCompressedSize, chunk.CompressedSize);
+            if (chunk.BloomFilterOffset is not null)
+            {
+                // The filter's checksum (FooterChecksums), in the chunk's own metadata: an append
+                // copies the old row groups' metadata as it is, checksums included.
+                w.ListField(ColumnMetaDataField.KeyValueMetadata, ThriftCompactWriter.ElementStruct, 1);
+                w.StructBegin();
+                w.String(KeyValueField.Key, FooterChecksums.BloomFilterKey);
+                w.String(KeyValueField.Value, FooterChecksums.Format(chunk.BloomFilterCrc));
+                w.StructEnd();
+            }
             w.I64(ColumnMetaDataField.DataPageOffset, chunk.DataPageOffset);
             if (chunk.DictionaryPageOffset is long dictionaryOffset) w.I64(ColumnMetaDataField.DictionaryPageOffset, dictionaryOffset);
             w.StructField(ColumnMetaDataField.Statistics);
@@ -483,5 +510,6 @@ internal sealed class ParquetTableWriter
     {
         public long? BloomFilterOffset { get; init; }
         public int BloomFilterLength { get; init; }
+        public uint BloomFilterCrc { get; init; }
     }
 }

@@ -136,26 +136,41 @@ internal sealed class SplitBlockBloomFilter : IDisposable
         output.Advance(ByteCount);
     }
 
+    /// <summary>The header is about 15 bytes; more than any header this reader accepts.</summary>
+    private const int HeaderRead = 64;
+
     /// <summary>
     /// Reads the bitset of the filter at <paramref name="offset"/> of a file (header first, then
     /// numBytes bytes) into <paramref name="buffer"/> (grown as needed). Null when the filter is
     /// not one this reader knows (another algorithm, hash or compression; a size the format does
     /// not allow; past the end of the file): the caller then reads the column instead. Throws
-    /// <see cref="InvalidDataException"/> when the header does not parse.
+    /// <see cref="InvalidDataException"/> when the header does not parse. With <paramref name="crc"/>
+    /// (the checksum the column chunk's metadata gives, <see cref="FooterChecksums"/>), the filter's
+    /// bytes are read whole and checked first: a filter that lies outside the file or does not
+    /// match its checksum throws <see cref="InvalidDataException"/>.
     /// </summary>
-    public static ReadOnlyMemory<byte>? TryRead(StoreFileReader file, long offset, int? length, ref byte[] buffer)
+    public static ReadOnlyMemory<byte>? TryRead(StoreFileReader file, long offset, int? length, ref byte[] buffer, uint? crc = null)
     {
-        // The header is about 15 bytes; 64 is more than any header this reader accepts. When the
-        // metadata gives the length (header and bitset: ours always does), one read takes both.
-        const int HeaderRead = 64;
         long fileLength = file.Length;
+        if (crc is uint expected)
+        {
+            if (length is not int whole || whole <= 0 || whole > HeaderRead + MaxBytes || offset < 4 || offset > fileLength - whole)
+                throw new InvalidDataException($"The Bloom filter (offset {offset}, {length} bytes) lies outside the file.");
+            if (buffer.Length < whole) buffer = new byte[whole];
+            file.ReadExactly(buffer.AsSpan(0, whole), offset);
+            uint actual = FooterChecksums.OfBloomFilter(buffer.AsSpan(0, whole));
+            if (actual != expected) throw new InvalidDataException($"The Bloom filter does not match its checksum (CRC32 {FooterChecksums.Format(actual)}, stored {FooterChecksums.Format(expected)}).");
+            if (!TryReadHeader(buffer.AsSpan(0, whole), out int filterHeader, out int filterBytes) || filterHeader + filterBytes != whole) return null;
+            return buffer.AsMemory(filterHeader, filterBytes);
+        }
+        // When the metadata gives the length (header and bitset), one read takes both.
         if (offset < 4 || offset >= fileLength) return null;
         int first = length is int stated && stated > 0 && stated <= HeaderRead + MaxBytes && offset + stated <= fileLength
             ? stated : (int)Math.Min(HeaderRead, fileLength - offset);
         if (buffer.Length < first) buffer = new byte[first];
         int read = file.Read(buffer.AsSpan(0, first), offset);
         if (!TryReadHeader(buffer.AsSpan(0, read), out int headerLength, out int numBytes)) return null;
-        if (length is int expected && expected != headerLength + numBytes) return null;
+        if (length is int expectedLength && expectedLength != headerLength + numBytes) return null;
         if (offset + headerLength + (long)numBytes > fileLength) return null;
         if (read >= headerLength + numBytes) return buffer.AsMemory(headerLength, numBytes);
         if (buffer.Length < numBytes) buffer = new byte[numBytes];

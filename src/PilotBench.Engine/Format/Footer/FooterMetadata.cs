@@ -11,7 +11,8 @@ namespace PilotBench.Engine.Format;
 /// chunks and the key-value metadata. Synchronous and free of Parquet.Net's reader, so that a
 /// small file (model_stats.parquet) is read on a first call in a new process without compiling
 /// the asynchronous machinery of a general reader. Fields it does not need (statistics, column
-/// orders, indexes) are skipped; an encrypted column makes the file unsupported.
+/// orders, indexes) are skipped; an encrypted column makes the file unsupported. A footer
+/// PilotBench wrote is checked against the checksum it carries (<see cref="FooterChecksums"/>).
 /// </summary>
 /// <remarks>
 /// The engine's one footer reader: <see cref="Parse"/> and <see cref="ParseLayout"/> are the same
@@ -89,7 +90,8 @@ internal sealed class FooterMetadata
     /// Walks a FileMetaData: decodes the schema elements into <paramref name="schema"/> and the
     /// row groups into <paramref name="rowGroups"/>, or skips them when those are null, recording
     /// where each lies either way. A field of another type than the format's is skipped; a list
-    /// given again replaces the first.
+    /// given again replaces the first. A footer PilotBench wrote that carries its checksum is
+    /// checked against it (<see cref="FooterChecksums"/>): a mismatch throws InvalidDataException.
     /// </summary>
     private static FooterLayout Walk(ReadOnlySpan<byte> footer, List<SchemaElement>? schema, List<RowGroup>? rowGroups)
     {
@@ -99,6 +101,8 @@ internal sealed class FooterMetadata
         int schemaCount = 0;
         var rowGroupRanges = new List<Range>();
         var keyValues = new Dictionary<string, string>(StringComparer.Ordinal);
+        Range? checksum = null;
+        string? createdBy = null;
         while (reader.ReadFieldHeader(out short id, out byte type))
         {
             switch (id)
@@ -124,15 +128,18 @@ internal sealed class FooterMetadata
                     for (int i = 0; i < count; i++)
                     {
                         short saved = reader.BeginStruct();
-                        ReadKeyValue(ref reader, keyValues);
+                        if (ReadKeyValue(ref reader, footer, keyValues) is { } entry && entry.Key == FooterChecksums.FooterKey) checksum = entry.Value;
                         reader.EndStruct(saved);
                     }
                     break;
                 }
+                case FileMetaDataField.CreatedBy when type == ThriftCompactReader.Binary: createdBy = reader.ReadString(type); break;
                 default: reader.Skip(type); break;
             }
         }
         if (rows < 0 || schemaCount == 0) throw new InvalidDataException("The footer has no row count or no schema.");
+        // Only in a footer PilotBench wrote: another tool's copy of the metadata carries it over stale.
+        if (checksum is { } value && createdBy?.StartsWith(FooterChecksums.CreatedByPrefix, StringComparison.Ordinal) == true) FooterChecksums.VerifyFooter(footer, value);
         return new FooterLayout(schemaRange, rows, rowGroupRanges, keyValues);
     }
 
@@ -405,6 +412,7 @@ internal sealed class FooterMetadata
                 case ColumnMetaDataField.NumValues when type == ThriftCompactReader.I64: meta.NumValues = reader.ReadI64(type); break;
                 case ColumnMetaDataField.TotalUncompressedSize when type == ThriftCompactReader.I64: meta.TotalUncompressedSize = reader.ReadI64(type); break;
                 case ColumnMetaDataField.TotalCompressedSize when type == ThriftCompactReader.I64: meta.TotalCompressedSize = reader.ReadI64(type); break;
+                case ColumnMetaDataField.KeyValueMetadata when type == ThriftCompactReader.List: meta.KeyValueMetadata = ReadKeyValueList(ref reader); break;
                 case ColumnMetaDataField.DataPageOffset when type == ThriftCompactReader.I64: meta.DataPageOffset = reader.ReadI64(type); break;
                 case ColumnMetaDataField.IndexPageOffset when type == ThriftCompactReader.I64: meta.IndexPageOffset = reader.ReadI64(type); break;
                 case ColumnMetaDataField.DictionaryPageOffset when type == ThriftCompactReader.I64: meta.DictionaryPageOffset = reader.ReadI64(type); break;
@@ -416,16 +424,44 @@ internal sealed class FooterMetadata
         return meta;
     }
 
-    /// <summary>A KeyValue entry into <paramref name="keyValues"/> (a key without a value as ""; one without a key is ignored).</summary>
-    private static void ReadKeyValue(ref ThriftCompactReader reader, Dictionary<string, string> keyValues)
+    /// <summary>
+    /// A KeyValue entry into <paramref name="keyValues"/> (a key without a value as ""; one without
+    /// a key is ignored). Returns its key and where its value lies in <paramref name="footer"/>.
+    /// </summary>
+    private static (string Key, Range Value)? ReadKeyValue(ref ThriftCompactReader reader, ReadOnlySpan<byte> footer, Dictionary<string, string> keyValues)
     {
-        string? key = null, value = null;
+        string? key = null;
+        Range? value = null;
         while (reader.ReadFieldHeader(out short id, out byte type))
         {
             if (id == KeyValueField.Key && type == ThriftCompactReader.Binary) key = reader.ReadString(type);
-            else if (id == KeyValueField.Value && type == ThriftCompactReader.Binary) value = reader.ReadString(type);
+            else if (id == KeyValueField.Value && type == ThriftCompactReader.Binary) value = reader.ReadBinaryRange(type);
             else reader.Skip(type);
         }
-        if (key is not null) keyValues[key] = value ?? "";
+        if (key is null) return null;
+        keyValues[key] = value is { } range ? System.Text.Encoding.UTF8.GetString(footer[range]) : "";
+        return value is { } found ? (key, found) : null;
+    }
+
+    /// <summary>A column chunk's key-value metadata (where the engine keeps its Bloom filter's checksum, <see cref="FooterChecksums"/>).</summary>
+    private static List<KeyValue> ReadKeyValueList(ref ThriftCompactReader reader)
+    {
+        reader.ReadListHeader(out int count, out byte elementType);
+        if (elementType != ThriftCompactReader.Struct) throw new InvalidDataException("A list of structs holds another type.");
+        var entries = new List<KeyValue>(Math.Min(count, 16));
+        for (int i = 0; i < count; i++)
+        {
+            short saved = reader.BeginStruct();
+            string? key = null, value = null;
+            while (reader.ReadFieldHeader(out short id, out byte type))
+            {
+                if (id == KeyValueField.Key && type == ThriftCompactReader.Binary) key = reader.ReadString(type);
+                else if (id == KeyValueField.Value && type == ThriftCompactReader.Binary) value = reader.ReadString(type);
+                else reader.Skip(type);
+            }
+            if (key is not null) entries.Add(new KeyValue { Key = key, Value = value ?? "" });
+            reader.EndStruct(saved);
+        }
+        return entries;
     }
 }

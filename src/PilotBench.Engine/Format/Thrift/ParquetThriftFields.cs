@@ -71,7 +71,7 @@ internal static class ColumnChunkField
 internal static class ColumnMetaDataField
 {
     public const short Type = 1, Encodings = 2, PathInSchema = 3, Codec = 4, NumValues = 5, TotalUncompressedSize = 6,
-        TotalCompressedSize = 7, DataPageOffset = 9, IndexPageOffset = 10, DictionaryPageOffset = 11, Statistics = 12,
+        TotalCompressedSize = 7, KeyValueMetadata = 8, DataPageOffset = 9, IndexPageOffset = 10, DictionaryPageOffset = 11, Statistics = 12,
         BloomFilterOffset = 14, BloomFilterLength = 15;
 }
 

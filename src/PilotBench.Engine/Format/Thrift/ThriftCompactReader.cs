@@ -69,6 +69,16 @@ internal ref struct ThriftCompactReader
         return Zigzag(ReadVarint());
     }
 
+    /// <summary>Where a binary field's value lies in the data (its bytes, after the length).</summary>
+    public Range ReadBinaryRange(byte type)
+    {
+        if (type != Binary) throw Malformed($"expected a binary field, found type {type}");
+        int length = ReadLength();
+        int start = Position;
+        Advance(length);
+        return start..(start + length);
+    }
+
     /// <summary>A binary field's value as UTF-8 text.</summary>
     public string ReadString(byte type)
     {
