@@ -10,13 +10,14 @@ namespace PilotBench.Tests.Reliability;
 /// (a main file with a backup, two engine increments and a DuckDB one), and one damaged file put
 /// into a copy of it per case: truncations, footer bit flips, page header and data page flips,
 /// huge and negative length, count and offset fields, a lying list size, nesting hundreds deep,
-/// wrong column types, empty files; in engine increments, DuckDB increments and the main file
-/// (append and rewrite paths). Generated here, deterministically. Each batch of cases runs in a
-/// child process (tests/torture `damage`) under a managed-heap limit and a time limit; a case
-/// passes when the process neither crashed nor hung, stayed within its memory, every good record
-/// is in the answer and the new main exactly once, the backup is intact, and the damage is
-/// detected (for files the engine wrote, always, except where it cannot change a record: a flip in
-/// footer statistics, for which every record must then read back exactly as written).
+/// flips in a min/max statistic and a Bloom filter, wrong column types, invalid UTF-8, empty
+/// files; in engine increments, DuckDB increments and the main file (append and rewrite paths).
+/// Generated here, deterministically. Each batch of cases runs in a child process (tests/torture
+/// `damage`) under a managed-heap limit and a time limit; a case passes when the process neither
+/// crashed nor hung, stayed within its memory, every good record is in the answer and the new
+/// main exactly once, the backup is intact, and the damage is detected (for files the engine
+/// wrote, always: pages, footer and Bloom filters carry checksums; in DuckDB's, structural damage
+/// and invalid text always, other changes only where a reader can tell them).
 /// </summary>
 [Collection(ReliabilityCollection.Name)]
 public sealed class DamageCorpusTests : IDisposable
@@ -50,8 +51,11 @@ public sealed class DamageCorpusTests : IDisposable
     /// <see cref="MustMerge"/>: not damage at all (a control), merged as is. <see cref="Unverifiable"/>:
     /// a changed value in a file without checksums (another tool's), which no reader can tell from
     /// a written one: only the good records are checked.
+    /// <see cref="QueriesMayAnswer"/>: damage only a consolidation trusts (a main file's Bloom filter):
+    /// the consolidation must refuse the main, queries may answer from its intact records.
     /// </summary>
-    private sealed record Case(string Name, Target Target, Func<byte[], byte[]> Damage, bool MustDetect = true, bool MustMerge = false, bool Rewrite = false, bool Unverifiable = false);
+    private sealed record Case(string Name, Target Target, Func<byte[], byte[]> Damage, bool MustDetect = true, bool MustMerge = false, bool Rewrite = false, bool Unverifiable = false,
+        bool QueriesMayAnswer = false);
 
     [Fact]
     public async Task Damaged_and_hostile_files_never_stop_the_store_never_cost_the_backup_and_are_detected()
@@ -122,21 +126,30 @@ public sealed class DamageCorpusTests : IDisposable
         Assert.False(stats.StartsWith("stats error", StringComparison.Ordinal), stats);
         Assert.False(consolidate.StartsWith("consolidate error", StringComparison.Ordinal), consolidate);
 
+        bool refused = false;
         var badIds = c.Target == Target.OurIncrement ? material.OurBadIds : c.Target == Target.DuckIncrement ? material.DuckBadIds : new HashSet<string>();
         if (c.Target == Target.Main)
         {
             if (consolidate.StartsWith("consolidate corrupt", StringComparison.Ordinal))
             {
                 Assert.Contains(layout.BackupFile, consolidate);
-                Assert.StartsWith("records corrupt", records);
-                Assert.StartsWith("stats corrupt", stats);
                 Assert.Equal(Hash(c.Damage(material.MainBytes)), Hash(layout.MainFile));
                 Assert.Equal(material.BackupHash, Hash(layout.BackupFile));
                 Assert.Equal(Directory.GetFiles(Path.Combine(material.Store, "incremental"), "*.parquet").Length + (c.Rewrite ? 1 : 0),
                     Directory.GetFiles(layout.IncrementalFolder, "*.parquet").Length);
-                return;
+                if (!c.QueriesMayAnswer || records.StartsWith("records corrupt", StringComparison.Ordinal))
+                {
+                    Assert.StartsWith("records corrupt", records);
+                    Assert.StartsWith("stats corrupt", stats);
+                    return;
+                }
+                // Queries answered from the intact records of the refused main: checked below.
+                refused = true;
             }
-            Assert.False(c.MustDetect, "the damaged main file was consolidated over: " + consolidate);
+            else
+            {
+                Assert.False(c.MustDetect, "the damaged main file was consolidated over: " + consolidate);
+            }
         }
         else
         {
@@ -153,6 +166,7 @@ public sealed class DamageCorpusTests : IDisposable
         Assert.Equal(answered.Count, answered.Distinct().Count());
         var missing = material.GoodIds.Where(id => !answered.Contains(id)).Take(3).ToList();
         Assert.True(missing.Count == 0, "good records missing from the answer: " + string.Join(", ", missing));
+        if (refused) return; // no new main
         var main = await TempStore.ReadFileAsync(layout.MainFile);
         var inMain = main.Select(r => r.TestId).ToList();
         Assert.Equal(inMain.Count, inMain.Distinct().Count());
@@ -261,8 +275,10 @@ public sealed class DamageCorpusTests : IDisposable
             Add("truncated-1", b => b[..^1]);
             Add("footer-length-huge", b => SetFooterLength(b, 0x7FFFFFF0));
             Add("footer-length-negative", b => SetFooterLength(b, -5));
-            // Flips in the footer: detected, or (statistics) harmless to every record.
-            foreach (int fifth in new[] { 1, 3 }) Add($"footer-flip-{fifth}", b => FlipInFooter(b, fifth), mustDetect: false);
+            // Flips in the footer: ours carry the footer's checksum; in DuckDB's, detected or harmless to every record.
+            foreach (int fifth in new[] { 1, 3 }) Add($"footer-flip-{fifth}", b => FlipInFooter(b, fifth), mustDetect: ours);
+            // A bit of a min/max statistic (a filtered query could skip the row group): only the footer's checksum tells.
+            Add("statistic-flip", b => WithFooter(b, f => FlipLastBit(StatisticsOf(f, "test_id"))), mustDetect: ours);
             Add("schema-list-size-huge", b => WithFooter(b, f => f[2].CountOverride = int.MaxValue));
             Add("num-values-zero", b => WithFooter(b, f => ChunkMetaOf(f, "execution_time")[5].Int = 0));
             Add("num-values-negative", b => WithFooter(b, f => ChunkMetaOf(f, "test_id")[5].Int = -7));
@@ -278,6 +294,14 @@ public sealed class DamageCorpusTests : IDisposable
             if (!ours) cases[^2] = cases[^2] with { Unverifiable = true };
             if (!ours) cases[^1] = cases[^1] with { Unverifiable = true };
             Add("deep-schema", b => WithFooter(b, DeepSchema));
+            if (target == Target.Main)
+            {
+                // A bit of the main file's Bloom filter on test_id that hides mainA0003, which the
+                // rewrite case's increment supersedes: trusted, it would make the consolidation
+                // append the new row beside the old one. Only the filter's checksum tells.
+                Add("bloom-filter-flip", HideFromBloomFilter);
+                cases[^1] = cases[^1] with { QueriesMayAnswer = true };
+            }
             if (target != Target.Main)
             {
                 Add("empty", _ => Array.Empty<byte>());
@@ -288,8 +312,8 @@ public sealed class DamageCorpusTests : IDisposable
             }
         }
         // Wrong column types (DuckDB increments) and a control that converts exactly.
-        void Types(string name, string select, bool merge = false) =>
-            cases.Add(new Case("types-" + name, Target.DuckIncrement, _ => DuckFile(select), MustDetect: !merge, MustMerge: merge));
+        void Types(string name, string select, bool merge = false, string? options = null) =>
+            cases.Add(new Case("types-" + name, Target.DuckIncrement, _ => DuckFile(select, options), MustDetect: !merge, MustMerge: merge));
         Types("test_id-integer", DuckSelect("x", 20, testId: "i::INTEGER"));
         Types("test_id-null", DuckSelect("x", 20, testId: "CASE WHEN i = 5 THEN NULL ELSE 'duckbad' || lpad(i::VARCHAR, 4, '0') END"));
         Types("test_id-missing", "SELECT * EXCLUDE (test_id) FROM (" + DuckSelect("x", 20) + ")");
@@ -297,7 +321,16 @@ public sealed class DamageCorpusTests : IDisposable
         Types("timestamp-int32", DuckSelect("x", 20, timestamp: "i::INTEGER"));
         Types("execution_time-text", DuckSelect("x", 20, executionTime: "'slow'"));
         cases.Add(new Case("duck-invalid-utf8", Target.DuckIncrement, _ => InvalidUtf8(material.DuckBad)));
-        Types("timestamp-iso-text-control", DuckSelect("duckbad", 80, timestamp: "strftime(TIMESTAMP '2025-08-16 10:00:00' + to_minutes(i::INTEGER), '%Y-%m-%dT%H:%M:%S')"), merge: true);
+        const string isoTime = "strftime(TIMESTAMP '2025-08-16 10:00:00' + to_minutes(i::INTEGER), '%Y-%m-%dT%H:%M:%S')";
+        Types("timestamp-iso-text-control", DuckSelect("duckbad", 80, timestamp: isoTime), merge: true);
+        // The same in text the engine's decoder declines (DELTA_LENGTH_BYTE_ARRAY: read through
+        // Parquet.Net), and a control: a U+FFFD stored as such is text and is merged. Timestamps
+        // as ISO text: Parquet.Net does not read DuckDB's V2 TIMESTAMP (DELTA_BINARY_PACKED into DateTime).
+        var duckV2 = DuckFile(DuckSelect("duckbad", 80, timestamp: isoTime), "PARQUET_VERSION V2, COMPRESSION uncompressed");
+        Assert.Contains((long)Parquet.Meta.Encoding.DELTA_LENGTH_BYTE_ARRAY, ParquetParts.Of(duckV2).ChunkMeta(0, 0)[ColumnMetaDataField.Encodings].Items.Select(e => e.Int));
+        cases.Add(new Case("duck-v2-invalid-utf8", Target.DuckIncrement, _ => InvalidUtf8(duckV2)));
+        Types("duck-v2-replacement-character-control", DuckSelect("duckbad", 80, timestamp: isoTime, testId: "'duckbad' || lpad(i::VARCHAR, 4, '0') || CASE WHEN i = 3 THEN chr(65533) ELSE '' END"), merge: true,
+            options: "PARQUET_VERSION V2, COMPRESSION uncompressed");
         return cases;
     }
 
@@ -400,11 +433,44 @@ public sealed class DamageCorpusTests : IDisposable
         return copy;
     }
 
-    private byte[] DuckFile(string select)
+    private byte[] DuckFile(string select, string? options = null)
     {
         string path = Path.Combine(_root, "duck-" + Guid.NewGuid().ToString("N") + ".parquet");
-        using (var duck = new DuckDb()) duck.Execute($"COPY ({select}) TO {DuckDb.Quote(path)} (FORMAT parquet)");
+        using (var duck = new DuckDb()) duck.Execute($"COPY ({select}) TO {DuckDb.Quote(path)} (FORMAT parquet{(options is null ? "" : ", " + options)})");
         return File.ReadAllBytes(path);
+    }
+
+    /// <summary>The Statistics struct of the column's chunk in the first row group.</summary>
+    private static ThriftNode StatisticsOf(ThriftNode footer, string column) => ChunkMetaOf(footer, column)[ColumnMetaDataField.Statistics];
+
+    /// <summary>Flips the lowest bit of the last byte of the statistic's min_value (the legacy min when it has none).</summary>
+    private static void FlipLastBit(ThriftNode statistics)
+    {
+        var min = statistics[statistics.Has(StatisticsField.MinValue) ? StatisticsField.MinValue : (short)2];
+        min.Bytes = (byte[])min.Bytes.Clone();
+        min.Bytes[^1] ^= 0x01;
+    }
+
+    /// <summary>
+    /// The main file with the bit of mainA0003's first word cleared in row group 0's Bloom filter on
+    /// test_id (split-block filter, parquet-format BloomFilter.md): the filter then answers "absent" for it.
+    /// </summary>
+    private static byte[] HideFromBloomFilter(byte[] file)
+    {
+        var copy = (byte[])file.Clone();
+        var parts = ParquetParts.Of(copy);
+        var meta = parts.ChunkMeta(0, parts.ColumnIndex(RecordSchema.TestId));
+        long offset = meta[ColumnMetaDataField.BloomFilterOffset].Int;
+        var header = ThriftNode.ParseStruct(copy.AsSpan((int)offset), out int headerLength);
+        int numBytes = (int)header[BloomFilterHeaderField.NumBytes].Int;
+        var bitset = copy.AsSpan((int)offset + headerLength, numBytes);
+        ulong hash = XxHash64.Hash("mainA0003"u8);
+        Assert.True(SplitBlockBloomFilter.MightContain(bitset, hash));
+        int block = (int)(((hash >> 32) * (ulong)(numBytes / 32)) >> 32);
+        int bit = (int)(((uint)hash * 0x47b6137bU) >> 27); // the first word's salt
+        bitset[block * 32 + bit / 8] ^= (byte)(1 << (bit % 8));
+        Assert.False(SplitBlockBloomFilter.MightContain(bitset, hash));
+        return copy;
     }
 
     private static void CopyFolder(string from, string to)
