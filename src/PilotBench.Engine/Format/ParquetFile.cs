@@ -428,10 +428,17 @@ internal sealed class ParquetFile : IAsyncDisposable
         var meta = _reader.RowGroups[g].GetMetadata(field)?.MetaData;
         if (meta?.BloomFilterOffset is not long offset) return false;
         ReadOnlyMemory<byte>? bitset;
-        uint? crc = null;
+        uint? crc;
         try
         {
             crc = FooterChecksums.BloomFilterCrcOf(meta);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"'{Path}': the Bloom filter of column '{field.Name}' in row group {g} is damaged: {ex.Message}", ex);
+        }
+        try
+        {
             bitset = SplitBlockBloomFilter.TryRead(_file, offset, meta.BloomFilterLength, ref buffer, crc);
         }
         catch (InvalidDataException) when (crc is null)
