@@ -355,8 +355,9 @@ internal sealed class ParquetFile : IAsyncDisposable
 
     /// <summary>
     /// Whether any value of the string column <paramref name="column"/> is one of
-    /// <paramref name="values"/>. Reads only that column, one row group at a time, as raw bytes or
-    /// chars (no string per value; a string is made only when a hash matches), so checking
+    /// <paramref name="values"/>. Reads only that column, one row group at a time, as its UTF-8
+    /// bytes (compared as bytes where the decoder reads the chunk, decoded strictly into one reused
+    /// buffer where Parquet.Net does: no string per value; a string is made only when a hash matches), so checking
     /// 10M test ids costs a column read, not a row decode. A column that is not text answers true
     /// (the caller then takes the safe path); a missing column answers false.
     /// </summary>
