@@ -2,6 +2,7 @@ using System.Buffers;
 using Azure;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Microsoft.Win32.SafeHandles;
 
 namespace PilotBench.Engine.Remote;
 
@@ -22,9 +23,11 @@ namespace PilotBench.Engine.Remote;
 /// </para>
 /// <para>
 /// A small file (<see cref="BlobStoreFilesOptions.WholeFileLimit"/>) is downloaded whole at its
-/// first read and held while the reader is open, within the store's
-/// <see cref="BlobStoreFilesOptions.WholeFileCache"/>: an increment is read twice by a
-/// consolidation (keys and page checks, then rows) and downloaded once.
+/// first read into a temporary local file, read from there while the reader is open and deleted
+/// with it, within the store's <see cref="BlobStoreFilesOptions.WholeFileCache"/>: an increment is
+/// read twice by a consolidation (keys and page checks, then rows) and downloaded once, and its
+/// bytes wait in the operating system's page cache, as a local store's do, not in this process's
+/// memory (a consolidation holds every increment open between its two passes).
 /// </para>
 /// </summary>
 internal sealed class BlobFileReader : StoreFileReader
@@ -32,6 +35,8 @@ internal sealed class BlobFileReader : StoreFileReader
     internal const int MinWindow = 64 << 10;
     internal const int TailWindow = 256 << 10;
     internal const int MaxWindow = 1 << 20;
+    /// <summary>The buffer downloaded bytes go through on their way to a caller's memory or a local copy (below the large-object heap's threshold).</summary>
+    private const int CopyChunk = 64 << 10;
 
     private readonly BlobStoreFiles _files;
     private readonly BlobBaseClient _blob;
@@ -40,8 +45,8 @@ internal sealed class BlobFileReader : StoreFileReader
     private readonly Window?[] _windows = new Window?[2];
     private long _uses;
     private bool _disposed;
-    /// <summary>The whole file, once downloaded (null: not held); <see cref="_wholeDecided"/> says whether it was tried.</summary>
-    private byte[]? _whole;
+    /// <summary>The local copy of the whole file, once downloaded (null: none); <see cref="_wholeDecided"/> says whether it was tried.</summary>
+    private SafeFileHandle? _whole;
     private bool _wholeDecided;
     private readonly object _wholeGate = new();
 
@@ -65,7 +70,12 @@ internal sealed class BlobFileReader : StoreFileReader
         buffer = buffer[..count];
         if (Whole() is { } whole)
         {
-            whole.AsSpan((int)offset, count).CopyTo(buffer);
+            for (int done = 0; done < count;)
+            {
+                int read = RandomAccess.Read(whole, buffer[done..], offset + done);
+                if (read == 0) throw new InvalidDataException($"The local copy of '{DisplayPath}' ends at {offset + done} bytes, before its {Length}.");
+                done += read;
+            }
             return count;
         }
         Window? previous;
@@ -95,7 +105,7 @@ internal sealed class BlobFileReader : StoreFileReader
         var data = ArrayPool<byte>.Shared.Rent(size);
         try
         {
-            Download(data.AsSpan(0, size), start);
+            Download(data, 0, size, start);
         }
         catch
         {
@@ -117,8 +127,8 @@ internal sealed class BlobFileReader : StoreFileReader
         return count;
     }
 
-    /// <summary>The whole file, downloaded at the first call when it is small and the budget allows; else null.</summary>
-    private byte[]? Whole()
+    /// <summary>The local copy of the whole file, made at the first call when the file is small and the budget allows; else null.</summary>
+    private SafeFileHandle? Whole()
     {
         if (Volatile.Read(ref _wholeDecided)) return _whole;
         lock (_wholeGate)
@@ -126,31 +136,59 @@ internal sealed class BlobFileReader : StoreFileReader
             if (_wholeDecided) return _whole;
             if (Length > 0 && _files.TryHoldWholeFile(Length))
             {
-                // Exactly the file's size, not pooled: a pool rounds up to a power of two (twice the
-                // budget for files just over one) and keeps what is returned, so a consolidation's
-                // peak would hold both; an array the reader drops is the collector's at once.
-                var data = GC.AllocateUninitializedArray<byte>((int)Length);
+                var copy = LocalCopy.TryCreate();
                 try
                 {
-                    Download(data.AsSpan(0, (int)Length), 0);
-                }
-                catch
-                {
-                    _files.ReleaseWholeFile(Length);
-                    throw;
-                }
-                lock (_gate)
-                {
-                    if (_disposed)
+                    if (copy is not null && DownloadTo(copy))
                     {
-                        _files.ReleaseWholeFile(Length);
-                        return null;
+                        lock (_gate)
+                        {
+                            if (!_disposed)
+                            {
+                                _whole = copy;
+                                copy = null;
+                            }
+                        }
                     }
-                    _whole = data;
+                }
+                finally
+                {
+                    if (copy is not null)
+                    {
+                        copy.Dispose();
+                        _files.ReleaseWholeFile(Length);
+                    }
                 }
             }
             Volatile.Write(ref _wholeDecided, true);
             return _whole;
+        }
+    }
+
+    /// <summary>Downloads the whole file into <paramref name="copy"/>; false when the local disk refused it (the reader then downloads ranges).</summary>
+    private bool DownloadTo(SafeFileHandle copy)
+    {
+        var chunk = ArrayPool<byte>.Shared.Rent(CopyChunk);
+        try
+        {
+            using var content = Request(0, checked((int)Length));
+            for (long done = 0; done < Length;)
+            {
+                int read = content.Read(chunk, 0, (int)Math.Min(chunk.Length, Length - done));
+                if (read == 0) throw new EndOfStreamException();
+                if (!LocalCopy.TryWrite(copy, chunk.AsSpan(0, read), done)) return false;
+                done += read;
+            }
+            Downloaded((int)Length);
+            return true;
+        }
+        catch (Exception failure) when (Translate(failure, 0) is { } translated)
+        {
+            throw translated;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
     }
 
@@ -163,31 +201,73 @@ internal sealed class BlobFileReader : StoreFileReader
         return null;
     }
 
-    /// <summary>Downloads exactly <c>target.Length</c> bytes at <paramref name="offset"/> of the pinned version.</summary>
-    private void Download(Span<byte> target, long offset)
+    /// <summary>Downloads exactly <paramref name="count"/> bytes at <paramref name="offset"/> of the pinned version into <paramref name="target"/> at <paramref name="start"/>.</summary>
+    private void Download(byte[] target, int start, int count, long offset)
     {
         try
         {
-            var response = _blob.DownloadStreaming(new BlobDownloadOptions { Range = new HttpRange(offset, target.Length), Conditions = _pinned });
-            using var content = response.Value.Content;
-            content.ReadExactly(target);
-            lock (_gate) Downloads++;
-            _files.CountDownloaded(target.Length);
+            using var content = Request(offset, count);
+            // Read(byte[], ...), not Read(Span): the SDK's response stream does not override the
+            // latter, whose base implementation rents a buffer of the span's size at every call.
+            for (int done = 0; done < count;)
+            {
+                int read = content.Read(target, start + done, count - done);
+                if (read == 0) throw new EndOfStreamException();
+                done += read;
+            }
+            Downloaded(count);
         }
-        catch (RequestFailedException failure) when (BlobRefusal.IsChangedSince(failure) || BlobFailure.IsBlobMissing(failure))
+        catch (Exception failure) when (Translate(failure, offset) is { } translated)
         {
-            throw new StoreFileChangedException(DisplayPath, failure);
-        }
-        catch (EndOfStreamException failure)
-        {
-            // The service sent fewer bytes than the range within the pinned version's length.
-            throw new StoreUnavailableException($"The store '{_files.Display}' sent a short answer for a read of '{Name}' at {offset}.", failure);
-        }
-        catch (Exception failure) when (BlobFailure.IsServiceFailure(failure))
-        {
-            throw BlobFailure.Wrap(failure, _files.Address, $"read '{Name}'");
+            throw translated;
         }
     }
+
+    /// <summary>Downloads exactly <c>target.Length</c> bytes at <paramref name="offset"/> into a caller's memory, through a small pooled buffer.</summary>
+    private void Download(Span<byte> target, long offset)
+    {
+        var chunk = ArrayPool<byte>.Shared.Rent(CopyChunk);
+        try
+        {
+            using var content = Request(offset, target.Length);
+            for (int done = 0; done < target.Length;)
+            {
+                int read = content.Read(chunk, 0, Math.Min(chunk.Length, target.Length - done));
+                if (read == 0) throw new EndOfStreamException();
+                chunk.AsSpan(0, read).CopyTo(target[done..]);
+                done += read;
+            }
+            Downloaded(target.Length);
+        }
+        catch (Exception failure) when (Translate(failure, offset) is { } translated)
+        {
+            throw translated;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+
+    /// <summary>The response body of a ranged download of the pinned version.</summary>
+    private Stream Request(long offset, int count) =>
+        _blob.DownloadStreaming(new BlobDownloadOptions { Range = new HttpRange(offset, count), Conditions = _pinned }).Value.Content;
+
+    private void Downloaded(int count)
+    {
+        lock (_gate) Downloads++;
+        _files.CountDownloaded(count);
+    }
+
+    /// <summary>A failed download as the store reports it; null for a failure that is not the service's (thrown as it is).</summary>
+    private Exception? Translate(Exception failure, long offset) => failure switch
+    {
+        RequestFailedException refused when BlobRefusal.IsChangedSince(refused) || BlobFailure.IsBlobMissing(refused) => new StoreFileChangedException(DisplayPath, refused),
+        // The service sent fewer bytes than the range within the pinned version's length.
+        EndOfStreamException => new StoreUnavailableException($"The store '{_files.Display}' sent a short answer for a read of '{Name}' at {offset}.", failure),
+        _ when BlobFailure.IsServiceFailure(failure) => BlobFailure.Wrap(failure, _files.Address, $"read '{Name}'"),
+        _ => null,
+    };
 
     public override void Dispose()
     {
@@ -197,6 +277,7 @@ internal sealed class BlobFileReader : StoreFileReader
             _disposed = true;
             if (_whole is not null)
             {
+                _whole.Dispose();
                 _files.ReleaseWholeFile(Length);
                 _whole = null;
             }
@@ -204,6 +285,54 @@ internal sealed class BlobFileReader : StoreFileReader
             {
                 if (_windows[i] is { } window) ArrayPool<byte>.Shared.Return(window.Data);
                 _windows[i] = null;
+            }
+        }
+    }
+
+    /// <summary>Temporary local files that hold downloaded files while their readers are open.</summary>
+    private static class LocalCopy
+    {
+        /// <summary>
+        /// A new empty file in the temporary folder, open for reading and writing, gone when closed:
+        /// deleted by the system at the close on Windows, and on Linux and macOS unlinked at once, so
+        /// that a process killed leaves nothing behind. Null when the folder refuses it.
+        /// </summary>
+        public static SafeFileHandle? TryCreate()
+        {
+            string path = Path.Combine(Path.GetTempPath(), $"pilotbench-{Guid.NewGuid():N}.tmp");
+            try
+            {
+                if (OperatingSystem.IsWindows()) return File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.DeleteOnClose);
+                var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+                try
+                {
+                    File.Delete(path);
+                }
+                catch
+                {
+                    handle.Dispose();
+                    File.Delete(path);
+                    throw;
+                }
+                return handle;
+            }
+            catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; false when the disk refuses it (full, for one).</summary>
+        public static bool TryWrite(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset)
+        {
+            try
+            {
+                RandomAccess.Write(handle, data, offset);
+                return true;
+            }
+            catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
+            {
+                return false;
             }
         }
     }

@@ -14,12 +14,13 @@ public sealed class BlobStoreFilesOptions
     public int BlockSize { get; init; } = 4 << 20;
 
     /// <summary>
-    /// Memory for whole small files held by open readers (<see cref="WholeFileLimit"/>): a
-    /// consolidation reads each increment twice (its keys and page checks, then its rows), which a
-    /// local store's page cache serves once; a remote one downloads such a file once while it is
-    /// open, as far as this budget goes (0: never).
+    /// Local disk for whole small files held by open readers (<see cref="WholeFileLimit"/>), in
+    /// temporary files deleted with their readers: a consolidation holds every increment open and
+    /// reads each twice (its keys and page checks, then its rows), which a local store's page cache
+    /// serves once; a remote one downloads such a file once while it is open, as far as this budget
+    /// goes (0: never; beyond it, ranges are downloaded again).
     /// </summary>
-    public long WholeFileCache { get; init; } = 64 << 20;
+    public long WholeFileCache { get; init; } = 1L << 30;
 
     /// <summary>The largest file a reader downloads whole at its first read (budget permitting).</summary>
     public int WholeFileLimit { get; init; } = 4 << 20;
