@@ -136,7 +136,8 @@ internal sealed class BlobFileReader : StoreFileReader
             if (_wholeDecided) return _whole;
             if (Length > 0 && _files.TryHoldWholeFile(Length))
             {
-                var copy = LocalCopy.TryCreate();
+                bool held = false;
+                var copy = LocalCopy.TryCreate(_files.Options.TemporaryFolder ?? Path.GetTempPath());
                 try
                 {
                     if (copy is not null && DownloadTo(copy))
@@ -146,16 +147,16 @@ internal sealed class BlobFileReader : StoreFileReader
                             if (!_disposed)
                             {
                                 _whole = copy;
-                                copy = null;
+                                held = true;
                             }
                         }
                     }
                 }
                 finally
                 {
-                    if (copy is not null)
+                    if (!held)
                     {
-                        copy.Dispose();
+                        copy?.Dispose();
                         _files.ReleaseWholeFile(Length);
                     }
                 }
@@ -293,13 +294,13 @@ internal sealed class BlobFileReader : StoreFileReader
     private static class LocalCopy
     {
         /// <summary>
-        /// A new empty file in the temporary folder, open for reading and writing, gone when closed:
+        /// A new empty file in <paramref name="folder"/>, open for reading and writing, gone when closed:
         /// deleted by the system at the close on Windows, and on Linux and macOS unlinked at once, so
         /// that a process killed leaves nothing behind. Null when the folder refuses it.
         /// </summary>
-        public static SafeFileHandle? TryCreate()
+        public static SafeFileHandle? TryCreate(string folder)
         {
-            string path = Path.Combine(Path.GetTempPath(), $"pilotbench-{Guid.NewGuid():N}.tmp");
+            string path = Path.Combine(folder, $"pilotbench-{Guid.NewGuid():N}.tmp");
             try
             {
                 if (OperatingSystem.IsWindows()) return File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.DeleteOnClose);

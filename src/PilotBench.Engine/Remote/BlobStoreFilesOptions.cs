@@ -25,6 +25,9 @@ public sealed class BlobStoreFilesOptions
     /// <summary>The largest file a reader downloads whole at its first read (budget permitting).</summary>
     public int WholeFileLimit { get; init; } = 4 << 20;
 
+    /// <summary>Where readers keep their temporary copies of whole files (null: the system's temporary folder).</summary>
+    public string? TemporaryFolder { get; init; }
+
     /// <summary>Blocks of one upload sent at once, beside the writer filling the next one.</summary>
     public int BlocksInFlight { get; init; } = 4;
 

@@ -339,6 +339,62 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         Assert.Equal(1, third.Downloads);
     }
 
+    [AzuriteFact]
+    public async Task Read_ASmallFile_IsHeldInATemporaryFile_ThatNoOtherProcessFinds_AndThatGoesWithTheReader()
+    {
+        string temporary = Directory.CreateTempSubdirectory("pilotbench-copies-").FullName;
+        try
+        {
+            var (files, _) = await NewStoreAsync(new BlobStoreFilesOptions { TemporaryFolder = temporary });
+            byte[] content = Bytes(300_000, 4);
+            await WriteAsync(files, "incremental/increment_1.parquet", content);
+
+            using (var reader = (BlobFileReader)files.OpenRead("incremental/increment_1.parquet")!)
+            {
+                for (int pass = 0; pass < 2; pass++)
+                {
+                    for (int offset = 0; offset < content.Length; offset += 7_000)
+                    {
+                        var part = new byte[Math.Min(7_000, content.Length - offset)];
+                        reader.ReadExactly(part, offset);
+                        Assert.Equal(content[offset..(offset + part.Length)], part);
+                    }
+                }
+                Assert.Equal(1, reader.Downloads);
+                // Unlinked as soon as made where the system allows it (a killed process leaves nothing); on Windows, deleted at its close.
+                Assert.Equal(OperatingSystem.IsWindows() ? 1 : 0, Directory.GetFiles(temporary).Length);
+            }
+            Assert.Empty(Directory.GetFiles(temporary));
+        }
+        finally
+        {
+            Directory.Delete(temporary, recursive: true);
+        }
+    }
+
+    [AzuriteFact]
+    public async Task Read_WhereNoTemporaryFileCanBeMade_DownloadsRanges_OfTheSameVersion()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), "pilotbench-missing-" + Guid.NewGuid().ToString("N"));
+        var (files, _) = await NewStoreAsync(new BlobStoreFilesOptions { TemporaryFolder = missing });
+        byte[] content = Bytes(300_000, 5);
+        await WriteAsync(files, "incremental/increment_1.parquet", content);
+
+        using var reader = (BlobFileReader)files.OpenRead("incremental/increment_1.parquet")!;
+        var all = new byte[content.Length];
+        for (int offset = 0; offset < content.Length; offset += 7_000) reader.ReadExactly(all.AsSpan(offset, Math.Min(7_000, content.Length - offset)), offset);
+        Assert.Equal(content, all);
+        Assert.True(reader.Downloads > 1, $"{reader.Downloads} downloads");
+        Assert.False(Directory.Exists(missing));
+
+        // Still pinned: a range not read yet after a replace is refused, never the new bytes.
+        await WriteAsync(files, "incremental/increment_1.parquet", Bytes(300_000, 6));
+        reader.Dispose();
+        using var again = (BlobFileReader)files.OpenRead("incremental/increment_1.parquet")!;
+        await WriteAsync(files, "incremental/increment_1.parquet", Bytes(300_000, 7));
+        Assert.Throws<StoreFileChangedException>(() => again.ReadExactly(new byte[100], 0));
+    }
+
     private static readonly BlobStoreFilesOptions NoWholeFiles = new() { WholeFileCache = 0 };
 
     /// <summary>A main file as the consolidation writes it: its body in blocks, a flush, then its footer.</summary>
