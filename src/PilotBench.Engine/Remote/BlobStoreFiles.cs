@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Azure;
@@ -349,9 +350,9 @@ public sealed class BlobStoreFiles : IStoreFiles
         using var reader = OpenRead(source) ?? throw new StoreFileChangedException(DisplayPath(source));
         if (reader.Version != sourceVersion) throw new StoreFileChangedException(DisplayPath(source));
         var upload = BeginWrite(destination, condition, null, "copy");
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Options.BlockSize, Math.Max(1, reader.Length)));
         try
         {
-            var buffer = new byte[Math.Min(Options.BlockSize, Math.Max(1, reader.Length))];
             for (long offset = 0; offset < reader.Length; offset += buffer.Length)
             {
                 int count = (int)Math.Min(buffer.Length, reader.Length - offset);
@@ -368,6 +369,7 @@ public sealed class BlobStoreFiles : IStoreFiles
         finally
         {
             upload.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
