@@ -1,6 +1,6 @@
 # Azurite for the Pester tests (dot-sourced in BeforeAll; not a test file itself): the emulator pinned
 # in tools/azurite (build.ps1 installs it), blob service only, on 127.0.0.1 on a free port, its data
-# in a temporary folder. The xunit twin is tests/units/Remote/AzuriteServer.cs.
+# in a temporary folder. The C# twin is tests/shared/AzuriteProcess.cs (xunit tests and the benchmark).
 
 function Get-AzuriteUnavailableReason {
     # Why Azurite cannot run here, or $null when it can.

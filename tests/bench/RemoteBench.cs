@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using Azure.Storage.Blobs;
 using PilotBench.Engine.Remote;
+using PilotBench.Testing;
 
 namespace PilotBench.Bench
 {
@@ -23,14 +24,15 @@ namespace PilotBench.Bench
 
         private void RemoteStore()
         {
-            if (Azurite.UnavailableReason(RepoRoot()) is { } reason)
+            if (AzuriteProcess.UnavailableReason(AzuriteProcess.FolderIn(RepoRoot())) is { } reason)
             {
                 Console.WriteLine("  SKIPPED: (7) remote store: " + reason);
                 _rows.Add(new[] { "(7) remote store on Azurite: SKIPPED: " + reason.Replace('|', '/'), "", "", "", "", "(skipped)" });
                 return;
             }
             // Its data on the scratch disk the local stores are on; deleted with the scratch folder.
-            using var azurite = Azurite.Start(RepoRoot(), Path.Combine(_work, "azurite"));
+            // No debug log: writing every request to disk would be measured as the service's own cost.
+            using var azurite = AzuriteProcess.Start(AzuriteProcess.FolderIn(RepoRoot()), Path.Combine(_work, "azurite"));
             _childEnvironment[BlobStoreAddress.ConnectionStringVariable] = azurite.ConnectionString;
             try
             {
@@ -49,7 +51,7 @@ namespace PilotBench.Bench
         /// the SDK alone beside them (timed: the bandwidth), and a local copy consolidated, so that
         /// remote and local runs alternate through the machine's busy and quiet periods.
         /// </summary>
-        private void RemoteConsolidation(Azurite azurite, Shape shape)
+        private void RemoteConsolidation(AzuriteProcess azurite, Shape shape)
         {
             string bin = ModuleBin();
             string source = IncrementStoreOf(shape);
@@ -100,7 +102,7 @@ namespace PilotBench.Bench
         /// the main that append committed and recorded, which is trusted by its ETag (the steady
         /// state of a scheduled consolidation). One main row superseded: the full rewrite.
         /// </summary>
-        private void RemoteAppend(Azurite azurite)
+        private void RemoteAppend(AzuriteProcess azurite)
         {
             string bin = ModuleBin();
             int mainRows = _size.Main1;
@@ -146,7 +148,7 @@ namespace PilotBench.Bench
         }
 
         /// <summary>Writes <paramref name="records"/> as one increment of the remote store (untimed) and consolidates it in a child process (timed).</summary>
-        private Dictionary<string, double> ConsolidateIncrement(Azurite azurite, string store, StoreLayout layout, List<TestRecord> records)
+        private Dictionary<string, double> ConsolidateIncrement(AzuriteProcess azurite, string store, StoreLayout layout, List<TestRecord> records)
         {
             string increment = Path.Combine(_work, "remote-increment");
             if (Directory.Exists(increment)) Directory.Delete(increment, recursive: true);
@@ -157,7 +159,7 @@ namespace PilotBench.Bench
         }
 
         /// <summary>A run of a case with the CPU seconds Azurite used meanwhile added to its figures (azurite_cpu_seconds).</summary>
-        private static Dictionary<string, double> WithAzuriteCpu(Azurite azurite, Func<Dictionary<string, double>> run)
+        private static Dictionary<string, double> WithAzuriteCpu(AzuriteProcess azurite, Func<Dictionary<string, double>> run)
         {
             double before = azurite.CpuSeconds;
             var r = run();
@@ -165,14 +167,14 @@ namespace PilotBench.Bench
             return r;
         }
 
-        private static string NewContainer(Azurite azurite, string name)
+        private static string NewContainer(AzuriteProcess azurite, string name)
         {
             new BlobContainerClient(azurite.ConnectionString, name).Create();
             return name;
         }
 
         /// <summary>Deletes a container and its blobs, so that Azurite's data does not grow from one repetition to the next.</summary>
-        private static void DeleteContainer(Azurite azurite, string name) => new BlobContainerClient(azurite.ConnectionString, name).Delete();
+        private static void DeleteContainer(AzuriteProcess azurite, string name) => new BlobContainerClient(azurite.ConnectionString, name).Delete();
 
         /// <summary>
         /// Every file of a local store uploaded through the seam under its layout name (not the
