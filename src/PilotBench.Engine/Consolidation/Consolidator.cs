@@ -85,7 +85,10 @@ public sealed class Consolidator
 
         // An increment whose test ids read but whose other columns do not fails while the new main
         // is written (before anything is replaced): it is set aside as unreadable and the merge
-        // starts over without it, as if it had failed to open.
+        // starts over without it, as if it had failed to open. The first attempt leaves chunks
+        // without page checksums (other tools' files) to be checked as pass two decodes them
+        // (MergedView.OpenAsync, checkInPassTwo); a start over checks every chunk in pass one, so
+        // further damaged files are set aside there and the merge starts over once, not per file.
         var failed = new List<UnreadableIncrement>();
         while (true)
         {
@@ -109,7 +112,9 @@ public sealed class Consolidator
         var readProgress = progress is null ? null : new InlineProgress<(int Done, int Total)>(p =>
             progress.Report(new ConsolidationProgress("Consolidating", $"Reading increment {p.Done} of {p.Total}", 2 + 18 * p.Done / Math.Max(1, p.Total))));
         var stepClock = Stopwatch.StartNew();
-        await using var view = await MergedView.OpenAsync(_layout, increments, null, readProgress, cancellationToken).ConfigureAwait(false);
+        // WhatIf stops after pass one: every chunk is checked there.
+        bool checkInPassTwo = !_options.WhatIf && failed.Count == 0;
+        await using var view = await MergedView.OpenAsync(_layout, increments, null, readProgress, cancellationToken, checkInPassTwo).ConfigureAwait(false);
         Timing("open+pass1", stepClock);
         if (view.IncrementRowCount >= CompactAfterPassOneRows)
         {

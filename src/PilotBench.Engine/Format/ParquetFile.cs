@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Parquet;
 using Parquet.Schema;
 
@@ -170,50 +171,81 @@ internal sealed class ParquetFile : IAsyncDisposable
     /// append path) and on every increment in its first pass. <paramref name="keysRead"/>: the
     /// caller has read test_id and written_at with <see cref="ReadKeysAsync"/>, which decodes
     /// them in full (and so checks them): their chunks without checksums are not decoded again.
+    /// <paramref name="decodeUnchecked"/> false: chunks without checksums are not decoded here
+    /// (their page headers and value counts still are checked); the caller decodes them itself
+    /// (a merge's second pass, which reads every column) and runs <see cref="VerifyRowGroupAsync"/>
+    /// on the row groups it does not decode. Returns whether every chunk was checked here.
     /// </summary>
-    internal async Task VerifyAsync(CancellationToken cancellationToken, bool keysRead = false)
+    internal async Task<bool> VerifyAsync(CancellationToken cancellationToken, bool keysRead = false, bool decodeUnchecked = true)
     {
         var footer = ReadCheckedFooter(_file);
-        var buffers = RentBuffers();
-        byte[] filterBuffer = Array.Empty<byte>();
+        var filterBuffer = new StrongBox<byte[]>(Array.Empty<byte>());
+        bool allChecked = true;
         for (int g = 0; g < footer.RowGroups.Count; g++)
         {
-            var group = footer.RowGroups[g];
-            for (int c = 0; c < group.Columns.Count; c++)
+            allChecked &= await VerifyGroupAsync(footer, g, keysRead, decodeUnchecked, filterBuffer, cancellationToken).ConfigureAwait(false);
+        }
+        return allChecked;
+    }
+
+    /// <summary>
+    /// Checks every page of row group <paramref name="g"/> as <see cref="VerifyAsync"/> does
+    /// (chunks without checksums decoded; test_id and written_at too unless <paramref name="keysRead"/>):
+    /// a merge's second pass runs it on the row groups of a file checked with
+    /// <c>decodeUnchecked: false</c> that it does not decode (none of their rows win).
+    /// </summary>
+    internal Task VerifyRowGroupAsync(int g, CancellationToken cancellationToken, bool keysRead = false) =>
+        VerifyGroupAsync(ReadCheckedFooter(_file), g, keysRead, decodeUnchecked: true, new StrongBox<byte[]>(Array.Empty<byte>()), cancellationToken);
+
+    /// <summary>
+    /// Checks the chunks of one row group (see <see cref="VerifyAsync"/>); false when a chunk without
+    /// checksums was left undecoded. <paramref name="filterBuffer"/>: where Bloom filters are read,
+    /// kept from one row group to the next.
+    /// </summary>
+    private async Task<bool> VerifyGroupAsync(FooterMetadata footer, int g, bool keysRead, bool decodeUnchecked, StrongBox<byte[]> filterBuffer, CancellationToken cancellationToken)
+    {
+        bool allChecked = true;
+        var buffers = RentBuffers();
+        var group = footer.RowGroups[g];
+        for (int c = 0; c < group.Columns.Count; c++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int index = g, column = c;
+            string name = group.Columns[c].MetaData?.PathInSchema is { Count: > 0 } p ? string.Join('.', p) : $"#{c}";
+            // A Bloom filter with its checksum is carried forward by an append as its pages are: checked as they are.
+            if (Wrap(index, name, () => FooterChecksums.BloomFilterCrcOf(group.Columns[column].MetaData)) is uint crc)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                int index = g, column = c;
-                string name = group.Columns[c].MetaData?.PathInSchema is { Count: > 0 } p ? string.Join('.', p) : $"#{c}";
-                // A Bloom filter with its checksum is carried forward by an append as its pages are: checked as they are.
-                if (Wrap(index, name, () => FooterChecksums.BloomFilterCrcOf(group.Columns[column].MetaData)) is uint crc)
-                {
-                    var meta = group.Columns[c].MetaData!;
-                    Wrap(index, name, () => SplitBlockBloomFilter.TryRead(_file, meta.BloomFilterOffset!.Value, meta.BloomFilterLength, ref filterBuffer, crc));
-                }
-                if (Wrap(index, name, () => ColumnChunkDecoder.TryVerifyChecksums(_file, group.Columns[column], group.NumRows, buffers))) continue;
-                var read = _columns.FirstOrDefault(x => x.Field.Path.Length == 1 && x.Field.Name == name);
-                if (read.Field is null || (keysRead && read.Name is RecordSchema.TestId or RecordSchema.WrittenAt)) continue;
-                // Decoded as a read would, without making its values (FastColumnReader.Verify):
-                // a merge then decodes it once more to take its rows.
-                var decoded = TryDecode(g, read.Field, read.Name, read.Kind, buffers);
-                if (decoded is not null)
-                {
-                    Wrap(g, name, () => FastColumnReader.Verify(read.Kind!.Value, decoded));
-                    continue;
-                }
-                ReturnBuffers(buffers);
-                try
-                {
-                    await ReadColumnAsync(g, read.Field, read.Name, read.Kind, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException and not InvalidDataException)
-                {
-                    throw new InvalidDataException($"'{Path}': column '{name}' of row group {g} does not decode: {ex.Message}", ex);
-                }
-                buffers = RentBuffers();
+                var meta = group.Columns[c].MetaData!;
+                Wrap(index, name, () => SplitBlockBloomFilter.TryRead(_file, meta.BloomFilterOffset!.Value, meta.BloomFilterLength, ref filterBuffer.Value!, crc));
             }
+            if (Wrap(index, name, () => ColumnChunkDecoder.TryVerifyChecksums(_file, group.Columns[column], group.NumRows, buffers))) continue;
+            var read = _columns.FirstOrDefault(x => x.Field.Path.Length == 1 && x.Field.Name == name);
+            if (read.Field is null || (keysRead && read.Name is RecordSchema.TestId or RecordSchema.WrittenAt)) continue;
+            if (!decodeUnchecked)
+            {
+                allChecked = false;
+                continue;
+            }
+            // Decoded as a read would, without making its values (FastColumnReader.Verify).
+            var decoded = TryDecode(g, read.Field, read.Name, read.Kind, buffers);
+            if (decoded is not null)
+            {
+                Wrap(g, name, () => FastColumnReader.Verify(read.Kind!.Value, decoded));
+                continue;
+            }
+            ReturnBuffers(buffers);
+            try
+            {
+                await ReadColumnAsync(g, read.Field, read.Name, read.Kind, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not InvalidDataException)
+            {
+                throw new InvalidDataException($"'{Path}': column '{name}' of row group {g} does not decode: {ex.Message}", ex);
+            }
+            buffers = RentBuffers();
         }
         ReturnBuffers(buffers);
+        return allChecked;
     }
 
     /// <summary>

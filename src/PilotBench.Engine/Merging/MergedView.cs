@@ -97,10 +97,20 @@ public sealed class MergedView : IAsyncDisposable
     /// <summary>
     /// Opens the view. <paramref name="increments"/>: the increment files to take (null: those
     /// present now). <paramref name="columns"/>: the columns the caller needs (null: all).
+    /// <paramref name="checkInPassTwo"/>: for a consolidation, whose second pass decodes every
+    /// column of every row group holding a winning row: an increment's chunks without page
+    /// checksums (other tools' files) are not decoded in pass one only to be checked, but checked
+    /// as pass two decodes them, and the row groups it does not decode are checked then
+    /// (<see cref="ParquetFile.VerifyRowGroupAsync"/>). Damage found there fails the read with
+    /// <see cref="IncrementReadException"/> before anything is written; the caller sets the file
+    /// aside and opens the view again without it (docs/architecture.md, *Damaged files*). Only
+    /// with <paramref name="columns"/> null.
     /// </summary>
     public static async Task<MergedView> OpenAsync(StoreLayout layout, IReadOnlyList<IncrementFile>? increments,
-        IReadOnlyCollection<string>? columns, IProgress<(int Done, int Total)>? progress, CancellationToken cancellationToken)
+        IReadOnlyCollection<string>? columns, IProgress<(int Done, int Total)>? progress, CancellationToken cancellationToken,
+        bool checkInPassTwo = false)
     {
+        if (checkInPassTwo && columns is not null) throw new ArgumentException("Checks are left to pass two only when it reads every column.", nameof(checkInPassTwo));
         increments ??= layout.ListIncrements();
         HashSet<string>? needed = null;
         if (columns is not null)
@@ -131,7 +141,7 @@ public sealed class MergedView : IAsyncDisposable
                     // spins before it parks again, and on two cores that spinning took CPU from the
                     // readers. The file's reads complete synchronously (see ParquetFile.OpenAsync), and
                     // this loop continues on the thread that finished the file it waits for.
-                    inFlight.Enqueue(Task.Factory.StartNew(() => IncrementKeys.ReadAsync(layout.Files, file, needed, cancellationToken), cancellationToken,
+                    inFlight.Enqueue(Task.Factory.StartNew(() => IncrementKeys.ReadAsync(layout.Files, file, needed, checkInPassTwo, cancellationToken), cancellationToken,
                         TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap());
                 }
                 var keys = await inFlight.Dequeue().ConfigureAwait(false);
@@ -154,7 +164,7 @@ public sealed class MergedView : IAsyncDisposable
                 var winner = new bool[keys.Ids.Length];
                 // The ids read here serve pass two too when they are the column's exact text (a string
                 // column): its test_id is then not decoded a second time.
-                sources.Add(new IncrementSource(keys.File, keys.Parquet, winner, keys.Parquet.TestIdIsText ? keys.Ids : null));
+                sources.Add(new IncrementSource(keys.File, keys.Parquet, winner, keys.Parquet.TestIdIsText ? keys.Ids : null, keys.CheckedInPassOne));
                 schemas.Add(keys.Schema!);
                 var ids = keys.Ids;
                 for (int row = 0; row < ids.Length; row++)
@@ -498,6 +508,12 @@ public sealed class MergedView : IAsyncDisposable
                 int n = checked((int)source.Parquet.GetRowGroupRowCount(g));
                 int winning = 0;
                 for (int row = offset; row < offset + n; row++) if (winner[row]) winning++;
+                if (winning == 0 && !source.CheckedInPassOne)
+                {
+                    // None of its rows is taken, but a damaged row group still makes the whole
+                    // file unreadable: its chunks without checksums are checked here instead.
+                    await source.Parquet.VerifyRowGroupAsync(g, cancellationToken, keysRead: true).ConfigureAwait(false);
+                }
                 if (winning > 0)
                 {
                     bool idsKnown = source.Ids is not null && (_columns is null || _columns.Contains(RecordSchema.TestId, StringComparer.OrdinalIgnoreCase));
@@ -596,7 +612,8 @@ public sealed class MergedView : IAsyncDisposable
     /// <param name="Parquet">Its reader, open since pass one.</param>
     /// <param name="Winner">Per row, whether it wins (as of pass one).</param>
     /// <param name="Ids">Pass one's test ids of every row, when they give the column's values exactly (null otherwise).</param>
-    private sealed record IncrementSource(IncrementFile File, ParquetFile Parquet, bool[] Winner, TestIdKey[]? Ids)
+    /// <param name="CheckedInPassOne">Whether pass one checked every chunk (false: chunks without checksums are checked as pass two reads them).</param>
+    private sealed record IncrementSource(IncrementFile File, ParquetFile Parquet, bool[] Winner, TestIdKey[]? Ids, bool CheckedInPassOne)
     {
         /// <summary>The columns to decode when test_id is made from <see cref="Ids"/>: all the others that <paramref name="wanted"/> asks for.</summary>
         public IReadOnlyCollection<string> ColumnsBesideTestId(IReadOnlyCollection<string>? wanted) =>
@@ -644,8 +661,9 @@ public sealed class MergedView : IAsyncDisposable
         public long[] WrittenAtTicks { get; init; } = Array.Empty<long>();
         public TableSchema? Schema { get; init; }
         public UnreadableIncrement? Unreadable { get; init; }
+        public bool CheckedInPassOne { get; init; }
 
-        public static async Task<IncrementKeys> ReadAsync(IStoreFiles files, IncrementFile file, IReadOnlyCollection<string>? needed, CancellationToken cancellationToken)
+        public static async Task<IncrementKeys> ReadAsync(IStoreFiles files, IncrementFile file, IReadOnlyCollection<string>? needed, bool checkInPassTwo, CancellationToken cancellationToken)
         {
             ParquetFile? parquet = null;
             try
@@ -655,12 +673,13 @@ public sealed class MergedView : IAsyncDisposable
                 parquet = await ParquetFile.OpenAsync(reader, cancellationToken).ConfigureAwait(false);
                 // Every page checked before any row is taken (checksums; chunks without them
                 // decoded, the keys by reading them), so damage makes the whole file unreadable
-                // here, never half-merged.
+                // here, never half-merged; or, for a consolidation, chunks without checksums as
+                // pass two decodes them, before anything is written (see OpenAsync).
                 var (ids, writtenAt) = await parquet.ReadKeysAsync(cancellationToken).ConfigureAwait(false);
-                await parquet.VerifyAsync(cancellationToken, keysRead: true).ConfigureAwait(false);
+                bool checkedAll = await parquet.VerifyAsync(cancellationToken, keysRead: true, decodeUnchecked: !checkInPassTwo).ConfigureAwait(false);
                 var schema = await parquet.ReadSchemaAsync(needed, cancellationToken).ConfigureAwait(false);
                 if (StandardColumnProblem(parquet, schema, ids) is { } problem) throw new InvalidDataException($"'{file.Path}': {problem}.");
-                return new IncrementKeys { File = file, Parquet = parquet, Ids = ids, WrittenAtTicks = writtenAt, Schema = schema };
+                return new IncrementKeys { File = file, Parquet = parquet, Ids = ids, WrittenAtTicks = writtenAt, Schema = schema, CheckedInPassOne = checkedAll };
             }
             catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or StoreFileChangedException)
             {

@@ -331,6 +331,11 @@ public sealed class DamageCorpusTests : IDisposable
         cases.Add(new Case("duck-v2-invalid-utf8", Target.DuckIncrement, _ => InvalidUtf8(duckV2)));
         Types("duck-v2-replacement-character-control", DuckSelect("duckbad", 80, timestamp: isoTime, testId: "'duckbad' || lpad(i::VARCHAR, 4, '0') || CASE WHEN i = 3 THEN chr(65533) ELSE '' END"), merge: true,
             options: "PARQUET_VERSION V2, COMPRESSION uncompressed");
+        // A DuckDB file as DuckDB writes it by default (Snappy), a data page's compressed bytes
+        // damaged: no checksum, so a consolidation finds it only as its second pass decodes the
+        // page, and then starts over without it.
+        var duckSnappy = DuckFile(DuckSelect("duckbad", 80));
+        cases.Add(new Case("duck-snappy-data-page", Target.DuckIncrement, _ => FillDataPageMiddle(duckSnappy, "execution_time")));
         return cases;
     }
 
@@ -420,6 +425,18 @@ public sealed class DamageCorpusTests : IDisposable
             node = outer;
         }
         return node;
+    }
+
+    /// <summary>The file with the middle third of the column's data page (after its header; not the dictionary page) set to 0xFF bytes.</summary>
+    private static byte[] FillDataPageMiddle(byte[] file, string column)
+    {
+        var copy = (byte[])file.Clone();
+        var parts = ParquetParts.Of(file);
+        long offset = parts.ChunkMeta(0, parts.ColumnIndex(column))[ColumnMetaDataField.DataPageOffset].Int;
+        var header = ThriftNode.ParseStruct(file.AsSpan((int)offset), out int headerLength);
+        int size = (int)header[PageHeaderField.CompressedPageSize].Int;
+        copy.AsSpan((int)offset + headerLength + size / 3, Math.Max(1, size / 3)).Fill(0xFF);
+        return copy;
     }
 
     /// <summary>The DuckDB file with one byte of a test_id made an invalid UTF-8 byte (no checksum to catch it).</summary>
