@@ -94,9 +94,9 @@ internal static class FastColumnReader
         FastKind.Int64 => new Column(name, ColumnType.Int64, SpreadInt64s(arrays, chunk)),
         FastKind.Double => new Column(name, ColumnType.Double, SpreadDoubles(arrays, chunk)),
         FastKind.Float => new Column(name, ColumnType.Double, Spread(arrays, chunk, chunk.Floats!, ColumnConversion.WidenFloat)),
-        FastKind.TimestampMillis => new Column(name, ColumnType.Timestamp, SpreadMillis(arrays, chunk)),
-        FastKind.TimestampMicros => new Column(name, ColumnType.Timestamp, Spread(arrays, chunk, chunk.Int64s!, v => Time(v, 10, 1))),
-        FastKind.TimestampNanos => new Column(name, ColumnType.Timestamp, Spread(arrays, chunk, chunk.Int64s!, v => Time(v, 1, 100))),
+        FastKind.TimestampMillis => new Column(name, ColumnType.Timestamp, SpreadTimes(arrays, chunk, 10_000, 1)),
+        FastKind.TimestampMicros => new Column(name, ColumnType.Timestamp, SpreadTimes(arrays, chunk, 10, 1)),
+        FastKind.TimestampNanos => new Column(name, ColumnType.Timestamp, SpreadTimes(arrays, chunk, 1, 100)),
         FastKind.DateDays => new Column(name, ColumnType.Timestamp, Spread(arrays, chunk, chunk.Int32s!, v => Time(v, TimeSpan.TicksPerDay, 1))),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
@@ -232,13 +232,14 @@ internal static class FastColumnReader
         return result;
     }
 
-    private static DateTime?[] SpreadMillis(ArrayRecycler? arrays, DecodedChunk chunk)
+    /// <summary>INT64 timestamps (milliseconds, or other tools' micro- and nanoseconds) as <see cref="Time"/> makes them.</summary>
+    private static DateTime?[] SpreadTimes(ArrayRecycler? arrays, DecodedChunk chunk, long multiply, long divide)
     {
         var result = arrays?.Rent<DateTime?>(chunk.Rows) ?? new DateTime?[chunk.Rows];
         var values = chunk.Int64s!;
         var defined = chunk.Defined;
         int next = 0;
-        for (int row = 0; row < result.Length; row++) result[row] = defined is null || defined[row] ? Time(values[next++], 10_000, 1) : null;
+        for (int row = 0; row < result.Length; row++) result[row] = defined is null || defined[row] ? Time(values[next++], multiply, divide) : null;
         return result;
     }
 
