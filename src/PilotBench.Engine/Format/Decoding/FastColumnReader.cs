@@ -94,7 +94,7 @@ internal static class FastColumnReader
         FastKind.Int64 => new Column(name, ColumnType.Int64, SpreadInt64s(arrays, chunk)),
         FastKind.Double => new Column(name, ColumnType.Double, SpreadDoubles(arrays, chunk)),
         FastKind.Float => new Column(name, ColumnType.Double, Spread(arrays, chunk, chunk.Floats!, ColumnConversion.WidenFloat)),
-        FastKind.TimestampMillis => new Column(name, ColumnType.Timestamp, SpreadTimes(arrays, chunk, 10_000, 1)),
+        FastKind.TimestampMillis => new Column(name, ColumnType.Timestamp, SpreadMillis(arrays, chunk)),
         FastKind.TimestampMicros => new Column(name, ColumnType.Timestamp, SpreadTimes(arrays, chunk, 10, 1)),
         FastKind.TimestampNanos => new Column(name, ColumnType.Timestamp, SpreadTimes(arrays, chunk, 1, 100)),
         FastKind.DateDays => new Column(name, ColumnType.Timestamp, Spread(arrays, chunk, chunk.Int32s!, v => Time(v, TimeSpan.TicksPerDay, 1))),
@@ -232,7 +232,17 @@ internal static class FastColumnReader
         return result;
     }
 
-    /// <summary>INT64 timestamps (milliseconds, or other tools' micro- and nanoseconds) as <see cref="Time"/> makes them.</summary>
+    private static DateTime?[] SpreadMillis(ArrayRecycler? arrays, DecodedChunk chunk)
+    {
+        var result = arrays?.Rent<DateTime?>(chunk.Rows) ?? new DateTime?[chunk.Rows];
+        var values = chunk.Int64s!;
+        var defined = chunk.Defined;
+        int next = 0;
+        for (int row = 0; row < result.Length; row++) result[row] = defined is null || defined[row] ? Time(values[next++], 10_000, 1) : null;
+        return result;
+    }
+
+    /// <summary>Other tools' INT64 timestamps (micro- and nanoseconds: DuckDB's, Arrow's) as <see cref="Time"/> makes them.</summary>
     private static DateTime?[] SpreadTimes(ArrayRecycler? arrays, DecodedChunk chunk, long multiply, long divide)
     {
         var result = arrays?.Rent<DateTime?>(chunk.Rows) ?? new DateTime?[chunk.Rows];
