@@ -102,8 +102,8 @@ public sealed class MergedView : IAsyncDisposable
     /// checksums (other tools' files) are not decoded in pass one only to be checked, but checked
     /// as pass two decodes them, and the row groups it does not decode are checked then
     /// (<see cref="ParquetFile.VerifyRowGroupAsync"/>). Damage found there fails the read with
-    /// <see cref="IncrementReadException"/> before anything is written; the caller sets the file
-    /// aside and opens the view again without it (docs/architecture.md, *Damaged files*). Only
+    /// <see cref="IncrementReadException"/> before the consolidation replaces anything; the caller
+    /// sets the file aside and opens the view again without it (docs/architecture.md, *Damaged files*). Only
     /// with <paramref name="columns"/> null.
     /// </summary>
     public static async Task<MergedView> OpenAsync(StoreLayout layout, IReadOnlyList<IncrementFile>? increments,
