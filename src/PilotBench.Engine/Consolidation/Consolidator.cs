@@ -270,22 +270,6 @@ public sealed class Consolidator
         return true;
     }
 
-    private ConsolidationResult NothingDone(long rows, List<string> removedTemporaries, Stopwatch clock) => new()
-    {
-        StorePath = _layout.Root,
-        WhatIf = false,
-        FilesMerged = 0,
-        RecordsBefore = rows,
-        RecordsAdded = 0,
-        RecordsAfter = rows,
-        DuplicatesRemoved = 0,
-        MergedFiles = Array.Empty<string>(),
-        QuarantinedFiles = Array.Empty<UnreadableIncrement>(),
-        SkippedFiles = Array.Empty<UnreadableIncrement>(),
-        RemovedTemporaryFiles = removedTemporaries,
-        Duration = clock.Elapsed,
-    };
-
     private ConsolidationResult NothingDone(long rows, IReadOnlyList<string> removedTemporaries, Stopwatch clock) => new()
     {
         StorePath = _layout.Root,
