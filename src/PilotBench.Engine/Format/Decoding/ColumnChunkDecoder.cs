@@ -162,7 +162,8 @@ internal sealed class DecodedChunk
 /// <summary>
 /// Reads one flat column chunk of one row group straight from the file: one positional read of the
 /// chunk's bytes, page headers parsed here, pages decompressed (UNCOMPRESSED, SNAPPY, ZSTD),
-/// definition levels (RLE) and values (PLAIN, PLAIN_DICTIONARY/RLE_DICTIONARY) decoded; data
+/// definition levels (RLE) and values (PLAIN, PLAIN_DICTIONARY/RLE_DICTIONARY, and for INT32 and
+/// INT64 DELTA_BINARY_PACKED: <see cref="DeltaBinaryPacked"/>) decoded; data
 /// pages v1 and v2. Anything else is declined (null) before anything is produced, and the caller
 /// reads the chunk through Parquet.Net; data that does not decode throws
 /// <see cref="InvalidDataException"/>. See docs/architecture.md, "The read path: column chunk decoder".
@@ -172,7 +173,7 @@ internal static class ColumnChunkDecoder
     /// <summary>Larger pages are taken as a corrupt header rather than allocated.</summary>
     private const int MaxPageSize = 1 << 30;
 
-    private static readonly Encoding[] KnownEncodings = { Encoding.PLAIN, Encoding.PLAIN_DICTIONARY, Encoding.RLE, Encoding.RLE_DICTIONARY, Encoding.BIT_PACKED };
+    private static readonly Encoding[] KnownEncodings = { Encoding.PLAIN, Encoding.PLAIN_DICTIONARY, Encoding.RLE, Encoding.RLE_DICTIONARY, Encoding.BIT_PACKED, Encoding.DELTA_BINARY_PACKED };
 
     /// <summary>
     /// Decodes the chunk of a column of physical type <paramref name="element"/>.Type with the
@@ -432,9 +433,20 @@ internal static class ColumnChunkDecoder
             {
                 case Encoding.PLAIN: ReadPlain(buffer, start, length, count); break;
                 case Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY: ReadIndexes(data, count); break;
+                case Encoding.DELTA_BINARY_PACKED: ReadDeltas(data, count); break;
                 default: throw new DecoderDeclinedException($"encoding {encoding}");
             }
             Count += count;
+        }
+
+        private void ReadDeltas(ReadOnlySpan<byte> data, int count)
+        {
+            switch (_type)
+            {
+                case ParquetType.INT32: DeltaBinaryPacked.Decode(data, ((int[])_values!).AsSpan(Count, count)); break;
+                case ParquetType.INT64: DeltaBinaryPacked.Decode(data, ((long[])_values!).AsSpan(Count, count)); break;
+                default: throw new DecoderDeclinedException($"DELTA_BINARY_PACKED {_type}");
+            }
         }
 
         private void ReadPlain(byte[] buffer, int start, int length, int count)
