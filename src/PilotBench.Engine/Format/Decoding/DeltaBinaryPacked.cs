@@ -18,20 +18,21 @@ internal static class DeltaBinaryPacked
     /// must be that number. Returns the bytes used.
     /// </summary>
     public static int Decode(ReadOnlySpan<byte> source, Span<long> destination) =>
-        destination.Length >= HotLoops.MinValues ? DecodeHot(source, destination, 64) : DecodeCore(source, destination, 64);
+        destination.Length >= HotLoops.MinValues ? DecodeHot(source, destination) : DecodeCore(source, destination);
 
     /// <summary>
-    /// Decodes exactly <paramref name="destination"/>.Length INT32 values (arithmetic wraps at 32
-    /// bits, as the writers' does; bit widths up to 32). Returns the bytes used.
+    /// Decodes exactly <paramref name="destination"/>.Length INT32 values. The deltas are summed in
+    /// 64 bits and each value kept modulo 2^32: exact both for writers that wrap deltas at 32 bits
+    /// and for those that take them in 64 (DuckDB: bit widths up to 33 for INT32). Returns the bytes used.
     /// </summary>
     public static int Decode(ReadOnlySpan<byte> source, Span<int> destination) =>
-        destination.Length >= HotLoops.MinValues ? DecodeHot(source, destination, 32) : DecodeCore(source, destination, 32);
+        destination.Length >= HotLoops.MinValues ? DecodeHot(source, destination) : DecodeCore(source, destination);
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // see HotLoops
-    private static int DecodeHot<T>(ReadOnlySpan<byte> source, Span<T> destination, int maxBitWidth) where T : struct => DecodeCore(source, destination, maxBitWidth);
+    private static int DecodeHot<T>(ReadOnlySpan<byte> source, Span<T> destination) where T : struct => DecodeCore(source, destination);
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one body for both entry points (HotLoops)
-    private static int DecodeCore<T>(ReadOnlySpan<byte> source, Span<T> destination, int maxBitWidth) where T : struct
+    private static int DecodeCore<T>(ReadOnlySpan<byte> source, Span<T> destination) where T : struct
     {
         int pos = 0;
         ulong blockSize = ReadUleb(source, ref pos);
@@ -56,7 +57,7 @@ internal static class DeltaBinaryPacked
             for (int m = 0; m < miniblockCount && filled < count; m++)
             {
                 int width = widths[m];
-                if (width > maxBitWidth) throw new InvalidDataException($"DELTA_BINARY_PACKED: a miniblock of bit width {width} (at most {maxBitWidth}).");
+                if (width > 64) throw new InvalidDataException($"DELTA_BINARY_PACKED: a miniblock of bit width {width} (at most 64).");
                 int take = Math.Min(perMiniblock, count - filled);
                 long full = (long)perMiniblock * width / 8;
                 // The last miniblock may stop after its values (writers pad it; a missing pad is not damage).
