@@ -313,7 +313,7 @@ public sealed class FastReadTests : IDisposable
     /// tests/units/Interop/DuckDbV2IncrementsTests.cs.
     /// </summary>
     [Fact]
-    public async Task Delta_binary_packed_pages_decode_as_ParquetNet_reads_them()
+    public async Task ParquetNet_written_delta_binary_packed_pages_decode_as_DuckDB_reads_them()
     {
         string path = PathFor("delta");
         var ints = new DataField<int?>("delta_ints");

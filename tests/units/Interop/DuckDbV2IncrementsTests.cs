@@ -150,7 +150,7 @@ public sealed class DuckDbV2IncrementsTests : IDisposable
         string good = CopyToIncrement("good", Select("good-", 300, "TIMESTAMP"), ", COMPRESSION uncompressed");
         string bad = CopyToIncrement("bad", Select("bad-", 300, "TIMESTAMP"), ", COMPRESSION uncompressed");
         var bytes = File.ReadAllBytes(bad);
-        int width = FirstMiniblockWidthOffset(bytes, "timestamp");
+        int width = PageDamage.FirstMiniblockWidthOffset(bytes, "timestamp");
         Assert.InRange(bytes[width], 1, 64);
         bytes[width] = 200;
         File.WriteAllBytes(bad, bytes);
@@ -173,22 +173,5 @@ public sealed class DuckDbV2IncrementsTests : IDisposable
         Assert.Equal(305, main.Count);
         Assert.DoesNotContain(main.Keys, id => id.StartsWith("bad-", StringComparison.Ordinal));
         Assert.False(File.Exists(good));
-    }
-
-    /// <summary>Where the bit width of the first miniblock of <paramref name="column"/>'s first data page lies (an uncompressed, DELTA_BINARY_PACKED page without a checksum).</summary>
-    private static int FirstMiniblockWidthOffset(byte[] file, string column)
-    {
-        var parts = ParquetParts.Of(file);
-        int offset = (int)parts.FirstPageOffset(0, parts.ColumnIndex(column));
-        var header = ThriftNode.ParseStruct(file.AsSpan(offset), out int headerLength);
-        Assert.False(header.Has(PageHeaderField.Crc), "DuckDB wrote a page checksum: the damage would be found by it, not by the decoder");
-        int pos = offset + headerLength;
-        long type = header[PageHeaderField.Type].Int;
-        if (type == (long)Parquet.Meta.PageType.DATA_PAGE) pos += 4 + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(pos)); // definition levels
-        else if (type == (long)Parquet.Meta.PageType.DATA_PAGE_V2) pos += (int)header[PageHeaderField.DataPageHeaderV2][DataPageHeaderV2Field.DefinitionLevelsByteLength].Int;
-        else throw new InvalidOperationException($"page type {type}");
-        // Block size, miniblocks per block, value count, first value, the first block's minimum delta: then the widths.
-        for (int i = 0; i < 5; i++) while ((file[pos++] & 0x80) != 0) { }
-        return pos;
     }
 }

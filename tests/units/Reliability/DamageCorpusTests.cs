@@ -324,8 +324,7 @@ public sealed class DamageCorpusTests : IDisposable
         const string isoTime = "strftime(TIMESTAMP '2025-08-16 10:00:00' + to_minutes(i::INTEGER), '%Y-%m-%dT%H:%M:%S')";
         Types("timestamp-iso-text-control", DuckSelect("duckbad", 80, timestamp: isoTime), merge: true);
         // The same in text the engine's decoder declines (DELTA_LENGTH_BYTE_ARRAY: read through
-        // Parquet.Net), and a control: a U+FFFD stored as such is text and is merged. Timestamps
-        // as ISO text: Parquet.Net does not read DuckDB's V2 TIMESTAMP (DELTA_BINARY_PACKED into DateTime).
+        // Parquet.Net), and a control: a U+FFFD stored as such is text and is merged.
         var duckV2 = DuckFile(DuckSelect("duckbad", 80, timestamp: isoTime), "PARQUET_VERSION V2, COMPRESSION uncompressed");
         Assert.Contains((long)Parquet.Meta.Encoding.DELTA_LENGTH_BYTE_ARRAY, ParquetParts.Of(duckV2).ChunkMeta(0, 0)[ColumnMetaDataField.Encodings].Items.Select(e => e.Int));
         cases.Add(new Case("duck-v2-invalid-utf8", Target.DuckIncrement, _ => InvalidUtf8(duckV2)));
@@ -336,6 +335,12 @@ public sealed class DamageCorpusTests : IDisposable
         // page, and then starts over without it.
         var duckSnappy = DuckFile(DuckSelect("duckbad", 80));
         cases.Add(new Case("duck-snappy-data-page", Target.DuckIncrement, _ => FillDataPageMiddle(duckSnappy, "execution_time")));
+        // DuckDB's V2 TIMESTAMP (DELTA_BINARY_PACKED, decoded by the engine): a control, merged, and
+        // a miniblock bit width beyond 64, which no reader may take as data.
+        Types("duck-v2-timestamp-control", DuckSelect("duckbad", 80), merge: true, options: "PARQUET_VERSION V2, COMPRESSION uncompressed");
+        var duckV2Time = DuckFile(DuckSelect("duckbad", 80), "PARQUET_VERSION V2, COMPRESSION uncompressed");
+        Assert.Contains((long)Parquet.Meta.Encoding.DELTA_BINARY_PACKED, ParquetParts.Of(duckV2Time).ChunkMeta(0, 1)[ColumnMetaDataField.Encodings].Items.Select(e => e.Int));
+        cases.Add(new Case("duck-v2-delta-bit-width", Target.DuckIncrement, _ => { var b = (byte[])duckV2Time.Clone(); b[PageDamage.FirstMiniblockWidthOffset(b, "timestamp")] = 200; return b; }));
         return cases;
     }
 

@@ -30,4 +30,21 @@ internal static class PageDamage
         damaged[LastByteOfChunk(file, column)] ^= 0xFF;
         return damaged;
     }
+
+    /// <summary>Where the bit width of the first miniblock of <paramref name="column"/>'s first data page lies (an uncompressed, DELTA_BINARY_PACKED page without a checksum).</summary>
+    public static int FirstMiniblockWidthOffset(byte[] file, string column)
+    {
+        var parts = ParquetParts.Of(file);
+        int offset = (int)parts.FirstPageOffset(0, parts.ColumnIndex(column));
+        var header = ThriftNode.ParseStruct(file.AsSpan(offset), out int headerLength);
+        if (header.Has(PageHeaderField.Crc)) throw new InvalidOperationException("The page carries a checksum: damage would be found by it, not by the decoder.");
+        int pos = offset + headerLength;
+        long type = header[PageHeaderField.Type].Int;
+        if (type == (long)Parquet.Meta.PageType.DATA_PAGE) pos += 4 + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(pos)); // definition levels
+        else if (type == (long)Parquet.Meta.PageType.DATA_PAGE_V2) pos += (int)header[PageHeaderField.DataPageHeaderV2][DataPageHeaderV2Field.DefinitionLevelsByteLength].Int;
+        else throw new InvalidOperationException($"page type {type}");
+        // Block size, miniblocks per block, value count, first value, the first block's minimum delta: then the widths.
+        for (int i = 0; i < 5; i++) while ((file[pos++] & 0x80) != 0) { }
+        return pos;
+    }
 }
