@@ -26,8 +26,9 @@ public sealed class DuckDbV2IncrementsTests : IDisposable
     /// <summary>
     /// <paramref name="rows"/> records with the standard columns (the standard timestamp of type
     /// <paramref name="timestampType"/>) and extra columns of every delta-encoded kind: deltas of
-    /// varied size and sign (several bit widths per block), nulls, and integers at both ends of
-    /// their range (deltas that overflow).
+    /// varied size and sign (several bit widths per block), nulls, integers at both ends of
+    /// their range (deltas that overflow) and random ones in ±2^60 (bit widths near 64, values
+    /// that straddle 8-byte words).
     /// </summary>
     private static string Select(string prefix, int rows, string timestampType) => $"""
         SELECT '{prefix}' || lpad(i::VARCHAR, 5, '0') AS test_id,
@@ -40,6 +41,7 @@ public sealed class DuckDbV2IncrementsTests : IDisposable
                DATE '2025-01-01' + ((i * 31) % 400 - 200)::INTEGER AS d,
                CASE WHEN i % 11 = 0 THEN NULL WHEN i % 500 = 1 THEN -2147483648 WHEN i % 500 = 2 THEN 2147483647 ELSE ((i * 7919) % 100003 - 50000)::INTEGER END AS i32,
                CASE WHEN i % 500 = 3 THEN -9223372036854775808 WHEN i % 500 = 4 THEN 9223372036854775807 ELSE (i * i * 1000003 - 7 * i)::BIGINT END AS i64,
+               ((hash(i) >> 3)::BIGINT - 1152921504606846976) AS i64_wide,
                'note ' || i::VARCHAR AS note
         FROM range({rows}) t(i)
         """;
@@ -56,7 +58,7 @@ public sealed class DuckDbV2IncrementsTests : IDisposable
     private Dictionary<string, object?[]> Expected(string path)
     {
         var rows = _duck.Rows($"""
-            SELECT test_id, epoch_ns(timestamp), epoch_ms(ts_ms), epoch_ns(ts_ns), epoch_us(ts_tz), (d - DATE '1970-01-01')::BIGINT, i32, i64, execution_time, turns, note
+            SELECT test_id, epoch_ns(timestamp), epoch_ms(ts_ms), epoch_ns(ts_ns), epoch_us(ts_tz), (d - DATE '1970-01-01')::BIGINT, i32, i64, execution_time, turns, note, i64_wide
             FROM read_parquet({DuckDb.Quote(path)})
             """);
         return rows.ToDictionary(r => (string)r[0]!, r => r);
@@ -90,6 +92,7 @@ public sealed class DuckDbV2IncrementsTests : IDisposable
         Same(Convert.ToDouble(expected[8], CultureInfo.InvariantCulture), RecordSchema.ExecutionTime);
         Same(Convert.ToInt32(expected[9], CultureInfo.InvariantCulture), RecordSchema.Turns);
         Same(expected[10], "note");
+        Same(Convert.ToInt64(expected[11], CultureInfo.InvariantCulture), "i64_wide");
     }
 
     [Fact]
@@ -105,7 +108,7 @@ public sealed class DuckDbV2IncrementsTests : IDisposable
         foreach (var path in files.Values)
         {
             var encodings = _duck.Rows($"SELECT path_in_schema, string_agg(encodings, ',') FROM parquet_metadata({DuckDb.Quote(path)}) GROUP BY path_in_schema").ToDictionary(r => (string)r[0]!, r => (string)r[1]!);
-            foreach (var column in new[] { "timestamp", "ts_ms", "ts_ns", "ts_tz", "d", "i32", "i64" }) Assert.Contains("DELTA_BINARY_PACKED", encodings[column]);
+            foreach (var column in new[] { "timestamp", "ts_ms", "ts_ns", "ts_tz", "d", "i32", "i64", "i64_wide" }) Assert.Contains("DELTA_BINARY_PACKED", encodings[column]);
         }
         var expected = files.Values.SelectMany(p => Expected(p)).ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal(7400, expected.Count);
