@@ -538,7 +538,14 @@ internal sealed class ParquetFile : IAsyncDisposable
         }
         else if (rawIds && idColumn.Kind == FastKind.String && TryDecode(g, idColumn.Field, idColumn.Name, idColumn.Kind, buffers) is { } chunk)
         {
-            FastColumnReader.Keys(chunk, ids.Span);
+            try
+            {
+                FastColumnReader.Keys(chunk, ids.Span);
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                throw NotUtf8(g, idColumn.Name); // damage, as on the Parquet.Net path below
+            }
         }
         else if (rawIds)
         {

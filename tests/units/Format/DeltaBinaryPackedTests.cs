@@ -3,7 +3,7 @@ using Xunit;
 namespace PilotBench.Tests.Format;
 
 /// <summary>
-/// <see cref="DeltaBinaryPacked"/> on hand-made data: the encoding as parquet-format's Encodings.md
+/// <see cref="DeltaBinaryPacked"/> and DELTA_LENGTH_BYTE_ARRAY (<see cref="ByteArrayEntries.AppendDeltaLengths"/>) on hand-made data: the encoding as parquet-format's Encodings.md
 /// gives it, and every size, count and bit width read from the data checked (issue rules in
 /// docs/reliability.md, "Damaged and hostile files": damage is an <see cref="InvalidDataException"/>,
 /// nothing is allocated or looped over by a number the data states).
@@ -82,6 +82,42 @@ public sealed class DeltaBinaryPackedTests
         var error = Assert.Throws<InvalidDataException>(() => DeltaBinaryPacked.Decode(data, new int[count]));
         Assert.StartsWith("DELTA_BINARY_PACKED", error.Message);
         Assert.NotNull(damage);
+    }
+
+    /// <summary>
+    /// DELTA_LENGTH_BYTE_ARRAY: the lengths 3 and 2 (first value 3, zigzag 6; minimum delta -1,
+    /// zigzag 1; bit widths 0) then the bytes "abcde".
+    /// </summary>
+    private static byte[] Strings(string bytes = "abcde", byte first = 6) =>
+        new byte[] { 0x80, 0x01, 0x04, 0x02, first, 1, 0, 0, 0, 0 }.Concat(System.Text.Encoding.ASCII.GetBytes(bytes)).ToArray();
+
+    [Fact]
+    public void Delta_length_byte_arrays_are_appended_after_their_lengths()
+    {
+        var entries = new ByteArrayEntries();
+        var data = Strings();
+
+        int used = entries.AppendDeltaLengths(data, 0, data.Length, new int[2]);
+
+        Assert.Equal(data.Length, used);
+        Assert.Equal(2, entries.Count);
+        Assert.Equal("abc"u8.ToArray(), entries[0].ToArray());
+        Assert.Equal("de"u8.ToArray(), entries[1].ToArray());
+    }
+
+    [Theory]
+    [InlineData("abcd", 6)] // 5 bytes of values stated, 4 there
+    [InlineData("abcde", 1)] // a length of -1
+    [InlineData("abcde", 0x7F)] // a length of -64
+    public void Delta_length_byte_arrays_that_do_not_fit_their_page_are_refused(string bytes, byte first)
+    {
+        var entries = new ByteArrayEntries();
+        var data = Strings(bytes, first);
+
+        var error = Assert.Throws<InvalidDataException>(() => entries.AppendDeltaLengths(data, 0, data.Length, new int[2]));
+
+        Assert.Contains("runs past the end", error.Message);
+        Assert.Equal(0, entries.Count);
     }
 
     private static byte[] Patch(byte[] data, int at, byte value)

@@ -323,8 +323,8 @@ public sealed class DamageCorpusTests : IDisposable
         cases.Add(new Case("duck-invalid-utf8", Target.DuckIncrement, _ => InvalidUtf8(material.DuckBad)));
         const string isoTime = "strftime(TIMESTAMP '2025-08-16 10:00:00' + to_minutes(i::INTEGER), '%Y-%m-%dT%H:%M:%S')";
         Types("timestamp-iso-text-control", DuckSelect("duckbad", 80, timestamp: isoTime), merge: true);
-        // The same in text the engine's decoder declines (DELTA_LENGTH_BYTE_ARRAY: read through
-        // Parquet.Net), and a control: a U+FFFD stored as such is text and is merged.
+        // The same in DuckDB's V2 text (DELTA_LENGTH_BYTE_ARRAY), and a control: a U+FFFD stored
+        // as such is text and is merged.
         var duckV2 = DuckFile(DuckSelect("duckbad", 80, timestamp: isoTime), "PARQUET_VERSION V2, COMPRESSION uncompressed");
         Assert.Contains((long)Parquet.Meta.Encoding.DELTA_LENGTH_BYTE_ARRAY, ParquetParts.Of(duckV2).ChunkMeta(0, 0)[ColumnMetaDataField.Encodings].Items.Select(e => e.Int));
         cases.Add(new Case("duck-v2-invalid-utf8", Target.DuckIncrement, _ => InvalidUtf8(duckV2)));

@@ -10,7 +10,7 @@ namespace PilotBench.Engine.Format;
 /// Byte-array values of a chunk: the dictionary's entries first (<see cref="DictionaryCount"/>),
 /// then the PLAIN-encoded values of the data pages, all in one buffer.
 /// </summary>
-internal sealed class ByteArrayEntries
+internal sealed partial class ByteArrayEntries
 {
     private byte[] _data = Array.Empty<byte>();
     private int _length;
@@ -163,7 +163,8 @@ internal sealed class DecodedChunk
 /// Reads one flat column chunk of one row group straight from the file: one positional read of the
 /// chunk's bytes, page headers parsed here, pages decompressed (UNCOMPRESSED, SNAPPY, ZSTD),
 /// definition levels (RLE) and values (PLAIN, PLAIN_DICTIONARY/RLE_DICTIONARY, and for INT32 and
-/// INT64 DELTA_BINARY_PACKED: <see cref="DeltaBinaryPacked"/>) decoded; data
+/// INT64 DELTA_BINARY_PACKED: <see cref="DeltaBinaryPacked"/>, for byte arrays
+/// DELTA_LENGTH_BYTE_ARRAY) decoded; data
 /// pages v1 and v2. Anything else is declined (null) before anything is produced, and the caller
 /// reads the chunk through Parquet.Net; data that does not decode throws
 /// <see cref="InvalidDataException"/>. See docs/architecture.md, "The read path: column chunk decoder".
@@ -173,7 +174,7 @@ internal static class ColumnChunkDecoder
     /// <summary>Larger pages are taken as a corrupt header rather than allocated.</summary>
     private const int MaxPageSize = 1 << 30;
 
-    private static readonly Encoding[] KnownEncodings = { Encoding.PLAIN, Encoding.PLAIN_DICTIONARY, Encoding.RLE, Encoding.RLE_DICTIONARY, Encoding.BIT_PACKED, Encoding.DELTA_BINARY_PACKED };
+    private static readonly Encoding[] KnownEncodings = { Encoding.PLAIN, Encoding.PLAIN_DICTIONARY, Encoding.RLE, Encoding.RLE_DICTIONARY, Encoding.BIT_PACKED, Encoding.DELTA_BINARY_PACKED, Encoding.DELTA_LENGTH_BYTE_ARRAY };
 
     /// <summary>
     /// Decodes the chunk of a column of physical type <paramref name="element"/>.Type with the
@@ -434,6 +435,7 @@ internal static class ColumnChunkDecoder
                 case Encoding.PLAIN: ReadPlain(buffer, start, length, count); break;
                 case Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY: ReadIndexes(data, count); break;
                 case Encoding.DELTA_BINARY_PACKED: ReadDeltas(data, count); break;
+                case Encoding.DELTA_LENGTH_BYTE_ARRAY: ReadDeltaLengths(buffer, start, length, count); break;
                 default: throw new DecoderDeclinedException($"encoding {encoding}");
             }
             Count += count;
@@ -447,6 +449,15 @@ internal static class ColumnChunkDecoder
                 case ParquetType.INT64: DeltaBinaryPacked.Decode(data, ((long[])_values!).AsSpan(Count, count)); break;
                 default: throw new DecoderDeclinedException($"DELTA_BINARY_PACKED {_type}");
             }
+        }
+
+        private void ReadDeltaLengths(byte[] buffer, int start, int length, int count)
+        {
+            if (_type != ParquetType.BYTE_ARRAY) throw new DecoderDeclinedException($"DELTA_LENGTH_BYTE_ARRAY {_type}");
+            int first = _entries!.Count;
+            // The lengths are scratch, as dictionary indexes are: a page holds one or the other.
+            _entries.AppendDeltaLengths(buffer, start, length, DecodeBuffers.AtLeast(ref _buffers.Indexes, count).AsSpan(0, count));
+            for (int i = 0; i < count; i++) _indexes![Count + i] = first + i;
         }
 
         private void ReadPlain(byte[] buffer, int start, int length, int count)
