@@ -168,9 +168,8 @@ public sealed class Consolidator
             storeLock?.ThrowIfLost();
             var rebuiltAt = Timestamps.Normalize(DateTime.UtcNow);
             await ModelStatsFile.WriteAsync(_layout, rebuilt, currentId, rebuiltAt, CancellationToken.None).ConfigureAwait(false);
-            var previous = StoreMetadata.TryRead(_layout);
-            var rebuiltMetadata = BuildMetadata(rebuilt, currentId, previous?.LastConsolidation ?? rebuiltAt, recordsBefore,
-                previous?.MergedIncrements ?? new List<string>(), previous?.QuarantinedIncrements ?? new List<string>());
+            var rebuiltMetadata = BuildMetadata(rebuilt, currentId, recorded?.LastConsolidation ?? rebuiltAt, recordsBefore,
+                recorded?.MergedIncrements ?? new List<string>(), recorded?.QuarantinedIncrements ?? new List<string>());
             rebuiltMetadata.MainFileBytes = view.Main!.Length;
             StoreMetadata.Write(_layout, rebuiltMetadata);
             return NothingDone(recordsBefore, removedTemporaries, clock) with { SkippedFiles = skipped, ConsolidationId = currentId };

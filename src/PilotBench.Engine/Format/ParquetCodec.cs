@@ -109,9 +109,9 @@ internal static class ParquetCodec
     /// <summary>
     /// Reads a string column as its UTF-8 bytes (<see cref="ReadUtf8Async"/>), decodes them
     /// strictly, and makes one string per distinct value while the chunk has few of them (a
-    /// dictionary's entries are one array each, shared by the rows that use them). A string per
-    /// value was most of the memory of reading 1M increment rows for low-cardinality columns
-    /// (model, task_type, error_message, writer, most extras).
+    /// dictionary's entries are one array each, shared by the rows that use them): a string per
+    /// value would be most of the memory of reading many increment rows, whose low-cardinality
+    /// columns (model, task_type, error_message, writer, most extras) repeat a few values.
     /// </summary>
     private static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader group, DataField field, string name, int n, CancellationToken cancellationToken)
     {

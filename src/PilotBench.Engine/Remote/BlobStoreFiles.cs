@@ -330,16 +330,25 @@ public sealed class BlobStoreFiles : IStoreFiles
     /// </summary>
     private bool AwaitCopy(CopyFromUriOperation operation, BlobClient to, string destination)
     {
-        while (!operation.HasCompleted)
+        BlobProperties now;
+        try
         {
-            operation.UpdateStatus(CancellationToken.None);
-            if (!operation.HasCompleted) Thread.Sleep(CopyPollInterval);
+            while (!operation.HasCompleted)
+            {
+                operation.UpdateStatus(CancellationToken.None);
+                if (!operation.HasCompleted) Thread.Sleep(CopyPollInterval);
+            }
+            if (operation.HasValue) return true;
+            now = to.GetProperties().Value;
         }
-        if (operation.HasValue) return true;
-        var now = to.GetProperties().Value;
+        catch (RequestFailedException failure) when (BlobFailure.IsBlobMissing(failure))
+        {
+            // The destination deleted while the copy ran: a change of the destination, not of the source.
+            throw new StoreFileChangedException(DisplayPath(destination), failure);
+        }
         if (now.CopyId != operation.Id)
             throw new StoreFileChangedException(DisplayPath(destination), new InvalidOperationException($"another write replaced '{destination}' while the copy {operation.Id} into it ran"));
-        throw new StoreUnavailableException($"{Address.Display}: the copy into '{destination}' ended {now.CopyStatus}: {now.CopyStatusDescription}");
+        throw new StoreUnavailableException($"The store '{Display}' could not copy into '{destination}': the copy ended {now.CopyStatus} ({now.CopyStatusDescription}).");
     }
 
     private static readonly TimeSpan CopyPollInterval = TimeSpan.FromMilliseconds(250);

@@ -126,12 +126,12 @@ public sealed class FooterChecksumTests : IDisposable
     }
 
     [Fact]
-    public async Task A_footer_without_the_checksum_or_written_by_another_tool_reads_as_before()
+    public async Task A_footer_without_the_checksum_or_written_by_another_tool_is_read_without_the_footer_check()
     {
         var flush = await _store.WriteAsync(SampleRecords.Many("other", 200));
         var bytes = File.ReadAllBytes(flush.Path);
 
-        // Without the entry (an older PilotBench's file), and with a changed statistic: read as written before.
+        // Without the entry (an older PilotBench's file), and with a changed statistic: read as written.
         var parts = ParquetParts.Of(bytes);
         parts.Footer[FileMetaDataField.KeyValueMetadata].Items.RemoveAll(kv => Encoding.UTF8.GetString(kv[KeyValueField.Key].Bytes) == "pilotbench.footer_crc32");
         parts.ChunkMeta(0, parts.ColumnIndex(RecordSchema.TestId))[ColumnMetaDataField.Statistics][StatisticsField.MinValue].Bytes = "other0001"u8.ToArray();

@@ -24,7 +24,7 @@ namespace PilotBench.Engine.Format;
 /// filter is read, and by <see cref="ParquetFile.VerifyAsync"/>.</item>
 /// </list>
 /// A mismatch is damage (<see cref="InvalidDataException"/>). Files without the entries (other
-/// tools', older PilotBench's) are read as before.
+/// tools', older PilotBench's) are read without these two checks.
 /// </summary>
 internal static class FooterChecksums
 {

@@ -123,14 +123,9 @@ internal sealed class FooterMetadata
                     break;
                 case FileMetaDataField.KeyValueMetadata when type == ThriftCompactReader.List:
                 {
-                    reader.ReadListHeader(out int count, out byte elementType);
-                    if (elementType != ThriftCompactReader.Struct) throw new InvalidDataException("A list of structs holds another type.");
-                    for (int i = 0; i < count; i++)
-                    {
-                        short saved = reader.BeginStruct();
-                        if (ReadKeyValue(ref reader, footer, keyValues) is { } entry && entry.Key == FooterChecksums.FooterKey) checksum = entry.Value;
-                        reader.EndStruct(saved);
-                    }
+                    var entries = ReadKeyValueList(ref reader, out var at);
+                    foreach (var entry in entries) keyValues[entry.Key] = entry.Value ?? "";
+                    if (at is not null) checksum = at;
                     break;
                 }
                 case FileMetaDataField.CreatedBy when type == ThriftCompactReader.Binary: createdBy = reader.ReadString(type); break;
@@ -412,7 +407,7 @@ internal sealed class FooterMetadata
                 case ColumnMetaDataField.NumValues when type == ThriftCompactReader.I64: meta.NumValues = reader.ReadI64(type); break;
                 case ColumnMetaDataField.TotalUncompressedSize when type == ThriftCompactReader.I64: meta.TotalUncompressedSize = reader.ReadI64(type); break;
                 case ColumnMetaDataField.TotalCompressedSize when type == ThriftCompactReader.I64: meta.TotalCompressedSize = reader.ReadI64(type); break;
-                case ColumnMetaDataField.KeyValueMetadata when type == ThriftCompactReader.List: meta.KeyValueMetadata = ReadKeyValueList(ref reader); break;
+                case ColumnMetaDataField.KeyValueMetadata when type == ThriftCompactReader.List: meta.KeyValueMetadata = ReadKeyValueList(ref reader, out _); break;
                 case ColumnMetaDataField.DataPageOffset when type == ThriftCompactReader.I64: meta.DataPageOffset = reader.ReadI64(type); break;
                 case ColumnMetaDataField.IndexPageOffset when type == ThriftCompactReader.I64: meta.IndexPageOffset = reader.ReadI64(type); break;
                 case ColumnMetaDataField.DictionaryPageOffset when type == ThriftCompactReader.I64: meta.DictionaryPageOffset = reader.ReadI64(type); break;
@@ -425,41 +420,33 @@ internal sealed class FooterMetadata
     }
 
     /// <summary>
-    /// A KeyValue entry into <paramref name="keyValues"/> (a key without a value as ""; one without
-    /// a key is ignored). Returns its key and where its value lies in <paramref name="footer"/>.
+    /// A list of KeyValue structs: the file's key-value metadata, or a column chunk's (where the
+    /// engine keeps its Bloom filter's checksum). A key without a value reads as ""; an entry without
+    /// a key is ignored. <paramref name="footerChecksum"/>: where the value of
+    /// <see cref="FooterChecksums.FooterKey"/> lies in the data (null when the list has none).
     /// </summary>
-    private static (string Key, Range Value)? ReadKeyValue(ref ThriftCompactReader reader, ReadOnlySpan<byte> footer, Dictionary<string, string> keyValues)
+    private static List<KeyValue> ReadKeyValueList(ref ThriftCompactReader reader, out Range? footerChecksum)
     {
-        string? key = null;
-        Range? value = null;
-        while (reader.ReadFieldHeader(out short id, out byte type))
-        {
-            if (id == KeyValueField.Key && type == ThriftCompactReader.Binary) key = reader.ReadString(type);
-            else if (id == KeyValueField.Value && type == ThriftCompactReader.Binary) value = reader.ReadBinaryRange(type);
-            else reader.Skip(type);
-        }
-        if (key is null) return null;
-        keyValues[key] = value is { } range ? System.Text.Encoding.UTF8.GetString(footer[range]) : "";
-        return value is { } found ? (key, found) : null;
-    }
-
-    /// <summary>A column chunk's key-value metadata (where the engine keeps its Bloom filter's checksum, <see cref="FooterChecksums"/>).</summary>
-    private static List<KeyValue> ReadKeyValueList(ref ThriftCompactReader reader)
-    {
+        footerChecksum = null;
         reader.ReadListHeader(out int count, out byte elementType);
         if (elementType != ThriftCompactReader.Struct) throw new InvalidDataException("A list of structs holds another type.");
         var entries = new List<KeyValue>(Math.Min(count, 16));
         for (int i = 0; i < count; i++)
         {
             short saved = reader.BeginStruct();
-            string? key = null, value = null;
+            string? key = null;
+            Range? value = null;
             while (reader.ReadFieldHeader(out short id, out byte type))
             {
                 if (id == KeyValueField.Key && type == ThriftCompactReader.Binary) key = reader.ReadString(type);
-                else if (id == KeyValueField.Value && type == ThriftCompactReader.Binary) value = reader.ReadString(type);
+                else if (id == KeyValueField.Value && type == ThriftCompactReader.Binary) value = reader.ReadBinaryRange(type);
                 else reader.Skip(type);
             }
-            if (key is not null) entries.Add(new KeyValue { Key = key, Value = value ?? "" });
+            if (key is not null)
+            {
+                entries.Add(new KeyValue { Key = key, Value = value is { } range ? reader.Text(range) : "" });
+                if (key == FooterChecksums.FooterKey && value is not null) footerChecksum = value;
+            }
             reader.EndStruct(saved);
         }
         return entries;

@@ -80,14 +80,10 @@ internal ref struct ThriftCompactReader
     }
 
     /// <summary>A binary field's value as UTF-8 text.</summary>
-    public string ReadString(byte type)
-    {
-        if (type != Binary) throw Malformed($"expected a binary field, found type {type}");
-        int length = ReadLength();
-        int start = Position;
-        Advance(length);
-        return System.Text.Encoding.UTF8.GetString(_data.Slice(start, length));
-    }
+    public string ReadString(byte type) => Text(ReadBinaryRange(type));
+
+    /// <summary>The bytes at <paramref name="range"/> of the data (as <see cref="ReadBinaryRange"/> gives it) as UTF-8 text.</summary>
+    public string Text(Range range) => System.Text.Encoding.UTF8.GetString(_data[range]);
 
     /// <summary>A list's (or set's) header: its element count and element type.</summary>
     public void ReadListHeader(out int count, out byte elementType)
