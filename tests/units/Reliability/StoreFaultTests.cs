@@ -152,11 +152,11 @@ public sealed class StoreFaultTests : IDisposable
         _output.WriteLine($"success is stored as {(await TempStore.ReadSchemaAsync(_store.Layout.MainFile)).Find(RecordSchema.Success)!.Type}, turns as {(await TempStore.ReadSchemaAsync(_store.Layout.MainFile)).Find(RecordSchema.Turns)!.Type}");
     }
 
-    [Fact]
+    [ReadOnlyStoreFact]
     public async Task Read_only_store_answers_queries_and_refuses_to_consolidate_without_changing_anything()
     {
         string? root = await ReadOnlyStoreAsync();
-        if (root is null) return; // the reason is in the test output
+        Assert.True(root is not null, "no read-only store could be made (the reason is in the test output)");
         var layout = new StoreLayout(root);
 
         var stats = await StoreQueries.GetStatsAsync(layout, new RecordFilter(), null, CancellationToken.None);
@@ -206,11 +206,11 @@ public sealed class StoreFaultTests : IDisposable
         return layout.Root;
     }
 
-    [Fact]
+    [TmpfsFact]
     public async Task Disk_full_during_a_write_keeps_the_records_buffered_and_leaves_no_partial_file()
     {
         string? mount = MountTmpfs("2m");
-        if (mount is null) return; // the reason is in the test output
+        Assert.True(mount is not null, "the tmpfs the probe could mount could not be mounted now (the reason is in the test output)");
         var layout = new StoreLayout(Path.Combine(mount, "store"));
         await using var writer = new IncrementWriter(layout, new IncrementWriterOptions { FlushRecordCount = int.MaxValue });
         foreach (var record in SampleRecords.Many("safe", 100)) writer.Add(record);
@@ -231,11 +231,11 @@ public sealed class StoreFaultTests : IDisposable
         Assert.Equal(2100, (await StoreInvariants.MergedIdsAsync(layout)).Count);
     }
 
-    [Fact]
+    [TmpfsFact]
     public async Task Disk_full_during_consolidation_keeps_main_and_increments_and_the_next_run_converges()
     {
         string? mount = MountTmpfs("2m");
-        if (mount is null) return; // the reason is in the test output
+        Assert.True(mount is not null, "the tmpfs the probe could mount could not be mounted now (the reason is in the test output)");
         var layout = new StoreLayout(Path.Combine(mount, "store"));
         await using (var writer = new IncrementWriter(layout))
         {
@@ -321,3 +321,71 @@ public sealed class StoreFaultTests : IDisposable
         }
     }
 }
+
+/// <summary>
+/// Whether this process can mount a small tmpfs of its own (Linux, root or CAP_SYS_ADMIN), probed
+/// once by mounting and unmounting one; otherwise the reason, so that the tests needing it are
+/// reported as skipped rather than passing without having tested anything.
+/// </summary>
+internal static class Tmpfs
+{
+    public static readonly string? UnavailableReason = Probe();
+
+    private static string? Probe()
+    {
+        if (!OperatingSystem.IsLinux()) return "a small tmpfs is Linux only; this fault is not tested here";
+        string point = Path.Combine(Path.GetTempPath(), "pilotbench-tmpfs-probe-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(point);
+        try
+        {
+            if (Run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", point) != 0) return "cannot mount a tmpfs (needs root); this fault is NOT tested on this machine";
+            Run("umount", point);
+            return null;
+        }
+        finally
+        {
+            try { Directory.Delete(point); } catch (IOException) { }
+        }
+    }
+
+    private static int Run(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        try
+        {
+            using var process = Process.Start(info)!;
+            process.StandardError.ReadToEnd();
+            process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return -1;
+        }
+    }
+}
+
+/// <summary>A fact that needs a tmpfs of its own (a disk that fills): skipped, with the reason, where none can be mounted.</summary>
+public sealed class TmpfsFactAttribute : FactAttribute
+{
+    public TmpfsFactAttribute()
+    {
+        if (Tmpfs.UnavailableReason is { } reason) Skip = "SKIPPED: " + reason;
+    }
+}
+
+/// <summary>
+/// A fact that needs a store this process cannot write: Unix only; root ignores permissions, so it
+/// needs a tmpfs remounted read-only, otherwise <c>chmod</c> does. Skipped, with the reason, otherwise.
+/// </summary>
+public sealed class ReadOnlyStoreFactAttribute : FactAttribute
+{
+    public ReadOnlyStoreFactAttribute()
+    {
+        if (OperatingSystem.IsWindows()) Skip = "SKIPPED: the read-only store test runs on Unix only";
+        else if (Environment.UserName == "root" && Tmpfs.UnavailableReason is { } reason) Skip = "SKIPPED: " + reason;
+    }
+}
+
