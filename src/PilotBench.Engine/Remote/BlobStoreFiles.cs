@@ -396,10 +396,15 @@ public sealed class BlobStoreFiles : IStoreFiles
             {
                 copied = CopyPinned(source, entry.Version, destination, WriteCondition.IfAbsent);
             }
-            catch (StoreFileChangedException)
+            catch (StoreFileChangedException changed) when (changed.DisplayPath == DisplayPath(source))
             {
                 // Moved or deleted by another process meanwhile (an increment is never rewritten).
                 return null;
+            }
+            catch (StoreFileChangedException)
+            {
+                // Another process wrote the destination while the copy ran: the name is taken.
+                copied = false;
             }
             if (copied) break;
             if (attempt >= 3) throw new StoreUnavailableException($"The store '{Display}' could not move '{source}': every name tried under '{destination}' was taken.");

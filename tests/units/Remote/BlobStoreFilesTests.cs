@@ -515,6 +515,27 @@ public sealed class BlobStoreFilesTests(AzuriteServer azurite, ITestOutputHelper
         Assert.Equal(Bytes(10, 7), ReadAll(files, "test_results.parquet.backup"));
     }
 
+    [AzuriteFact]
+    public async Task Move_WhoseDestinationAnotherWriteTakesDuringTheCopy_MovesToAnotherName_AndLeavesTheirs()
+    {
+        var (setup, container) = await NewStoreAsync();
+        byte[] increment = Bytes(20_000, 3), theirs = Bytes(10, 8);
+        await WriteAsync(setup, "incremental/increment_a.parquet", increment);
+        var other = container.GetBlobClient("prefix/incremental/quarantine/increment_a.parquet");
+        var replace = new ReplaceOnFirstLook("/prefix/incremental/quarantine/increment_a.parquet", () => other.Upload(new BinaryData(theirs), overwrite: true));
+        var files = new BlobStoreFiles(setup.Address, new BlobStoreFilesOptions { RequestPolicy = replace });
+
+        string? moved = files.Move("incremental/increment_a.parquet", "incremental/quarantine/increment_a.parquet");
+
+        Assert.True(replace.Replaced);
+        Assert.NotNull(moved);
+        Assert.NotEqual("incremental/quarantine/increment_a.parquet", moved);
+        Assert.StartsWith("incremental/quarantine/increment_a_", moved);
+        Assert.Equal(increment, ReadAll(files, moved));
+        Assert.Equal(theirs, ReadAll(files, "incremental/quarantine/increment_a.parquet"));
+        Assert.Null(files.Find("incremental/increment_a.parquet"));
+    }
+
     /// <summary>Runs <c>replace</c> once, before the first HEAD request (Get Properties) on a blob path.</summary>
     private sealed class ReplaceOnFirstLook(string path, Action replace) : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
     {
