@@ -87,7 +87,7 @@ function Get-ReadyToRunProjectProperty([string] $Name) {
 }
 
 function Get-CurrentRuntimeIdentifier {
-    # The portable RID of this machine, derived as LoadContext.cs CurrentRuntimeIdentifier derives
+    # The portable RID of this machine, derived as ModuleAssemblies.cs CurrentRuntimeIdentifier derives
     # the folder it loads from (OS and process architecture, musl detected); null when none applies.
     $arch = switch ([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture) { 'X64' { 'x64' } 'Arm64' { 'arm64' } default { $null } }
     if (-not $arch) { return $null }

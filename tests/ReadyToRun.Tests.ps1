@@ -53,12 +53,29 @@ try {
     $arch = switch ([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture) { 'X64' { 'x64' } 'Arm64' { 'arm64' } default { $null } }
     $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } elseif ([Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier -match 'musl|^alpine') { 'linux-musl' } else { 'linux' }
     $context = @([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name -eq 'PilotBench' })
+    # Every loaded copy of an assembly bin/ ships that the shared framework has too, with both versions.
+    $frameworkDirectory = [IO.Path]::GetDirectoryName([object].Assembly.Location)
+    $shipped = @(Get-ChildItem -LiteralPath (Join-Path ([IO.Path]::GetDirectoryName($ManifestPath)) 'bin') -Filter '*.dll' -File)
+    $alsoInFramework = @($shipped | Where-Object { Test-Path -LiteralPath (Join-Path $frameworkDirectory $_.Name) })
+    $shared = foreach ($assembly in [AppDomain]::CurrentDomain.GetAssemblies()) {
+        $file = $alsoInFramework | Where-Object BaseName -eq $assembly.GetName().Name
+        if (-not $file) { continue }
+        [pscustomobject]@{
+            Name             = $assembly.GetName().Name
+            Context          = [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($assembly).Name
+            Directory        = [IO.Path]::GetDirectoryName($assembly.Location)
+            ShippedVersion   = [Reflection.AssemblyName]::GetAssemblyName($file.FullName).Version.ToString()
+            FrameworkVersion = [Reflection.AssemblyName]::GetAssemblyName((Join-Path $frameworkDirectory $file.Name)).Version.ToString()
+        }
+    }
     [pscustomobject]@{
         Folder    = if ($arch) { "r2r-$os-$arch-net$([Environment]::Version.Major)" } else { $null }
         Loaded    = @($context | ForEach-Object { [pscustomobject]@{ Name = $_.GetName().Name; Directory = [IO.Path]::GetDirectoryName($_.Location) } })
         Stats     = @($stats | ForEach-Object { "$($_.Model):$($_.Total):$($_.Success):$($_.TimeoutErrors)" })
         Again     = @($again | ForEach-Object { "$($_.Model):$($_.Total):$($_.Success):$($_.TimeoutErrors)" })
         ReadBack  = $read
+        Framework = $frameworkDirectory
+        Shared    = @($shared)
     } | ConvertTo-Json -Depth 4 -Compress
 }
 finally { Remove-Item -LiteralPath $store -Recurse -Force -ErrorAction Ignore }
@@ -120,6 +137,25 @@ Describe 'Where PilotBenchLoadContext loads the engine from' {
             $image = Join-Path $expected "$($assembly.Name).dll"
             $want = if (Test-Path -LiteralPath $image) { $expected } else { $Bin }
             $assembly.Directory | Should -Be $want -Because "$($assembly.Name) should load from $want"
+        }
+    }
+
+    It 'takes an assembly the shared framework has at the version asked for (System.Text.Json) from the framework, not as IL from bin/' {
+        # The Azure SDK's packages bring copies of framework assemblies for older runtimes; on a
+        # runtime whose framework has them at that version or later, its precompiled copy is used
+        # (ModuleAssemblies.cs), not bin/'s IL, which every process would JIT-compile again.
+        $probe = Invoke-LoadProbe (Join-Path $ModuleBase 'PilotBench.psd1') $null
+        Assert-ModuleWorked $probe
+        # A consolidation writes metadata.json: System.Text.Json is loaded, so this cannot pass by loading nothing.
+        @($probe.Shared | Where-Object Name -eq 'System.Text.Json').Count | Should -BeGreaterThan 0
+        foreach ($assembly in $probe.Shared) {
+            if ([version]$assembly.FrameworkVersion -ge [version]$assembly.ShippedVersion) {
+                $assembly.Context | Should -Not -Be 'PilotBench' -Because "the framework has $($assembly.Name) $($assembly.FrameworkVersion), bin/ $($assembly.ShippedVersion)"
+                $assembly.Directory | Should -Be $probe.Framework -Because "$($assembly.Name) should be the framework's copy"
+            }
+            else {
+                $assembly.Context | Should -Be 'PilotBench' -Because "the framework's $($assembly.Name) $($assembly.FrameworkVersion) is older than bin/'s $($assembly.ShippedVersion)"
+            }
         }
     }
 

@@ -21,6 +21,11 @@ namespace PilotBench;
 /// in the folder name. Setting the environment variable PILOTBENCH_READYTORUN to 0 (or false, off)
 /// before the module is imported forces the portable IL.
 /// </para>
+/// <para>
+/// The Azure SDK's packages bring copies of framework assemblies (System.Text.Json and others) for
+/// older runtimes; where the running framework has them at the version asked for, its precompiled
+/// copy is taken instead. The rule is <see cref="ModuleAssemblies"/>.
+/// </para>
 /// </summary>
 internal sealed class PilotBenchLoadContext : AssemblyLoadContext
 {
@@ -46,61 +51,18 @@ internal sealed class PilotBenchLoadContext : AssemblyLoadContext
     private static PilotBenchLoadContext Create()
     {
         string bin = Path.Combine(Path.GetDirectoryName(typeof(PilotBenchLoadContext).Assembly.Location)!, "bin");
-        string? readyToRun = null;
-        if (!IsDisabled(Environment.GetEnvironmentVariable(ReadyToRunVariable)) && CurrentRuntimeIdentifier() is { } rid)
-        {
-            string candidate = Path.Combine(bin, ReadyToRunFolderName(rid, Environment.Version.Major));
-            if (Directory.Exists(candidate)) readyToRun = candidate;
-        }
+        string? readyToRun = IsDisabled(Environment.GetEnvironmentVariable(ReadyToRunVariable)) ? null : ModuleAssemblies.ReadyToRunDirectory(bin);
         return new PilotBenchLoadContext(bin, readyToRun);
     }
-
-    /// <summary>The folder name build.ps1 gives the images for <paramref name="rid"/> and .NET <paramref name="major"/>.</summary>
-    internal static string ReadyToRunFolderName(string rid, int major) => $"r2r-{rid}-net{major}";
 
     private static bool IsDisabled(string? value) =>
         value is not null && (value.Trim() is "0" || value.Trim().Equals("false", StringComparison.OrdinalIgnoreCase) || value.Trim().Equals("off", StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>
-    /// The portable runtime identifier images would be compiled for (linux-x64, linux-musl-x64,
-    /// linux-arm64, win-x64, osx-arm64, ...), or null for a platform no images are built for.
-    /// Derived from the OS and the process architecture rather than from
-    /// RuntimeInformation.RuntimeIdentifier, which a distribution's own .NET build reports as a
-    /// non-portable name (for example fedora.40-x64).
-    /// </summary>
-    internal static string? CurrentRuntimeIdentifier()
-    {
-        string? arch = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture switch
-        {
-            System.Runtime.InteropServices.Architecture.X64 => "x64",
-            System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
-            _ => null,
-        };
-        if (arch is null) return null;
-        if (OperatingSystem.IsWindows()) return "win-" + arch;
-        if (OperatingSystem.IsMacOS()) return "osx-" + arch;
-        if (OperatingSystem.IsLinux())
-        {
-            string reported = System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier;
-            bool musl = reported.Contains("musl", StringComparison.OrdinalIgnoreCase) || reported.StartsWith("alpine", StringComparison.OrdinalIgnoreCase);
-            return (musl ? "linux-musl-" : "linux-") + arch;
-        }
-        return null;
-    }
-
-    protected override Assembly? Load(AssemblyName assemblyName)
-    {
-        // Our own copies win inside this context (the image for this runtime first, then the
-        // portable IL); anything not shipped in bin/ (the framework) falls back to the default context.
-        string fileName = assemblyName.Name + ".dll";
-        if (_readyToRunDirectory is not null)
-        {
-            string image = Path.Combine(_readyToRunDirectory, fileName);
-            if (File.Exists(image)) return LoadFromAssemblyPath(image);
-        }
-        string candidate = Path.Combine(_binDirectory, fileName);
-        return File.Exists(candidate) ? LoadFromAssemblyPath(candidate) : null;
-    }
+    // Our own copies win inside this context (the image for this runtime first, then the portable
+    // IL), except where the shared framework has the assembly at the version asked for; anything
+    // not shipped in bin/ falls back to the default context (ModuleAssemblies.Locate).
+    protected override Assembly? Load(AssemblyName assemblyName) =>
+        ModuleAssemblies.Locate(assemblyName, _readyToRunDirectory, _binDirectory) is { } path ? LoadFromAssemblyPath(path) : null;
 
     protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
     {
