@@ -173,7 +173,7 @@ internal sealed class ParquetFile : IAsyncDisposable
     /// them in full (and so checks them): their chunks without checksums are not decoded again.
     /// <paramref name="decodeUnchecked"/> false: chunks without checksums are not decoded here
     /// (their page headers and value counts still are checked); the caller decodes them itself
-    /// (a merge's second pass, which reads every column) and runs <see cref="VerifyRowGroupAsync"/>
+    /// (a merge's second pass, which reads every column) and runs <see cref="VerifyRowGroupsAsync"/>
     /// on the row groups it does not decode. Returns whether every chunk was checked here.
     /// </summary>
     internal async Task<bool> VerifyAsync(CancellationToken cancellationToken, bool keysRead = false, bool decodeUnchecked = true)
@@ -189,13 +189,20 @@ internal sealed class ParquetFile : IAsyncDisposable
     }
 
     /// <summary>
-    /// Checks every page of row group <paramref name="g"/> as <see cref="VerifyAsync"/> does
-    /// (chunks without checksums decoded; test_id and written_at too unless <paramref name="keysRead"/>):
-    /// a merge's second pass runs it on the row groups of a file checked with
-    /// <c>decodeUnchecked: false</c> that it does not decode (none of their rows win).
+    /// Checks every page of the row groups <paramref name="groups"/> as <see cref="VerifyAsync"/> does
+    /// (chunks without checksums decoded; test_id and written_at too unless <paramref name="keysRead"/>),
+    /// reading the footer once: a merge's second pass runs it on the row groups of a file checked
+    /// with <c>decodeUnchecked: false</c> that it does not decode (none of their rows win).
     /// </summary>
-    internal Task VerifyRowGroupAsync(int g, CancellationToken cancellationToken, bool keysRead = false) =>
-        VerifyGroupAsync(ReadCheckedFooter(_file), g, keysRead, decodeUnchecked: true, new StrongBox<byte[]>(Array.Empty<byte>()), cancellationToken);
+    internal async Task VerifyRowGroupsAsync(IReadOnlyList<int> groups, CancellationToken cancellationToken, bool keysRead = false)
+    {
+        var footer = ReadCheckedFooter(_file);
+        var filterBuffer = new StrongBox<byte[]>(Array.Empty<byte>());
+        foreach (int g in groups)
+        {
+            await VerifyGroupAsync(footer, g, keysRead, decodeUnchecked: true, filterBuffer, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// Checks the chunks of one row group (see <see cref="VerifyAsync"/>); false when a chunk without

@@ -101,7 +101,7 @@ public sealed class MergedView : IAsyncDisposable
     /// column of every row group holding a winning row: an increment's chunks without page
     /// checksums (other tools' files) are not decoded in pass one only to be checked, but checked
     /// as pass two decodes them, and the row groups it does not decode are checked then
-    /// (<see cref="ParquetFile.VerifyRowGroupAsync"/>). Damage found there fails the read with
+    /// (<see cref="ParquetFile.VerifyRowGroupsAsync"/>). Damage found there fails the read with
     /// <see cref="IncrementReadException"/> before the consolidation replaces anything; the caller
     /// sets the file aside and opens the view again without it (docs/architecture.md, *Damaged files*). Only
     /// with <paramref name="columns"/> null.
@@ -499,6 +499,7 @@ public sealed class MergedView : IAsyncDisposable
     private async Task<Step> ReadIncrementWinnersAsync(IncrementSource source, bool[] winner, CancellationToken cancellationToken)
     {
         var parts = new List<Part>();
+        List<int>? unread = null;
         int offset = 0;
         try
         {
@@ -508,12 +509,10 @@ public sealed class MergedView : IAsyncDisposable
                 int n = checked((int)source.Parquet.GetRowGroupRowCount(g));
                 int winning = 0;
                 for (int row = offset; row < offset + n; row++) if (winner[row]) winning++;
-                if (winning == 0 && !source.CheckedInPassOne)
-                {
-                    // None of its rows is taken, but a damaged row group still makes the whole
-                    // file unreadable: its chunks without checksums are checked here instead.
-                    await source.Parquet.VerifyRowGroupAsync(g, cancellationToken, keysRead: true).ConfigureAwait(false);
-                }
+                // None of its rows is taken, but a damaged row group still makes the whole file
+                // unreadable: its chunks without checksums are checked below instead, all such row
+                // groups of the file in one walk of its footer.
+                if (winning == 0 && !source.CheckedInPassOne) (unread ??= new List<int>()).Add(g);
                 if (winning > 0)
                 {
                     bool idsKnown = source.Ids is not null && (_columns is null || _columns.Contains(RecordSchema.TestId, StringComparer.OrdinalIgnoreCase));
@@ -530,6 +529,7 @@ public sealed class MergedView : IAsyncDisposable
                 }
                 offset += n;
             }
+            if (unread is not null) await source.Parquet.VerifyRowGroupsAsync(unread, cancellationToken, keysRead: true).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException && !StoreFailures.IsAboutTheStore(ex))
         {
