@@ -140,7 +140,7 @@ finally { Remove-Item -LiteralPath $Store -Recurse -Force -ErrorAction Ignore }
         $result.Loaded.Zstd | Should -Contain '0.7.3.0@Default'
         $result.Loaded.Zstd | Should -Contain '0.8.8.0@PilotBench'
         $result.Loaded.Toolkit | Should -Contain '7.1.0.0@Default'
-        # PilotBench's own reader and writer no longer need Parquet.Net's CommunityToolkit for
+        # PilotBench's own reader and writer do not need Parquet.Net's CommunityToolkit for
         # these files; if its copy is loaded at all, it must be in PilotBench's context.
         $result.Loaded.Toolkit | Where-Object { $_ -ne '7.1.0.0@Default' } | ForEach-Object { $_ | Should -BeLike '*@PilotBench' }
     }

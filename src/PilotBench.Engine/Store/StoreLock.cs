@@ -48,7 +48,7 @@ internal sealed class StoreLock : IStoreLock
             return new StoreLock(stream);
         }
         // Only contention means "another consolidation runs". Any other failure (a read-only file
-        // system, EIO) used to be reported as a held lock, naming a stale holder; now it surfaces as itself.
+        // system, EIO) surfaces as itself: reported as a held lock, it would name a stale holder.
         catch (IOException ex) when (IsContention(ex) && File.Exists(lockFile))
         {
             return null;

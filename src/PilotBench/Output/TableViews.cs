@@ -11,7 +11,7 @@ namespace PilotBench;
 /// Why not FormatsToProcess: a format file makes PowerShell rebuild the session's format tables
 /// during the import: 16 % of the instructions Import-Module PilotBench cost a new pwsh process,
 /// about a third of its CPU time over `pwsh -c 0` (docs/decisions.md, "Import cost"). The processes that import the module most often are test
-/// processes that only write results and never format an object; they no longer pay it. A session
+/// processes that only write results and never format an object; so they do not pay it. A session
 /// that shows PilotBench's objects pays it once, on the first call that emits them, before its
 /// first object reaches Out-Default or Format-Table.
 /// </para>
