@@ -181,6 +181,7 @@ public sealed class Consolidator
         StoreVersion committed;
         string consolidationId = Guid.NewGuid().ToString("D");
         var built = await NewMainFile.BuildAsync(_layout, view, consolidationId, NewMainFile.MainKnownWhole(_files, recorded, view), progress, cancellationToken).ConfigureAwait(false);
+        stepClock.Restart(); // BuildAsync times its own steps
         await using (built.Upload.ConfigureAwait(false))
         {
             _options.AfterStep?.Invoke(ConsolidationStep.TempWritten, _layout.MainFile);
